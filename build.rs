@@ -1,0 +1,65 @@
+//! Builds examples/quickstart into a component that `stampede demo` carries inside the binary.
+//! Set STAMPEDE_SKIP_GUEST_BUILD=1 to skip it (the demo then says how to get it).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn main() {
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("quickstart.wasm");
+    for path in [
+        "examples/quickstart/src",
+        "examples/quickstart/Cargo.toml",
+        "guest-sdk/src",
+        "guest-sdk/Cargo.toml",
+        "host-api/wit",
+    ] {
+        println!("cargo:rerun-if-changed={path}");
+    }
+    println!("cargo:rerun-if-env-changed=STAMPEDE_SKIP_GUEST_BUILD");
+    if std::env::var_os("STAMPEDE_SKIP_GUEST_BUILD").is_some() {
+        std::fs::write(&out, b"").unwrap();
+        return;
+    }
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+        .join("guests");
+    let wasm = build(&root.join("examples/quickstart"), &target_dir);
+    std::fs::copy(&wasm, &out).unwrap();
+}
+
+fn build(dir: &Path, target_dir: &Path) -> PathBuf {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(dir)
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--target-dir",
+        ])
+        .arg(target_dir);
+    for (var, _) in std::env::vars_os() {
+        let var = var.to_string_lossy().into_owned();
+        // The outer build's settings (flags, wrappers such as clippy's, jobserver) are not the guest's.
+        if var.starts_with("CARGO_") && var != "CARGO_HOME"
+            || var.starts_with("RUSTC")
+            || var == "RUSTFLAGS"
+            || var == "RUSTDOC"
+        {
+            cmd.env_remove(var);
+        }
+    }
+    let status = cmd
+        .status()
+        .expect("running cargo to build the demo script");
+    if !status.success() {
+        panic!(
+            "building examples/quickstart for wasm32-wasip2 failed. If the target is missing, run \
+             `rustup target add wasm32-wasip2`; to build stampede without its demo, set STAMPEDE_SKIP_GUEST_BUILD=1"
+        );
+    }
+    target_dir.join("wasm32-wasip2/release/quickstart.wasm")
+}

@@ -1,0 +1,299 @@
+//! The host side of the `stampede:script` interfaces.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use wasmtime::component::{HasData, Linker};
+
+use crate::bindings::stampede::script::{checks, context, http as wit_http, metrics};
+use crate::bindings::Script;
+use crate::http::{errors, Exchange, Request, RequestError, VuClient};
+use crate::{ExecInfo, LogLevel, MetricType};
+
+/// What the script said about a request besides the request itself.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestMeta<'a> {
+    /// The `name` tag, if the script set one (else the URL is used).
+    pub name: Option<&'a str>,
+    /// Extra tags for the request's samples.
+    pub tags: &'a [(String, String)],
+}
+
+/// The embedder's side of a VU: where samples go and what the script may know and do.
+///
+/// Every method is called on the VU's own task, synchronously, during a guest call.
+pub trait VuHooks: Send {
+    /// Records one HTTP exchange (each redirect hop is one).
+    fn on_request(&mut self, meta: &RequestMeta<'_>, exchange: &Exchange);
+    /// Records a check.
+    fn check(&mut self, name: &str, ok: bool, tags: &[(String, String)]);
+    /// Declares a custom metric, or finds it; returns its handle.
+    fn register_metric(
+        &mut self,
+        name: &str,
+        kind: MetricType,
+        is_time: bool,
+    ) -> Result<u32, String>;
+    /// Adds a sample to a custom metric.
+    fn add_metric(&mut self, id: u32, value: f64, tags: &[(String, String)]);
+    /// The VU and iteration.
+    fn info(&self) -> ExecInfo;
+    /// A variable from `-e`.
+    fn env(&self, name: &str) -> Option<String>;
+    /// A log line from the script.
+    fn log(&mut self, level: LogLevel, message: &str);
+    /// Enters a group.
+    fn group_enter(&mut self, name: &str);
+    /// Leaves the innermost group.
+    fn group_exit(&mut self);
+    /// The script asked to abort the test.
+    fn abort_test(&mut self, reason: &str);
+    /// The script marked the test as failed.
+    fn fail_test(&mut self, reason: &str);
+}
+
+/// The trap that ends an iteration after `abort-test`; the embedder recognizes it with
+/// `downcast_ref`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the script aborted the test: {0}")]
+pub struct TestAborted(pub String);
+
+/// A VU's view of the state the host API needs.
+pub struct ScriptCtxView<'a> {
+    /// The VU's HTTP client.
+    pub http: &'a mut VuClient,
+    /// The embedder's hooks.
+    pub hooks: &'a mut dyn VuHooks,
+}
+
+/// Implemented by the store's data to hand out a [`ScriptCtxView`].
+pub trait ScriptView: Send {
+    /// The view of this VU's state.
+    fn script(&mut self) -> ScriptCtxView<'_>;
+}
+
+/// The [`HasData`] marker for the `stampede:script` imports.
+pub struct ScriptApi;
+
+impl HasData for ScriptApi {
+    type Data<'a> = ScriptCtxView<'a>;
+}
+
+/// Adds the `stampede:script` imports to `linker`.
+pub fn add_to_linker<T: ScriptView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    Script::add_to_linker::<T, ScriptApi>(linker, T::script)
+}
+
+/// The largest think time accepted, so that a typo cannot park a VU for years.
+const MAX_SLEEP: Duration = Duration::from_secs(24 * 3600);
+
+fn to_request(req: &mut wit_http::Request) -> Result<Request, RequestError> {
+    let method = http::Method::from_bytes(req.method.as_bytes()).map_err(|_| {
+        RequestError::new(
+            errors::GENERIC,
+            format!("invalid HTTP method `{}`", req.method),
+        )
+    })?;
+    Ok(Request {
+        method,
+        url: std::mem::take(&mut req.url),
+        headers: std::mem::take(&mut req.headers),
+        body: Bytes::from(std::mem::take(&mut req.body)),
+        timeout: req.timeout_ms.map(Duration::from_millis),
+        max_redirects: req.max_redirects,
+        discard_body: req.discard_body,
+    })
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn to_response(ex: Exchange) -> wit_http::Response {
+    let t = ex.timings;
+    let error_code = ex.error_code();
+    wit_http::Response {
+        status: ex.status,
+        proto: ex.proto.to_owned(),
+        headers: ex
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: Vec::from(ex.body),
+        timings: wit_http::Timings {
+            blocked: ms(t.blocked),
+            connecting: ms(t.connecting),
+            tls_handshaking: ms(t.tls_handshaking),
+            sending: ms(t.sending),
+            waiting: ms(t.waiting),
+            receiving: ms(t.receiving),
+            duration: ms(t.duration()),
+        },
+        error: ex.error.map(|e| e.message).unwrap_or_default(),
+        error_code,
+        url: ex.url,
+    }
+}
+
+impl wit_http::Host for ScriptCtxView<'_> {
+    async fn send(&mut self, mut req: wit_http::Request) -> wasmtime::Result<wit_http::Response> {
+        let request = to_request(&mut req);
+        let meta = RequestMeta {
+            name: req.name.as_deref(),
+            tags: &req.tags,
+        };
+        let hooks = &mut *self.hooks;
+        let exchange = match request {
+            Ok(request) => {
+                self.http
+                    .send(request, &mut |ex| hooks.on_request(&meta, ex))
+                    .await
+            }
+            Err(e) => {
+                let ex = Exchange::failed_before_sending(&req.method, req.url.clone(), e);
+                hooks.on_request(&meta, &ex);
+                ex
+            }
+        };
+        Ok(to_response(exchange))
+    }
+
+    async fn batch(
+        &mut self,
+        mut reqs: Vec<wit_http::Request>,
+    ) -> wasmtime::Result<Vec<wit_http::Response>> {
+        let mut requests = Vec::with_capacity(reqs.len());
+        let mut results: Vec<Option<Exchange>> = Vec::with_capacity(reqs.len());
+        let mut index = Vec::with_capacity(reqs.len());
+        for (i, req) in reqs.iter_mut().enumerate() {
+            match to_request(req) {
+                Ok(r) => {
+                    index.push(i);
+                    requests.push(r);
+                    results.push(None);
+                }
+                Err(e) => {
+                    let ex = Exchange::failed_before_sending(
+                        &req.method,
+                        std::mem::take(&mut req.url),
+                        e,
+                    );
+                    let meta = RequestMeta {
+                        name: req.name.as_deref(),
+                        tags: &req.tags,
+                    };
+                    self.hooks.on_request(&meta, &ex);
+                    results.push(Some(ex));
+                }
+            }
+        }
+        let hooks = &mut *self.hooks;
+        let reqs_ref = &reqs;
+        let sent = self
+            .http
+            .batch(requests, &mut |j, ex| {
+                let req = &reqs_ref[index[j]];
+                hooks.on_request(
+                    &RequestMeta {
+                        name: req.name.as_deref(),
+                        tags: &req.tags,
+                    },
+                    ex,
+                )
+            })
+            .await;
+        for (j, ex) in sent.into_iter().enumerate() {
+            results[index[j]] = Some(ex);
+        }
+        Ok(results
+            .into_iter()
+            .map(|ex| to_response(ex.expect("every request has a result")))
+            .collect())
+    }
+}
+
+impl checks::Host for ScriptCtxView<'_> {
+    fn check(
+        &mut self,
+        name: String,
+        ok: bool,
+        tags: Vec<(String, String)>,
+    ) -> wasmtime::Result<bool> {
+        self.hooks.check(&name, ok, &tags);
+        Ok(ok)
+    }
+}
+
+impl metrics::Host for ScriptCtxView<'_> {
+    fn register(
+        &mut self,
+        name: String,
+        kind: MetricType,
+        is_time: bool,
+    ) -> wasmtime::Result<Result<u32, String>> {
+        Ok(self.hooks.register_metric(&name, kind, is_time))
+    }
+
+    fn add(
+        &mut self,
+        metric: u32,
+        value: f64,
+        tags: Vec<(String, String)>,
+    ) -> wasmtime::Result<()> {
+        self.hooks.add_metric(metric, value, &tags);
+        Ok(())
+    }
+}
+
+impl context::Host for ScriptCtxView<'_> {
+    fn info(&mut self) -> wasmtime::Result<ExecInfo> {
+        Ok(self.hooks.info())
+    }
+
+    fn env(&mut self, name: String) -> wasmtime::Result<Option<String>> {
+        Ok(self.hooks.env(&name))
+    }
+
+    async fn sleep(&mut self, seconds: f64) -> wasmtime::Result<()> {
+        if seconds.is_nan() || seconds <= 0.0 {
+            tokio::task::yield_now().await;
+            return Ok(());
+        }
+        let d = Duration::try_from_secs_f64(seconds)
+            .unwrap_or(MAX_SLEEP)
+            .min(MAX_SLEEP);
+        tokio::time::sleep(d).await;
+        Ok(())
+    }
+
+    fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
+        self.hooks.log(level, &message);
+        Ok(())
+    }
+
+    fn group_enter(&mut self, name: String) -> wasmtime::Result<()> {
+        self.hooks.group_enter(&name);
+        Ok(())
+    }
+
+    fn group_exit(&mut self) -> wasmtime::Result<()> {
+        self.hooks.group_exit();
+        Ok(())
+    }
+
+    fn abort_test(&mut self, reason: String) -> wasmtime::Result<()> {
+        self.hooks.abort_test(&reason);
+        Err(wasmtime::Error::new(TestAborted(reason)))
+    }
+
+    fn fail_test(&mut self, reason: String) -> wasmtime::Result<()> {
+        self.hooks.fail_test(&reason);
+        Ok(())
+    }
+}

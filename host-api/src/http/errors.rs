@@ -1,0 +1,194 @@
+//! k6's error codes for failed requests, and the classification of what went wrong.
+//!
+//! A failed request is never a host error: it becomes a response with status 0, a message and
+//! one of these codes (the `error_code` tag), and counts in `http_req_failed`.
+
+use std::fmt;
+use std::io;
+
+/// A request failure: k6's error code and a message for the script and the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestError {
+    /// k6's error code (see the constants in this module).
+    pub code: u32,
+    /// What happened, e.g. `dial: connection refused`.
+    pub message: String,
+}
+
+impl RequestError {
+    /// A failure with `code` and `message`.
+    pub fn new(code: u32, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (error code {})", self.message, self.code)
+    }
+}
+
+/// Any other failure.
+pub const GENERIC: u32 = 1000;
+/// The URL could not be parsed or has an unsupported scheme.
+pub const INVALID_URL: u32 = 1020;
+/// The request did not complete within its timeout.
+pub const REQUEST_TIMEOUT: u32 = 1050;
+/// Name resolution failed.
+pub const DNS: u32 = 1100;
+/// The name resolved to no address.
+pub const DNS_NO_SUCH_HOST: u32 = 1101;
+/// The address is in `blacklistIPs`.
+pub const BLACKLISTED_IP: u32 = 1110;
+/// The host name is in `blockHostnames`.
+pub const BLOCKED_HOSTNAME: u32 = 1111;
+/// A TCP error other than the ones below.
+pub const TCP: u32 = 1200;
+/// Writing to a connection the peer had closed.
+pub const TCP_BROKEN_PIPE: u32 = 1201;
+/// The connection could not be established.
+pub const TCP_DIAL: u32 = 1210;
+/// Connecting took longer than the request's timeout.
+pub const TCP_DIAL_TIMEOUT: u32 = 1211;
+/// Nothing listens at the address.
+pub const TCP_DIAL_REFUSED: u32 = 1212;
+/// The peer reset the connection.
+pub const TCP_RESET_BY_PEER: u32 = 1220;
+/// A TLS error other than the ones below.
+pub const TLS: u32 = 1300;
+/// The server's certificate is not signed by a trusted authority.
+pub const TLS_UNKNOWN_AUTHORITY: u32 = 1310;
+/// The server's certificate does not match the host name.
+pub const TLS_HOSTNAME_MISMATCH: u32 = 1311;
+/// The response was not valid HTTP.
+pub const INVALID_RESPONSE: u32 = 1000;
+/// The response body is larger than `responseBodyLimit`.
+pub const RESPONSE_TOO_LARGE: u32 = 1000;
+
+/// The `error_code` of a response with status >= 400: 1000 + status, as in k6.
+pub fn status_error_code(status: u16) -> u32 {
+    if status >= 400 {
+        1000 + u32::from(status)
+    } else {
+        0
+    }
+}
+
+/// Classifies an error that happened while connecting.
+pub(crate) fn dial_error(err: &io::Error) -> RequestError {
+    match err.kind() {
+        io::ErrorKind::ConnectionRefused => {
+            RequestError::new(TCP_DIAL_REFUSED, "dial: connection refused")
+        }
+        io::ErrorKind::TimedOut => RequestError::new(TCP_DIAL_TIMEOUT, "dial: i/o timeout"),
+        io::ErrorKind::ConnectionReset => {
+            RequestError::new(TCP_RESET_BY_PEER, "dial: connection reset by peer")
+        }
+        _ => RequestError::new(TCP_DIAL, format!("dial: {err}")),
+    }
+}
+
+/// Classifies an I/O error on an established connection.
+pub(crate) fn io_error(op: &str, err: &io::Error) -> RequestError {
+    match err.kind() {
+        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => {
+            RequestError::new(TCP_RESET_BY_PEER, format!("{op}: connection reset by peer"))
+        }
+        io::ErrorKind::BrokenPipe => {
+            RequestError::new(TCP_BROKEN_PIPE, format!("{op}: broken pipe"))
+        }
+        io::ErrorKind::UnexpectedEof => RequestError::new(GENERIC, format!("{op}: unexpected EOF")),
+        _ => RequestError::new(TCP, format!("{op}: {err}")),
+    }
+}
+
+/// Classifies a TLS handshake failure.
+pub(crate) fn tls_error(err: &io::Error) -> RequestError {
+    if let Some(tls) = err
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+    {
+        use rustls::CertificateError as C;
+        return match tls {
+            rustls::Error::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => {
+                RequestError::new(
+                    TLS_UNKNOWN_AUTHORITY,
+                    "x509: certificate signed by unknown authority",
+                )
+            }
+            rustls::Error::InvalidCertificate(
+                C::NotValidForName | C::NotValidForNameContext { .. },
+            ) => RequestError::new(
+                TLS_HOSTNAME_MISMATCH,
+                "x509: certificate doesn't match hostname",
+            ),
+            other => RequestError::new(TLS, format!("tls: {other}")),
+        };
+    }
+    match err.kind() {
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::BrokenPipe
+        | io::ErrorKind::UnexpectedEof => {
+            RequestError::new(TLS, format!("tls: handshake failed: {err}"))
+        }
+        _ => RequestError::new(TLS, format!("tls: {err}")),
+    }
+}
+
+/// Classifies an error from hyper while sending a request or reading its response.
+pub(crate) fn hyper_error(err: &hyper::Error) -> RequestError {
+    // The I/O error underneath, if any, says the most.
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<io::Error>() {
+            let op = if err.is_incomplete_message() || err.is_body_write_aborted() {
+                "write"
+            } else {
+                "read"
+            };
+            return io_error(op, io);
+        }
+        source = s.source();
+    }
+    if err.is_parse() || err.is_parse_status() {
+        return RequestError::new(INVALID_RESPONSE, format!("malformed HTTP response: {err}"));
+    }
+    if err.is_incomplete_message() {
+        return RequestError::new(
+            GENERIC,
+            "read: connection closed before the response was complete (unexpected EOF)",
+        );
+    }
+    if err.is_timeout() {
+        return RequestError::new(REQUEST_TIMEOUT, "request timeout");
+    }
+    RequestError::new(GENERIC, format!("{err}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_codes_above_400_get_k6_codes() {
+        assert_eq!(status_error_code(200), 0);
+        assert_eq!(status_error_code(302), 0);
+        assert_eq!(status_error_code(404), 1404);
+        assert_eq!(status_error_code(503), 1503);
+    }
+
+    #[test]
+    fn io_errors_map_to_k6_codes() {
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        assert_eq!(dial_error(&refused).code, TCP_DIAL_REFUSED);
+        let reset = io::Error::from(io::ErrorKind::ConnectionReset);
+        assert_eq!(io_error("read", &reset).code, TCP_RESET_BY_PEER);
+        assert_eq!(
+            io_error("write", &io::Error::from(io::ErrorKind::BrokenPipe)).code,
+            TCP_BROKEN_PIPE
+        );
+    }
+}

@@ -1,0 +1,554 @@
+//! The HTTP client behind the `http` interface: each VU keeps its own keep-alive
+//! connections, every request is timed per phase on the real socket, and every failure comes
+//! back as an [`Exchange`] with a k6 error code — never as a panic or a host error.
+
+mod conn;
+pub mod errors;
+mod io;
+pub mod netpolicy;
+mod tls;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
+
+pub use conn::Origin;
+use conn::{Conn, Pool};
+pub use errors::RequestError;
+pub use netpolicy::{HostPattern, IpNet, NetPolicy};
+
+/// Settings shared by every VU's client in a test.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Timeout of a request when the script sets none (k6: 60 s).
+    pub timeout: Duration,
+    /// Redirects followed when the script does not say (k6's `maxRedirects`: 10).
+    pub max_redirects: u32,
+    /// The `User-Agent` header sent when the script sets none (k6's `userAgent`).
+    pub user_agent: String,
+    /// Accept any TLS certificate (`--insecure-skip-tls-verify`).
+    pub insecure_skip_tls_verify: bool,
+    /// Largest response body read; a larger one fails the request.
+    pub response_body_limit: u64,
+    /// Do not hand response bodies to scripts (k6's `discardResponseBodies`).
+    pub discard_response_bodies: bool,
+    /// Where requests may not go.
+    pub net: NetPolicy,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(60),
+            max_redirects: 10,
+            user_agent: concat!("stampede/", env!("CARGO_PKG_VERSION")).to_string(),
+            insecure_skip_tls_verify: false,
+            response_body_limit: 64 << 20,
+            discard_response_bodies: false,
+            net: NetPolicy::default(),
+        }
+    }
+}
+
+/// The client of a test: cheap to clone, hands out one [`VuClient`] per VU.
+#[derive(Clone)]
+pub struct HttpClient {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    config: ClientConfig,
+    tls: tokio_rustls::TlsConnector,
+    dns: Mutex<DnsCache>,
+    base: Instant,
+}
+
+/// Resolved names and when they were resolved.
+type DnsCache = HashMap<String, (Arc<[IpAddr]>, Instant)>;
+
+/// How long a resolved name is reused (k6's default DNS ttl).
+const DNS_TTL: Duration = Duration::from_secs(300);
+
+impl HttpClient {
+    /// A client with `config`.
+    pub fn new(config: ClientConfig) -> Self {
+        let tls =
+            tokio_rustls::TlsConnector::from(tls::client_config(config.insecure_skip_tls_verify));
+        Self {
+            shared: Arc::new(Shared {
+                config,
+                tls,
+                dns: Mutex::new(HashMap::new()),
+                base: Instant::now(),
+            }),
+        }
+    }
+
+    /// The test's settings.
+    pub fn config(&self) -> &ClientConfig {
+        &self.shared.config
+    }
+
+    /// A client for one VU, with its own connections.
+    pub fn vu(&self) -> VuClient {
+        VuClient {
+            shared: self.shared.clone(),
+            idle: Pool::default(),
+        }
+    }
+}
+
+/// A request, as the script gave it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Method.
+    pub method: Method,
+    /// Absolute URL.
+    pub url: String,
+    /// Headers, in order.
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    pub body: Bytes,
+    /// Timeout of the whole request, redirects included; `None` uses the test's.
+    pub timeout: Option<Duration>,
+    /// Redirects to follow; `None` uses the test's.
+    pub max_redirects: Option<u32>,
+    /// Read the body but do not keep it.
+    pub discard_body: bool,
+}
+
+/// Time spent in each phase of one exchange.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Timings {
+    /// Before connecting: pool lookup, DNS.
+    pub blocked: Duration,
+    /// TCP connect.
+    pub connecting: Duration,
+    /// TLS handshake.
+    pub tls_handshaking: Duration,
+    /// Writing the request.
+    pub sending: Duration,
+    /// Request written → first response byte.
+    pub waiting: Duration,
+    /// First response byte → end of body.
+    pub receiving: Duration,
+}
+
+impl Timings {
+    /// `sending + waiting + receiving`, k6's `http_req_duration`.
+    pub fn duration(&self) -> Duration {
+        self.sending + self.waiting + self.receiving
+    }
+}
+
+/// One request/response exchange (one per redirect hop), or the failure to have it.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    /// Method sent.
+    pub method: Method,
+    /// URL requested in this exchange.
+    pub url: String,
+    /// Status, or 0 without a response.
+    pub status: u16,
+    /// `HTTP/1.1` or `HTTP/1.0`; empty without a response.
+    pub proto: &'static str,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// Response body (empty when discarded).
+    pub body: Bytes,
+    /// Phase timings.
+    pub timings: Timings,
+    /// Why the exchange failed.
+    pub error: Option<RequestError>,
+    /// Bytes written to the connection for this exchange (TLS handshake included).
+    pub bytes_sent: u64,
+    /// Bytes read from the connection for this exchange.
+    pub bytes_received: u64,
+}
+
+impl Exchange {
+    fn failed(method: Method, url: String, timings: Timings, error: RequestError) -> Self {
+        Self {
+            method,
+            url,
+            status: 0,
+            proto: "",
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            timings,
+            error: Some(error),
+            bytes_sent: 0,
+            bytes_received: 0,
+        }
+    }
+
+    /// An exchange that failed before anything was sent (a bad method, say).
+    pub fn failed_before_sending(method: &str, url: String, error: RequestError) -> Self {
+        let method = Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET);
+        Self::failed(method, url, Timings::default(), error)
+    }
+
+    /// k6's `error_code`: the failure's code, 1000 + status for status >= 400, or 0.
+    pub fn error_code(&self) -> u32 {
+        match &self.error {
+            Some(e) => e.code,
+            None => errors::status_error_code(self.status),
+        }
+    }
+}
+
+/// One VU's client: its idle keep-alive connections and the test's settings.
+pub struct VuClient {
+    shared: Arc<Shared>,
+    idle: Pool,
+}
+
+impl VuClient {
+    /// Sends `req`, following redirects. `observe` sees every exchange (each redirect hop and
+    /// the last one), which is what becomes metric samples; the last one is returned.
+    pub async fn send(
+        &mut self,
+        req: Request,
+        observe: &mut (dyn FnMut(&Exchange) + Send),
+    ) -> Exchange {
+        send_on(&self.shared, &mut self.idle, req, observe).await
+    }
+
+    /// Sends several requests concurrently. Each uses an idle connection when one is free and
+    /// a new one otherwise; all are kept for reuse afterwards.
+    pub async fn batch(
+        &mut self,
+        reqs: Vec<Request>,
+        observe: &mut (dyn FnMut(usize, &Exchange) + Send),
+    ) -> Vec<Exchange> {
+        let shared = &self.shared;
+        let mut seen: Vec<Vec<Exchange>> = Vec::with_capacity(reqs.len());
+        let mut pools: Vec<Pool> = Vec::with_capacity(reqs.len());
+        for req in &reqs {
+            let mut pool = Pool::default();
+            if let Ok(origin) = Origin::of_url(&req.url) {
+                if let Some(conn) = self.idle.take(&origin) {
+                    pool.put(conn);
+                }
+            }
+            pools.push(pool);
+            seen.push(Vec::new());
+        }
+        let futures = reqs
+            .into_iter()
+            .zip(pools.iter_mut())
+            .zip(seen.iter_mut())
+            .map(|((req, pool), seen)| async move {
+                let mut push = |e: &Exchange| seen.push(e.clone());
+                send_on(shared, pool, req, &mut push).await
+            });
+        let results = futures_util::future::join_all(futures).await;
+        for pool in pools {
+            self.idle.absorb(pool);
+        }
+        for (i, hops) in seen.iter().enumerate() {
+            for hop in hops {
+                observe(i, hop);
+            }
+        }
+        results
+    }
+
+    /// Closes every idle connection.
+    pub fn close_idle(&mut self) {
+        self.idle = Pool::default();
+    }
+
+    /// Number of idle connections kept.
+    pub fn idle_connections(&self) -> usize {
+        self.idle.len()
+    }
+}
+
+async fn send_on(
+    shared: &Shared,
+    pool: &mut Pool,
+    req: Request,
+    observe: &mut (dyn FnMut(&Exchange) + Send),
+) -> Exchange {
+    let config = &shared.config;
+    let deadline = tokio::time::Instant::now() + req.timeout.unwrap_or(config.timeout);
+    let max_redirects = req.max_redirects.unwrap_or(config.max_redirects);
+    let discard = req.discard_body || config.discard_response_bodies;
+    let headers = match build_headers(&req.headers, &config.user_agent) {
+        Ok(h) => h,
+        Err(e) => {
+            let ex = Exchange::failed(req.method, req.url, Timings::default(), e);
+            observe(&ex);
+            return ex;
+        }
+    };
+    let mut method = req.method;
+    let mut url = req.url;
+    let mut body = req.body;
+    let mut hops = 0;
+    loop {
+        let ex = exchange(
+            shared,
+            pool,
+            &method,
+            &url,
+            &headers,
+            body.clone(),
+            deadline,
+            discard,
+        )
+        .await;
+        observe(&ex);
+        let Some(location) = redirect_target(&ex) else {
+            return ex;
+        };
+        if hops >= max_redirects {
+            return ex;
+        }
+        let next = match url::Url::parse(&url).and_then(|base| base.join(&location)) {
+            Ok(next) => next.to_string(),
+            Err(_) => return ex,
+        };
+        hops += 1;
+        // 303, and 301/302 after a POST, turn into a GET without a body (as browsers and k6 do).
+        if ex.status == 303 || (matches!(ex.status, 301 | 302) && method == Method::POST) {
+            if method != Method::HEAD {
+                method = Method::GET;
+            }
+            body = Bytes::new();
+        }
+        url = next;
+    }
+}
+
+fn redirect_target(ex: &Exchange) -> Option<String> {
+    if ex.error.is_some() || !matches!(ex.status, 301 | 302 | 303 | 307 | 308) {
+        return None;
+    }
+    ex.headers
+        .get(http::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn build_headers(given: &[(String, String)], user_agent: &str) -> Result<HeaderMap, RequestError> {
+    let mut headers = HeaderMap::with_capacity(given.len() + 1);
+    for (name, value) in given {
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            RequestError::new(errors::GENERIC, format!("invalid header name `{name}`"))
+        })?;
+        let value = HeaderValue::from_str(value).map_err(|_| {
+            RequestError::new(
+                errors::GENERIC,
+                format!("invalid value for header `{name}`"),
+            )
+        })?;
+        headers.append(name, value);
+    }
+    if !headers.contains_key(http::header::USER_AGENT) && !user_agent.is_empty() {
+        if let Ok(ua) = HeaderValue::from_str(user_agent) {
+            headers.insert(http::header::USER_AGENT, ua);
+        }
+    }
+    Ok(headers)
+}
+
+/// One exchange over a pooled or new connection, retried once on a fresh connection when a
+/// reused one turns out to have been closed by the server before it answered.
+#[allow(clippy::too_many_arguments)]
+async fn exchange(
+    shared: &Shared,
+    pool: &mut Pool,
+    method: &Method,
+    url: &str,
+    headers: &HeaderMap,
+    body: Bytes,
+    deadline: tokio::time::Instant,
+    discard: bool,
+) -> Exchange {
+    let start = Instant::now();
+    let mut timings = Timings::default();
+    let fail = |timings: Timings, e: RequestError| {
+        Exchange::failed(method.clone(), url.to_owned(), timings, e)
+    };
+
+    let uri: Uri = match url.parse() {
+        Ok(u) => u,
+        Err(_) => {
+            return fail(
+                timings,
+                RequestError::new(errors::INVALID_URL, format!("invalid URL `{url}`")),
+            )
+        }
+    };
+    let origin = match Origin::of_uri(&uri) {
+        Ok(o) => o,
+        Err(e) => return fail(timings, e),
+    };
+    if shared.config.net.hostname_blocked(origin.host()) {
+        return fail(
+            timings,
+            RequestError::new(
+                errors::BLOCKED_HOSTNAME,
+                format!("hostname `{}` is blocked", origin.host()),
+            ),
+        );
+    }
+    let request_target = uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .filter(|p| !p.is_empty())
+        .unwrap_or("/");
+
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let (mut conn, reused) = match pool.take(&origin) {
+            Some(conn) => {
+                timings.blocked = start.elapsed();
+                (conn, true)
+            }
+            None => match connect(shared, &origin, deadline, start, &mut timings).await {
+                Ok(conn) => (conn, false),
+                Err(e) => return fail(timings, e),
+            },
+        };
+        let result = conn
+            .exchange(
+                method,
+                request_target,
+                &origin,
+                headers,
+                body.clone(),
+                deadline,
+                discard,
+                shared.config.response_body_limit,
+            )
+            .await;
+        match result {
+            conn::Outcome::Done {
+                status,
+                proto,
+                headers,
+                body,
+                phases,
+                keep,
+            } => {
+                timings.sending = phases.sending;
+                timings.waiting = phases.waiting;
+                timings.receiving = phases.receiving;
+                let (bytes_sent, bytes_received) = phases.bytes;
+                if keep {
+                    pool.put(conn);
+                }
+                return Exchange {
+                    method: method.clone(),
+                    url: url.to_owned(),
+                    status,
+                    proto,
+                    headers,
+                    body,
+                    timings,
+                    error: None,
+                    bytes_sent,
+                    bytes_received,
+                };
+            }
+            conn::Outcome::Failed {
+                error,
+                phases,
+                unanswered,
+            } => {
+                if reused && unanswered && attempt == 1 && tokio::time::Instant::now() < deadline {
+                    // The server closed the idle connection under us: try a new one.
+                    continue;
+                }
+                timings.sending = phases.sending;
+                timings.waiting = phases.waiting;
+                timings.receiving = phases.receiving;
+                let mut ex = fail(timings, error);
+                (ex.bytes_sent, ex.bytes_received) = phases.bytes;
+                return ex;
+            }
+        }
+    }
+}
+
+async fn connect(
+    shared: &Shared,
+    origin: &Origin,
+    deadline: tokio::time::Instant,
+    start: Instant,
+    timings: &mut Timings,
+) -> Result<Conn, RequestError> {
+    let timeout = || RequestError::new(errors::REQUEST_TIMEOUT, "request timeout");
+    let addrs = tokio::time::timeout_at(deadline, resolve(shared, origin))
+        .await
+        .map_err(|_| timeout())??;
+    let connect_start = Instant::now();
+    timings.blocked = connect_start - start;
+    let conn = tokio::time::timeout_at(
+        deadline,
+        Conn::connect(origin, &addrs, &shared.tls, shared.base, timings),
+    )
+    .await
+    .map_err(|_| timeout())?;
+    conn
+}
+
+async fn resolve(shared: &Shared, origin: &Origin) -> Result<Vec<SocketAddr>, RequestError> {
+    let policy = &shared.config.net;
+    let host = origin.host();
+    let ips: Arc<[IpAddr]> = if let Ok(ip) = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
+        Arc::from([ip].as_slice())
+    } else {
+        let cached = {
+            let dns = shared.dns.lock().expect("dns cache lock");
+            dns.get(host)
+                .filter(|(_, at)| at.elapsed() < DNS_TTL)
+                .map(|(ips, _)| ips.clone())
+        };
+        match cached {
+            Some(ips) => ips,
+            None => {
+                let found = tokio::net::lookup_host((host, origin.port()))
+                    .await
+                    .map_err(|e| RequestError::new(errors::DNS, format!("lookup {host}: {e}")))?;
+                let ips: Arc<[IpAddr]> = found.map(|a| a.ip()).collect::<Vec<_>>().into();
+                if ips.is_empty() {
+                    return Err(RequestError::new(
+                        errors::DNS_NO_SUCH_HOST,
+                        "lookup: no such host",
+                    ));
+                }
+                shared
+                    .dns
+                    .lock()
+                    .expect("dns cache lock")
+                    .insert(host.to_owned(), (ips.clone(), Instant::now()));
+                ips
+            }
+        }
+    };
+    let allowed: Vec<SocketAddr> = ips
+        .iter()
+        .filter(|ip| !policy.ip_blocked(**ip))
+        .map(|ip| SocketAddr::new(*ip, origin.port()))
+        .collect();
+    if allowed.is_empty() {
+        return Err(RequestError::new(
+            errors::BLACKLISTED_IP,
+            format!("ip {} of `{host}` is blacklisted", ips[0]),
+        ));
+    }
+    Ok(allowed)
+}

@@ -1,0 +1,18 @@
+//! stampede's host API: the WIT package in `wit/` (the one source of truth for scripts) and
+//! the host side of each of its interfaces.
+//!
+//! The embedder (stampede's runtime) keeps a [`VuClient`](http::VuClient) and something that
+//! implements [`VuHooks`] in each VU's store, exposes them through [`ScriptView`], and calls
+//! [`add_to_linker`]. The HTTP interface is served here in full; checks, metrics and the
+//! execution context are forwarded to the hooks, which own metrics and scheduling.
+
+mod bindings;
+mod host;
+pub mod http;
+
+pub use bindings::stampede::script::context::{ExecInfo, LogLevel};
+pub use bindings::stampede::script::metrics::MetricType;
+pub use bindings::{Script, ScriptPre};
+pub use host::{
+    add_to_linker, RequestMeta, ScriptApi, ScriptCtxView, ScriptView, TestAborted, VuHooks,
+};

@@ -1,0 +1,207 @@
+//! The wasmtime side: the engine, the compiled script, and the linker with its imports.
+//!
+//! The component is compiled once. A first engine without pooling reads the script's options
+//! (which decide how many VUs there will be); the engine that runs the test then gets a pooling
+//! allocator sized for exactly that many VUs, and the already compiled code.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use stampede_host_api::{Script, ScriptPre};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, WasmBacktraceDetails,
+};
+
+use crate::vu::VuState;
+
+/// How often the epoch advances: a CPU-bound guest yields to other VUs at least this often.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Limits that shape the compiled code and the VU pool.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineLimits {
+    /// Largest linear memory of a VU, in bytes.
+    pub memory_limit: u64,
+    /// VUs that may exist at once (the pool's size); `None` allocates on demand.
+    pub pool_size: Option<u32>,
+}
+
+/// Why a script could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// Not a WebAssembly component (or not valid).
+    #[error("{0}")]
+    Invalid(String),
+    /// A component, but not of the `stampede:script` world.
+    #[error("{0}")]
+    WrongWorld(String),
+    /// The engine could not be set up (e.g. not enough address space for the pool).
+    #[error("{0}")]
+    Engine(String),
+}
+
+fn config(limits: &EngineLimits) -> Config {
+    let mut c = Config::new();
+    c.epoch_interruption(true);
+    c.wasm_backtrace_details(WasmBacktraceDetails::Enable);
+    c.memory_reservation(limits.memory_limit);
+    c.memory_guard_size(64 << 10);
+    c.memory_reservation_for_growth(0);
+    if let Some(n) = limits.pool_size {
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(n)
+            .total_memories(n.saturating_mul(2))
+            .total_tables(n.saturating_mul(4))
+            .total_stacks(n)
+            .total_core_instances(n.saturating_mul(16))
+            .max_memory_size(limits.memory_limit as usize)
+            .max_memories_per_component(4)
+            .max_tables_per_component(16)
+            .max_core_instances_per_component(32)
+            .max_unused_warm_slots(n.min(256));
+        c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    c
+}
+
+/// Advances an engine's epoch every [`EPOCH_TICK`] until dropped.
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    fn start(engine: Engine) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("stampede-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("spawning the epoch thread");
+        Self {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A compiled script, ready to be instantiated once per VU.
+pub struct ScriptEngine {
+    engine: Engine,
+    component: Component,
+    pre: ScriptPre<VuState>,
+    limits: EngineLimits,
+    _ticker: EpochTicker,
+}
+
+impl ScriptEngine {
+    /// Compiles `wasm` (a component binary) with `limits`.
+    pub fn compile(wasm: &[u8], limits: EngineLimits) -> Result<Self, LoadError> {
+        let engine =
+            Engine::new(&config(&limits)).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
+        let component = Component::new(&engine, wasm).map_err(|e| describe_invalid(wasm, e))?;
+        Self::link(engine, component, limits)
+    }
+
+    /// The same script on an engine with other limits (a pool sized for the test), reusing
+    /// the compiled code.
+    pub fn with_limits(&self, limits: EngineLimits) -> Result<Self, LoadError> {
+        let engine =
+            Engine::new(&config(&limits)).map_err(|e| LoadError::Engine(pool_error(&limits, e)))?;
+        let bytes = self.component.serialize().map_err(|e| {
+            LoadError::Engine(format!("could not reuse the compiled script: {e:#}"))
+        })?;
+        // SAFETY: the bytes were produced just now by `serialize` on a compatible engine.
+        let component = unsafe { Component::deserialize(&engine, &bytes) }.map_err(|e| {
+            LoadError::Engine(format!("could not reuse the compiled script: {e:#}"))
+        })?;
+        Self::link(engine, component, limits)
+    }
+
+    fn link(engine: Engine, component: Component, limits: EngineLimits) -> Result<Self, LoadError> {
+        let mut linker: Linker<VuState> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
+        stampede_host_api::add_to_linker(&mut linker)
+            .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
+        let instance_pre = linker.instantiate_pre(&component).map_err(|e| {
+            LoadError::WrongWorld(format!(
+                "the component cannot run as a stampede script: {e:#} \
+                 (scripts target the world stampede:script/script@0.1.0; see host-api/wit/script.wit)"
+            ))
+        })?;
+        let pre = ScriptPre::new(instance_pre).map_err(|e| {
+            LoadError::WrongWorld(format!(
+                "the component does not export what a stampede script must (options, entry-points, setup, \
+                 iteration, teardown of stampede:script/script@0.1.0): {e:#}"
+            ))
+        })?;
+        let ticker = EpochTicker::start(engine.clone());
+        Ok(Self {
+            engine,
+            component,
+            pre,
+            limits,
+            _ticker: ticker,
+        })
+    }
+
+    /// The wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The pre-instantiated script.
+    pub fn pre(&self) -> &ScriptPre<VuState> {
+        &self.pre
+    }
+
+    /// The limits it was built with.
+    pub fn limits(&self) -> EngineLimits {
+        self.limits
+    }
+}
+
+/// Makes a loading error say what the file is, and what was expected.
+fn describe_invalid(wasm: &[u8], e: wasmtime::Error) -> LoadError {
+    const MAGIC: &[u8] = b"\0asm";
+    let what = if wasm.len() < 8 || &wasm[..4] != MAGIC {
+        "it is not a WebAssembly binary (no `\\0asm` header)".to_string()
+    } else if wasm[4..8] == [1, 0, 0, 0] {
+        "it is a core WebAssembly module, not a component: build the script for wasm32-wasip2 \
+         (or run `wasm-tools component new`)"
+            .to_string()
+    } else {
+        format!("it is not a valid WebAssembly component: {e:#}")
+    };
+    LoadError::Invalid(what)
+}
+
+fn pool_error(limits: &EngineLimits, e: wasmtime::Error) -> String {
+    let n = limits.pool_size.unwrap_or(0);
+    format!(
+        "could not reserve memory for {n} VUs of up to {} MiB each: {e:#}. Lower the number of VUs or \
+         the VU memory limit (--vu-memory-limit), or allow more address space (ulimit -v unlimited)",
+        limits.memory_limit >> 20
+    )
+}
+
+/// Only the bindings' `Script` type is needed outside; re-exported for the VU module.
+pub(crate) type Instance = Script;

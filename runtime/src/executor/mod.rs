@@ -1,0 +1,444 @@
+//! Executors: when each VU runs each iteration. One file per executor, all built on the shared
+//! pieces here — the VU pool, the bounded iteration, and the VU loop — so that the load shape
+//! is a parameter, never a copy of a loop.
+//!
+//! Executors are generic over [`ExecVu`], so their schedules are tested with fake VUs under
+//! paused tokio time, without any script engine.
+
+pub mod config;
+mod constant_vus;
+mod per_vu_iterations;
+mod shared_iterations;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+pub use config::{scenarios, ExecutorKind, ScenarioConfig};
+
+use crate::vu::Control;
+
+/// What an executor needs of a VU.
+pub trait ExecVu: Send + 'static {
+    /// The VU's id.
+    fn id(&self) -> u32;
+    /// Makes the VU part of `scenario` (tags, env, iteration counter).
+    fn enter_scenario(&mut self, scenario: &ScenarioShared);
+    /// Runs and records one iteration of `exec`.
+    fn iteration<'a>(
+        &'a mut self,
+        exec: &'a str,
+        data: &'a [u8],
+    ) -> impl Future<Output = ()> + Send + 'a;
+    /// Called when an iteration was cut short: the VU must not trust its state.
+    fn interrupted(&mut self);
+}
+
+/// Counters of a scenario, for progress and for tests.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Iterations that ran to the end (with or without an error).
+    pub completed: AtomicU64,
+    /// Iterations cut short by the end of the scenario or test.
+    pub interrupted: AtomicU64,
+    /// Iterations an arrival-rate scenario could not start for lack of a free VU.
+    pub dropped: AtomicU64,
+    /// VUs running the scenario right now.
+    pub active_vus: AtomicU64,
+}
+
+/// What a scenario's VUs share.
+#[derive(Debug)]
+pub struct ScenarioShared {
+    /// The scenario's name.
+    pub name: Arc<str>,
+    /// The entry point its iterations call.
+    pub exec: String,
+    /// Tags on its samples.
+    pub tags: Vec<(String, String)>,
+    /// Its variables.
+    pub env: Arc<Vec<(String, String)>>,
+    /// Its counters.
+    pub progress: Progress,
+}
+
+type MakeVu<V> =
+    Box<dyn Fn(u32) -> Pin<Box<dyn Future<Output = Result<V, String>> + Send>> + Send + Sync>;
+
+/// The test's VUs: made before the start (and, for arrival-rate scenarios, on demand up to
+/// their `maxVUs`), lent to scenarios and given back.
+pub struct VuPool<V> {
+    idle: Mutex<Vec<V>>,
+    make: MakeVu<V>,
+    made: AtomicU32,
+    active: AtomicU64,
+    peak: AtomicU64,
+}
+
+impl<V: ExecVu> VuPool<V> {
+    /// A pool that makes VUs with `make(id)`.
+    pub fn new(
+        make: impl Fn(u32) -> Pin<Box<dyn Future<Output = Result<V, String>> + Send>>
+            + Send
+            + Sync
+            + 'static,
+    ) -> Self {
+        Self {
+            idle: Mutex::new(Vec::new()),
+            make: Box::new(make),
+            made: AtomicU32::new(0),
+            active: AtomicU64::new(0),
+            peak: AtomicU64::new(0),
+        }
+    }
+
+    /// Makes `n` more VUs.
+    pub async fn grow(&self, n: u64) -> Result<(), String> {
+        for _ in 0..n {
+            let vu = self.make_one().await?;
+            self.lock().push(vu);
+        }
+        Ok(())
+    }
+
+    async fn make_one(&self) -> Result<V, String> {
+        let id = self.made.fetch_add(1, Ordering::Relaxed) + 1;
+        (self.make)(id).await
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<V>> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes an idle VU.
+    pub fn take(&self) -> Option<V> {
+        let vu = self.lock().pop();
+        if vu.is_some() {
+            self.lend(1);
+        }
+        vu
+    }
+
+    /// Takes up to `n` idle VUs.
+    pub fn take_many(&self, n: u64) -> Vec<V> {
+        let mut idle = self.lock();
+        let k = idle.len().min(n as usize);
+        let at = idle.len() - k;
+        let vus: Vec<V> = idle.drain(at..).collect();
+        self.lend(vus.len() as u64);
+        vus
+    }
+
+    /// Makes a new VU and lends it (for arrival-rate scenarios above their pre-allocated VUs).
+    pub async fn make_and_take(&self) -> Result<V, String> {
+        let vu = self.make_one().await?;
+        self.lend(1);
+        Ok(vu)
+    }
+
+    fn lend(&self, n: u64) {
+        let now = self.active.fetch_add(n, Ordering::Relaxed) + n;
+        self.peak.fetch_max(now, Ordering::Relaxed);
+    }
+
+    /// Most VUs lent out at once so far.
+    pub fn peak(&self) -> u64 {
+        self.peak.load(Ordering::Relaxed)
+    }
+
+    /// Gives a VU back.
+    pub fn give_back(&self, vu: V) {
+        self.active.fetch_sub(1, Ordering::Relaxed);
+        self.lock().push(vu);
+    }
+
+    /// VUs lent out now (k6's `vus`).
+    pub fn active(&self) -> u64 {
+        self.active.load(Ordering::Relaxed)
+    }
+
+    /// VUs made so far (k6's `vus_max`).
+    pub fn made(&self) -> u64 {
+        u64::from(self.made.load(Ordering::Relaxed))
+    }
+
+    /// Takes every idle VU (to flush or drop them at the end).
+    pub fn drain(&self) -> Vec<V> {
+        std::mem::take(&mut *self.lock())
+    }
+}
+
+/// Everything an executor runs with.
+pub struct Run<V> {
+    /// The VUs.
+    pub pool: Arc<VuPool<V>>,
+    /// Stop and interrupt signals.
+    pub control: Control,
+    /// `setup()`'s data.
+    pub data: Arc<[u8]>,
+}
+
+impl<V> Clone for Run<V> {
+    fn clone(&self) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            control: self.control.clone(),
+            data: self.data.clone(),
+        }
+    }
+}
+
+/// Runs `scenario` to its end: waits for its start time, then hands it to its executor.
+pub async fn run_scenario<V: ExecVu>(
+    run: Run<V>,
+    config: ScenarioConfig,
+    shared: Arc<ScenarioShared>,
+) {
+    if !config.start_time.is_zero() {
+        tokio::select! {
+            _ = tokio::time::sleep(config.start_time) => {}
+            _ = run.control.graceful().cancelled() => return,
+        }
+    }
+    let start = Instant::now();
+    let ctx = ScenarioRun {
+        run,
+        shared,
+        start,
+        graceful_stop: config.graceful_stop,
+    };
+    match config.executor {
+        ExecutorKind::SharedIterations {
+            vus,
+            iterations,
+            max_duration,
+        } => shared_iterations::run(ctx, vus, iterations, max_duration).await,
+        ExecutorKind::PerVuIterations {
+            vus,
+            iterations,
+            max_duration,
+        } => per_vu_iterations::run(ctx, vus, iterations, max_duration).await,
+        ExecutorKind::ConstantVus { vus, duration } => constant_vus::run(ctx, vus, duration).await,
+        other => unreachable!("executor {} is not wired in yet", other.name()),
+    }
+}
+
+/// A scenario being run: what its executor works with.
+pub(crate) struct ScenarioRun<V> {
+    pub(crate) run: Run<V>,
+    pub(crate) shared: Arc<ScenarioShared>,
+    pub(crate) start: Instant,
+    pub(crate) graceful_stop: Duration,
+}
+
+impl<V> Clone for ScenarioRun<V> {
+    fn clone(&self) -> Self {
+        Self {
+            run: self.run.clone(),
+            shared: self.shared.clone(),
+            start: self.start,
+            graceful_stop: self.graceful_stop,
+        }
+    }
+}
+
+/// How a bounded iteration ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ended {
+    /// It ran to its end.
+    Completed,
+    /// It was cut short.
+    Interrupted,
+}
+
+impl<V: ExecVu> ScenarioRun<V> {
+    /// Whether new iterations may start: before `stop_at` and before any stop of the test.
+    pub(crate) fn may_start(&self, stop_at: Instant) -> bool {
+        Instant::now() < stop_at && !self.run.control.graceful().is_cancelled()
+    }
+
+    /// Runs one iteration on `vu`, letting it run past the end of the scenario (`stop_at`)
+    /// for at most gracefulStop; a graceful stop of the test gives it gracefulStop from then.
+    pub(crate) async fn iteration(&self, vu: &mut V, stop_at: Instant) -> Ended {
+        let control = &self.run.control;
+        let mut hard_at = stop_at + self.graceful_stop;
+        if control.graceful().is_cancelled() {
+            hard_at = hard_at.min(Instant::now() + self.graceful_stop);
+        }
+        let ended = {
+            let fut = vu.iteration(&self.shared.exec, &self.run.data);
+            tokio::pin!(fut);
+            let mut stop_seen = control.graceful().is_cancelled();
+            loop {
+                tokio::select! {
+                    biased;
+                    _ = &mut fut => break Ended::Completed,
+                    _ = control.immediate().cancelled() => break Ended::Interrupted,
+                    _ = tokio::time::sleep_until(hard_at) => break Ended::Interrupted,
+                    _ = control.graceful().cancelled(), if !stop_seen => {
+                        stop_seen = true;
+                        hard_at = hard_at.min(Instant::now() + self.graceful_stop);
+                    }
+                }
+            }
+        };
+        let p = &self.shared.progress;
+        match ended {
+            Ended::Completed => p.completed.fetch_add(1, Ordering::Relaxed),
+            Ended::Interrupted => {
+                vu.interrupted();
+                p.interrupted.fetch_add(1, Ordering::Relaxed)
+            }
+        };
+        ended
+    }
+
+    /// Lends `vu` to this scenario for a loop: `next()` claims the next iteration (false when
+    /// there is none left); iterations start until `stop_at`.
+    pub(crate) async fn vu_loop(
+        &self,
+        mut vu: V,
+        stop_at: Instant,
+        mut next: impl FnMut() -> bool,
+    ) -> V {
+        vu.enter_scenario(&self.shared);
+        self.shared
+            .progress
+            .active_vus
+            .fetch_add(1, Ordering::Relaxed);
+        while self.may_start(stop_at) && next() {
+            if self.iteration(&mut vu, stop_at).await == Ended::Interrupted {
+                break;
+            }
+        }
+        self.shared
+            .progress
+            .active_vus
+            .fetch_sub(1, Ordering::Relaxed);
+        vu
+    }
+
+    /// Runs `vus` VUs, each in [`vu_loop`](Self::vu_loop) with its own `next`, and gives them
+    /// back when all are done.
+    pub(crate) async fn looping_vus<F>(
+        &self,
+        vus: u64,
+        stop_at: Instant,
+        mut next_for: impl FnMut(u64) -> F,
+    ) where
+        F: FnMut() -> bool + Send + 'static,
+    {
+        let taken = self.run.pool.take_many(vus);
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, vu) in taken.into_iter().enumerate() {
+            let this = self.clone();
+            let next = next_for(i as u64);
+            tasks.spawn(async move {
+                let vu = this.vu_loop(vu, stop_at, next).await;
+                this.run.pool.give_back(vu);
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Fake VUs whose iterations take a fixed time, for schedule tests under paused time.
+
+    use super::*;
+
+    /// What the fake VUs did.
+    #[derive(Default)]
+    pub struct Log {
+        /// (VU id, scenario, start time since the test start) of every iteration started.
+        pub starts: Mutex<Vec<(u32, String, Duration)>>,
+        /// Iterations completed.
+        pub done: AtomicU64,
+        /// Iterations interrupted.
+        pub interrupted: AtomicU64,
+    }
+
+    pub struct FakeVu {
+        pub id: u32,
+        pub work: Duration,
+        pub log: Arc<Log>,
+        pub origin: Instant,
+        pub scenario: String,
+    }
+
+    impl ExecVu for FakeVu {
+        fn id(&self) -> u32 {
+            self.id
+        }
+        fn enter_scenario(&mut self, s: &ScenarioShared) {
+            self.scenario = s.name.to_string();
+        }
+        async fn iteration<'a>(&'a mut self, _exec: &'a str, _data: &'a [u8]) {
+            self.log.starts.lock().unwrap().push((
+                self.id,
+                self.scenario.clone(),
+                self.origin.elapsed(),
+            ));
+            tokio::time::sleep(self.work).await;
+            self.log.done.fetch_add(1, Ordering::Relaxed);
+        }
+        fn interrupted(&mut self) {
+            self.log.interrupted.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A run with `vus` fake VUs whose iterations take `work`.
+    pub async fn fake_run(vus: u64, work: Duration) -> (Run<FakeVu>, Arc<Log>) {
+        let log = Arc::new(Log::default());
+        let origin = Instant::now();
+        let l = log.clone();
+        let pool = Arc::new(VuPool::new(move |id| {
+            let log = l.clone();
+            Box::pin(async move {
+                Ok(FakeVu {
+                    id,
+                    work,
+                    log,
+                    origin,
+                    scenario: String::new(),
+                })
+            })
+        }));
+        pool.grow(vus).await.unwrap();
+        (
+            Run {
+                pool,
+                control: Control::new(),
+                data: Arc::from(Vec::new()),
+            },
+            log,
+        )
+    }
+
+    pub fn shared(name: &str) -> Arc<ScenarioShared> {
+        Arc::new(ScenarioShared {
+            name: Arc::from(name),
+            exec: "default".into(),
+            tags: Vec::new(),
+            env: Arc::new(Vec::new()),
+            progress: Progress::default(),
+        })
+    }
+
+    pub fn scenario(executor: ExecutorKind) -> ScenarioConfig {
+        ScenarioConfig {
+            name: "test".into(),
+            executor,
+            start_time: Duration::ZERO,
+            graceful_stop: config::DEFAULT_GRACEFUL_STOP,
+            exec: "default".into(),
+            env: Vec::new(),
+            tags: Vec::new(),
+        }
+    }
+}

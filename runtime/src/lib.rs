@@ -1,0 +1,17 @@
+//! stampede's engine: scripts as WebAssembly components, one instance per virtual user,
+//! executors that schedule their iterations, metrics folded into HDR histograms, thresholds,
+//! and the summary.
+//!
+//! The command-line tool is a thin layer over [`run::run`] and [`serve`].
+
+pub mod cpu;
+pub mod engine;
+pub mod executor;
+pub mod log;
+pub mod metrics;
+pub mod options;
+pub mod output;
+pub mod run;
+pub mod serve;
+pub mod thresholds;
+pub mod vu;

@@ -1,0 +1,217 @@
+//! The test's log on stderr, in k6's `key=value` format, with rate limits so that a script
+//! failing in every iteration cannot flood the terminal or slow the test down.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+/// Severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// Details, shown with `--verbose`.
+    Debug,
+    /// Normal messages.
+    Info,
+    /// Something worth a look.
+    Warn,
+    /// Something failed.
+    Error,
+}
+
+impl Level {
+    fn name(self) -> &'static str {
+        match self {
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warn => "warning",
+            Level::Error => "error",
+        }
+    }
+}
+
+/// Lines per key and window before the rest of the window is suppressed.
+const BURST: u32 = 10;
+const WINDOW: Duration = Duration::from_secs(1);
+
+/// Where log lines go. Cheap to clone.
+#[derive(Clone)]
+pub struct Logger {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    min: Level,
+    out: Mutex<Box<dyn Write + Send>>,
+    limits: Mutex<HashMap<String, Window>>,
+}
+
+struct Window {
+    start: Instant,
+    count: u32,
+    suppressed: u64,
+}
+
+impl Logger {
+    /// Logs at `min` level and above to stderr.
+    pub fn stderr(min: Level) -> Self {
+        Self::to_writer(min, Box::new(std::io::stderr()))
+    }
+
+    /// Logs to `out` (a file, or a buffer in tests).
+    pub fn to_writer(min: Level, out: Box<dyn Write + Send>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                min,
+                out: Mutex::new(out),
+                limits: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// Whether lines at `level` are written.
+    pub fn enabled(&self, level: Level) -> bool {
+        level >= self.inner.min
+    }
+
+    /// Writes one line with extra `key=value` fields.
+    pub fn log(&self, level: Level, msg: &str, fields: &[(&str, &str)]) {
+        if !self.enabled(level) {
+            return;
+        }
+        let time = humantime::format_rfc3339_millis(SystemTime::now());
+        let mut line = format!("time=\"{time}\" level={} msg={}", level.name(), quote(msg));
+        for (k, v) in fields {
+            let _ = write!(line, " {k}={}", quote(v));
+        }
+        line.push('\n');
+        let mut out = self.inner.out.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = out.write_all(line.as_bytes());
+        let _ = out.flush();
+    }
+
+    /// Like [`log`](Self::log), but at most a few lines per second for each `key`; the
+    /// number suppressed is reported when the next window opens.
+    pub fn limited(&self, key: &str, level: Level, msg: &str, fields: &[(&str, &str)]) {
+        if !self.enabled(level) {
+            return;
+        }
+        let report = {
+            let mut limits = self.inner.limits.lock().unwrap_or_else(|e| e.into_inner());
+            let w = limits.entry(key.to_owned()).or_insert(Window {
+                start: Instant::now(),
+                count: 0,
+                suppressed: 0,
+            });
+            let mut report = None;
+            if w.start.elapsed() >= WINDOW {
+                if w.suppressed > 0 {
+                    report = Some(w.suppressed);
+                }
+                *w = Window {
+                    start: Instant::now(),
+                    count: 0,
+                    suppressed: 0,
+                };
+            }
+            if w.count >= BURST {
+                w.suppressed += 1;
+                return;
+            }
+            w.count += 1;
+            report
+        };
+        if let Some(n) = report {
+            self.log(
+                level,
+                &format!("{n} similar messages were suppressed"),
+                &[("source", key)],
+            );
+        }
+        self.log(level, msg, fields);
+    }
+
+    /// Reports the messages still suppressed (at the end of the test).
+    pub fn flush_suppressed(&self) {
+        let pending: Vec<(String, u64)> = {
+            let mut limits = self.inner.limits.lock().unwrap_or_else(|e| e.into_inner());
+            limits
+                .iter_mut()
+                .filter(|(_, w)| w.suppressed > 0)
+                .map(|(k, w)| (k.clone(), std::mem::take(&mut w.suppressed)))
+                .collect()
+        };
+        for (key, n) in pending {
+            self.log(
+                Level::Warn,
+                &format!("{n} similar messages were suppressed"),
+                &[("source", &key)],
+            );
+        }
+    }
+}
+
+fn quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:".contains(c))
+    {
+        return s.to_owned();
+    }
+    let mut q = String::with_capacity(s.len() + 2);
+    q.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => q.push_str("\\\""),
+            '\\' => q.push_str("\\\\"),
+            '\n' => q.push_str("\\n"),
+            '\r' => q.push_str("\\r"),
+            '\t' => q.push_str("\\t"),
+            c => q.push(c),
+        }
+    }
+    q.push('"');
+    q
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn lines_are_k6_style_and_rate_limited() {
+        let buf = Buf::default();
+        let log = Logger::to_writer(Level::Info, Box::new(buf.clone()));
+        log.log(Level::Debug, "hidden", &[]);
+        for i in 0..50 {
+            log.limited(
+                "iteration",
+                Level::Error,
+                &format!("boom {i}"),
+                &[("vu", "1")],
+            );
+        }
+        log.flush_suppressed();
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert!(!text.contains("hidden"));
+        assert_eq!(text.matches("boom").count(), BURST as usize);
+        assert!(text.contains("level=error msg=\"boom 0\" vu=1"), "{text}");
+        assert!(
+            text.contains("40 similar messages were suppressed"),
+            "{text}"
+        );
+    }
+}

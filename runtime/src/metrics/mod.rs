@@ -1,0 +1,98 @@
+//! Metrics: samples from every VU, folded into sinks per metric and sub-metric.
+//!
+//! A VU records into its own [`Recorder`] (no lock, no allocation per sample once its tag
+//! sets are cached) and hands full batches to the shared [`Store`], one lock per batch.
+
+mod recorder;
+mod registry;
+mod sink;
+mod store;
+mod tags;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+pub use recorder::Recorder;
+pub use registry::{
+    builtin, valid_metric_name, MetricDef, MetricId, MetricType, Registry, ValueType,
+};
+pub use sink::{CounterSink, GaugeSink, RateSink, Sink, TrendSink};
+pub use store::{CheckStats, SampleTap, Store, SubmetricId};
+pub use tags::{TagInterner, TagSet, TagSetId};
+
+/// One measurement.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    /// Which metric.
+    pub metric: MetricId,
+    /// Its tags.
+    pub tags: TagSetId,
+    /// The value (milliseconds for time metrics, bytes for data).
+    pub value: f64,
+    /// When, in nanoseconds since the test started.
+    pub time: u64,
+}
+
+/// The metrics of a test, shared by every VU: cheap to clone.
+#[derive(Clone)]
+pub struct Metrics {
+    /// Metric definitions.
+    pub registry: Arc<Registry>,
+    /// Tag sets.
+    pub tags: Arc<TagInterner>,
+    store: Arc<Mutex<Store>>,
+    start: Instant,
+}
+
+impl Metrics {
+    /// Metrics for a test starting now.
+    pub fn new() -> Self {
+        let registry = Arc::new(Registry::new());
+        let tags = Arc::new(TagInterner::default());
+        let start = Instant::now();
+        Self {
+            store: Arc::new(Mutex::new(Store::new(registry.clone(), tags.clone()))),
+            registry,
+            tags,
+            start,
+        }
+    }
+
+    /// When the metrics' clock started.
+    pub fn start(&self) -> Instant {
+        self.start
+    }
+
+    /// Nanoseconds since the start.
+    pub fn now(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+
+    /// The folded state, locked.
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        // A panic while holding the lock cannot leave a sink half-updated in a way that matters
+        // more than losing the results: keep going with what is there.
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A recorder for one VU.
+    pub fn recorder(&self) -> Recorder {
+        Recorder::new(self.clone())
+    }
+
+    /// Records samples directly (for the engine's own gauges; VUs use a [`Recorder`]).
+    pub fn record(&self, samples: &[Sample]) {
+        self.store().apply(samples);
+    }
+
+    /// The id of the tag set made of `pairs`.
+    pub fn tag_set(&self, pairs: &[(&str, &str)]) -> TagSetId {
+        self.tags.intern(TagSet::from_pairs(pairs.iter().copied()))
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

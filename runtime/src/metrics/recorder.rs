@@ -1,0 +1,298 @@
+//! A VU's recorder: turns what the script does into samples, with no lock and no allocation
+//! per sample once the VU's tag sets are known, and hands them over in batches.
+
+use std::hash::{Hash, Hasher};
+use std::time::Duration;
+
+use rustc_hash::{FxHashMap, FxHasher};
+use smallvec::SmallVec;
+use stampede_host_api::http::Exchange;
+use stampede_host_api::RequestMeta;
+
+use super::{builtin, MetricId, Metrics, Sample, TagSet, TagSetId};
+
+/// Samples kept before handing them to the store.
+const BATCH: usize = 1024;
+/// Tag sets a VU remembers; past this (e.g. a URL per request) the cache starts over.
+const MAX_CACHED_TAG_SETS: usize = 4096;
+
+type Pairs<'a> = SmallVec<[(&'a str, &'a str); 16]>;
+/// Tag sets by the hash of their pairs; the pairs are kept to tell collisions apart.
+type TagCache = FxHashMap<u64, SmallVec<[(Box<[(Box<str>, Box<str>)]>, TagSetId); 1]>>;
+
+/// One VU's sample recorder.
+pub struct Recorder {
+    metrics: Metrics,
+    buf: Vec<Sample>,
+    cache: TagCache,
+    base: Vec<(String, String)>,
+    group: String,
+}
+
+impl Recorder {
+    pub(super) fn new(metrics: Metrics) -> Self {
+        Self {
+            metrics,
+            buf: Vec::with_capacity(BATCH),
+            cache: FxHashMap::default(),
+            base: Vec::new(),
+            group: String::new(),
+        }
+    }
+
+    /// The test's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Sets the tags every sample of this VU carries from now on (the test's tags, the
+    /// scenario's tags and `scenario`).
+    pub fn set_base_tags(&mut self, tags: Vec<(String, String)>) {
+        if tags != self.base {
+            self.base = tags;
+            self.cache.clear();
+        }
+    }
+
+    /// The current group path (`""`, `::a`, `::a::b`).
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    /// Sets the current group path.
+    pub fn set_group(&mut self, group: String) {
+        self.group = group;
+    }
+
+    /// The id of the tag set: base tags, `group`, then `extra` (later keys win).
+    pub fn tag_set(&mut self, extra: &[(&str, &str)]) -> TagSetId {
+        let mut pairs: Pairs<'_> = SmallVec::new();
+        pairs.extend(self.base.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        pairs.push(("group", self.group.as_str()));
+        pairs.extend_from_slice(extra);
+        Self::lookup(&mut self.cache, &self.metrics, pairs)
+    }
+
+    fn lookup(cache: &mut TagCache, metrics: &Metrics, mut pairs: Pairs<'_>) -> TagSetId {
+        // Keep the last value of each key: reverse, stable-sort, keep the first of each run.
+        pairs.reverse();
+        pairs.sort_by(|a, b| a.0.cmp(b.0));
+        pairs.dedup_by(|a, b| a.0 == b.0);
+        let mut h = FxHasher::default();
+        pairs.hash(&mut h);
+        let hash = h.finish();
+        let bucket = cache.entry(hash).or_default();
+        for (owned, id) in bucket.iter() {
+            if owned.len() == pairs.len()
+                && owned
+                    .iter()
+                    .zip(&pairs)
+                    .all(|((k, v), (pk, pv))| &**k == *pk && &**v == *pv)
+            {
+                return *id;
+            }
+        }
+        let id = metrics
+            .tags
+            .intern(TagSet::from_pairs(pairs.iter().copied()));
+        bucket.push((
+            pairs
+                .iter()
+                .map(|(k, v)| (Box::from(*k), Box::from(*v)))
+                .collect(),
+            id,
+        ));
+        if cache.len() > MAX_CACHED_TAG_SETS {
+            cache.clear();
+        }
+        id
+    }
+
+    /// Adds one sample, now.
+    #[inline]
+    pub fn push(&mut self, metric: MetricId, tags: TagSetId, value: f64) {
+        let time = self.metrics.now();
+        self.push_at(metric, tags, value, time);
+    }
+
+    #[inline]
+    fn push_at(&mut self, metric: MetricId, tags: TagSetId, value: f64, time: u64) {
+        self.buf.push(Sample {
+            metric,
+            tags,
+            value,
+            time,
+        });
+        if self.buf.len() >= BATCH {
+            self.flush();
+        }
+    }
+
+    /// Hands the buffered samples to the store.
+    pub fn flush(&mut self) {
+        if !self.buf.is_empty() {
+            self.metrics.record(&self.buf);
+            self.buf.clear();
+        }
+    }
+
+    /// Whether samples are waiting to be handed over.
+    pub fn has_pending(&self) -> bool {
+        !self.buf.is_empty()
+    }
+
+    /// Records one HTTP exchange with k6's built-in metrics and tags.
+    pub fn record_request(&mut self, meta: &RequestMeta<'_>, ex: &Exchange) {
+        let time = self.metrics.now();
+        let expected = ex.error.is_none() && (200..400).contains(&ex.status);
+        let mut status_buf = [0u8; 5];
+        let status = format_u32(u32::from(ex.status), &mut status_buf);
+        let code = ex.error_code();
+        let mut code_buf = [0u8; 10];
+        let code_str = format_u32(code, &mut code_buf);
+        let mut pairs: Pairs<'_> = SmallVec::new();
+        pairs.extend(self.base.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        pairs.push(("group", self.group.as_str()));
+        pairs.push(("method", ex.method.as_str()));
+        pairs.push(("url", ex.url.as_str()));
+        pairs.push(("name", meta.name.unwrap_or(ex.url.as_str())));
+        pairs.push(("status", status));
+        pairs.push(("proto", ex.proto));
+        pairs.push(("expected_response", if expected { "true" } else { "false" }));
+        if code != 0 {
+            pairs.push(("error_code", code_str));
+        }
+        pairs.extend(meta.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let tags = Self::lookup(&mut self.cache, &self.metrics, pairs);
+        let io_tags = self.tag_set(&[]);
+
+        let t = &ex.timings;
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        self.push_at(builtin::HTTP_REQS, tags, 1.0, time);
+        self.push_at(builtin::HTTP_REQ_DURATION, tags, ms(t.duration()), time);
+        self.push_at(builtin::HTTP_REQ_BLOCKED, tags, ms(t.blocked), time);
+        self.push_at(builtin::HTTP_REQ_CONNECTING, tags, ms(t.connecting), time);
+        self.push_at(
+            builtin::HTTP_REQ_TLS_HANDSHAKING,
+            tags,
+            ms(t.tls_handshaking),
+            time,
+        );
+        self.push_at(builtin::HTTP_REQ_SENDING, tags, ms(t.sending), time);
+        self.push_at(builtin::HTTP_REQ_WAITING, tags, ms(t.waiting), time);
+        self.push_at(builtin::HTTP_REQ_RECEIVING, tags, ms(t.receiving), time);
+        self.push_at(
+            builtin::HTTP_REQ_FAILED,
+            tags,
+            if expected { 0.0 } else { 1.0 },
+            time,
+        );
+        self.push_at(builtin::DATA_SENT, io_tags, ex.bytes_sent as f64, time);
+        self.push_at(
+            builtin::DATA_RECEIVED,
+            io_tags,
+            ex.bytes_received as f64,
+            time,
+        );
+    }
+
+    /// Records a check.
+    pub fn record_check(&mut self, name: &str, ok: bool, tags: &[(String, String)]) {
+        let mut extra: Pairs<'_> = SmallVec::new();
+        extra.push(("check", name));
+        extra.extend(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let id = self.tag_set(&extra);
+        self.push(builtin::CHECKS, id, if ok { 1.0 } else { 0.0 });
+    }
+
+    /// Records a sample of a custom metric.
+    pub fn record_custom(&mut self, metric: MetricId, value: f64, tags: &[(String, String)]) {
+        let extra: Pairs<'_> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let id = self.tag_set(&extra);
+        self.push(metric, id, value);
+    }
+
+    /// Records a finished iteration (tagged with the group it started in: none).
+    pub fn record_iteration(&mut self, duration: Duration, failed: bool) {
+        let id = self.tag_set(&[]);
+        let time = self.metrics.now();
+        self.push_at(builtin::ITERATIONS, id, 1.0, time);
+        self.push_at(
+            builtin::ITERATION_DURATION,
+            id,
+            duration.as_secs_f64() * 1000.0,
+            time,
+        );
+        if failed {
+            self.push_at(builtin::ITERATION_ERRORS, id, 1.0, time);
+        }
+    }
+
+    /// Records a group's duration, tagged with the group's own path.
+    pub fn record_group(&mut self, duration: Duration) {
+        let id = self.tag_set(&[]);
+        self.push(builtin::GROUP_DURATION, id, duration.as_secs_f64() * 1000.0);
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// Formats `n` in decimal into `buf`, without allocating.
+fn format_u32(mut n: u32, buf: &mut [u8]) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[i..]).expect("digits are ASCII")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_format_without_allocation() {
+        let mut b = [0u8; 10];
+        assert_eq!(format_u32(0, &mut b), "0");
+        assert_eq!(format_u32(200, &mut b), "200");
+        assert_eq!(format_u32(4_294_967_295, &mut b), "4294967295");
+    }
+
+    #[test]
+    fn tag_sets_are_cached_and_later_tags_win() {
+        let metrics = Metrics::new();
+        let mut rec = metrics.recorder();
+        rec.set_base_tags(vec![
+            ("scenario".into(), "default".into()),
+            ("env".into(), "base".into()),
+        ]);
+        let a = rec.tag_set(&[("env", "override")]);
+        let b = rec.tag_set(&[("env", "override")]);
+        assert_eq!(a, b);
+        let set = metrics.tags.get(a);
+        assert_eq!(set.get("env"), Some("override"));
+        assert_eq!(set.get("group"), Some(""));
+        assert_eq!(set.get("scenario"), Some("default"));
+    }
+
+    #[test]
+    fn samples_reach_the_store_on_flush() {
+        let metrics = Metrics::new();
+        let mut rec = metrics.recorder();
+        rec.record_check("ok", true, &[]);
+        rec.record_check("ok", false, &[]);
+        assert!(metrics.store().checks().is_empty());
+        rec.flush();
+        let store = metrics.store();
+        assert_eq!((store.checks()[0].passes, store.checks()[0].fails), (1, 1));
+    }
+}

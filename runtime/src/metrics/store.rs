@@ -1,0 +1,281 @@
+//! The folded state of all metrics: a sink per metric, one per sub-metric (a metric filtered
+//! by tags, as thresholds and the summary ask for), and per-check pass/fail counts.
+
+use std::collections::HashMap;
+use std::sync::mpsc::Sender;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
+
+use super::{builtin, MetricId, MetricType, Registry, Sample, Sink, TagInterner, TagSetId};
+
+/// A sub-metric's index in the [`Store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SubmetricId(pub u32);
+
+/// A metric filtered by tags, e.g. `http_req_duration{status:200}`.
+#[derive(Debug, Clone)]
+pub struct Submetric {
+    /// Full name, as written: `http_req_duration{status:200}`.
+    pub name: String,
+    /// The metric it filters.
+    pub parent: MetricId,
+    /// Tags a sample must all have.
+    pub filter: Vec<(String, String)>,
+    /// Its sink.
+    pub sink: Sink,
+}
+
+/// Pass and fail counts of one check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckStats {
+    /// The group it ran in (`""` for none, `::a::b` nested).
+    pub group: String,
+    /// The check's name.
+    pub name: String,
+    /// Times it passed.
+    pub passes: u64,
+    /// Times it failed.
+    pub fails: u64,
+}
+
+/// Receives every batch of samples, e.g. for a JSON lines output.
+pub type SampleTap = Sender<Vec<Sample>>;
+
+#[derive(Debug, Default, Clone)]
+struct Route {
+    subs: SmallVec<[u32; 4]>,
+    check: Option<u32>,
+}
+
+/// The folded samples of a test.
+pub struct Store {
+    registry: Arc<Registry>,
+    tags: Arc<TagInterner>,
+    kinds: Vec<MetricType>,
+    totals: Vec<Option<Sink>>,
+    subs: Vec<Submetric>,
+    subs_by_metric: HashMap<MetricId, Vec<u32>>,
+    routes: FxHashMap<(MetricId, TagSetId), Route>,
+    checks: Vec<CheckStats>,
+    check_index: HashMap<(String, String), u32>,
+    groups: Vec<String>,
+    taps: Vec<SampleTap>,
+}
+
+impl Store {
+    pub(super) fn new(registry: Arc<Registry>, tags: Arc<TagInterner>) -> Self {
+        Self {
+            registry,
+            tags,
+            kinds: Vec::new(),
+            totals: Vec::new(),
+            subs: Vec::new(),
+            subs_by_metric: HashMap::new(),
+            routes: FxHashMap::default(),
+            checks: Vec::new(),
+            check_index: HashMap::new(),
+            groups: Vec::new(),
+            taps: Vec::new(),
+        }
+    }
+
+    /// Declares the sub-metric `name` of `parent` (returns the existing one if declared).
+    pub fn add_submetric(
+        &mut self,
+        name: &str,
+        parent: MetricId,
+        filter: Vec<(String, String)>,
+    ) -> SubmetricId {
+        if let Some(i) = self.subs.iter().position(|s| s.name == name) {
+            return SubmetricId(i as u32);
+        }
+        let kind = self.registry.def(parent).kind;
+        let id = self.subs.len() as u32;
+        self.subs.push(Submetric {
+            name: name.to_owned(),
+            parent,
+            filter,
+            sink: Sink::new(kind),
+        });
+        self.subs_by_metric.entry(parent).or_default().push(id);
+        // Routes computed so far do not know the new sub-metric.
+        self.routes.clear();
+        SubmetricId(id)
+    }
+
+    /// Sends every future batch of samples to `tap` too.
+    pub fn add_tap(&mut self, tap: SampleTap) {
+        self.taps.push(tap);
+    }
+
+    /// Stops sending batches to taps (which then see the end of their channel).
+    pub fn clear_taps(&mut self) {
+        self.taps.clear();
+    }
+
+    /// Folds in a batch of samples.
+    pub fn apply(&mut self, batch: &[Sample]) {
+        for s in batch {
+            let m = usize::from(s.metric.0);
+            if m >= self.kinds.len() {
+                self.kinds = self.registry.all().iter().map(|d| d.kind).collect();
+                self.totals.resize(self.kinds.len(), None);
+            }
+            self.totals[m]
+                .get_or_insert_with(|| Sink::new(self.kinds[m]))
+                .add(s.value);
+            let key = (s.metric, s.tags);
+            if !self.routes.contains_key(&key) {
+                let r = self.route(s.metric, s.tags);
+                self.routes.insert(key, r);
+            }
+            let route = &self.routes[&key];
+            for &sub in &route.subs {
+                self.subs[sub as usize].sink.add(s.value);
+            }
+            if let Some(c) = route.check {
+                let c = &mut self.checks[c as usize];
+                if s.value != 0.0 {
+                    c.passes += 1;
+                } else {
+                    c.fails += 1;
+                }
+            }
+        }
+        if !self.taps.is_empty() {
+            self.taps.retain(|tap| tap.send(batch.to_vec()).is_ok());
+        }
+    }
+
+    fn route(&mut self, metric: MetricId, tags: TagSetId) -> Route {
+        let set = self.tags.get(tags);
+        let mut route = Route::default();
+        if let Some(subs) = self.subs_by_metric.get(&metric) {
+            for &i in subs {
+                if set.contains_all(&self.subs[i as usize].filter) {
+                    route.subs.push(i);
+                }
+            }
+        }
+        let group = set.get("group").unwrap_or("");
+        if !group.is_empty() && !self.groups.iter().any(|g| g == group) {
+            // Record every level of a nested group, parents first.
+            let mut path = String::new();
+            for part in group.split("::").skip(1) {
+                path.push_str("::");
+                path.push_str(part);
+                if !self.groups.contains(&path) {
+                    self.groups.push(path.clone());
+                }
+            }
+        }
+        if metric == builtin::CHECKS {
+            let name = set.get("check").unwrap_or("").to_owned();
+            let key = (group.to_owned(), name.clone());
+            let next = self.checks.len() as u32;
+            let idx = *self.check_index.entry(key).or_insert(next);
+            if idx == next {
+                self.checks.push(CheckStats {
+                    group: group.to_owned(),
+                    name,
+                    passes: 0,
+                    fails: 0,
+                });
+            }
+            route.check = Some(idx);
+        }
+        route
+    }
+
+    /// The sink of `metric` over all its samples, if it has any.
+    pub fn total(&self, metric: MetricId) -> Option<&Sink> {
+        self.totals
+            .get(usize::from(metric.0))
+            .and_then(|s| s.as_ref())
+    }
+
+    /// The sub-metrics, in declaration order.
+    pub fn submetrics(&self) -> &[Submetric] {
+        &self.subs
+    }
+
+    /// The sub-metric `id`.
+    pub fn submetric(&self, id: SubmetricId) -> &Submetric {
+        &self.subs[id.0 as usize]
+    }
+
+    /// Every check, in the order first seen.
+    pub fn checks(&self) -> &[CheckStats] {
+        &self.checks
+    }
+
+    /// Every group path seen (`::a`, `::a::b`), parents before children.
+    pub fn groups(&self) -> &[String] {
+        &self.groups
+    }
+
+    /// The registry.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Metrics, TagSet};
+    use super::*;
+
+    #[test]
+    fn submetrics_get_only_matching_samples() {
+        let metrics = Metrics::new();
+        let ok = metrics.tags.intern(TagSet::from_pairs([("status", "200")]));
+        let bad = metrics.tags.intern(TagSet::from_pairs([("status", "500")]));
+        let mut store = metrics.store();
+        let sub = store.add_submetric(
+            "http_req_duration{status:200}",
+            builtin::HTTP_REQ_DURATION,
+            vec![("status".into(), "200".into())],
+        );
+        let sample = |tags, value| Sample {
+            metric: builtin::HTTP_REQ_DURATION,
+            tags,
+            value,
+            time: 0,
+        };
+        store.apply(&[sample(ok, 10.0), sample(bad, 1000.0), sample(ok, 20.0)]);
+        let Some(Sink::Trend(total)) = store.total(builtin::HTTP_REQ_DURATION) else {
+            panic!()
+        };
+        assert_eq!(total.count, 3);
+        let Sink::Trend(sub) = &store.submetric(sub).sink else {
+            panic!()
+        };
+        assert_eq!((sub.count, sub.max), (2, 20.0));
+    }
+
+    #[test]
+    fn checks_are_counted_per_group_and_name() {
+        let metrics = Metrics::new();
+        let a = metrics.tags.intern(TagSet::from_pairs([
+            ("check", "status is 200"),
+            ("group", "::login"),
+        ]));
+        let b = metrics.tags.intern(TagSet::from_pairs([
+            ("check", "status is 200"),
+            ("group", ""),
+        ]));
+        let mut store = metrics.store();
+        let check = |tags, value| Sample {
+            metric: builtin::CHECKS,
+            tags,
+            value,
+            time: 0,
+        };
+        store.apply(&[check(a, 1.0), check(a, 0.0), check(b, 1.0)]);
+        assert_eq!(store.checks().len(), 2);
+        assert_eq!((store.checks()[0].passes, store.checks()[0].fails), (1, 1));
+        assert_eq!(store.groups(), ["::login"]);
+    }
+}

@@ -1,0 +1,293 @@
+//! Outputs: the end-of-test summary (text and k6's `--summary-export` JSON) and the JSON lines
+//! stream of every sample. All read one [`Report`], built once from the metrics.
+
+pub mod jsonl;
+pub mod summary_json;
+pub mod summary_text;
+mod units;
+
+use std::time::Duration;
+
+pub use units::{format_data, format_time};
+
+use crate::cpu::CpuUse;
+use crate::metrics::{builtin, CheckStats, MetricType, Sink, Store, ValueType};
+use crate::thresholds::{aggregate, Aggregation, Thresholds};
+
+/// A statistic of trends, as `summaryTrendStats` names them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrendStat {
+    /// `avg`
+    Avg,
+    /// `min`
+    Min,
+    /// `med`
+    Med,
+    /// `max`
+    Max,
+    /// `count`
+    Count,
+    /// `p(N)`
+    Percentile(f64),
+}
+
+impl TrendStat {
+    /// Parses `avg`, `min`, `med`, `max`, `count` or `p(N)`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        Ok(match s.trim() {
+            "avg" => TrendStat::Avg,
+            "min" => TrendStat::Min,
+            "med" => TrendStat::Med,
+            "max" => TrendStat::Max,
+            "count" => TrendStat::Count,
+            other => {
+                let p = other
+                    .strip_prefix("p(")
+                    .and_then(|r| r.strip_suffix(')'))
+                    .and_then(|p| p.trim().parse::<f64>().ok())
+                    .filter(|p| (0.0..=100.0).contains(p))
+                    .ok_or_else(|| format!("invalid summaryTrendStats entry `{other}`: use avg, min, med, max, count or p(N)"))?;
+                TrendStat::Percentile(p)
+            }
+        })
+    }
+
+    /// Its label, e.g. `p(95)`.
+    pub fn label(&self) -> String {
+        match self {
+            TrendStat::Avg => "avg".into(),
+            TrendStat::Min => "min".into(),
+            TrendStat::Med => "med".into(),
+            TrendStat::Max => "max".into(),
+            TrendStat::Count => "count".into(),
+            TrendStat::Percentile(p) => format!("p({p})"),
+        }
+    }
+
+    /// k6's default: avg, min, med, max, p(90), p(95).
+    pub fn defaults() -> Vec<TrendStat> {
+        vec![
+            TrendStat::Avg,
+            TrendStat::Min,
+            TrendStat::Med,
+            TrendStat::Max,
+            TrendStat::Percentile(90.0),
+            TrendStat::Percentile(95.0),
+        ]
+    }
+}
+
+/// A metric's folded values.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Values {
+    /// Total and rate per second.
+    Counter {
+        /// Total.
+        count: f64,
+        /// Per second of the test.
+        rate: f64,
+    },
+    /// Last, smallest and largest value.
+    Gauge {
+        /// Last value.
+        value: f64,
+        /// Smallest.
+        min: f64,
+        /// Largest.
+        max: f64,
+    },
+    /// Non-zero samples among all.
+    Rate {
+        /// Non-zero samples.
+        trues: u64,
+        /// All samples.
+        total: u64,
+    },
+    /// The trend statistics asked for, in order.
+    Trend {
+        /// `(label, value)` pairs.
+        stats: Vec<(String, f64)>,
+        /// Samples.
+        count: u64,
+    },
+}
+
+/// One metric (or sub-metric) in the report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricReport {
+    /// Name, e.g. `http_req_duration` or `http_req_duration{status:200}`.
+    pub name: String,
+    /// For a sub-metric, its metric's name.
+    pub parent: Option<String>,
+    /// Type.
+    pub kind: MetricType,
+    /// What the values are.
+    pub contains: ValueType,
+    /// Whether it is built in.
+    pub builtin: bool,
+    /// Its values.
+    pub values: Values,
+}
+
+/// One threshold's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThresholdReport {
+    /// The metric or sub-metric.
+    pub metric: String,
+    /// The expression.
+    pub source: String,
+    /// Whether it held.
+    pub ok: bool,
+    /// The aggregation it read, e.g. `p(95)`.
+    pub aggregation: String,
+    /// The value observed.
+    pub observed: f64,
+    /// The metric's type.
+    pub kind: MetricType,
+    /// What the metric's values are.
+    pub contains: ValueType,
+}
+
+/// How the load generator fared.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GeneratorReport {
+    /// CPU use during the scenarios.
+    pub cpu: CpuUse,
+    /// Peak resident memory, bytes.
+    pub peak_rss: u64,
+    /// A warning when the generator itself limited the results.
+    pub warnings: Vec<String>,
+}
+
+/// What the test measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// How long the scenarios ran.
+    pub duration: Duration,
+    /// Metrics with samples, and sub-metrics, sorted by name (sub-metrics after their metric).
+    pub metrics: Vec<MetricReport>,
+    /// Checks, in the order first seen.
+    pub checks: Vec<CheckStats>,
+    /// Group paths.
+    pub groups: Vec<String>,
+    /// Threshold results.
+    pub thresholds: Vec<ThresholdReport>,
+    /// The load generator.
+    pub generator: GeneratorReport,
+    /// Why the test stopped early, if it did.
+    pub stopped: Option<String>,
+}
+
+fn values(sink: &Sink, stats: &[TrendStat], elapsed: Duration) -> Values {
+    match sink {
+        Sink::Counter(c) => Values::Counter {
+            count: c.sum,
+            rate: aggregate(sink, Aggregation::Rate, elapsed),
+        },
+        Sink::Gauge(g) => Values::Gauge {
+            value: g.value,
+            min: g.min,
+            max: g.max,
+        },
+        Sink::Rate(r) => Values::Rate {
+            trues: r.trues,
+            total: r.total,
+        },
+        Sink::Trend(t) => Values::Trend {
+            stats: stats
+                .iter()
+                .map(|s| {
+                    let v = match s {
+                        TrendStat::Avg => t.avg(),
+                        TrendStat::Min => t.min,
+                        TrendStat::Med => t.med(),
+                        TrendStat::Max => t.max,
+                        TrendStat::Count => t.count as f64,
+                        TrendStat::Percentile(p) => t.percentile(*p),
+                    };
+                    (s.label(), v)
+                })
+                .collect(),
+            count: t.count,
+        },
+    }
+}
+
+impl Report {
+    /// Builds the report from the metrics' state after `elapsed` of running.
+    pub fn build(
+        store: &Store,
+        thresholds: &Thresholds,
+        stats: &[TrendStat],
+        elapsed: Duration,
+        generator: GeneratorReport,
+    ) -> Report {
+        let registry = store.registry();
+        let mut metrics = Vec::new();
+        let mut defs = registry.all();
+        defs.sort_by(|a, b| a.name.cmp(&b.name));
+        for def in defs {
+            let id = registry.id(&def.name).expect("listed by the registry");
+            let total = store.total(id);
+            let always = id == builtin::VUS || id == builtin::VUS_MAX;
+            let Some(sink) = total.filter(|s| !s.is_empty() || always) else {
+                continue;
+            };
+            metrics.push(MetricReport {
+                name: def.name.to_string(),
+                parent: None,
+                kind: def.kind,
+                contains: def.contains,
+                builtin: def.builtin,
+                values: values(sink, stats, elapsed),
+            });
+            for sub in store.submetrics().iter().filter(|s| s.parent == id) {
+                metrics.push(MetricReport {
+                    name: sub.name.clone(),
+                    parent: Some(def.name.to_string()),
+                    kind: def.kind,
+                    contains: def.contains,
+                    builtin: def.builtin,
+                    values: values(&sub.sink, stats, elapsed),
+                });
+            }
+        }
+        let thresholds = thresholds
+            .list
+            .iter()
+            .map(|t| ThresholdReport {
+                metric: t.selector.name.clone(),
+                source: t.expression.source.clone(),
+                ok: !t.failed,
+                aggregation: t.expression.aggregation.to_string(),
+                observed: t.observed,
+                kind: t.kind,
+                contains: registry
+                    .def(match t.target {
+                        crate::thresholds::Target::Metric(id) => id,
+                        crate::thresholds::Target::Submetric(id) => store.submetric(id).parent,
+                    })
+                    .contains,
+            })
+            .collect();
+        Report {
+            duration: elapsed,
+            metrics,
+            checks: store.checks().to_vec(),
+            groups: store.groups().to_vec(),
+            thresholds,
+            generator,
+            stopped: None,
+        }
+    }
+
+    /// Whether every threshold held.
+    pub fn thresholds_ok(&self) -> bool {
+        self.thresholds.iter().all(|t| t.ok)
+    }
+
+    /// The metric named `name`.
+    pub fn metric(&self, name: &str) -> Option<&MetricReport> {
+        self.metrics.iter().find(|m| m.name == name)
+    }
+}

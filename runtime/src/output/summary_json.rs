@@ -1,0 +1,104 @@
+//! `--summary-export`: k6's summary JSON (`root_group` with groups and checks, `metrics` with
+//! each metric's values and threshold results).
+
+use md5::{Digest, Md5};
+use serde_json::{json, Map, Value};
+
+use super::{Report, Values};
+use crate::metrics::CheckStats;
+
+fn id(path: &str) -> String {
+    let digest = Md5::digest(path.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn checks_of(checks: &[CheckStats], group: &str) -> Value {
+    let mut map = Map::new();
+    for c in checks.iter().filter(|c| c.group == group) {
+        let path = format!("{group}::{}", c.name);
+        map.insert(
+            c.name.clone(),
+            json!({ "name": c.name, "path": path, "id": id(&path), "passes": c.passes, "fails": c.fails }),
+        );
+    }
+    Value::Object(map)
+}
+
+fn group(report: &Report, path: &str, name: &str) -> Value {
+    let mut groups = Map::new();
+    let depth = path.matches("::").count();
+    for g in &report.groups {
+        let is_child =
+            g.starts_with(path) && g.len() > path.len() && g.matches("::").count() == depth + 1;
+        if is_child {
+            let child_name = g.rsplit("::").next().unwrap_or_default();
+            groups.insert(child_name.to_owned(), group(report, g, child_name));
+        }
+    }
+    json!({
+        "name": name,
+        "path": path,
+        "id": id(path),
+        "groups": groups,
+        "checks": checks_of(&report.checks, path),
+    })
+}
+
+/// The summary as k6's `--summary-export` writes it.
+pub fn render(report: &Report) -> Value {
+    let mut metrics = Map::new();
+    for m in &report.metrics {
+        let mut obj = Map::new();
+        match &m.values {
+            Values::Counter { count, rate } => {
+                obj.insert("count".into(), json!(count));
+                obj.insert("rate".into(), json!(rate));
+            }
+            Values::Gauge { value, min, max } => {
+                obj.insert("value".into(), json!(value));
+                obj.insert("min".into(), json!(min));
+                obj.insert("max".into(), json!(max));
+            }
+            Values::Rate { trues, total } => {
+                obj.insert("passes".into(), json!(trues));
+                obj.insert("fails".into(), json!(total - trues));
+                let value = if *total == 0 {
+                    0.0
+                } else {
+                    *trues as f64 / *total as f64
+                };
+                obj.insert("value".into(), json!(value));
+            }
+            Values::Trend { stats, .. } => {
+                for (label, v) in stats {
+                    obj.insert(label.clone(), json!(v));
+                }
+            }
+        }
+        let thresholds: Map<String, Value> = report
+            .thresholds
+            .iter()
+            .filter(|t| t.metric == m.name)
+            .map(|t| (t.source.clone(), Value::Bool(!t.ok)))
+            .collect();
+        if !thresholds.is_empty() {
+            obj.insert("thresholds".into(), Value::Object(thresholds));
+        }
+        metrics.insert(m.name.clone(), Value::Object(obj));
+    }
+    json!({
+        "root_group": group(report, "", ""),
+        "metrics": metrics,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_ids_are_md5_of_the_path_like_k6() {
+        // k6's root group id, from the reference export.
+        assert_eq!(id(""), "d41d8cd98f00b204e9800998ecf8427e");
+    }
+}

@@ -1,0 +1,231 @@
+//! A VU's side of the host API: its recorder, execution state, groups and environment.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use stampede_host_api::http::Exchange;
+use stampede_host_api::{ExecInfo, LogLevel, MetricType as WitMetricType, RequestMeta, VuHooks};
+
+use super::{Stop, TestContext};
+use crate::log::Level;
+use crate::metrics::{MetricId, MetricType, Recorder, ValueType};
+
+/// The execution state and recorder of one VU.
+pub struct Hooks {
+    ctx: Arc<TestContext>,
+    rec: Recorder,
+    vu_id: u32,
+    vu_id_text: String,
+    iteration_in_instance: u64,
+    iteration_in_scenario: u64,
+    scenario: Arc<str>,
+    scenario_env: Arc<Vec<(String, String)>>,
+    groups: Vec<(String, Instant)>,
+    custom: Vec<MetricId>,
+}
+
+impl Hooks {
+    pub(super) fn new(ctx: Arc<TestContext>, vu_id: u32) -> Self {
+        let mut rec = ctx.metrics.recorder();
+        rec.set_base_tags(ctx.tags.clone());
+        Self {
+            ctx,
+            rec,
+            vu_id,
+            vu_id_text: vu_id.to_string(),
+            iteration_in_instance: 0,
+            iteration_in_scenario: 0,
+            scenario: Arc::from(""),
+            scenario_env: Arc::new(Vec::new()),
+            groups: Vec::new(),
+            custom: Vec::new(),
+        }
+    }
+
+    /// The VU's id.
+    pub fn vu_id(&self) -> u32 {
+        self.vu_id
+    }
+
+    /// The VU's recorder.
+    pub fn recorder(&mut self) -> &mut Recorder {
+        &mut self.rec
+    }
+
+    /// Moves the VU into `scenario`: its samples get the scenario's tags, and its iteration
+    /// count in the scenario starts over when the scenario changes.
+    pub fn enter_scenario(
+        &mut self,
+        scenario: &Arc<str>,
+        tags: &[(String, String)],
+        env: &Arc<Vec<(String, String)>>,
+    ) {
+        if *self.scenario != **scenario {
+            self.iteration_in_scenario = 0;
+            self.scenario = scenario.clone();
+        }
+        self.scenario_env = env.clone();
+        let mut base = self.ctx.tags.clone();
+        base.extend(tags.iter().cloned());
+        base.push(("scenario".into(), scenario.to_string()));
+        self.rec.set_base_tags(base);
+    }
+
+    pub(super) fn begin_iteration(&mut self) {}
+
+    pub(super) fn end_iteration(&mut self, duration: Duration, failed: bool) {
+        self.rec.record_iteration(duration, failed);
+        self.iteration_in_instance += 1;
+        self.iteration_in_scenario += 1;
+    }
+
+    /// Closes groups a call left open (an error or a trap inside a group).
+    pub(super) fn close_groups(&mut self) {
+        while !self.groups.is_empty() {
+            self.group_exit();
+        }
+    }
+
+    /// Hands pending samples to the store.
+    pub fn flush(&mut self) {
+        self.rec.flush();
+    }
+}
+
+fn level(l: LogLevel) -> Level {
+    match l {
+        LogLevel::Debug => Level::Debug,
+        LogLevel::Info => Level::Info,
+        LogLevel::Warn => Level::Warn,
+        LogLevel::Error => Level::Error,
+    }
+}
+
+impl VuHooks for Hooks {
+    fn on_request(&mut self, meta: &RequestMeta<'_>, exchange: &Exchange) {
+        self.rec.record_request(meta, exchange);
+    }
+
+    fn check(&mut self, name: &str, ok: bool, tags: &[(String, String)]) {
+        self.rec.record_check(name, ok, tags);
+    }
+
+    fn register_metric(
+        &mut self,
+        name: &str,
+        kind: WitMetricType,
+        is_time: bool,
+    ) -> Result<u32, String> {
+        let kind = match kind {
+            WitMetricType::Counter => MetricType::Counter,
+            WitMetricType::Gauge => MetricType::Gauge,
+            WitMetricType::Rate => MetricType::Rate,
+            WitMetricType::Trend => MetricType::Trend,
+        };
+        let contains = if is_time && kind == MetricType::Trend {
+            ValueType::Time
+        } else {
+            ValueType::Default
+        };
+        let id = self.ctx.metrics.registry.register(name, kind, contains)?;
+        if !self.custom.contains(&id) {
+            self.custom.push(id);
+        }
+        Ok(u32::from(id.0))
+    }
+
+    fn add_metric(&mut self, id: u32, value: f64, tags: &[(String, String)]) {
+        let Some(metric) = u16::try_from(id)
+            .ok()
+            .map(MetricId)
+            .filter(|m| self.custom.contains(m))
+        else {
+            self.ctx.log.limited(
+                "metrics",
+                Level::Error,
+                &format!(
+                    "the script added a sample to metric handle {id}, which it did not register"
+                ),
+                &[("vu", &self.vu_id_text)],
+            );
+            return;
+        };
+        if !value.is_finite() {
+            self.ctx.log.limited(
+                "metrics",
+                Level::Warn,
+                &format!("ignored a non-finite sample ({value}) for a custom metric"),
+                &[("vu", &self.vu_id_text)],
+            );
+            return;
+        }
+        self.rec.record_custom(metric, value, tags);
+    }
+
+    fn info(&self) -> ExecInfo {
+        ExecInfo {
+            vu_id: self.vu_id,
+            iteration_in_instance: self.iteration_in_instance,
+            iteration_in_scenario: self.iteration_in_scenario,
+            scenario: self.scenario.to_string(),
+            test_elapsed_ms: self.ctx.metrics.start().elapsed().as_millis() as u64,
+        }
+    }
+
+    fn env(&self, name: &str) -> Option<String> {
+        self.scenario_env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| self.ctx.env.get(name).cloned())
+    }
+
+    fn log(&mut self, l: LogLevel, message: &str) {
+        self.ctx.log.limited(
+            "console",
+            level(l),
+            message,
+            &[
+                ("source", "console"),
+                ("vu", &self.vu_id_text),
+                ("scenario", &self.scenario),
+            ],
+        );
+    }
+
+    fn group_enter(&mut self, name: &str) {
+        let parent = self.rec.group().to_owned();
+        // `::` separates the levels of the path, so it cannot appear in a name.
+        let name = name.replace("::", ":");
+        let path = format!("{parent}::{name}");
+        self.rec.set_group(path.clone());
+        self.groups.push((parent, Instant::now()));
+    }
+
+    fn group_exit(&mut self) {
+        if let Some((parent, started)) = self.groups.pop() {
+            self.rec.record_group(started.elapsed());
+            self.rec.set_group(parent);
+        }
+    }
+
+    fn abort_test(&mut self, reason: &str) {
+        self.ctx.log.log(
+            Level::Error,
+            &format!("the script aborted the test: {reason}"),
+            &[("vu", &self.vu_id_text), ("scenario", &self.scenario)],
+        );
+        self.ctx.control.stop(Stop::Script(reason.to_owned()), true);
+    }
+
+    fn fail_test(&mut self, reason: &str) {
+        self.ctx.log.limited(
+            "fail-test",
+            Level::Warn,
+            &format!("the script marked the test as failed: {reason}"),
+            &[("vu", &self.vu_id_text)],
+        );
+        self.ctx.control.fail(reason);
+    }
+}

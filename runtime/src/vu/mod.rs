@@ -1,0 +1,372 @@
+//! Virtual users: one instance of the script each, in a store of its own, with its own HTTP
+//! connections and sample recorder.
+
+mod control;
+mod hooks;
+mod output;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use stampede_host_api::http::{HttpClient, VuClient};
+use stampede_host_api::{ScriptCtxView, ScriptView, TestAborted};
+use wasmtime::component::ResourceTable;
+use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+pub use control::{Control, Stop};
+pub use hooks::Hooks;
+
+use crate::engine::{Instance, ScriptEngine};
+use crate::executor::{ExecVu, ScenarioShared};
+use crate::log::Level;
+use crate::log::Logger;
+use crate::metrics::Metrics;
+
+/// What every VU of a test shares.
+pub struct TestContext {
+    /// The metrics.
+    pub metrics: Metrics,
+    /// The HTTP settings and shared state.
+    pub http: HttpClient,
+    /// Variables from `-e`.
+    pub env: BTreeMap<String, String>,
+    /// Tags on every sample.
+    pub tags: Vec<(String, String)>,
+    /// The log.
+    pub log: Logger,
+    /// Stopping and failing the test.
+    pub control: Control,
+}
+
+/// A VU's store data.
+pub struct VuState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    http: VuClient,
+    hooks: Hooks,
+    limits: StoreLimits,
+}
+
+impl ScriptView for VuState {
+    fn script(&mut self) -> ScriptCtxView<'_> {
+        ScriptCtxView {
+            http: &mut self.http,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+impl WasiView for VuState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// How an export call ended.
+#[derive(Debug)]
+pub enum CallError {
+    /// The script returned an error.
+    Script(String),
+    /// The script trapped (panic, `unreachable`, out of memory, stack overflow…); the instance
+    /// is gone and the VU will be re-made before its next call.
+    Trap(String),
+    /// The script called `abort-test`.
+    Aborted(String),
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Script(e) => f.write_str(e),
+            CallError::Trap(e) => f.write_str(e),
+            CallError::Aborted(r) => write!(f, "the script aborted the test: {r}"),
+        }
+    }
+}
+
+/// One virtual user.
+pub struct Vu {
+    id: u32,
+    engine: Arc<ScriptEngine>,
+    ctx: Arc<TestContext>,
+    store: Store<VuState>,
+    instance: Option<Instance>,
+}
+
+impl Vu {
+    /// Creates VU `id` (1-based; 0 for the VU that runs options, setup and teardown).
+    pub async fn new(
+        engine: Arc<ScriptEngine>,
+        ctx: Arc<TestContext>,
+        id: u32,
+    ) -> Result<Vu, String> {
+        let hooks = Hooks::new(ctx.clone(), id);
+        let http = ctx.http.vu();
+        let store = new_store(&engine, &ctx, hooks, http);
+        let mut vu = Vu {
+            id,
+            engine,
+            ctx,
+            store,
+            instance: None,
+        };
+        vu.instantiate().await?;
+        Ok(vu)
+    }
+
+    /// The VU's id.
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// The VU's hooks (execution state and recorder).
+    pub fn hooks(&mut self) -> &mut Hooks {
+        &mut self.store.data_mut().hooks
+    }
+
+    async fn instantiate(&mut self) -> Result<(), String> {
+        let instance = self
+            .engine
+            .pre()
+            .instantiate_async(&mut self.store)
+            .await
+            .map_err(|e| instantiation_error(self.id, e))?;
+        self.instance = Some(instance);
+        Ok(())
+    }
+
+    /// Throws the instance away and makes a fresh one, keeping the VU's counters, recorder
+    /// and idle connections. Needed after a trap, or after a call was interrupted.
+    pub async fn reset(&mut self) -> Result<(), String> {
+        self.instance = None;
+        let placeholder = new_store(
+            &self.engine,
+            &self.ctx,
+            Hooks::new(self.ctx.clone(), self.id),
+            self.ctx.http.vu(),
+        );
+        let old = std::mem::replace(&mut self.store, placeholder);
+        let state = old.into_data();
+        self.store = new_store(&self.engine, &self.ctx, state.hooks, state.http);
+        self.instantiate().await
+    }
+
+    /// Whether the VU has a live instance.
+    pub fn is_ready(&self) -> bool {
+        self.instance.is_some()
+    }
+
+    async fn ensure_instance(&mut self) -> Result<(), CallError> {
+        if self.instance.is_none() {
+            self.reset().await.map_err(CallError::Trap)?;
+        }
+        Ok(())
+    }
+
+    fn classify(&mut self, err: wasmtime::Error) -> CallError {
+        self.instance = None;
+        if let Some(aborted) = err.downcast_ref::<TestAborted>() {
+            return CallError::Aborted(aborted.0.clone());
+        }
+        CallError::Trap(describe_trap(&err))
+    }
+
+    /// Calls `options()`.
+    pub async fn options(&mut self) -> Result<String, CallError> {
+        self.ensure_instance().await?;
+        let res = self
+            .instance
+            .as_ref()
+            .expect("instantiated")
+            .call_options(&mut self.store)
+            .await;
+        res.map_err(|e| self.classify(e))
+    }
+
+    /// Calls `entry-points()`.
+    pub async fn entry_points(&mut self) -> Result<Vec<String>, CallError> {
+        self.ensure_instance().await?;
+        let res = self
+            .instance
+            .as_ref()
+            .expect("instantiated")
+            .call_entry_points(&mut self.store)
+            .await;
+        res.map_err(|e| self.classify(e))
+    }
+
+    /// Calls `setup()`.
+    pub async fn setup(&mut self) -> Result<Vec<u8>, CallError> {
+        self.ensure_instance().await?;
+        let res = self
+            .instance
+            .as_ref()
+            .expect("instantiated")
+            .call_setup(&mut self.store)
+            .await;
+        self.finish_call();
+        match res {
+            Ok(Ok(data)) => Ok(data),
+            Ok(Err(e)) => Err(CallError::Script(e)),
+            Err(e) => Err(self.classify(e)),
+        }
+    }
+
+    /// Calls `teardown(data)`.
+    pub async fn teardown(&mut self, data: &[u8]) -> Result<(), CallError> {
+        self.ensure_instance().await?;
+        let res = self
+            .instance
+            .as_ref()
+            .expect("instantiated")
+            .call_teardown(&mut self.store, data)
+            .await;
+        self.finish_call();
+        match res {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(CallError::Script(e)),
+            Err(e) => Err(self.classify(e)),
+        }
+    }
+
+    /// Runs one iteration of `exec` and records it. The caller has set the scenario with
+    /// [`Hooks::enter_scenario`].
+    pub async fn run_iteration(&mut self, exec: &str, data: &[u8]) -> Result<(), CallError> {
+        let started = Instant::now();
+        self.ensure_instance().await?;
+        self.store.data_mut().hooks.begin_iteration();
+        let res = self
+            .instance
+            .as_ref()
+            .expect("instantiated")
+            .call_iteration(&mut self.store, exec, data)
+            .await;
+        self.finish_call();
+        let outcome = match res {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(CallError::Script(e)),
+            Err(e) => Err(self.classify(e)),
+        };
+        let hooks = &mut self.store.data_mut().hooks;
+        hooks.end_iteration(started.elapsed(), outcome.is_err());
+        outcome
+    }
+
+    /// Leaves any groups the call did not close, and hands pending samples over.
+    fn finish_call(&mut self) {
+        let hooks = &mut self.store.data_mut().hooks;
+        hooks.close_groups();
+        hooks.flush();
+    }
+
+    /// Records that an iteration was cut short (by the end of the test) and drops the
+    /// instance, whose state is now unknown.
+    pub fn interrupted(&mut self) {
+        self.instance = None;
+        let hooks = &mut self.store.data_mut().hooks;
+        hooks.close_groups();
+        hooks.flush();
+    }
+
+    /// Hands pending samples over.
+    pub fn flush(&mut self) {
+        self.store.data_mut().hooks.flush();
+    }
+}
+
+fn new_store(
+    engine: &ScriptEngine,
+    ctx: &Arc<TestContext>,
+    hooks: Hooks,
+    http: VuClient,
+) -> Store<VuState> {
+    let id = hooks.vu_id();
+    let wasi = WasiCtxBuilder::new()
+        .stdout(output::GuestOutput::new(ctx.log.clone(), id, "stdout"))
+        .stderr(output::GuestOutput::new(ctx.log.clone(), id, "stderr"))
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        .build();
+    let limits = StoreLimitsBuilder::new()
+        .memory_size(engine.limits().memory_limit as usize)
+        .build();
+    let mut store = Store::new(
+        engine.engine(),
+        VuState {
+            wasi,
+            table: ResourceTable::new(),
+            http,
+            hooks,
+            limits,
+        },
+    );
+    store.limiter(|s| &mut s.limits);
+    // Every tick, a guest that is still running yields to the scheduler: a CPU-bound script
+    // cannot starve the other VUs, and an interrupted call is noticed promptly.
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
+    store
+}
+
+fn instantiation_error(id: u32, e: wasmtime::Error) -> String {
+    let text = format!("{e:#}");
+    if text.contains("maximum concurrent") || text.contains("pooling") {
+        format!("could not create VU {id}: the VU pool is full ({text})")
+    } else {
+        format!("could not create VU {id}: {}", describe_trap(&e))
+    }
+}
+
+/// A trap's message and the guest's backtrace, when the component carries names.
+pub fn describe_trap(e: &wasmtime::Error) -> String {
+    let mut msg = format!("{e:#}");
+    if let Some(bt) = e.downcast_ref::<wasmtime::WasmBacktrace>() {
+        let frames = bt.to_string();
+        if !frames.trim().is_empty() && !msg.contains(frames.trim()) {
+            msg.push('\n');
+            msg.push_str(frames.trim_end());
+        }
+    }
+    msg
+}
+
+impl ExecVu for Vu {
+    fn id(&self) -> u32 {
+        self.id
+    }
+
+    fn enter_scenario(&mut self, scenario: &ScenarioShared) {
+        self.hooks()
+            .enter_scenario(&scenario.name, &scenario.tags, &scenario.env);
+    }
+
+    async fn iteration<'a>(&'a mut self, exec: &'a str, data: &'a [u8]) {
+        match self.run_iteration(exec, data).await {
+            Ok(()) | Err(CallError::Aborted(_)) => {}
+            Err(e) => {
+                let kind = if matches!(e, CallError::Trap(_)) {
+                    "trap"
+                } else {
+                    "error"
+                };
+                let vu = self.id.to_string();
+                self.ctx.log.limited(
+                    "iteration",
+                    Level::Error,
+                    &format!("iteration failed: {e}"),
+                    &[("source", kind), ("vu", &vu), ("exec", exec)],
+                );
+            }
+        }
+    }
+
+    fn interrupted(&mut self) {
+        Vu::interrupted(self);
+    }
+}

@@ -1,0 +1,175 @@
+//! What each subcommand does.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use stampede_runtime::log::{Level, Logger};
+use stampede_runtime::options::{from_env, Dur, Options, Source};
+use stampede_runtime::run::{self, exit, TestSpec};
+use stampede_runtime::serve::Server;
+
+use crate::cli::{Cli, Command, DemoArgs, RunArgs, ServeArgs};
+use crate::script;
+
+/// The quickstart example, compiled by build.rs (empty if the build skipped it).
+const QUICKSTART: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/quickstart.wasm"));
+
+/// Runs the command line; returns the exit code.
+pub fn run(cli: Cli) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    match cli.command {
+        Command::Run(args) => runtime.block_on(run_test(*args)),
+        Command::Serve(args) => runtime.block_on(serve(args)),
+        Command::Demo(args) => runtime.block_on(demo(args)),
+    }
+}
+
+fn fail(log: &Logger, message: &str, code: i32) -> i32 {
+    log.log(Level::Error, message, &[]);
+    code
+}
+
+async fn run_test(args: RunArgs) -> i32 {
+    let log = Logger::stderr(if args.verbose {
+        Level::Debug
+    } else {
+        Level::Info
+    });
+    let spec = match prepare(&args, log.clone()) {
+        Ok(spec) => spec,
+        Err(message) => return fail(&log, &message, exit::INVALID_CONFIG),
+    };
+    execute(spec, &log).await
+}
+
+async fn execute(spec: TestSpec, log: &Logger) -> i32 {
+    match run::run(spec).await {
+        Ok(outcome) => outcome.exit_code,
+        Err(failure) => fail(log, &failure.message, failure.exit_code),
+    }
+}
+
+fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
+    let mut cli_options = args.options()?;
+    let extra_thresholds = args.thresholds()?;
+    if !extra_thresholds.is_empty() {
+        cli_options.thresholds = Some(extra_thresholds);
+    }
+    let out_json = args.json_out()?;
+    let config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+            let source = Source::ConfigFile(path.display().to_string());
+            Some((
+                path.display().to_string(),
+                Options::from_json(&text, &source)?,
+            ))
+        }
+        None => None,
+    };
+    let env_options = from_env(std::env::vars())?;
+    let mut env = BTreeMap::new();
+    if args.include_system_env_vars {
+        env.extend(std::env::vars());
+    }
+    env.extend(args.env.iter().cloned());
+    let (wasm, script) = script::load(&args.script, args.quiet)?;
+    Ok(TestSpec {
+        wasm,
+        script,
+        config,
+        env_options,
+        cli_options,
+        env,
+        no_thresholds: args.no_thresholds,
+        summary_export: args.summary_export.clone(),
+        out_json,
+        summary_mode: args.summary_mode(),
+        no_summary: args.no_summary,
+        quiet: args.quiet,
+        vu_memory_limit: args.vu_memory_limit << 20,
+        handle_signals: true,
+        log,
+    })
+}
+
+async fn serve(args: ServeArgs) -> i32 {
+    let server = match Server::start(args.listen).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot listen on {}: {e}", args.listen);
+            return 1;
+        }
+    };
+    eprintln!(
+        "stampede's built-in target listening on {} (Ctrl+C to stop)",
+        server.url()
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    eprintln!(
+        "served {} requests on {} connections",
+        server.stats().requests(),
+        server.stats().connections()
+    );
+    0
+}
+
+async fn demo(args: DemoArgs) -> i32 {
+    let log = Logger::stderr(Level::Info);
+    if QUICKSTART.is_empty() {
+        return fail(
+            &log,
+            "this stampede was built without the demo script (STAMPEDE_SKIP_GUEST_BUILD was set): \
+             run `rustup target add wasm32-wasip2` and rebuild",
+            1,
+        );
+    }
+    let addr: SocketAddr = "127.0.0.1:0".parse().expect("a valid address");
+    let server = match Server::start(addr).await {
+        Ok(s) => Arc::new(s),
+        Err(e) => return fail(&log, &format!("cannot start the built-in target: {e}"), 1),
+    };
+    eprintln!(
+        "\nstampede demo: the built-in target listens on {}; running examples/quickstart against it with {} VUs for {}.",
+        server.url(),
+        args.vus,
+        Dur(args.duration.0)
+    );
+    let mut env = BTreeMap::new();
+    env.insert("BASE_URL".to_string(), server.url());
+    let spec = TestSpec {
+        wasm: QUICKSTART.to_vec(),
+        script: "examples/quickstart (built in)".into(),
+        config: None,
+        env_options: Options::default(),
+        cli_options: Options {
+            vus: Some(args.vus),
+            duration: Some(args.duration),
+            ..Options::default()
+        },
+        env,
+        no_thresholds: false,
+        summary_export: None,
+        out_json: None,
+        summary_mode: Default::default(),
+        no_summary: false,
+        quiet: false,
+        vu_memory_limit: run::DEFAULT_VU_MEMORY,
+        handle_signals: true,
+        log: log.clone(),
+    };
+    let code = execute(spec, &log).await;
+    eprintln!("the target answered {} requests", server.stats().requests());
+    code
+}

@@ -1,0 +1,112 @@
+//! Finding the component to run: a `.wasm` file, or a Rust script crate built on the spot.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Reads the component at `path`, building it first when `path` is a crate directory.
+pub fn load(path: &Path, quiet: bool) -> Result<(Vec<u8>, String), String> {
+    let wasm_path = if path.is_dir() {
+        build_crate(path, quiet)?
+    } else {
+        path.to_owned()
+    };
+    let bytes = std::fs::read(&wasm_path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => format!("script {} not found", wasm_path.display()),
+        _ => format!("cannot read script {}: {e}", wasm_path.display()),
+    })?;
+    if bytes.is_empty() {
+        return Err(format!("script {} is empty", wasm_path.display()));
+    }
+    Ok((bytes, wasm_path.display().to_string()))
+}
+
+/// Builds the crate in `dir` for wasm32-wasip2 in release mode and returns its component.
+pub fn build_crate(dir: &Path, quiet: bool) -> Result<PathBuf, String> {
+    let manifest = dir.join("Cargo.toml");
+    if !manifest.is_file() {
+        return Err(format!(
+            "{} is a directory without a Cargo.toml: give a .wasm component or a Rust script crate",
+            dir.display()
+        ));
+    }
+    if !quiet {
+        eprintln!("building {} for wasm32-wasip2…", dir.display());
+    }
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(dir)
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--message-format=json-render-diagnostics",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(if quiet {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        });
+    // Settings meant for an outer cargo must not leak into the guest's build.
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_BUILD_TARGET",
+    ] {
+        cmd.env_remove(var);
+    }
+    let out = cmd.output().map_err(|e| {
+        format!(
+            "cannot run cargo to build {}: {e} (is Rust installed?)",
+            dir.display()
+        )
+    })?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let hint =
+            if stderr.contains("wasm32-wasip2") && stderr.contains("target may not be installed") {
+                " — the wasm32-wasip2 target is missing: run `rustup target add wasm32-wasip2`"
+            } else {
+                ""
+            };
+        if quiet {
+            eprint!("{stderr}");
+        }
+        return Err(format!(
+            "building the script crate {} failed{hint}",
+            dir.display()
+        ));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut found = None;
+    for line in stdout.lines() {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if msg["reason"] != "compiler-artifact" {
+            continue;
+        }
+        let kinds = msg["target"]["kind"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if !kinds.iter().any(|k| k == "cdylib") {
+            continue;
+        }
+        if let Some(files) = msg["filenames"].as_array() {
+            for f in files.iter().filter_map(|f| f.as_str()) {
+                if f.ends_with(".wasm") {
+                    found = Some(PathBuf::from(f));
+                }
+            }
+        }
+    }
+    found.ok_or_else(|| {
+        format!(
+            "building {} produced no .wasm component: a script crate needs `crate-type = [\"cdylib\"]`",
+            dir.display()
+        )
+    })
+}

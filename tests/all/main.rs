@@ -1,0 +1,11 @@
+//! stampede's integration tests: real guests built for wasm32-wasip2, the real `stampede`
+//! binary, real HTTP servers on 127.0.0.1.
+
+mod guests;
+mod support;
+
+mod cli_errors;
+mod examples;
+mod http_client;
+mod load;
+mod script_faults;

@@ -1,0 +1,83 @@
+//! A test guest whose behaviour the test picks with `-e MODE=…`:
+//!
+//! - `get` (default): GET `$BASE_URL$PATH` (PATH defaults to `/`) and check the status is 200.
+//! - `trap`: like `get`, but every `$EVERY`th iteration of a VU hits `unreachable`.
+//! - `panic`: like `trap`, with a Rust panic.
+//! - `error`: like `trap`, returning an error.
+//! - `spin`: loop forever without yielding (only epoch interruption can stop it).
+//! - `sleep`: sleep `$SLEEP` seconds per iteration.
+//!
+//! Extra entry points for scenarios' `exec`: `other` (GET `$BASE_URL/get`).
+
+use stampede::{check, http, Options, Result};
+
+fn var(name: &str, default: &str) -> String {
+    stampede::env(name).unwrap_or_else(|| default.to_owned())
+}
+
+fn get() -> bool {
+    let url = format!("{}{}", var("BASE_URL", "http://127.0.0.1:8080"), var("PATH", "/"));
+    let res = http::get(&url);
+    check!(res, { "status is 200" => |r| r.status() == 200 })
+}
+
+fn unlucky() -> bool {
+    let every: u64 = var("EVERY", "3").parse().unwrap_or(3);
+    let it = stampede::info().iteration_in_scenario;
+    every > 0 && it % every == every - 1
+}
+
+fn options() -> Options {
+    match stampede::env("OPTIONS") {
+        Some(json) => Options::from_json(&json),
+        None => Options::new(),
+    }
+}
+
+#[allow(clippy::empty_loop)]
+fn iteration() -> Result<()> {
+    match var("MODE", "get").as_str() {
+        "get" => {
+            get();
+        }
+        "trap" => {
+            get();
+            if unlucky() {
+                core::arch::wasm32::unreachable();
+            }
+        }
+        "panic" => {
+            get();
+            if unlucky() {
+                panic!("the probe panicked on purpose");
+            }
+        }
+        "error" => {
+            get();
+            stampede::ensure!(!unlucky(), "the probe failed on purpose");
+        }
+        "spin" => {
+            let mut x: u64 = 0;
+            loop {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+        }
+        "sleep" => {
+            let secs: f64 = var("SLEEP", "1").parse().unwrap_or(1.0);
+            stampede::sleep_secs(secs);
+        }
+        other => stampede::bail!("unknown MODE `{other}`"),
+    }
+    Ok(())
+}
+
+fn other() {
+    let res = http::get(&format!("{}/get", var("BASE_URL", "http://127.0.0.1:8080")));
+    check!(res, { "other is 200" => |r| r.status() == 200 });
+}
+
+stampede::script! {
+    options: options,
+    default: iteration,
+    exec: [other],
+}
