@@ -11,6 +11,7 @@ pub mod log;
 pub mod metrics;
 pub mod options;
 pub mod output;
+pub mod progress;
 pub mod run;
 pub mod serve;
 pub mod thresholds;

@@ -17,8 +17,10 @@ use crate::options::{format_duration, Options, Source};
 use crate::output::jsonl::JsonLines;
 use crate::output::summary_text::SummaryMode;
 use crate::output::{summary_json, summary_text, GeneratorReport, Report, TrendStat};
+use crate::progress::{Progress as LiveProgress, Watched};
 use crate::thresholds::Thresholds;
 use crate::vu::{CallError, Control, Stop, TestContext, Vu};
+use std::io::IsTerminal;
 
 /// k6's exit codes.
 pub mod exit {
@@ -41,6 +43,27 @@ pub mod exit {
     /// The script marked the test as failed.
     pub const MARKED_FAILED: i32 = 110;
 }
+
+/// Metrics broken down per scenario (shown in full summary mode, and used by the progress).
+const SCENARIO_BREAKDOWN: [crate::metrics::MetricId; 9] = [
+    builtin::HTTP_REQS,
+    builtin::HTTP_REQ_FAILED,
+    builtin::HTTP_REQ_DURATION,
+    builtin::ITERATIONS,
+    builtin::ITERATION_DURATION,
+    builtin::ITERATION_ERRORS,
+    builtin::DROPPED_ITERATIONS,
+    builtin::ITERATION_START_DELAY,
+    builtin::CHECKS,
+];
+/// Metrics broken down per group in full summary mode.
+const GROUP_BREAKDOWN: [crate::metrics::MetricId; 5] = [
+    builtin::HTTP_REQS,
+    builtin::HTTP_REQ_FAILED,
+    builtin::HTTP_REQ_DURATION,
+    builtin::GROUP_DURATION,
+    builtin::CHECKS,
+];
 
 /// The default memory limit of a VU.
 pub const DEFAULT_VU_MEMORY: u64 = 128 << 20;
@@ -266,6 +289,15 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
         builtin::HTTP_REQ_DURATION,
         vec![("expected_response".into(), "true".into())],
     );
+    {
+        let mut store = metrics.store();
+        for s in &scenarios {
+            store.add_breakdown(&SCENARIO_BREAKDOWN, "scenario", &s.name);
+        }
+        if spec.summary_mode == SummaryMode::Full {
+            store.break_down_groups(&GROUP_BREAKDOWN);
+        }
+    }
     let mut thresholds = match (&options.thresholds, spec.no_thresholds) {
         (Some(t), false) => Thresholds::build(t, &metrics).map_err(Failure::config)?,
         _ => Thresholds::default(),
@@ -383,15 +415,34 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
     }
 
     // The scenarios.
+    let settings_tags = settings.tags.clone();
     let cpu = CpuMeter::start();
     let started = Instant::now();
     if setup_ok && control.stopped().is_none() {
+        let dropped_metrics = metrics.clone();
         let run = Run {
             pool: pool.clone(),
             control: control.clone(),
             data: Arc::from(data.clone()),
+            on_dropped: Arc::new(move |scenario: &ScenarioShared, n: u64| {
+                let mut pairs: Vec<(&str, &str)> = settings_tags
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                pairs.extend(scenario.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                pairs.push(("scenario", &scenario.name));
+                let tags = dropped_metrics.tag_set(&pairs);
+                let time = dropped_metrics.now();
+                dropped_metrics.record(&[crate::metrics::Sample {
+                    metric: builtin::DROPPED_ITERATIONS,
+                    tags,
+                    value: n as f64,
+                    time,
+                }]);
+            }),
         };
         let mut tasks = tokio::task::JoinSet::new();
+        let mut watched = Vec::new();
         for s in &scenarios {
             let shared = Arc::new(ScenarioShared {
                 name: Arc::from(s.name.as_str()),
@@ -400,8 +451,14 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
                 env: Arc::new(s.env.clone()),
                 progress: Progress::default(),
             });
+            watched.push(Watched {
+                config: s.clone(),
+                shared: shared.clone(),
+            });
             tasks.spawn(executor::run_scenario(run.clone(), s.clone(), shared));
         }
+        let progress = (!spec.quiet && std::io::stderr().is_terminal())
+            .then(|| LiveProgress::start(watched, metrics.clone()));
         let watcher = spawn_watcher(
             metrics.clone(),
             pool.clone(),
@@ -412,6 +469,9 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
         );
         while tasks.join_next().await.is_some() {}
         watcher.abort();
+        if let Some(p) = progress {
+            p.finish();
+        }
     }
     let run_time = started.elapsed();
     let cpu_use = cpu.read();
@@ -496,6 +556,7 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
         &settings.trend_stats,
         elapsed,
         generator,
+        spec.summary_mode == SummaryMode::Full,
     );
     let stopped = control.stopped();
     report.stopped = stopped.as_ref().map(|s| match s {

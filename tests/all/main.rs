@@ -7,5 +7,7 @@ mod support;
 mod cli_errors;
 mod examples;
 mod http_client;
+mod lifecycle;
 mod load;
+mod scenarios;
 mod script_faults;

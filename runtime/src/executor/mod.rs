@@ -5,9 +5,13 @@
 //! Executors are generic over [`ExecVu`], so their schedules are tested with fake VUs under
 //! paused tokio time, without any script engine.
 
+mod arrival;
 pub mod config;
+mod constant_arrival_rate;
 mod constant_vus;
 mod per_vu_iterations;
+mod ramping_arrival_rate;
+mod ramping_vus;
 mod shared_iterations;
 
 use std::future::Future;
@@ -28,11 +32,13 @@ pub trait ExecVu: Send + 'static {
     fn id(&self) -> u32;
     /// Makes the VU part of `scenario` (tags, env, iteration counter).
     fn enter_scenario(&mut self, scenario: &ScenarioShared);
-    /// Runs and records one iteration of `exec`.
+    /// Runs and records one iteration of `exec`. `scheduled` is when an arrival-rate executor
+    /// meant it to start; the VU records how late it started, and its duration from then.
     fn iteration<'a>(
         &'a mut self,
         exec: &'a str,
         data: &'a [u8],
+        scheduled: Option<Instant>,
     ) -> impl Future<Output = ()> + Send + 'a;
     /// Called when an iteration was cut short: the VU must not trust its state.
     fn interrupted(&mut self);
@@ -123,21 +129,40 @@ impl<V: ExecVu> VuPool<V> {
         vu
     }
 
-    /// Takes up to `n` idle VUs.
+    /// Takes up to `n` idle VUs, which become busy.
     pub fn take_many(&self, n: u64) -> Vec<V> {
-        let mut idle = self.lock();
-        let k = idle.len().min(n as usize);
-        let at = idle.len() - k;
-        let vus: Vec<V> = idle.drain(at..).collect();
+        let vus = self.reserve(n);
         self.lend(vus.len() as u64);
         vus
     }
 
-    /// Makes a new VU and lends it (for arrival-rate scenarios above their pre-allocated VUs).
-    pub async fn make_and_take(&self) -> Result<V, String> {
-        let vu = self.make_one().await?;
-        self.lend(1);
-        Ok(vu)
+    /// Takes up to `n` idle VUs for a scenario that marks them busy itself, with
+    /// [`busy`](Self::busy), while they run an iteration (arrival-rate scenarios).
+    pub fn reserve(&self, n: u64) -> Vec<V> {
+        let mut idle = self.lock();
+        let k = idle.len().min(n as usize);
+        let at = idle.len() - k;
+        idle.drain(at..).collect()
+    }
+
+    /// Makes a new VU for a scenario (arrival-rate ones above their pre-allocated VUs); it is
+    /// not busy yet.
+    pub async fn make_reserved(&self) -> Result<V, String> {
+        self.make_one().await
+    }
+
+    /// Gives back VUs from [`reserve`](Self::reserve) or [`make_reserved`](Self::make_reserved).
+    pub fn unreserve(&self, vus: impl IntoIterator<Item = V>) {
+        self.lock().extend(vus);
+    }
+
+    /// Marks a reserved VU busy (`true`) or idle again (`false`).
+    pub fn busy(&self, busy: bool) {
+        if busy {
+            self.lend(1);
+        } else {
+            self.active.fetch_sub(1, Ordering::Relaxed);
+        }
     }
 
     fn lend(&self, n: u64) {
@@ -172,6 +197,9 @@ impl<V: ExecVu> VuPool<V> {
     }
 }
 
+/// Called with a scenario and a number of iterations it had to drop.
+pub type OnDropped = Arc<dyn Fn(&ScenarioShared, u64) + Send + Sync>;
+
 /// Everything an executor runs with.
 pub struct Run<V> {
     /// The VUs.
@@ -180,6 +208,8 @@ pub struct Run<V> {
     pub control: Control,
     /// `setup()`'s data.
     pub data: Arc<[u8]>,
+    /// Records dropped iterations (besides counting them in the scenario's progress).
+    pub on_dropped: OnDropped,
 }
 
 impl<V> Clone for Run<V> {
@@ -188,6 +218,7 @@ impl<V> Clone for Run<V> {
             pool: self.pool.clone(),
             control: self.control.clone(),
             data: self.data.clone(),
+            on_dropped: self.on_dropped.clone(),
         }
     }
 }
@@ -223,7 +254,38 @@ pub async fn run_scenario<V: ExecVu>(
             max_duration,
         } => per_vu_iterations::run(ctx, vus, iterations, max_duration).await,
         ExecutorKind::ConstantVus { vus, duration } => constant_vus::run(ctx, vus, duration).await,
-        other => unreachable!("executor {} is not wired in yet", other.name()),
+        ExecutorKind::RampingVus {
+            start_vus,
+            stages,
+            graceful_ramp_down,
+        } => ramping_vus::run(ctx, start_vus, stages, graceful_ramp_down).await,
+        ExecutorKind::ConstantArrivalRate {
+            rate,
+            time_unit,
+            duration,
+            pre_allocated_vus,
+            max_vus,
+        } => {
+            constant_arrival_rate::run(ctx, rate, time_unit, duration, pre_allocated_vus, max_vus)
+                .await
+        }
+        ExecutorKind::RampingArrivalRate {
+            start_rate,
+            time_unit,
+            stages,
+            pre_allocated_vus,
+            max_vus,
+        } => {
+            ramping_arrival_rate::run(
+                ctx,
+                start_rate,
+                time_unit,
+                stages,
+                pre_allocated_vus,
+                max_vus,
+            )
+            .await
+        }
     }
 }
 
@@ -263,25 +325,63 @@ impl<V: ExecVu> ScenarioRun<V> {
 
     /// Runs one iteration on `vu`, letting it run past the end of the scenario (`stop_at`)
     /// for at most gracefulStop; a graceful stop of the test gives it gracefulStop from then.
-    pub(crate) async fn iteration(&self, vu: &mut V, stop_at: Instant) -> Ended {
+    pub(crate) async fn iteration(
+        &self,
+        vu: &mut V,
+        stop_at: Instant,
+        scheduled: Option<Instant>,
+    ) -> Ended {
+        self.iteration_retiring(vu, stop_at, scheduled, None).await
+    }
+
+    /// Like [`iteration`](Self::iteration), and when `retire` (a ramping-down VU count and
+    /// this VU's slot, with gracefulRampDown) drops to the slot or below, the iteration gets
+    /// gracefulRampDown to finish.
+    pub(crate) async fn iteration_retiring(
+        &self,
+        vu: &mut V,
+        stop_at: Instant,
+        scheduled: Option<Instant>,
+        retire: Option<(&mut tokio::sync::watch::Receiver<u64>, u64, Duration)>,
+    ) -> Ended {
         let control = &self.run.control;
         let mut hard_at = stop_at + self.graceful_stop;
         if control.graceful().is_cancelled() {
             hard_at = hard_at.min(Instant::now() + self.graceful_stop);
         }
+        let (mut target, slot, ramp_down) = match retire {
+            Some((rx, slot, grace)) => (Some(rx), slot, grace),
+            None => (None, 0, Duration::ZERO),
+        };
+        let mut retire_at: Option<Instant> = None;
         let ended = {
-            let fut = vu.iteration(&self.shared.exec, &self.run.data);
+            let fut = vu.iteration(&self.shared.exec, &self.run.data, scheduled);
             tokio::pin!(fut);
             let mut stop_seen = control.graceful().is_cancelled();
             loop {
+                let deadline = retire_at.map_or(hard_at, |r| r.min(hard_at));
                 tokio::select! {
                     biased;
                     _ = &mut fut => break Ended::Completed,
                     _ = control.immediate().cancelled() => break Ended::Interrupted,
-                    _ = tokio::time::sleep_until(hard_at) => break Ended::Interrupted,
+                    _ = tokio::time::sleep_until(deadline) => break Ended::Interrupted,
                     _ = control.graceful().cancelled(), if !stop_seen => {
                         stop_seen = true;
                         hard_at = hard_at.min(Instant::now() + self.graceful_stop);
+                    }
+                    changed = async { target.as_mut().expect("guarded").changed().await }, if target.is_some() => {
+                        match changed {
+                            Ok(()) => {
+                                let now_target = *target.as_mut().expect("guarded").borrow_and_update();
+                                if now_target <= slot {
+                                    retire_at.get_or_insert(Instant::now() + ramp_down);
+                                } else {
+                                    retire_at = None;
+                                }
+                            }
+                            // The controller is gone: the scenario is over.
+                            Err(_) => target = None,
+                        }
                     }
                 }
             }
@@ -311,7 +411,7 @@ impl<V: ExecVu> ScenarioRun<V> {
             .active_vus
             .fetch_add(1, Ordering::Relaxed);
         while self.may_start(stop_at) && next() {
-            if self.iteration(&mut vu, stop_at).await == Ended::Interrupted {
+            if self.iteration(&mut vu, stop_at, None).await == Ended::Interrupted {
                 break;
             }
         }
@@ -361,6 +461,8 @@ pub(crate) mod testing {
         pub done: AtomicU64,
         /// Iterations interrupted.
         pub interrupted: AtomicU64,
+        /// How late each scheduled iteration started.
+        pub late: Mutex<Vec<Duration>>,
     }
 
     pub struct FakeVu {
@@ -378,12 +480,21 @@ pub(crate) mod testing {
         fn enter_scenario(&mut self, s: &ScenarioShared) {
             self.scenario = s.name.to_string();
         }
-        async fn iteration<'a>(&'a mut self, _exec: &'a str, _data: &'a [u8]) {
+        async fn iteration<'a>(
+            &'a mut self,
+            _exec: &'a str,
+            _data: &'a [u8],
+            scheduled: Option<Instant>,
+        ) {
+            let now = Instant::now();
             self.log.starts.lock().unwrap().push((
                 self.id,
                 self.scenario.clone(),
-                self.origin.elapsed(),
+                now - self.origin,
             ));
+            if let Some(s) = scheduled {
+                self.log.late.lock().unwrap().push(now - s);
+            }
             tokio::time::sleep(self.work).await;
             self.log.done.fetch_add(1, Ordering::Relaxed);
         }
@@ -415,6 +526,7 @@ pub(crate) mod testing {
                 pool,
                 control: Control::new(),
                 data: Arc::from(Vec::new()),
+                on_dropped: Arc::new(|_: &ScenarioShared, _| {}),
             },
             log,
         )

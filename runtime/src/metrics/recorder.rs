@@ -33,7 +33,8 @@ impl Recorder {
     pub(super) fn new(metrics: Metrics) -> Self {
         Self {
             metrics,
-            buf: Vec::with_capacity(BATCH),
+            // Grows to BATCH on use: a parked VU should cost next to nothing.
+            buf: Vec::new(),
             cache: FxHashMap::default(),
             base: Vec::new(),
             group: String::new(),

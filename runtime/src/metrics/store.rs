@@ -25,6 +25,8 @@ pub struct Submetric {
     pub filter: Vec<(String, String)>,
     /// Its sink.
     pub sink: Sink,
+    /// Made for the per-scenario and per-group breakdown, not asked for by a threshold.
+    pub breakdown: bool,
 }
 
 /// Pass and fail counts of one check.
@@ -61,6 +63,7 @@ pub struct Store {
     checks: Vec<CheckStats>,
     check_index: HashMap<(String, String), u32>,
     groups: Vec<String>,
+    group_breakdown: Vec<MetricId>,
     taps: Vec<SampleTap>,
 }
 
@@ -77,6 +80,7 @@ impl Store {
             checks: Vec::new(),
             check_index: HashMap::new(),
             groups: Vec::new(),
+            group_breakdown: Vec::new(),
             taps: Vec::new(),
         }
     }
@@ -88,7 +92,39 @@ impl Store {
         parent: MetricId,
         filter: Vec<(String, String)>,
     ) -> SubmetricId {
+        self.add_sub(name, parent, filter, false)
+    }
+
+    /// Breaks `metrics` down by `key=value` (e.g. `scenario=api`), as sub-metrics named
+    /// `metric{key:value}` that the summary shows in full mode.
+    pub fn add_breakdown(&mut self, metrics: &[MetricId], key: &str, value: &str) {
+        for &m in metrics {
+            let name = format!("{}{{{key}:{value}}}", self.registry.def(m).name);
+            self.add_sub(&name, m, vec![(key.to_owned(), value.to_owned())], true);
+        }
+    }
+
+    /// Breaks `metrics` down by group as groups appear.
+    pub fn break_down_groups(&mut self, metrics: &[MetricId]) {
+        self.group_breakdown = metrics.to_vec();
+        let groups = self.groups.clone();
+        for g in groups {
+            let metrics = self.group_breakdown.clone();
+            self.add_breakdown(&metrics, "group", &g);
+        }
+    }
+
+    fn add_sub(
+        &mut self,
+        name: &str,
+        parent: MetricId,
+        filter: Vec<(String, String)>,
+        breakdown: bool,
+    ) -> SubmetricId {
         if let Some(i) = self.subs.iter().position(|s| s.name == name) {
+            if !breakdown {
+                self.subs[i].breakdown = false;
+            }
             return SubmetricId(i as u32);
         }
         let kind = self.registry.def(parent).kind;
@@ -98,6 +134,7 @@ impl Store {
             parent,
             filter,
             sink: Sink::new(kind),
+            breakdown,
         });
         self.subs_by_metric.entry(parent).or_default().push(id);
         // Routes computed so far do not know the new sub-metric.
@@ -151,6 +188,7 @@ impl Store {
 
     fn route(&mut self, metric: MetricId, tags: TagSetId) -> Route {
         let set = self.tags.get(tags);
+        self.note_groups(set.get("group").unwrap_or(""));
         let mut route = Route::default();
         if let Some(subs) = self.subs_by_metric.get(&metric) {
             for &i in subs {
@@ -160,17 +198,6 @@ impl Store {
             }
         }
         let group = set.get("group").unwrap_or("");
-        if !group.is_empty() && !self.groups.iter().any(|g| g == group) {
-            // Record every level of a nested group, parents first.
-            let mut path = String::new();
-            for part in group.split("::").skip(1) {
-                path.push_str("::");
-                path.push_str(part);
-                if !self.groups.contains(&path) {
-                    self.groups.push(path.clone());
-                }
-            }
-        }
         if metric == builtin::CHECKS {
             let name = set.get("check").unwrap_or("").to_owned();
             let key = (group.to_owned(), name.clone());
@@ -187,6 +214,25 @@ impl Store {
             route.check = Some(idx);
         }
         route
+    }
+
+    /// Records a group path, and every level above it, the first time it appears.
+    fn note_groups(&mut self, group: &str) {
+        if group.is_empty() || self.groups.iter().any(|g| g == group) {
+            return;
+        }
+        let mut path = String::new();
+        for part in group.split("::").skip(1) {
+            path.push_str("::");
+            path.push_str(part);
+            if !self.groups.contains(&path) {
+                self.groups.push(path.clone());
+                if !self.group_breakdown.is_empty() {
+                    let metrics = self.group_breakdown.clone();
+                    self.add_breakdown(&metrics, "group", &path);
+                }
+            }
+        }
     }
 
     /// The sink of `metric` over all its samples, if it has any.

@@ -127,6 +127,10 @@ pub struct MetricReport {
     pub builtin: bool,
     /// Its values.
     pub values: Values,
+    /// For a sub-metric, the tags it filters on.
+    pub filter: Vec<(String, String)>,
+    /// A sub-metric of the per-scenario and per-group breakdown (full mode).
+    pub breakdown: bool,
 }
 
 /// One threshold's result.
@@ -221,6 +225,7 @@ impl Report {
         stats: &[TrendStat],
         elapsed: Duration,
         generator: GeneratorReport,
+        breakdown: bool,
     ) -> Report {
         let registry = store.registry();
         let mut metrics = Vec::new();
@@ -240,8 +245,14 @@ impl Report {
                 contains: def.contains,
                 builtin: def.builtin,
                 values: values(sink, stats, elapsed),
+                filter: Vec::new(),
+                breakdown: false,
             });
-            for sub in store.submetrics().iter().filter(|s| s.parent == id) {
+            let subs = store.submetrics().iter().filter(|s| s.parent == id);
+            for sub in subs
+                .filter(|s| breakdown || !s.breakdown)
+                .filter(|s| !s.breakdown || !s.sink.is_empty())
+            {
                 metrics.push(MetricReport {
                     name: sub.name.clone(),
                     parent: Some(def.name.to_string()),
@@ -249,6 +260,8 @@ impl Report {
                     contains: def.contains,
                     builtin: def.builtin,
                     values: values(&sub.sink, stats, elapsed),
+                    filter: sub.filter.clone(),
+                    breakdown: sub.breakdown,
                 });
             }
         }

@@ -90,15 +90,74 @@ fn cells(m: &MetricReport) -> Vec<String> {
     }
 }
 
-fn label(m: &MetricReport) -> String {
+fn label(m: &MetricReport, bare: bool) -> String {
     match &m.parent {
         None => m.name.clone(),
+        Some(parent) if bare && !m.filter.is_empty() => parent.clone(),
         Some(parent) => {
             let tags = m.name[parent.len()..]
                 .trim_start_matches('{')
                 .trim_end_matches('}');
             format!("  {{ {} }}", tags.replace(',', ", "))
         }
+    }
+}
+
+/// Column widths shared by every section, so the whole summary lines up.
+struct Layout {
+    width: usize,
+    trend: Grid,
+    other: Grid,
+}
+
+impl Layout {
+    fn new(shown: &[&MetricReport]) -> Self {
+        let rows: Vec<(String, Vec<String>, bool)> = shown
+            .iter()
+            .map(|m| (label(m, m.breakdown), cells(m), is_trend(m)))
+            .collect();
+        let width = rows
+            .iter()
+            .map(|(l, _, _)| l.chars().count())
+            .max()
+            .unwrap_or(0)
+            + 3;
+        Layout {
+            width: width.max(19),
+            trend: Grid::new(rows.iter().filter(|r| r.2).map(|r| &r.1)),
+            other: Grid::new(rows.iter().filter(|r| !r.2).map(|r| &r.1)),
+        }
+    }
+}
+
+fn is_trend(m: &MetricReport) -> bool {
+    matches!(m.values, Values::Trend { .. })
+}
+
+/// Writes metrics under their section headings; `bare` shows breakdown sub-metrics by their
+/// metric's name.
+fn render_sections(out: &mut String, metrics: &[&MetricReport], layout: &Layout, bare: bool) {
+    for name in ["HTTP", "EXECUTION", "NETWORK", "CUSTOM"] {
+        let in_section: Vec<&&MetricReport> =
+            metrics.iter().filter(|m| section(m) == name).collect();
+        if in_section.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "    {name}");
+        for m in in_section {
+            let grid = if is_trend(m) {
+                &layout.trend
+            } else {
+                &layout.other
+            };
+            let _ = writeln!(
+                out,
+                "    {} {}",
+                dotted(&label(m, bare), layout.width),
+                grid.line(&cells(m))
+            );
+        }
+        out.push('\n');
     }
 }
 
@@ -191,34 +250,37 @@ pub fn render(report: &Report, mode: SummaryMode) -> String {
         })
         .filter(|m| !m.name.starts_with("generator_"))
         .collect();
-    let rows: Vec<(String, Vec<String>, bool)> = shown
-        .iter()
-        .map(|m| (label(m), cells(m), matches!(m.values, Values::Trend { .. })))
-        .collect();
-    let width = rows
-        .iter()
-        .map(|(l, _, _)| l.chars().count())
-        .max()
-        .unwrap_or(0)
-        + 3;
-    let trend_grid = Grid::new(rows.iter().filter(|r| r.2).map(|r| &r.1));
-    let other_grid = Grid::new(rows.iter().filter(|r| !r.2).map(|r| &r.1));
-    for name in ["HTTP", "EXECUTION", "NETWORK", "CUSTOM"] {
-        let in_section: Vec<usize> = (0..shown.len())
-            .filter(|&i| section(shown[i]) == name)
-            .collect();
-        if in_section.is_empty() {
-            continue;
+    let total: Vec<&MetricReport> = shown.iter().copied().filter(|m| !m.breakdown).collect();
+    let layout = Layout::new(&shown);
+    render_sections(&mut out, &total, &layout, false);
+    if mode == SummaryMode::Full {
+        for (key, title) in [("scenario", "SCENARIO"), ("group", "GROUP")] {
+            let mut values: Vec<&str> = Vec::new();
+            for m in shown
+                .iter()
+                .filter(|m| m.filter.len() == 1 && m.filter[0].0 == key)
+            {
+                let v = m.filter[0].1.as_str();
+                if !values.contains(&v) {
+                    values.push(v);
+                }
+            }
+            for v in values {
+                let part: Vec<&MetricReport> = shown
+                    .iter()
+                    .copied()
+                    .filter(|m| m.filter.len() == 1 && m.filter[0].0 == key && m.filter[0].1 == v)
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "  █ {title}: {} \n",
+                    v.trim_start_matches("::").replace("::", " › ")
+                );
+                render_sections(&mut out, &part, &layout, true);
+            }
         }
-        let _ = writeln!(out, "    {name}");
-        for i in in_section {
-            let (l, c, trend) = &rows[i];
-            let grid = if *trend { &trend_grid } else { &other_grid };
-            let _ = writeln!(out, "    {} {}", dotted(l, width), grid.line(c));
-        }
-        out.push('\n');
     }
-    render_generator(&mut out, report, width);
+    render_generator(&mut out, report, layout.width);
     out.push('\n');
     out
 }

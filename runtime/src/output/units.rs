@@ -83,7 +83,7 @@ mod tests {
     #[test]
     fn data_reads_like_k6() {
         assert_eq!(format_data(641550.0), "642 kB");
-        assert_eq!(format_data(247455.0), "247 kB");
+        assert_eq!(format_data(247455.0), "248 kB");
         assert_eq!(format_data(82397.48), "82 kB");
         assert_eq!(format_data(5.0), "5 B");
         assert_eq!(format_data(1234.0), "1.2 kB");

@@ -8,7 +8,7 @@ use stampede_host_api::{ExecInfo, LogLevel, MetricType as WitMetricType, Request
 
 use super::{Stop, TestContext};
 use crate::log::Level;
-use crate::metrics::{MetricId, MetricType, Recorder, ValueType};
+use crate::metrics::{builtin, MetricId, MetricType, Recorder, ValueType};
 
 /// The execution state and recorder of one VU.
 pub struct Hooks {
@@ -22,6 +22,7 @@ pub struct Hooks {
     scenario_env: Arc<Vec<(String, String)>>,
     groups: Vec<(String, Instant)>,
     custom: Vec<MetricId>,
+    scheduled: Option<Instant>,
 }
 
 impl Hooks {
@@ -39,6 +40,7 @@ impl Hooks {
             scenario_env: Arc::new(Vec::new()),
             groups: Vec::new(),
             custom: Vec::new(),
+            scheduled: None,
         }
     }
 
@@ -71,10 +73,31 @@ impl Hooks {
         self.rec.set_base_tags(base);
     }
 
+    /// Notes when an arrival-rate executor meant the coming iteration to start: its lateness
+    /// is recorded now, and its duration from then when it ends.
+    pub fn record_schedule(&mut self, scheduled: Instant) {
+        let late = Instant::now().saturating_duration_since(scheduled);
+        self.scheduled = Some(scheduled);
+        let tags = self.rec.tag_set(&[]);
+        self.rec.push(
+            builtin::ITERATION_START_DELAY,
+            tags,
+            late.as_secs_f64() * 1000.0,
+        );
+    }
+
     pub(super) fn begin_iteration(&mut self) {}
 
     pub(super) fn end_iteration(&mut self, duration: Duration, failed: bool) {
         self.rec.record_iteration(duration, failed);
+        if let Some(scheduled) = self.scheduled.take() {
+            let tags = self.rec.tag_set(&[]);
+            self.rec.push(
+                builtin::ITERATION_DURATION_FROM_SCHEDULE,
+                tags,
+                scheduled.elapsed().as_secs_f64() * 1000.0,
+            );
+        }
         self.iteration_in_instance += 1;
         self.iteration_in_scenario += 1;
     }

@@ -346,7 +346,15 @@ impl ExecVu for Vu {
             .enter_scenario(&scenario.name, &scenario.tags, &scenario.env);
     }
 
-    async fn iteration<'a>(&'a mut self, exec: &'a str, data: &'a [u8]) {
+    async fn iteration<'a>(
+        &'a mut self,
+        exec: &'a str,
+        data: &'a [u8],
+        scheduled: Option<tokio::time::Instant>,
+    ) {
+        if let Some(at) = scheduled {
+            self.hooks().record_schedule(at.into_std());
+        }
         match self.run_iteration(exec, data).await {
             Ok(()) | Err(CallError::Aborted(_)) => {}
             Err(e) => {

@@ -6,6 +6,12 @@
 //! - `error`: like `trap`, returning an error.
 //! - `spin`: loop forever without yielding (only epoch interruption can stop it).
 //! - `sleep`: sleep `$SLEEP` seconds per iteration.
+//! - `abort`: like `get`, and abort the test in the VU's `$AFTER`th iteration.
+//! - `fail`: like `get`, and mark the test as failed.
+//! - `group`: GET inside the groups `outer` and `outer › inner`.
+//!
+//! `$SETUP` and `$TEARDOWN` pick what setup and teardown do: nothing (unset), `sleep:SECONDS`,
+//! `error`, `trap` or `abort`; teardown logs `teardown ran` when it runs.
 //!
 //! Extra entry points for scenarios' `exec`: `other` (GET `$BASE_URL/get`).
 
@@ -25,6 +31,31 @@ fn unlucky() -> bool {
     let every: u64 = var("EVERY", "3").parse().unwrap_or(3);
     let it = stampede::info().iteration_in_scenario;
     every > 0 && it % every == every - 1
+}
+
+fn lifecycle(var_name: &str) -> Result<()> {
+    match stampede::env(var_name).as_deref() {
+        None | Some("") => Ok(()),
+        Some("error") => stampede::bail!("{var_name} failed on purpose"),
+        Some("trap") => core::arch::wasm32::unreachable(),
+        Some("abort") => stampede::abort_test(&format!("{var_name} aborted on purpose")),
+        Some(other) => match other.strip_prefix("sleep:").and_then(|s| s.parse::<f64>().ok()) {
+            Some(secs) => {
+                stampede::sleep_secs(secs);
+                Ok(())
+            }
+            None => stampede::bail!("unknown {var_name} `{other}`"),
+        },
+    }
+}
+
+fn setup() -> Result<()> {
+    lifecycle("SETUP")
+}
+
+fn teardown() -> Result<()> {
+    stampede::log::info("teardown ran");
+    lifecycle("TEARDOWN")
 }
 
 fn options() -> Options {
@@ -66,6 +97,23 @@ fn iteration() -> Result<()> {
             let secs: f64 = var("SLEEP", "1").parse().unwrap_or(1.0);
             stampede::sleep_secs(secs);
         }
+        "abort" => {
+            get();
+            let after: u64 = var("AFTER", "5").parse().unwrap_or(5);
+            if stampede::info().iteration_in_scenario + 1 >= after {
+                stampede::abort_test("the probe had enough");
+            }
+        }
+        "fail" => {
+            get();
+            stampede::fail_test("the probe saw bad data");
+        }
+        "group" => {
+            stampede::group("outer", || {
+                get();
+                stampede::group("inner", get);
+            });
+        }
         other => stampede::bail!("unknown MODE `{other}`"),
     }
     Ok(())
@@ -78,6 +126,8 @@ fn other() {
 
 stampede::script! {
     options: options,
+    setup: setup,
     default: iteration,
     exec: [other],
+    teardown: teardown,
 }
