@@ -139,6 +139,9 @@ pub struct RunArgs {
     /// Largest memory of a VU, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 128)]
     pub vu_memory_limit: u64,
+    /// Do not use or fill the cache of built and compiled scripts.
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 fn parse_dur(s: &str) -> Result<Dur, String> {

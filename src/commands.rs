@@ -99,6 +99,7 @@ fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
         no_summary: args.no_summary,
         quiet: args.quiet,
         vu_memory_limit: args.vu_memory_limit << 20,
+        cache_dir: (!args.no_cache).then(script::cache_dir).flatten(),
         handle_signals: true,
         log,
     })
@@ -166,7 +167,9 @@ async fn demo(args: DemoArgs) -> i32 {
         no_summary: false,
         quiet: false,
         vu_memory_limit: run::DEFAULT_VU_MEMORY,
+        cache_dir: script::cache_dir(),
         handle_signals: true,
+
         log: log.clone(),
     };
     let code = execute(spec, &log).await;

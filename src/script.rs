@@ -3,7 +3,20 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+/// Where stampede keeps built and compiled scripts: `$STAMPEDE_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/stampede`, else `~/.cache/stampede`.
+pub fn cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("STAMPEDE_CACHE_DIR").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir));
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir).join("stampede"));
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/stampede"))
+}
+
 /// Reads the component at `path`, building it first when `path` is a crate directory.
+
 pub fn load(path: &Path, quiet: bool) -> Result<(Vec<u8>, String), String> {
     let wasm_path = if path.is_dir() {
         build_crate(path, quiet)?

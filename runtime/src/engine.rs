@@ -4,6 +4,7 @@
 //! (which decide how many VUs there will be); the engine that runs the test then gets a pooling
 //! allocator sized for exactly that many VUs, and the already compiled code.
 
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -114,9 +115,39 @@ pub struct ScriptEngine {
 impl ScriptEngine {
     /// Compiles `wasm` (a component binary) with `limits`.
     pub fn compile(wasm: &[u8], limits: EngineLimits) -> Result<Self, LoadError> {
+        Self::compile_cached(wasm, limits, None)
+    }
+
+    /// Like [`compile`](Self::compile), keeping the compiled code in `cache` (a directory):
+    /// the next run of the same component with the same settings loads it in milliseconds.
+    pub fn compile_cached(
+        wasm: &[u8],
+        limits: EngineLimits,
+        cache: Option<&Path>,
+    ) -> Result<Self, LoadError> {
         let engine =
             Engine::new(&config(&limits)).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
+        let cached = cache.map(|dir| dir.join(format!("{}.cwasm", cache_key(wasm, &limits))));
+        if let Some(path) = cached.as_deref().filter(|p| p.is_file()) {
+            // SAFETY: the file was written by `serialize` below, in stampede's own cache; wasmtime
+            // checks that it was made by this version with a compatible configuration, and
+            // anything else is an error we recover from by compiling again.
+            if let Ok(component) = unsafe { Component::deserialize_file(&engine, path) } {
+                return Self::link(engine, component, limits);
+            }
+        }
         let component = Component::new(&engine, wasm).map_err(|e| describe_invalid(wasm, e))?;
+        if let Some(path) = cached {
+            // A cache that cannot be written only costs time on the next run.
+            if let Ok(bytes) = component.serialize() {
+                let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+                if std::fs::create_dir_all(path.parent().unwrap_or(Path::new("."))).is_ok()
+                    && std::fs::write(&tmp, bytes).is_ok()
+                {
+                    let _ = std::fs::rename(&tmp, &path);
+                }
+            }
+        }
         Self::link(engine, component, limits)
     }
 
@@ -139,8 +170,11 @@ impl ScriptEngine {
         let mut linker: Linker<VuState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
         stampede_host_api::add_to_linker(&mut linker)
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
+
         let instance_pre = linker.instantiate_pre(&component).map_err(|e| {
             LoadError::WrongWorld(format!(
                 "the component cannot run as a stampede script: {e:#} \
@@ -179,7 +213,24 @@ impl ScriptEngine {
     }
 }
 
+/// The name of a component's compiled form in the cache: the hash of the component and of
+/// what else shapes the compiled code (stampede's version, the memory reservation).
+
+pub fn cache_key(wasm: &[u8], limits: &EngineLimits) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(wasm);
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    h.update(limits.memory_limit.to_le_bytes());
+    let digest = h.finalize();
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    // wasmtime itself refuses code compiled by another version or configuration; such an
+    // entry is then compiled again and replaced.
+    hex
+}
+
 /// Makes a loading error say what the file is, and what was expected.
+
 fn describe_invalid(wasm: &[u8], e: wasmtime::Error) -> LoadError {
     const MAGIC: &[u8] = b"\0asm";
     let what = if wasm.len() < 8 || &wasm[..4] != MAGIC {

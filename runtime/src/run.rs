@@ -97,6 +97,8 @@ pub struct TestSpec {
     pub quiet: bool,
     /// Largest memory of a VU.
     pub vu_memory_limit: u64,
+    /// Where compiled scripts are kept (`None`: compile every time).
+    pub cache_dir: Option<PathBuf>,
     /// React to SIGINT/SIGTERM.
     pub handle_signals: bool,
     /// The log.
@@ -261,7 +263,12 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
         memory_limit: spec.vu_memory_limit,
         pool_size: None,
     };
-    let probe_engine = Arc::new(ScriptEngine::compile(&spec.wasm, limits)?);
+    let probe_engine = Arc::new(ScriptEngine::compile_cached(
+        &spec.wasm,
+        limits,
+        spec.cache_dir.as_deref(),
+    )?);
+
     let info = inspect(probe_engine.clone(), &metrics, &spec.env, &log).await?;
 
     let mut layers = Vec::new();

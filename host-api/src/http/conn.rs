@@ -97,6 +97,33 @@ pub(crate) struct Pool {
     conns: Vec<Conn>,
 }
 
+/// A VU's idle connections, shared by its host calls and its `wasi:http` requests. Only the
+/// VU's own tasks use it, so the lock is never contended.
+#[derive(Clone, Default)]
+pub(crate) struct PoolHandle(std::sync::Arc<std::sync::Mutex<Pool>>);
+
+impl PoolHandle {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pool> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn take(&self, origin: &Origin) -> Option<Conn> {
+        self.lock().take(origin)
+    }
+
+    pub(crate) fn put(&self, conn: Conn) {
+        self.lock().put(conn);
+    }
+
+    pub(crate) fn clear(&self) {
+        self.lock().conns.clear();
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.lock().conns.len()
+    }
+}
+
 /// Idle connections kept per VU; beyond this the oldest is closed.
 const MAX_IDLE: usize = 32;
 
@@ -116,16 +143,6 @@ impl Pool {
             self.conns.remove(0);
         }
         self.conns.push(conn);
-    }
-
-    pub(crate) fn absorb(&mut self, other: Pool) {
-        for conn in other.conns {
-            self.put(conn);
-        }
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.conns.len()
     }
 }
 

@@ -17,7 +17,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 
 pub use conn::Origin;
-use conn::{Conn, Pool};
+use conn::{Conn, PoolHandle};
 pub use errors::RequestError;
 pub use netpolicy::{HostPattern, IpNet, NetPolicy};
 
@@ -97,7 +97,8 @@ impl HttpClient {
     pub fn vu(&self) -> VuClient {
         VuClient {
             shared: self.shared.clone(),
-            idle: Pool::default(),
+            idle: PoolHandle::default(),
+            completed: Outbox::default(),
         }
     }
 }
@@ -192,6 +193,22 @@ impl Exchange {
         Self::failed(method, url, Timings::default(), error)
     }
 
+    /// A copy without the body and headers (for recording).
+    pub fn without_body(&self) -> Exchange {
+        Exchange {
+            method: self.method.clone(),
+            url: self.url.clone(),
+            status: self.status,
+            proto: self.proto,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            timings: self.timings,
+            error: self.error.clone(),
+            bytes_sent: self.bytes_sent,
+            bytes_received: self.bytes_received,
+        }
+    }
+
     /// k6's `error_code`: the failure's code, 1000 + status for status >= 400, or 0.
     pub fn error_code(&self) -> u32 {
         match &self.error {
@@ -201,55 +218,69 @@ impl Exchange {
     }
 }
 
-/// One VU's client: its idle keep-alive connections and the test's settings.
+/// Exchanges made outside a host call (by `wasi:http` guests), waiting to be recorded.
+#[derive(Clone, Default)]
+pub struct Outbox(Arc<Mutex<Vec<Completed>>>);
+
+/// An exchange to record, with what the guest said about it.
+#[derive(Debug)]
+pub struct Completed {
+    /// The `name` tag, if the guest set one.
+    pub name: Option<String>,
+    /// Extra tags.
+    pub tags: Vec<(String, String)>,
+    /// The exchange (without its body).
+    pub exchange: Exchange,
+}
+
+impl Outbox {
+    /// Adds a finished exchange.
+    pub fn push(&self, done: Completed) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(done);
+    }
+
+    /// Takes every exchange waiting.
+    pub fn drain(&self) -> Vec<Completed> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// One VU's client: its idle keep-alive connections and the test's settings. Clones share
+/// the connections (the `wasi:http` bridge holds one).
+#[derive(Clone)]
 pub struct VuClient {
     shared: Arc<Shared>,
-    idle: Pool,
+    idle: PoolHandle,
+    completed: Outbox,
 }
 
 impl VuClient {
     /// Sends `req`, following redirects. `observe` sees every exchange (each redirect hop and
     /// the last one), which is what becomes metric samples; the last one is returned.
     pub async fn send(
-        &mut self,
+        &self,
         req: Request,
         observe: &mut (dyn FnMut(&Exchange) + Send),
     ) -> Exchange {
-        send_on(&self.shared, &mut self.idle, req, observe).await
+        send_on(&self.shared, &self.idle, req, observe).await
     }
 
     /// Sends several requests concurrently. Each uses an idle connection when one is free and
     /// a new one otherwise; all are kept for reuse afterwards.
     pub async fn batch(
-        &mut self,
+        &self,
         reqs: Vec<Request>,
         observe: &mut (dyn FnMut(usize, &Exchange) + Send),
     ) -> Vec<Exchange> {
-        let shared = &self.shared;
-        let mut seen: Vec<Vec<Exchange>> = Vec::with_capacity(reqs.len());
-        let mut pools: Vec<Pool> = Vec::with_capacity(reqs.len());
-        for req in &reqs {
-            let mut pool = Pool::default();
-            if let Ok(origin) = Origin::of_url(&req.url) {
-                if let Some(conn) = self.idle.take(&origin) {
-                    pool.put(conn);
-                }
-            }
-            pools.push(pool);
-            seen.push(Vec::new());
-        }
+        let mut seen: Vec<Vec<Exchange>> = (0..reqs.len()).map(|_| Vec::new()).collect();
         let futures = reqs
             .into_iter()
-            .zip(pools.iter_mut())
             .zip(seen.iter_mut())
-            .map(|((req, pool), seen)| async move {
-                let mut push = |e: &Exchange| seen.push(e.clone());
-                send_on(shared, pool, req, &mut push).await
+            .map(|(req, seen)| async move {
+                let mut push = |e: &Exchange| seen.push(e.without_body());
+                send_on(&self.shared, &self.idle, req, &mut push).await
             });
         let results = futures_util::future::join_all(futures).await;
-        for pool in pools {
-            self.idle.absorb(pool);
-        }
         for (i, hops) in seen.iter().enumerate() {
             for hop in hops {
                 observe(i, hop);
@@ -258,9 +289,19 @@ impl VuClient {
         results
     }
 
+    /// Exchanges made by `wasi:http` guests, waiting to be recorded.
+    pub fn outbox(&self) -> &Outbox {
+        &self.completed
+    }
+
+    /// The test's settings.
+    pub fn config(&self) -> &ClientConfig {
+        &self.shared.config
+    }
+
     /// Closes every idle connection.
-    pub fn close_idle(&mut self) {
-        self.idle = Pool::default();
+    pub fn close_idle(&self) {
+        self.idle.clear();
     }
 
     /// Number of idle connections kept.
@@ -271,7 +312,7 @@ impl VuClient {
 
 async fn send_on(
     shared: &Shared,
-    pool: &mut Pool,
+    pool: &PoolHandle,
     req: Request,
     observe: &mut (dyn FnMut(&Exchange) + Send),
 ) -> Exchange {
@@ -363,7 +404,7 @@ fn build_headers(given: &[(String, String)], user_agent: &str) -> Result<HeaderM
 #[allow(clippy::too_many_arguments)]
 async fn exchange(
     shared: &Shared,
-    pool: &mut Pool,
+    pool: &PoolHandle,
     method: &Method,
     url: &str,
     headers: &HeaderMap,

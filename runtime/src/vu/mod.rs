@@ -10,10 +10,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use stampede_host_api::http::{HttpClient, VuClient};
-use stampede_host_api::{ScriptCtxView, ScriptView, TestAborted};
+use stampede_host_api::wasi_http::Bridge;
+use stampede_host_api::{RequestMeta, ScriptCtxView, ScriptView, TestAborted, VuHooks};
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 pub use control::{Control, Stop};
 pub use hooks::Hooks;
@@ -47,6 +49,31 @@ pub struct VuState {
     http: VuClient,
     hooks: Hooks,
     limits: StoreLimits,
+    wasi_http: WasiHttpCtx,
+    bridge: Bridge,
+}
+
+impl WasiHttpView for VuState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.wasi_http,
+            table: &mut self.table,
+            hooks: &mut self.bridge,
+        }
+    }
+}
+
+impl VuState {
+    /// Records the exchanges `wasi:http` requests made since the last call.
+    fn record_wasi_http(&mut self) {
+        for done in self.http.outbox().drain() {
+            let meta = RequestMeta {
+                name: done.name.as_deref(),
+                tags: &done.tags,
+            };
+            self.hooks.on_request(&meta, &done.exchange);
+        }
+    }
 }
 
 impl ScriptView for VuState {
@@ -259,18 +286,20 @@ impl Vu {
 
     /// Leaves any groups the call did not close, and hands pending samples over.
     fn finish_call(&mut self) {
-        let hooks = &mut self.store.data_mut().hooks;
-        hooks.close_groups();
-        hooks.flush();
+        let state = self.store.data_mut();
+        state.record_wasi_http();
+        state.hooks.close_groups();
+        state.hooks.flush();
     }
 
     /// Records that an iteration was cut short (by the end of the test) and drops the
     /// instance, whose state is now unknown.
     pub fn interrupted(&mut self) {
         self.instance = None;
-        let hooks = &mut self.store.data_mut().hooks;
-        hooks.close_groups();
-        hooks.flush();
+        let state = self.store.data_mut();
+        state.record_wasi_http();
+        state.hooks.close_groups();
+        state.hooks.flush();
     }
 
     /// Hands pending samples over.
@@ -296,6 +325,7 @@ fn new_store(
     let limits = StoreLimitsBuilder::new()
         .memory_size(engine.limits().memory_limit as usize)
         .build();
+    let bridge = Bridge::new(http.clone());
     let mut store = Store::new(
         engine.engine(),
         VuState {
@@ -304,6 +334,8 @@ fn new_store(
             http,
             hooks,
             limits,
+            wasi_http: WasiHttpCtx::new(),
+            bridge,
         },
     );
     store.limiter(|s| &mut s.limits);
