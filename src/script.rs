@@ -16,7 +16,6 @@ pub fn cache_dir() -> Option<PathBuf> {
 }
 
 /// Reads the component at `path`, building it first when `path` is a crate directory.
-
 pub fn load(path: &Path, quiet: bool) -> Result<(Vec<u8>, String), String> {
     let wasm_path = if path.is_dir() {
         build_crate(path, quiet)?

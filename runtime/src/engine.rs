@@ -215,7 +215,6 @@ impl ScriptEngine {
 
 /// The name of a component's compiled form in the cache: the hash of the component and of
 /// what else shapes the compiled code (stampede's version, the memory reservation).
-
 pub fn cache_key(wasm: &[u8], limits: &EngineLimits) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
@@ -230,7 +229,6 @@ pub fn cache_key(wasm: &[u8], limits: &EngineLimits) -> String {
 }
 
 /// Makes a loading error say what the file is, and what was expected.
-
 fn describe_invalid(wasm: &[u8], e: wasmtime::Error) -> LoadError {
     const MAGIC: &[u8] = b"\0asm";
     let what = if wasm.len() < 8 || &wasm[..4] != MAGIC {
