@@ -102,7 +102,13 @@ fn aborting_the_test_exits_108_and_still_runs_teardown() {
     assert!(r.stderr.contains("the probe had enough"), "{}", r.output());
     assert!(r.stderr.contains("teardown ran"), "{}", r.output());
     assert!(r.summary.is_some());
-    assert_eq!(r.metric("http_reqs", "count"), requests as f64);
+    // An abort interrupts at once: a request in flight then reached the server but is not
+    // recorded, at most one per VU.
+    let recorded = r.metric("http_reqs", "count");
+    assert!(
+        recorded <= requests as f64 && recorded >= requests as f64 - 2.0,
+        "{recorded} of {requests}"
+    );
 
     let (r, requests) = probe(&["-i", "5", "-e", "SETUP=abort"]);
     assert_eq!(r.code, 108, "{}", r.output());

@@ -11,3 +11,4 @@ mod lifecycle;
 mod load;
 mod scenarios;
 mod script_faults;
+mod target_faults;

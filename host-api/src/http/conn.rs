@@ -181,8 +181,10 @@ pub(crate) enum Outcome {
     Failed {
         error: RequestError,
         phases: Phases,
-        /// Nothing at all came back: on a reused connection, retrying is safe.
+        /// Nothing at all came back (the server closed an idle connection under us).
         unanswered: bool,
+        /// Some of the request reached the connection.
+        written: bool,
     },
 }
 
@@ -295,6 +297,7 @@ impl Conn {
                     error: RequestError::new(errors::GENERIC, format!("invalid request: {e}")),
                     phases: Phases::default(),
                     unanswered: false,
+                    written: false,
                 }
             }
         };
@@ -368,11 +371,13 @@ impl Conn {
                 error: RequestError::new(errors::REQUEST_TIMEOUT, "request timeout"),
                 phases,
                 unanswered: false,
+                written: true,
             },
             Ok(Err((error, unanswered))) => Outcome::Failed {
                 error,
                 phases,
                 unanswered: unanswered && self.probe.first_read().is_none(),
+                written: self.probe.last_write().is_some(),
             },
             Ok(Ok((parts, body))) => {
                 let proto = match parts.version {

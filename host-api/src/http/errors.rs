@@ -101,6 +101,10 @@ pub(crate) fn io_error(op: &str, err: &io::Error) -> RequestError {
             RequestError::new(TCP_BROKEN_PIPE, format!("{op}: broken pipe"))
         }
         io::ErrorKind::UnexpectedEof => RequestError::new(GENERIC, format!("{op}: unexpected EOF")),
+        // hyper reports protocol errors in the body (a bad chunk size, say) as these.
+        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => {
+            RequestError::new(INVALID_RESPONSE, format!("malformed HTTP response: {err}"))
+        }
         _ => RequestError::new(TCP, format!("{op}: {err}")),
     }
 }

@@ -504,9 +504,17 @@ async fn exchange(
                 error,
                 phases,
                 unanswered,
+                written,
             } => {
-                if reused && unanswered && attempt == 1 && tokio::time::Instant::now() < deadline {
-                    // The server closed the idle connection under us: try a new one.
+                // The server closed the idle connection under us: try a new one, as Go's
+                // client does — when the request never left, or repeating it is harmless.
+                let replayable = !written || is_replayable(method, headers);
+                if reused
+                    && unanswered
+                    && replayable
+                    && attempt == 1
+                    && tokio::time::Instant::now() < deadline
+                {
                     continue;
                 }
                 timings.sending = phases.sending;
@@ -518,6 +526,15 @@ async fn exchange(
             }
         }
     }
+}
+
+/// Whether sending a request twice is harmless: a safe method, or an idempotency key.
+fn is_replayable(method: &Method, headers: &HeaderMap) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    ) || headers.contains_key("idempotency-key")
+        || headers.contains_key("x-idempotency-key")
 }
 
 async fn connect(
