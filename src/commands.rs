@@ -17,10 +17,11 @@ const QUICKSTART: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/quickstart.w
 
 /// Runs the command line; returns the exit code.
 pub fn run(cli: Cli) -> i32 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // This runtime schedules, watches and reports; the VUs run on threads of their own (see
+    // stampede_runtime::workers), so it needs little.
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.worker_threads(1);
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -32,6 +33,14 @@ pub fn run(cli: Cli) -> i32 {
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Demo(args) => runtime.block_on(demo(args)),
     }
+}
+
+/// `STAMPEDE_VU_THREADS`: threads that run VUs (default: one per core).
+fn vu_threads() -> usize {
+    std::env::var("STAMPEDE_VU_THREADS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 fn fail(log: &Logger, message: &str, code: i32) -> i32 {
@@ -100,6 +109,7 @@ fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
         quiet: args.quiet,
         vu_memory_limit: args.vu_memory_limit << 20,
         cache_dir: (!args.no_cache).then(script::cache_dir).flatten(),
+        vu_threads: vu_threads(),
         handle_signals: true,
         log,
     })
@@ -168,6 +178,7 @@ async fn demo(args: DemoArgs) -> i32 {
         quiet: false,
         vu_memory_limit: run::DEFAULT_VU_MEMORY,
         cache_dir: script::cache_dir(),
+        vu_threads: vu_threads(),
         handle_signals: true,
 
         log: log.clone(),

@@ -24,6 +24,7 @@
 //! ```
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -69,7 +70,7 @@ pub fn batch(requests: Vec<Request>) -> Vec<Response> {
     let requests: Vec<wit::Request> = requests.into_iter().map(|r| r.inner).collect();
     wit::batch(&requests)
         .into_iter()
-        .map(|inner| Response { inner })
+        .map(Response::new)
         .collect()
 }
 
@@ -176,38 +177,54 @@ impl Request {
 
     /// Sends the request and waits for the response.
     pub fn send(self) -> Response {
-        Response {
-            inner: wit::send(&self.inner),
-        }
+        Response::new(wit::send(&self.inner))
     }
 }
 
 /// An HTTP response, or the failure to get one.
-#[derive(Debug, Clone)]
+///
+/// Its parts are fetched from stampede on first use and kept: checking only the status costs
+/// one call, and the body is copied into the script only if it reads it.
+#[derive(Debug)]
 pub struct Response {
     inner: wit::Response,
+    status: OnceCell<u16>,
+    body: OnceCell<Vec<u8>>,
+    headers: OnceCell<Vec<(String, String)>>,
+    timings: OnceCell<Timings>,
+    url: OnceCell<String>,
 }
 
 impl Response {
+    fn new(inner: wit::Response) -> Self {
+        Self {
+            inner,
+            status: OnceCell::new(),
+            body: OnceCell::new(),
+            headers: OnceCell::new(),
+            timings: OnceCell::new(),
+            url: OnceCell::new(),
+        }
+    }
+
     /// The HTTP status, or 0 when no response was received (see [`error`](Self::error)).
     pub fn status(&self) -> u16 {
-        self.inner.status
+        *self.status.get_or_init(|| self.inner.status())
     }
 
     /// The protocol, e.g. `HTTP/1.1`; empty when no response was received.
-    pub fn proto(&self) -> &str {
-        &self.inner.proto
+    pub fn proto(&self) -> String {
+        self.inner.proto()
     }
 
     /// The URL that answered, after redirects.
     pub fn url(&self) -> &str {
-        &self.inner.url
+        self.url.get_or_init(|| self.inner.url())
     }
 
     /// The first header named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.inner
-            .headers
+        self.headers()
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
@@ -215,47 +232,47 @@ impl Response {
 
     /// All headers, in the order received.
     pub fn headers(&self) -> &[(String, String)] {
-        &self.inner.headers
+        self.headers.get_or_init(|| self.inner.headers())
     }
 
     /// The body bytes (empty with [`Request::discard_body`]).
     pub fn body(&self) -> &[u8] {
-        &self.inner.body
+        self.body.get_or_init(|| self.inner.body())
     }
 
     /// The body as text; invalid UTF-8 is replaced.
     pub fn text(&self) -> Cow<'_, str> {
-        String::from_utf8_lossy(&self.inner.body)
+        String::from_utf8_lossy(self.body())
     }
 
     /// The body parsed as JSON.
     pub fn json<T: DeserializeOwned>(&self) -> crate::Result<T> {
-        serde_json::from_slice(&self.inner.body).map_err(|e| {
+        serde_json::from_slice(self.body()).map_err(|e| {
             anyhow::anyhow!(
                 "response body of {} is not the expected JSON: {e}",
-                self.inner.url
+                self.url()
             )
         })
     }
 
     /// Time spent in each phase, in milliseconds.
     pub fn timings(&self) -> &Timings {
-        &self.inner.timings
+        self.timings.get_or_init(|| self.inner.timings())
     }
 
     /// Why the request failed, if it did (a response with status >= 400 did not fail: see
     /// [`error_code`](Self::error_code)).
-    pub fn error(&self) -> Option<&str> {
-        (!self.inner.error.is_empty()).then_some(self.inner.error.as_str())
+    pub fn error(&self) -> Option<String> {
+        Some(self.inner.error()).filter(|e| !e.is_empty())
     }
 
     /// k6's error code (0 when none; 1000 + status for status >= 400).
     pub fn error_code(&self) -> u32 {
-        self.inner.error_code
+        self.inner.error_code()
     }
 
     /// Whether a response arrived with a 2xx or 3xx status.
     pub fn is_ok(&self) -> bool {
-        (200..400).contains(&self.inner.status)
+        (200..400).contains(&self.status())
     }
 }

@@ -14,4 +14,7 @@ wasmtime::component::bindgen!({
         default: trappable,
     },
     exports: { default: async },
+    with: {
+        "stampede:script/http.response": crate::http::Exchange,
+    },
 });

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use wasmtime::component::{HasData, Linker};
+use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
 use crate::bindings::stampede::script::{checks, context, http as wit_http, metrics};
 use crate::bindings::Script;
@@ -64,6 +64,8 @@ pub struct ScriptCtxView<'a> {
     pub http: &'a mut VuClient,
     /// The embedder's hooks.
     pub hooks: &'a mut dyn VuHooks,
+    /// Where responses live while the script holds them (shared with WASI).
+    pub table: &'a mut ResourceTable,
 }
 
 /// Implemented by the store's data to hand out a [`ScriptCtxView`].
@@ -109,13 +111,40 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn to_response(ex: Exchange) -> wit_http::Response {
-    let t = ex.timings;
-    let error_code = ex.error_code();
-    wit_http::Response {
-        status: ex.status,
-        proto: ex.proto.to_owned(),
-        headers: ex
+fn timings(t: &crate::http::Timings) -> wit_http::Timings {
+    wit_http::Timings {
+        blocked: ms(t.blocked),
+        connecting: ms(t.connecting),
+        tls_handshaking: ms(t.tls_handshaking),
+        sending: ms(t.sending),
+        waiting: ms(t.waiting),
+        receiving: ms(t.receiving),
+        duration: ms(t.duration()),
+    }
+}
+
+impl ScriptCtxView<'_> {
+    fn exchange(&self, r: &Resource<Exchange>) -> wasmtime::Result<&Exchange> {
+        Ok(self.table.get(r)?)
+    }
+}
+
+impl wit_http::HostResponse for ScriptCtxView<'_> {
+    fn status(&mut self, r: Resource<Exchange>) -> wasmtime::Result<u16> {
+        Ok(self.exchange(&r)?.status)
+    }
+
+    fn proto(&mut self, r: Resource<Exchange>) -> wasmtime::Result<String> {
+        Ok(self.exchange(&r)?.proto.to_owned())
+    }
+
+    fn url(&mut self, r: Resource<Exchange>) -> wasmtime::Result<String> {
+        Ok(self.exchange(&r)?.url.clone())
+    }
+
+    fn headers(&mut self, r: Resource<Exchange>) -> wasmtime::Result<Vec<(String, String)>> {
+        Ok(self
+            .exchange(&r)?
             .headers
             .iter()
             .map(|(k, v)| {
@@ -124,25 +153,46 @@ fn to_response(ex: Exchange) -> wit_http::Response {
                     String::from_utf8_lossy(v.as_bytes()).into_owned(),
                 )
             })
-            .collect(),
-        body: Vec::from(ex.body),
-        timings: wit_http::Timings {
-            blocked: ms(t.blocked),
-            connecting: ms(t.connecting),
-            tls_handshaking: ms(t.tls_handshaking),
-            sending: ms(t.sending),
-            waiting: ms(t.waiting),
-            receiving: ms(t.receiving),
-            duration: ms(t.duration()),
-        },
-        error: ex.error.map(|e| e.message).unwrap_or_default(),
-        error_code,
-        url: ex.url,
+            .collect())
+    }
+
+    fn header(&mut self, r: Resource<Exchange>, name: String) -> wasmtime::Result<Option<String>> {
+        let ex = self.exchange(&r)?;
+        Ok(http::HeaderName::from_bytes(name.as_bytes())
+            .ok()
+            .and_then(|n| ex.headers.get(n))
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()))
+    }
+
+    fn body(&mut self, r: Resource<Exchange>) -> wasmtime::Result<Vec<u8>> {
+        Ok(self.exchange(&r)?.body.to_vec())
+    }
+
+    fn timings(&mut self, r: Resource<Exchange>) -> wasmtime::Result<wit_http::Timings> {
+        Ok(timings(&self.exchange(&r)?.timings))
+    }
+
+    fn error(&mut self, r: Resource<Exchange>) -> wasmtime::Result<String> {
+        Ok(self
+            .exchange(&r)?
+            .error
+            .as_ref()
+            .map(|e| e.message.clone())
+            .unwrap_or_default())
+    }
+
+    fn error_code(&mut self, r: Resource<Exchange>) -> wasmtime::Result<u32> {
+        Ok(self.exchange(&r)?.error_code())
+    }
+
+    fn drop(&mut self, r: Resource<Exchange>) -> wasmtime::Result<()> {
+        self.table.delete(r)?;
+        Ok(())
     }
 }
 
 impl wit_http::Host for ScriptCtxView<'_> {
-    async fn send(&mut self, mut req: wit_http::Request) -> wasmtime::Result<wit_http::Response> {
+    async fn send(&mut self, mut req: wit_http::Request) -> wasmtime::Result<Resource<Exchange>> {
         let request = to_request(&mut req);
         let meta = RequestMeta {
             name: req.name.as_deref(),
@@ -161,13 +211,13 @@ impl wit_http::Host for ScriptCtxView<'_> {
                 ex
             }
         };
-        Ok(to_response(exchange))
+        Ok(self.table.push(exchange)?)
     }
 
     async fn batch(
         &mut self,
         mut reqs: Vec<wit_http::Request>,
-    ) -> wasmtime::Result<Vec<wit_http::Response>> {
+    ) -> wasmtime::Result<Vec<Resource<Exchange>>> {
         let mut requests = Vec::with_capacity(reqs.len());
         let mut results: Vec<Option<Exchange>> = Vec::with_capacity(reqs.len());
         let mut index = Vec::with_capacity(reqs.len());
@@ -179,11 +229,7 @@ impl wit_http::Host for ScriptCtxView<'_> {
                     results.push(None);
                 }
                 Err(e) => {
-                    let ex = Exchange::failed_before_sending(
-                        &req.method,
-                        std::mem::take(&mut req.url),
-                        e,
-                    );
+                    let ex = Exchange::failed_before_sending(&req.method, req.url.clone(), e);
                     let meta = RequestMeta {
                         name: req.name.as_deref(),
                         tags: &req.tags,
@@ -211,10 +257,10 @@ impl wit_http::Host for ScriptCtxView<'_> {
         for (j, ex) in sent.into_iter().enumerate() {
             results[index[j]] = Some(ex);
         }
-        Ok(results
+        results
             .into_iter()
-            .map(|ex| to_response(ex.expect("every request has a result")))
-            .collect())
+            .map(|ex| Ok(self.table.push(ex.expect("every request has a result"))?))
+            .collect()
     }
 }
 

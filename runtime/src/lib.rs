@@ -16,3 +16,4 @@ pub mod run;
 pub mod serve;
 pub mod thresholds;
 pub mod vu;
+pub mod workers;

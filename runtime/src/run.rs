@@ -99,6 +99,8 @@ pub struct TestSpec {
     pub vu_memory_limit: u64,
     /// Where compiled scripts are kept (`None`: compile every time).
     pub cache_dir: Option<PathBuf>,
+    /// Threads that run VUs (0: one per core).
+    pub vu_threads: usize,
     /// React to SIGINT/SIGTERM.
     pub handle_signals: bool,
     /// The log.
@@ -426,8 +428,16 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
     let cpu = CpuMeter::start();
     let started = Instant::now();
     if setup_ok && control.stopped().is_none() {
+        let threads = if spec.vu_threads == 0 {
+            crate::cpu::cores()
+        } else {
+            spec.vu_threads
+        };
+        let workers = crate::workers::Workers::start(threads)
+            .map_err(|e| Failure::config(format!("cannot start the VU threads: {e}")))?;
         let dropped_metrics = metrics.clone();
         let run = Run {
+            spawner: workers.spawner(),
             pool: pool.clone(),
             control: control.clone(),
             data: Arc::from(data.clone()),

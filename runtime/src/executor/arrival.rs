@@ -111,9 +111,11 @@ pub(super) async fn run<V: ExecVu>(
                 continue;
             }
         };
+        let key = vu.as_ref().map_or(owned, |v| u64::from(v.id()));
         let ctx = ctx.clone();
         let idle = idle.clone();
-        tasks.spawn(async move {
+        let spawner = ctx.run.spawner.clone();
+        spawner.spawn(&mut tasks, key, async move {
             let mut vu = match vu {
                 Some(vu) => vu,
                 // A VU above the pre-allocated ones, made now; its start delay counts.

@@ -25,6 +25,7 @@ use tokio::time::Instant;
 pub use config::{scenarios, ExecutorKind, ScenarioConfig};
 
 use crate::vu::Control;
+pub use crate::workers::Spawner;
 
 /// What an executor needs of a VU.
 pub trait ExecVu: Send + 'static {
@@ -210,6 +211,8 @@ pub struct Run<V> {
     pub data: Arc<[u8]>,
     /// Records dropped iterations (besides counting them in the scenario's progress).
     pub on_dropped: OnDropped,
+    /// Where VU tasks run.
+    pub spawner: Spawner,
 }
 
 impl<V> Clone for Run<V> {
@@ -219,6 +222,7 @@ impl<V> Clone for Run<V> {
             control: self.control.clone(),
             data: self.data.clone(),
             on_dropped: self.on_dropped.clone(),
+            spawner: self.spawner.clone(),
         }
     }
 }
@@ -437,7 +441,8 @@ impl<V: ExecVu> ScenarioRun<V> {
         for (i, vu) in taken.into_iter().enumerate() {
             let this = self.clone();
             let next = next_for(i as u64);
-            tasks.spawn(async move {
+            let key = u64::from(vu.id());
+            self.run.spawner.spawn(&mut tasks, key, async move {
                 let vu = this.vu_loop(vu, stop_at, next).await;
                 this.run.pool.give_back(vu);
             });
@@ -527,6 +532,7 @@ pub(crate) mod testing {
                 control: Control::new(),
                 data: Arc::from(Vec::new()),
                 on_dropped: Arc::new(|_: &ScenarioShared, _| {}),
+                spawner: Spawner::Current,
             },
             log,
         )

@@ -51,7 +51,10 @@ pub(super) async fn run<V: ExecVu>(
     for slot in 0..max {
         let ctx = ctx.clone();
         let rx = rx.clone();
-        slots.spawn(async move { run_slot(ctx, slot, rx, stop_at, ramp_down).await });
+        let spawner = ctx.run.spawner.clone();
+        spawner.spawn(&mut slots, slot, async move {
+            run_slot(ctx, slot, rx, stop_at, ramp_down).await
+        });
     }
     drop(rx);
 

@@ -13,6 +13,8 @@ use super::{builtin, MetricId, Metrics, Sample, TagSet, TagSetId};
 
 /// Samples kept before handing them to the store.
 const BATCH: usize = 1024;
+/// Longest a sample waits in a VU before reaching the store.
+const MAX_HOLD: Duration = Duration::from_millis(200);
 /// Tag sets a VU remembers; past this (e.g. a URL per request) the cache starts over.
 const MAX_CACHED_TAG_SETS: usize = 4096;
 
@@ -140,6 +142,17 @@ impl Recorder {
     /// Whether samples are waiting to be handed over.
     pub fn has_pending(&self) -> bool {
         !self.buf.is_empty()
+    }
+
+    /// Hands the buffered samples over if the oldest has waited [`MAX_HOLD`]: often enough for
+    /// live thresholds and progress, rarely enough that the store's lock is taken once per many
+    /// iterations rather than once per iteration.
+    pub fn flush_if_due(&mut self) {
+        if let Some(first) = self.buf.first() {
+            if self.metrics.now().saturating_sub(first.time) >= MAX_HOLD.as_nanos() as u64 {
+                self.flush();
+            }
+        }
     }
 
     /// Records one HTTP exchange with k6's built-in metrics and tags.

@@ -113,6 +113,11 @@ impl Hooks {
     pub fn flush(&mut self) {
         self.rec.flush();
     }
+
+    /// Hands pending samples to the store if they have waited long enough.
+    pub fn flush_if_due(&mut self) {
+        self.rec.flush_if_due();
+    }
 }
 
 fn level(l: LogLevel) -> Level {

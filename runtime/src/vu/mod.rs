@@ -81,6 +81,7 @@ impl ScriptView for VuState {
         ScriptCtxView {
             http: &mut self.http,
             hooks: &mut self.hooks,
+            table: &mut self.table,
         }
     }
 }

@@ -1,0 +1,32 @@
+//! The benchmark's script: each iteration sends one keep-alive GET to `$URL` and checks its
+//! status — the same work wrk does per request, plus what makes stampede a load tester (the
+//! script, the check, the metrics). Modes for the other measurements: `$MODE=sleep` parks the
+//! VU for `$SLEEP` seconds per iteration (VU start-up and memory).
+
+use std::sync::OnceLock;
+
+use stampede::{check, http};
+
+fn url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| stampede::env("URL").unwrap_or_else(|| "http://127.0.0.1:8080/".into()))
+}
+
+fn mode() -> &'static str {
+    static MODE: OnceLock<String> = OnceLock::new();
+    MODE.get_or_init(|| stampede::env("MODE").unwrap_or_else(|| "get".into()))
+}
+
+fn iteration() {
+    if mode() == "sleep" {
+        let secs = stampede::env("SLEEP").and_then(|s| s.parse().ok()).unwrap_or(1.0);
+        stampede::sleep_secs(secs);
+        return;
+    }
+    let res = http::get(url());
+    check!(res, { "status is 200" => |r| r.status() == 200 });
+}
+
+stampede::script! {
+    default: iteration,
+}
