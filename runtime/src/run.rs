@@ -316,6 +316,7 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
     let initial_vus: u64 = scenarios.iter().map(ScenarioConfig::initial_vus).sum();
     let pool_size = u32::try_from(max_vus + 2)
         .map_err(|_| Failure::config(format!("{max_vus} VUs are more than stampede can run")))?;
+    crate::limits::check_map_count(max_vus + 2).map_err(Failure::config)?;
     let engine = Arc::new(probe_engine.with_limits(EngineLimits {
         memory_limit: spec.vu_memory_limit,
         pool_size: Some(pool_size),
@@ -366,15 +367,29 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
         }))
     };
     let init_started = Instant::now();
-    pool.grow(initial_vus)
-        .await
-        .map_err(|e| Failure::config(format!("could not make {initial_vus} VUs: {e}")))?;
+    let nofile = crate::limits::raise_nofile();
+    if nofile > 0 && max_vus + 64 > nofile {
+        log.log(
+            Level::Warn,
+            &format!(
+                "up to {max_vus} VUs may each hold a connection, but this process may open only {nofile} files: \
+                 requests past the limit will fail (error code 1210). Raise it with `ulimit -n {}`",
+                (max_vus * 2).max(65_536)
+            ),
+            &[],
+        );
+    }
+    if let Err(e) = pool.grow(initial_vus).await {
+        let why = crate::limits::explain_vu_failure(&e, pool.made().saturating_sub(1), initial_vus)
+            .unwrap_or(e);
+        return Err(Failure::config(format!(
+            "could not make {initial_vus} VUs: {why}"
+        )));
+    }
+    let vus_init = init_started.elapsed();
     log.log(
         Level::Debug,
-        &format!(
-            "made {initial_vus} VUs in {}",
-            format_duration(init_started.elapsed())
-        ),
+        &format!("made {initial_vus} VUs in {}", format_duration(vus_init)),
         &[],
     );
     if spec.handle_signals {
@@ -435,6 +450,7 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
         };
         let workers = crate::workers::Workers::start(threads)
             .map_err(|e| Failure::config(format!("cannot start the VU threads: {e}")))?;
+        workers.probe_timer_lag(&metrics);
         let dropped_metrics = metrics.clone();
         let run = Run {
             spawner: workers.spawner(),
@@ -557,16 +573,21 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
     let mut generator = GeneratorReport {
         cpu: cpu_use,
         peak_rss: peak_rss(),
+        vus_made: initial_vus,
+        vus_init,
         warnings: Vec::new(),
     };
-    if cpu_use.utilisation() > 0.90 && run_time > Duration::from_secs(1) {
-        generator.warnings.push(format!(
-            "the load generator used {:.0}% of its {} cores: it may have been the bottleneck, and the latencies may \
-             include its own queueing. Use fewer VUs, a lighter script, or more cores.",
-            cpu_use.utilisation() * 100.0,
-            cpu_use.cores
-        ));
+    {
+        let tags = metrics.tag_set(&[]);
+        let time = metrics.now();
+        metrics.record(&[crate::metrics::Sample {
+            metric: builtin::GENERATOR_CPU,
+            tags,
+            value: cpu_use.utilisation(),
+            time,
+        }]);
     }
+    generator.diagnose(&metrics.store(), run_time);
     let mut report = Report::build(
         &metrics.store(),
         &thresholds,

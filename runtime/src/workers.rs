@@ -14,6 +14,8 @@ use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 
+use crate::metrics::{builtin, Metrics, Sample};
+
 /// Where VU tasks run.
 #[derive(Clone)]
 pub enum Spawner {
@@ -93,7 +95,33 @@ impl Workers {
     pub fn spawner(&self) -> Spawner {
         Spawner::Workers(self.handles.clone())
     }
+
+    /// Measures, on every VU thread, how late a 10 ms timer fires: the `generator_timer_lag`
+    /// trend. A busy or starved thread shows up here before anywhere else.
+    pub fn probe_timer_lag(&self, metrics: &Metrics) {
+        for handle in self.handles.iter() {
+            let metrics = metrics.clone();
+            handle.spawn(async move {
+                let tags = metrics.tag_set(&[]);
+                loop {
+                    let asked = tokio::time::Instant::now();
+                    tokio::time::sleep(LAG_PROBE).await;
+                    let late = asked.elapsed().saturating_sub(LAG_PROBE);
+                    let time = metrics.now();
+                    metrics.record(&[Sample {
+                        metric: builtin::GENERATOR_TIMER_LAG,
+                        tags,
+                        value: late.as_secs_f64() * 1000.0,
+                        time,
+                    }]);
+                }
+            });
+        }
+    }
 }
+
+/// How often the timer-lag probe wakes up.
+const LAG_PROBE: std::time::Duration = std::time::Duration::from_millis(10);
 
 impl Drop for Workers {
     fn drop(&mut self) {

@@ -159,8 +159,56 @@ pub struct GeneratorReport {
     pub cpu: CpuUse,
     /// Peak resident memory, bytes.
     pub peak_rss: u64,
-    /// A warning when the generator itself limited the results.
+    /// VUs made before the start.
+    pub vus_made: u64,
+    /// How long making them took.
+    pub vus_init: Duration,
+    /// Warnings when the generator itself limited the results.
     pub warnings: Vec<String>,
+}
+
+impl GeneratorReport {
+    /// Adds a warning for each sign that the generator, not the target, set the pace.
+    pub fn diagnose(&mut self, store: &Store, run_time: Duration) {
+        let util = self.cpu.utilisation();
+        if util > 0.90 && run_time > Duration::from_secs(1) {
+            self.warnings.push(format!(
+                "the load generator used {:.0}% of its {} cores: it was probably the bottleneck, and the \
+                 latencies include its own queueing. Use fewer VUs, a lighter script, or more cores.",
+                util * 100.0,
+                self.cpu.cores
+            ));
+        }
+        if let Some(Sink::Trend(lag)) = store.total(builtin::GENERATOR_TIMER_LAG) {
+            let p99 = lag.percentile(99.0);
+            if lag.count >= 10 && p99 > 25.0 {
+                self.warnings.push(format!(
+                    "the VU threads woke up late: a 10 ms timer fired up to {} late (p99), so VUs ran behind \
+                     their schedule and measured waits include the generator's own delays.",
+                    format_time(p99)
+                ));
+            }
+        }
+        if let Some(Sink::Trend(delay)) = store.total(builtin::ITERATION_START_DELAY) {
+            let p95 = delay.percentile(95.0);
+            if p95 > 10.0 {
+                self.warnings.push(format!(
+                    "scheduled iterations started {} late (p95): the arrival rate was not met on time; see \
+                     iteration_duration_from_schedule for the latency users arriving on time would have seen.",
+                    format_time(p95)
+                ));
+            }
+        }
+        if let Some(Sink::Counter(dropped)) = store.total(builtin::DROPPED_ITERATIONS) {
+            if dropped.sum > 0.0 {
+                self.warnings.push(format!(
+                    "{} iterations were dropped: an arrival-rate scenario had no free VU for them (raise maxVUs, \
+                     or the target is slower than the rate allows).",
+                    dropped.sum
+                ));
+            }
+        }
+    }
 }
 
 /// What the test measured.

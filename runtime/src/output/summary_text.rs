@@ -384,6 +384,33 @@ fn render_generator(out: &mut String, report: &Report, width: usize) {
             format_data(g.peak_rss as f64)
         );
     }
+    if g.vus_made > 0 {
+        let _ = writeln!(
+            out,
+            "    {} {} VUs made in {}",
+            dotted("vus_init", width),
+            g.vus_made,
+            format_time(g.vus_init.as_secs_f64() * 1000.0)
+        );
+    }
+    if let Some(lag) = report.metric("generator_timer_lag") {
+        if let Values::Trend { stats, .. } = &lag.values {
+            let get = |l: &str| {
+                stats
+                    .iter()
+                    .find(|(k, _)| k == l)
+                    .map(|(_, v)| format_time(*v))
+            };
+            let _ = writeln!(
+                out,
+                "    {} avg={} p(95)={} max={} (how late a 10 ms timer fired on the VU threads)",
+                dotted("timer_lag", width),
+                get("avg").unwrap_or_else(|| "-".into()),
+                get("p(95)").unwrap_or_else(|| "-".into()),
+                get("max").unwrap_or_else(|| "-".into()),
+            );
+        }
+    }
     for w in &g.warnings {
         let _ = writeln!(out, "\n    WARNING: {w}");
     }

@@ -1,0 +1,270 @@
+#!/usr/bin/env python3
+"""stampede's benchmark: stampede and wrk side by side, VU start-up and memory, the highest
+arrival rate held, and memory over a long run. One command: `bench/run.sh` (see bench/README.md).
+
+Everything runs on 127.0.0.1 against a local target (nginx when installed, else
+`stampede serve`), is bounded in time, and stops by itself.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STAMPEDE = os.path.join(ROOT, "target", "release", "stampede")
+GUEST = os.path.join(ROOT, "target", "guests", "wasm32-wasip2", "release", "bench_guest.wasm")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+class Target:
+    """nginx serving a tiny body on loopback, or stampede's built-in target."""
+
+    def __init__(self, prefer_nginx=True):
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="stampede-bench-")
+        self.proc = None
+        nginx = shutil.which("nginx") if prefer_nginx else None
+        if nginx:
+            os.makedirs(os.path.join(self.dir, "logs"), exist_ok=True)
+            conf = os.path.join(self.dir, "nginx.conf")
+            with open(conf, "w") as f:
+                f.write(f"""worker_processes 1;
+daemon off;
+pid {self.dir}/nginx.pid;
+error_log {self.dir}/logs/error.log;
+events {{ worker_connections 65536; }}
+http {{
+  access_log off;
+  keepalive_requests 100000000;
+  keepalive_timeout 300s;
+  server {{
+    listen 127.0.0.1:{self.port} backlog=4096;
+    location / {{ return 200 "hello from nginx\\n"; }}
+  }}
+}}
+""")
+            self.proc = subprocess.Popen([nginx, "-c", conf, "-p", self.dir], stderr=subprocess.DEVNULL)
+            self.name = "nginx (1 worker)"
+        else:
+            self.proc = subprocess.Popen([STAMPEDE, "serve", "--listen", f"127.0.0.1:{self.port}"],
+                                         stderr=subprocess.DEVNULL)
+            self.name = "stampede serve"
+        self.url = f"http://127.0.0.1:{self.port}/"
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise SystemExit(f"the target ({self.name}) did not start")
+
+    def stop(self):
+        if self.proc:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def timed(cmd, env=None, timeout=900):
+    """Runs cmd under GNU time; returns (stdout, stderr, user s, sys s, max RSS bytes, wall s)."""
+    tfile = tempfile.mktemp(prefix="stampede-bench-time-")
+    started = time.monotonic()
+    p = subprocess.run(["/usr/bin/time", "-f", "%U %S %M", "-o", tfile] + cmd, capture_output=True, text=True,
+                       env=env, timeout=timeout)
+    wall = time.monotonic() - started
+    with open(tfile) as f:
+        line = f.read().strip().splitlines()[-1]
+    os.unlink(tfile)
+    user, sys_, rss = line.split()
+    return p.stdout, p.stderr, float(user), float(sys_), int(rss) * 1024, wall
+
+
+def stampede_run(args, export=True, env=None):
+    exp = tempfile.mktemp(prefix="stampede-bench-", suffix=".json")
+    cmd = [STAMPEDE, "run", GUEST, "-q", "--no-thresholds"] + args
+    if export:
+        cmd += ["--summary-export", exp]
+    out, err, user, sys_, rss, wall = timed(cmd, env=env)
+    summary = None
+    if export and os.path.exists(exp):
+        with open(exp) as f:
+            summary = json.load(f)
+        os.unlink(exp)
+    return summary, out, err, user, sys_, rss, wall
+
+
+def metric(summary, name, field, default=0.0):
+    return summary.get("metrics", {}).get(name, {}).get(field, default)
+
+
+def side_by_side(target, reps, duration, conns):
+    rows = {"wrk": [], "stampede": []}
+    wrk = shutil.which("wrk")
+    if not wrk:
+        log("wrk is not installed (apt-get install wrk): running stampede alone")
+    for rep in range(reps):
+        if wrk:
+            out, _, user, sys_, rss, _ = timed([wrk, "-t2", f"-c{conns}", f"-d{duration}s", target.url])
+            n = int(re.search(r"(\d+) requests in", out).group(1))
+            rows["wrk"].append(dict(rps=n / duration, cpu_us=(user + sys_) / n * 1e6, rss=rss, n=n))
+            log(f"  rep {rep + 1}: wrk      {n / duration:10.0f} req/s  {(user + sys_) / n * 1e6:5.1f} µs CPU/req")
+        summary, _, _, user, sys_, rss, _ = stampede_run(["-e", f"URL={target.url}", "-u", str(conns), "-d", f"{duration}s"])
+        n = metric(summary, "http_reqs", "count")
+        fails = metric(summary, "http_req_failed", "passes")
+        rows["stampede"].append(dict(rps=n / duration, cpu_us=(user + sys_) / n * 1e6, rss=rss, n=n, failed=fails))
+        log(f"  rep {rep + 1}: stampede {n / duration:10.0f} req/s  {(user + sys_) / n * 1e6:5.1f} µs CPU/req")
+    return rows
+
+
+def vu_startup(counts, sleep_s=5):
+    """RSS and start-up time with many VUs that only sleep."""
+    out = []
+    for n in counts:
+        summary, stdout, err, user, sys_, rss, wall = stampede_run(
+            ["-e", "MODE=sleep", "-e", f"SLEEP={sleep_s}", "-u", str(n), "-d", "2s"], export=True)
+        m = re.search(r"vus_init\.*: (\d+) VUs made in (\S+)", stdout)
+        if summary is None or not m:
+            out.append(dict(vus=n, ok=False, error=(err.strip().splitlines() or ["?"])[-1]))
+            continue
+        out.append(dict(vus=n, ok=True, init=m.group(2), rss=rss, vus_max=metric(summary, "vus_max", "value")))
+    return out
+
+
+def max_arrival_rate(target, lo=1000, hi=200000, secs=5):
+    """The highest constant arrival rate held within 1% with no dropped iterations."""
+    best = None
+    trials = []
+    while hi / lo > 1.05:
+        rate = int((lo * hi) ** 0.5)
+        cfg = tempfile.mktemp(prefix="stampede-bench-", suffix=".json")
+        with open(cfg, "w") as f:
+            json.dump({"scenarios": {"rate": {"executor": "constant-arrival-rate", "rate": rate, "timeUnit": "1s",
+                                              "duration": f"{secs}s", "preAllocatedVUs": 200, "maxVUs": 400}}}, f)
+        summary, *_ = stampede_run(["-e", f"URL={target.url}", "-c", cfg])
+        os.unlink(cfg)
+        done = metric(summary, "iterations", "count")
+        dropped = metric(summary, "dropped_iterations", "count")
+        held = dropped == 0 and abs(done - rate * secs) <= 0.01 * rate * secs
+        trials.append((rate, done / secs, dropped, held))
+        log(f"  {rate:7d}/s: {done / secs:9.0f}/s achieved, {dropped:.0f} dropped -> {'held' if held else 'missed'}")
+        if held:
+            best, lo = rate, rate
+        else:
+            hi = rate
+    return best, trials
+
+
+def soak_rss(target, secs, vus=50, every=5):
+    """RSS of a stampede run sampled every few seconds."""
+    cmd = [STAMPEDE, "run", GUEST, "-q", "--no-summary", "-e", f"URL={target.url}", "-u", str(vus), "-d", f"{secs}s"]
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    samples = []
+    start = time.monotonic()
+    while p.poll() is None:
+        try:
+            with open(f"/proc/{p.pid}/status") as f:
+                rss = int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1)) * 1024
+            samples.append((time.monotonic() - start, rss))
+        except (OSError, AttributeError):
+            pass
+        time.sleep(every)
+    return samples
+
+
+def mb(b):
+    return f"{b / 1e6:.1f} MB"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--reps", type=int, default=3, help="interleaved repetitions of wrk and stampede (3)")
+    ap.add_argument("--duration", type=int, default=10, help="seconds per run (10)")
+    ap.add_argument("--conns", type=int, default=50, help="connections / VUs (50)")
+    ap.add_argument("--soak", type=int, default=60, help="seconds of the memory-over-time run (60; 600 for the 10-minute soak)")
+    ap.add_argument("--skip", default="", help="comma-separated parts to skip: compare,vus,rate,soak")
+    ap.add_argument("--target", choices=["auto", "serve"], default="auto", help="nginx if installed (auto) or stampede serve")
+    a = ap.parse_args()
+    skip = set(a.skip.split(",")) - {""}
+
+    target = Target(prefer_nginx=a.target == "auto")
+    nproc = os.cpu_count()
+    print(f"machine: {nproc} cores, {os.uname().release}; target: {target.name} on {target.url}")
+    try:
+        if "compare" not in skip:
+            log(f"== stampede vs wrk: keep-alive GET, {a.conns} connections/VUs, closed loop, {a.duration} s, {a.reps} reps")
+            rows = side_by_side(target, a.reps, a.duration, a.conns)
+            print(f"\nstampede vs wrk ({a.conns} connections, {a.duration} s, median of {a.reps} interleaved runs)")
+            print(f"{'tool':10} {'req/s':>10} {'CPU µs/req':>11} {'peak RSS':>10}")
+            med = {}
+            for tool, rs in rows.items():
+                if not rs:
+                    continue
+                med[tool] = {k: statistics.median(r[k] for r in rs) for k in ("rps", "cpu_us", "rss")}
+                print(f"{tool:10} {med[tool]['rps']:10.0f} {med[tool]['cpu_us']:11.1f} {mb(med[tool]['rss']):>10}")
+            if "wrk" in med:
+                s, w = med["stampede"], med["wrk"]
+                print(f"{'ratio':10} {s['rps'] / w['rps']:10.2f} {s['cpu_us'] / w['cpu_us']:11.2f}   (stampede / wrk; CPU target <= 1.5)")
+        if "vus" not in skip:
+            log("== VU start-up and memory (VUs that sleep)")
+            res = vu_startup([1, 1000, 10000])
+            print("\nVUs that sleep: start-up time and memory")
+            print(f"{'VUs':>7} {'made in':>10} {'peak RSS':>10}")
+            for r in res:
+                if r["ok"]:
+                    print(f"{r['vus']:7d} {r['init']:>10} {mb(r['rss']):>10}")
+                else:
+                    print(f"{r['vus']:7d}  failed: {r['error']}")
+            ok = [r for r in res if r["ok"]]
+            if len(ok) >= 3:
+                per_vu = (ok[2]["rss"] - ok[0]["rss"]) / (ok[2]["vus"] - ok[0]["vus"])
+                print(f"memory per VU: {per_vu / 1024:.1f} KiB ((RSS at 10,000 - RSS at 1) / 9,999)")
+            try:
+                with open("/proc/sys/vm/max_map_count") as f:
+                    maps = int(f.read())
+            except OSError:
+                maps = 0
+            log("== 30,000 VUs")
+            big = vu_startup([30000])[0]
+            if big["ok"]:
+                print(f"30,000 VUs: made in {big['init']}, peak RSS {mb(big['rss'])} (vm.max_map_count={maps})")
+            else:
+                print(f"30,000 VUs: not started here (vm.max_map_count={maps}): {big['error']}")
+        if "rate" not in skip:
+            log("== highest constant arrival rate held within 1% with no drops")
+            best, _ = max_arrival_rate(target)
+            print(f"\nhighest constant arrival rate held (5 s, within 1%, 0 dropped): {best or 'none'} iterations/s")
+        if "soak" not in skip:
+            log(f"== memory over a {a.soak} s run")
+            samples = soak_rss(target, a.soak)
+            if samples:
+                rss = [r for _, r in samples]
+                half = len(rss) // 2
+                print(f"\nRSS over a {a.soak} s run ({a.conns} VUs): first {mb(rss[0])}, at half time {mb(rss[half])}, "
+                      f"last {mb(rss[-1])}, max {mb(max(rss))}; second half grew by {mb(rss[-1] - rss[half])}")
+    finally:
+        target.stop()
+
+
+if __name__ == "__main__":
+    main()
