@@ -56,6 +56,9 @@ const SCENARIO_BREAKDOWN: [crate::metrics::MetricId; 9] = [
     builtin::ITERATION_START_DELAY,
     builtin::CHECKS,
 ];
+/// Metrics broken down per scenario for the live progress.
+const PROGRESS_BREAKDOWN: [crate::metrics::MetricId; 2] =
+    [builtin::HTTP_REQS, builtin::HTTP_REQ_FAILED];
 /// Metrics broken down per group in full summary mode.
 const GROUP_BREAKDOWN: [crate::metrics::MetricId; 5] = [
     builtin::HTTP_REQS,
@@ -298,10 +301,16 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
         builtin::HTTP_REQ_DURATION,
         vec![("expected_response".into(), "true".into())],
     );
+    let show_progress = !spec.quiet && std::io::stderr().is_terminal();
     {
+        // Each breakdown costs a little per sample: make only those something will show.
         let mut store = metrics.store();
         for s in &scenarios {
-            store.add_breakdown(&SCENARIO_BREAKDOWN, "scenario", &s.name);
+            if spec.summary_mode == SummaryMode::Full {
+                store.add_breakdown(&SCENARIO_BREAKDOWN, "scenario", &s.name);
+            } else if show_progress {
+                store.add_breakdown(&PROGRESS_BREAKDOWN, "scenario", &s.name);
+            }
         }
         if spec.summary_mode == SummaryMode::Full {
             store.break_down_groups(&GROUP_BREAKDOWN);
@@ -490,8 +499,7 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
             });
             tasks.spawn(executor::run_scenario(run.clone(), s.clone(), shared));
         }
-        let progress = (!spec.quiet && std::io::stderr().is_terminal())
-            .then(|| LiveProgress::start(watched, metrics.clone()));
+        let progress = show_progress.then(|| LiveProgress::start(watched, metrics.clone()));
         let watcher = spawn_watcher(
             metrics.clone(),
             pool.clone(),

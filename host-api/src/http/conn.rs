@@ -157,6 +157,8 @@ pub(crate) struct Conn {
     /// Bytes already attributed to earlier exchanges (a new connection's TLS handshake is
     /// attributed to its first exchange, as k6 does).
     counted: (u64, u64),
+    /// The `Host` header for this origin.
+    host: Option<http::HeaderValue>,
 }
 
 /// Where the time of an exchange went, and how many bytes it moved.
@@ -248,6 +250,7 @@ impl Conn {
             driver: Box::pin(driver),
             probe,
             counted: (0, 0),
+            host: http::HeaderValue::from_str(&origin.host_header()).ok(),
         })
     }
 
@@ -271,7 +274,6 @@ impl Conn {
         &mut self,
         method: &Method,
         target: &str,
-        origin: &Origin,
         headers: &HeaderMap,
         body: Bytes,
         deadline: tokio::time::Instant,
@@ -285,8 +287,8 @@ impl Conn {
         if let Some(h) = builder.headers_mut() {
             *h = headers.clone();
             if !h.contains_key(http::header::HOST) {
-                if let Ok(v) = http::HeaderValue::from_str(&origin.host_header()) {
-                    h.insert(http::header::HOST, v);
+                if let Some(host) = &self.host {
+                    h.insert(http::header::HOST, host.clone());
                 }
             }
         }

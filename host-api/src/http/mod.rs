@@ -62,6 +62,8 @@ pub struct HttpClient {
 
 struct Shared {
     config: ClientConfig,
+    /// `config.user_agent`, ready to send.
+    user_agent: Option<HeaderValue>,
     tls: tokio_rustls::TlsConnector,
     dns: Mutex<DnsCache>,
     base: Instant,
@@ -78,8 +80,12 @@ impl HttpClient {
     pub fn new(config: ClientConfig) -> Self {
         let tls =
             tokio_rustls::TlsConnector::from(tls::client_config(config.insecure_skip_tls_verify));
+        let user_agent = Some(config.user_agent.as_str())
+            .filter(|ua| !ua.is_empty())
+            .and_then(|ua| HeaderValue::from_str(ua).ok());
         Self {
             shared: Arc::new(Shared {
+                user_agent,
                 config,
                 tls,
                 dns: Mutex::new(HashMap::new()),
@@ -320,7 +326,7 @@ async fn send_on(
     let deadline = tokio::time::Instant::now() + req.timeout.unwrap_or(config.timeout);
     let max_redirects = req.max_redirects.unwrap_or(config.max_redirects);
     let discard = req.discard_body || config.discard_response_bodies;
-    let headers = match build_headers(&req.headers, &config.user_agent) {
+    let headers = match build_headers(&req.headers, shared.user_agent.as_ref()) {
         Ok(h) => h,
         Err(e) => {
             let ex = Exchange::failed(req.method, req.url, Timings::default(), e);
@@ -377,7 +383,10 @@ fn redirect_target(ex: &Exchange) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn build_headers(given: &[(String, String)], user_agent: &str) -> Result<HeaderMap, RequestError> {
+fn build_headers(
+    given: &[(String, String)],
+    user_agent: Option<&HeaderValue>,
+) -> Result<HeaderMap, RequestError> {
     let mut headers = HeaderMap::with_capacity(given.len() + 1);
     for (name, value) in given {
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
@@ -391,9 +400,9 @@ fn build_headers(given: &[(String, String)], user_agent: &str) -> Result<HeaderM
         })?;
         headers.append(name, value);
     }
-    if !headers.contains_key(http::header::USER_AGENT) && !user_agent.is_empty() {
-        if let Ok(ua) = HeaderValue::from_str(user_agent) {
-            headers.insert(http::header::USER_AGENT, ua);
+    if let Some(ua) = user_agent {
+        if !headers.contains_key(http::header::USER_AGENT) {
+            headers.insert(http::header::USER_AGENT, ua.clone());
         }
     }
     Ok(headers)
@@ -463,7 +472,6 @@ async fn exchange(
             .exchange(
                 method,
                 request_target,
-                &origin,
                 headers,
                 body.clone(),
                 deadline,

@@ -136,7 +136,7 @@ pub(super) async fn run<V: ExecVu>(
                 .progress
                 .active_vus
                 .fetch_add(1, Ordering::Relaxed);
-            ctx.iteration(&mut vu, stop_at, Some(due)).await;
+            ctx.iteration(&mut vu, Some(due)).await;
             ctx.shared
                 .progress
                 .active_vus

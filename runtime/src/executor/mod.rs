@@ -240,11 +240,27 @@ pub async fn run_scenario<V: ExecVu>(
         }
     }
     let start = Instant::now();
+    // Running iterations must end gracefulStop after the scenario's end, or after a graceful
+    // stop of the test, whichever comes first; an immediate stop ends them at once.
+    let hard_stop = run.control.immediate().child_token();
+    let watchdog = {
+        let (hard_stop, control) = (hard_stop.clone(), run.control.clone());
+        let (end, grace) = (start + config.max_run_time(), config.graceful_stop);
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = tokio::time::sleep_until(end) => {}
+                _ = control.graceful().cancelled() => {}
+            }
+            tokio::time::sleep(grace).await;
+            hard_stop.cancel();
+        })
+    };
     let ctx = ScenarioRun {
         run,
         shared,
         start,
         graceful_stop: config.graceful_stop,
+        hard_stop,
     };
     match config.executor {
         ExecutorKind::SharedIterations {
@@ -291,6 +307,7 @@ pub async fn run_scenario<V: ExecVu>(
             .await
         }
     }
+    watchdog.abort();
 }
 
 /// A scenario being run: what its executor works with.
@@ -299,6 +316,8 @@ pub(crate) struct ScenarioRun<V> {
     pub(crate) shared: Arc<ScenarioShared>,
     pub(crate) start: Instant,
     pub(crate) graceful_stop: Duration,
+    /// Cancelled when running iterations must be interrupted.
+    pub(crate) hard_stop: tokio_util::sync::CancellationToken,
 }
 
 impl<V> Clone for ScenarioRun<V> {
@@ -308,6 +327,7 @@ impl<V> Clone for ScenarioRun<V> {
             shared: self.shared.clone(),
             start: self.start,
             graceful_stop: self.graceful_stop,
+            hard_stop: self.hard_stop.clone(),
         }
     }
 }
@@ -324,18 +344,14 @@ pub(crate) enum Ended {
 impl<V: ExecVu> ScenarioRun<V> {
     /// Whether new iterations may start: before `stop_at` and before any stop of the test.
     pub(crate) fn may_start(&self, stop_at: Instant) -> bool {
-        Instant::now() < stop_at && !self.run.control.graceful().is_cancelled()
+        !self.run.control.is_stopping() && Instant::now() < stop_at
     }
 
-    /// Runs one iteration on `vu`, letting it run past the end of the scenario (`stop_at`)
-    /// for at most gracefulStop; a graceful stop of the test gives it gracefulStop from then.
-    pub(crate) async fn iteration(
-        &self,
-        vu: &mut V,
-        stop_at: Instant,
-        scheduled: Option<Instant>,
-    ) -> Ended {
-        self.iteration_retiring(vu, stop_at, scheduled, None).await
+    /// Runs one iteration on `vu`. It may run past the end of the scenario for at most
+    /// gracefulStop (and, after a graceful stop of the test, for gracefulStop from then): then
+    /// `hard_stop` interrupts it.
+    pub(crate) async fn iteration(&self, vu: &mut V, scheduled: Option<Instant>) -> Ended {
+        self.iteration_retiring(vu, scheduled, None).await
     }
 
     /// Like [`iteration`](Self::iteration), and when `retire` (a ramping-down VU count and
@@ -344,47 +360,49 @@ impl<V: ExecVu> ScenarioRun<V> {
     pub(crate) async fn iteration_retiring(
         &self,
         vu: &mut V,
-        stop_at: Instant,
         scheduled: Option<Instant>,
         retire: Option<(&mut tokio::sync::watch::Receiver<u64>, u64, Duration)>,
     ) -> Ended {
-        let control = &self.run.control;
-        let mut hard_at = stop_at + self.graceful_stop;
-        if control.graceful().is_cancelled() {
-            hard_at = hard_at.min(Instant::now() + self.graceful_stop);
-        }
-        let (mut target, slot, ramp_down) = match retire {
-            Some((rx, slot, grace)) => (Some(rx), slot, grace),
-            None => (None, 0, Duration::ZERO),
-        };
-        let mut retire_at: Option<Instant> = None;
+        let hard_stop = &self.hard_stop;
         let ended = {
             let fut = vu.iteration(&self.shared.exec, &self.run.data, scheduled);
             tokio::pin!(fut);
-            let mut stop_seen = control.graceful().is_cancelled();
-            loop {
-                let deadline = retire_at.map_or(hard_at, |r| r.min(hard_at));
-                tokio::select! {
+            match retire {
+                // The common case: one wait, no timer of its own.
+                None => tokio::select! {
                     biased;
-                    _ = &mut fut => break Ended::Completed,
-                    _ = control.immediate().cancelled() => break Ended::Interrupted,
-                    _ = tokio::time::sleep_until(deadline) => break Ended::Interrupted,
-                    _ = control.graceful().cancelled(), if !stop_seen => {
-                        stop_seen = true;
-                        hard_at = hard_at.min(Instant::now() + self.graceful_stop);
-                    }
-                    changed = async { target.as_mut().expect("guarded").changed().await }, if target.is_some() => {
-                        match changed {
-                            Ok(()) => {
-                                let now_target = *target.as_mut().expect("guarded").borrow_and_update();
-                                if now_target <= slot {
-                                    retire_at.get_or_insert(Instant::now() + ramp_down);
-                                } else {
-                                    retire_at = None;
+                    _ = &mut fut => Ended::Completed,
+                    _ = hard_stop.cancelled() => Ended::Interrupted,
+                },
+                Some((target, slot, ramp_down)) => {
+                    let mut target = Some(target);
+                    let mut retire_at: Option<Instant> = None;
+                    loop {
+                        let retiring = async {
+                            match retire_at {
+                                Some(at) => tokio::time::sleep_until(at).await,
+                                None => std::future::pending().await,
+                            }
+                        };
+                        tokio::select! {
+                            biased;
+                            _ = &mut fut => break Ended::Completed,
+                            _ = hard_stop.cancelled() => break Ended::Interrupted,
+                            _ = retiring => break Ended::Interrupted,
+                            changed = async { target.as_mut().expect("guarded").changed().await }, if target.is_some() => {
+                                match changed {
+                                    Ok(()) => {
+                                        let now_target = *target.as_mut().expect("guarded").borrow_and_update();
+                                        if now_target <= slot {
+                                            retire_at.get_or_insert(Instant::now() + ramp_down);
+                                        } else {
+                                            retire_at = None;
+                                        }
+                                    }
+                                    // The controller is gone: the scenario is over.
+                                    Err(_) => target = None,
                                 }
                             }
-                            // The controller is gone: the scenario is over.
-                            Err(_) => target = None,
                         }
                     }
                 }
@@ -415,7 +433,7 @@ impl<V: ExecVu> ScenarioRun<V> {
             .active_vus
             .fetch_add(1, Ordering::Relaxed);
         while self.may_start(stop_at) && next() {
-            if self.iteration(&mut vu, stop_at, None).await == Ended::Interrupted {
+            if self.iteration(&mut vu, None).await == Ended::Interrupted {
                 break;
             }
         }

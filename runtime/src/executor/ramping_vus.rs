@@ -99,7 +99,7 @@ async fn run_slot<V: ExecVu>(
             .fetch_add(1, Ordering::Relaxed);
         while ctx.may_start(stop_at) && *target.borrow() > slot {
             let retire = Some((&mut target, slot, ramp_down));
-            if ctx.iteration_retiring(&mut vu, stop_at, None, retire).await == Ended::Interrupted {
+            if ctx.iteration_retiring(&mut vu, None, retire).await == Ended::Interrupted {
                 break;
             }
         }

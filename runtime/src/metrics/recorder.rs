@@ -1,13 +1,13 @@
 //! A VU's recorder: turns what the script does into samples, with no lock and no allocation
 //! per sample once the VU's tag sets are known, and hands them over in batches.
 
-use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
-use rustc_hash::{FxHashMap, FxHasher};
+use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 use stampede_host_api::http::Exchange;
 use stampede_host_api::RequestMeta;
+use xxhash_rust::xxh3::Xxh3;
 
 use super::{builtin, MetricId, Metrics, Sample, TagSet, TagSetId};
 
@@ -19,8 +19,8 @@ const MAX_HOLD: Duration = Duration::from_millis(200);
 const MAX_CACHED_TAG_SETS: usize = 4096;
 
 type Pairs<'a> = SmallVec<[(&'a str, &'a str); 16]>;
-/// Tag sets by the hash of their pairs; the pairs are kept to tell collisions apart.
-type TagCache = FxHashMap<u64, SmallVec<[(Box<[(Box<str>, Box<str>)]>, TagSetId); 1]>>;
+/// Tag sets by the 128-bit hash of their pairs.
+type TagCache = FxHashMap<u128, TagSetId>;
 
 /// One VU's sample recorder.
 pub struct Recorder {
@@ -81,33 +81,28 @@ impl Recorder {
         pairs.reverse();
         pairs.sort_by(|a, b| a.0.cmp(b.0));
         pairs.dedup_by(|a, b| a.0 == b.0);
-        let mut h = FxHasher::default();
-        pairs.hash(&mut h);
-        let hash = h.finish();
-        let bucket = cache.entry(hash).or_default();
-        for (owned, id) in bucket.iter() {
-            if owned.len() == pairs.len()
-                && owned
-                    .iter()
-                    .zip(&pairs)
-                    .all(|((k, v), (pk, pv))| &**k == *pk && &**v == *pv)
-            {
-                return *id;
-            }
+        // A 128-bit hash names the set: comparing the strings themselves on every request cost
+        // more than everything else the recorder does. Two sets with the same hash are, in
+        // practice, never distinct (and a collision could only mislabel the script's own
+        // samples).
+        let mut h = Xxh3::new();
+        for (k, v) in &pairs {
+            h.update(&(k.len() as u32).to_le_bytes());
+            h.update(k.as_bytes());
+            h.update(&(v.len() as u32).to_le_bytes());
+            h.update(v.as_bytes());
+        }
+        let key = h.digest128();
+        if let Some(id) = cache.get(&key) {
+            return *id;
         }
         let id = metrics
             .tags
             .intern(TagSet::from_pairs(pairs.iter().copied()));
-        bucket.push((
-            pairs
-                .iter()
-                .map(|(k, v)| (Box::from(*k), Box::from(*v)))
-                .collect(),
-            id,
-        ));
-        if cache.len() > MAX_CACHED_TAG_SETS {
+        if cache.len() >= MAX_CACHED_TAG_SETS {
             cache.clear();
         }
+        cache.insert(key, id);
         id
     }
 

@@ -59,7 +59,8 @@ pub struct Store {
     totals: Vec<Option<Sink>>,
     subs: Vec<Submetric>,
     subs_by_metric: HashMap<MetricId, Vec<u32>>,
-    routes: FxHashMap<(MetricId, TagSetId), Route>,
+    route_ids: FxHashMap<(MetricId, TagSetId), u32>,
+    routes: Vec<Route>,
     checks: Vec<CheckStats>,
     check_index: HashMap<(String, String), u32>,
     groups: Vec<String>,
@@ -76,7 +77,8 @@ impl Store {
             totals: Vec::new(),
             subs: Vec::new(),
             subs_by_metric: HashMap::new(),
-            routes: FxHashMap::default(),
+            route_ids: FxHashMap::default(),
+            routes: Vec::new(),
             checks: Vec::new(),
             check_index: HashMap::new(),
             groups: Vec::new(),
@@ -138,6 +140,7 @@ impl Store {
         });
         self.subs_by_metric.entry(parent).or_default().push(id);
         // Routes computed so far do not know the new sub-metric.
+        self.route_ids.clear();
         self.routes.clear();
         SubmetricId(id)
     }
@@ -164,11 +167,17 @@ impl Store {
                 .get_or_insert_with(|| Sink::new(self.kinds[m]))
                 .add(s.value);
             let key = (s.metric, s.tags);
-            if !self.routes.contains_key(&key) {
-                let r = self.route(s.metric, s.tags);
-                self.routes.insert(key, r);
-            }
-            let route = &self.routes[&key];
+            let at = match self.route_ids.get(&key) {
+                Some(&at) => at,
+                None => {
+                    let r = self.route(s.metric, s.tags);
+                    self.routes.push(r);
+                    let at = (self.routes.len() - 1) as u32;
+                    self.route_ids.insert(key, at);
+                    at
+                }
+            };
+            let route = &self.routes[at as usize];
             for &sub in &route.subs {
                 self.subs[sub as usize].sink.add(s.value);
             }

@@ -1,6 +1,7 @@
 //! Stopping and failing a test, from wherever the decision is made: the script, a threshold
 //! with `abortOnFail`, or a signal.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
@@ -24,6 +25,8 @@ pub struct Control {
 
 #[derive(Default)]
 struct Inner {
+    /// Set with `graceful`, readable without a lock (checked before every iteration).
+    stopping: AtomicBool,
     stop: Mutex<Option<Stop>>,
     failed: Mutex<Option<String>>,
     graceful: CancellationToken,
@@ -46,14 +49,21 @@ impl Control {
                 *stop = Some(why);
             }
         }
+        self.inner.stopping.store(true, Ordering::Relaxed);
         self.inner.graceful.cancel();
         if immediate {
             self.inner.immediate.cancel();
         }
     }
 
+    /// Whether the test is stopping (no new iteration may start).
+    pub fn is_stopping(&self) -> bool {
+        self.inner.stopping.load(Ordering::Relaxed)
+    }
+
     /// Interrupts running iterations now (after a graceful stop has begun).
     pub fn interrupt(&self) {
+        self.inner.stopping.store(true, Ordering::Relaxed);
         self.inner.graceful.cancel();
         self.inner.immediate.cancel();
     }
