@@ -25,6 +25,25 @@ pub enum Command {
     Serve(ServeArgs),
     /// Start the built-in target on a free loopback port and run the quickstart against it.
     Demo(DemoArgs),
+    /// Create a script project that runs as generated.
+    New(NewArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Lang {
+    Rust,
+    Js,
+    Python,
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The project's directory (created; must not exist or be empty).
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// The script's language.
+    #[arg(long, value_enum, default_value = "rust")]
+    pub lang: Lang,
 }
 
 #[derive(Debug, Args)]

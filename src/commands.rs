@@ -32,6 +32,18 @@ pub fn run(cli: Cli) -> i32 {
         Command::Run(args) => runtime.block_on(run_test(*args)),
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Demo(args) => runtime.block_on(demo(args)),
+        Command::New(args) => {
+            match crate::new::create(&crate::new::target(&args.name), args.lang) {
+                Ok(run) => {
+                    eprintln!("created {}; run it with:\n\n    {run}\n", args.name);
+                    0
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    1
+                }
+            }
+        }
     }
 }
 
@@ -93,7 +105,7 @@ fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
         env.extend(std::env::vars());
     }
     env.extend(args.env.iter().cloned());
-    let (wasm, script) = script::load(&args.script, args.quiet)?;
+    let (wasm, script) = script::load(&args.script, args.quiet, args.no_cache)?;
     Ok(TestSpec {
         wasm,
         script,

@@ -2,6 +2,8 @@
 
 mod cli;
 mod commands;
+mod lang;
+mod new;
 mod script;
 
 use std::process::ExitCode;

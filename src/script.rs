@@ -15,10 +15,23 @@ pub fn cache_dir() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/stampede"))
 }
 
-/// Reads the component at `path`, building it first when `path` is a crate directory.
-pub fn load(path: &Path, quiet: bool) -> Result<(Vec<u8>, String), String> {
+/// Reads the component at `path`: a `.wasm` file as it is; a Rust crate directory, a `.py` or
+/// a `.js` script built into one first. `rebuild` ignores a cached build.
+pub fn load(path: &Path, quiet: bool, rebuild: bool) -> Result<(Vec<u8>, String), String> {
+    let cache = || {
+        cache_dir()
+            .ok_or_else(|| "cannot find a cache directory: set STAMPEDE_CACHE_DIR".to_string())
+    };
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     let wasm_path = if path.is_dir() {
         build_crate(path, quiet)?
+    } else if ext == "py" && path.is_file() {
+        crate::lang::python(
+            &path.canonicalize().map_err(|e| e.to_string())?,
+            &cache()?,
+            rebuild,
+            quiet,
+        )?
     } else {
         path.to_owned()
     };

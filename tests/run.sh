@@ -3,7 +3,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
 # Scripts are WebAssembly components built for wasm32-wasip2.
 rustup target add wasm32-wasip2 >/dev/null
+
+# C scripts: Debian's clang and wasi-libc, and wit-bindgen's C generator.
+if ! command -v clang-19 >/dev/null || [ ! -f /usr/lib/wasm32-wasi/crt1-reactor.o ]; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32
+fi
+if ! wit-bindgen --version 2>/dev/null | grep -q '0\.63\.'; then
+    cargo install wit-bindgen-cli@0.63.0 --locked --no-default-features --features c
+fi
+# Python and JavaScript scripts: stampede installs componentize-py (PyPI) and
+# componentize-js (npm) into its cache on first use; they need python3 with venv, and node.
+command -v python3 >/dev/null && python3 -c 'import venv' || as_root apt-get install -y python3 python3-venv
+command -v node >/dev/null && command -v npm >/dev/null || as_root apt-get install -y nodejs npm
 
 cargo test --workspace --locked "$@"

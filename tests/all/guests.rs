@@ -51,7 +51,13 @@ pub fn guest(name: &str) -> PathBuf {
     let built = BUILT.get_or_init(|| {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         cargo_build(&root.join("tests/guests"))?;
-        for example in ["quickstart", "api-flow", "ramping", "arrival-rate"] {
+        for example in [
+            "quickstart",
+            "api-flow",
+            "ramping",
+            "arrival-rate",
+            "wasi-http",
+        ] {
             cargo_build(&root.join("examples").join(example))?;
         }
         Ok(())

@@ -7,6 +7,7 @@ mod support;
 mod cli_errors;
 mod examples;
 mod http_client;
+mod languages;
 mod lifecycle;
 mod load;
 mod scenarios;

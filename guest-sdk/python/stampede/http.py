@@ -1,0 +1,355 @@
+"""HTTP requests, measured by stampede: the counterpart of k6's `k6/http`.
+
+Every request goes over the VU's own keep-alive connections and produces k6's built-in
+samples. A request that fails (refused, reset, timed out, TLS…) does not raise: it returns a
+`Response` with `status == 0` and `error` set, as in k6.
+
+    from stampede import http
+
+    res = http.get(f"{base}/get", headers={"accept": "application/json"}, tags={"page": "home"})
+    res = http.post(f"{base}/post", json={"user": "ada"}, timeout=2.5, name="create user")
+    a, b = http.batch([("GET", f"{base}/a"), http.Request("GET", f"{base}/b", discard_body=True)])
+"""
+
+from __future__ import annotations
+
+import json as _json
+from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Tuple, Union
+from urllib.parse import urlencode
+
+from ._wit import http as _wit
+
+__all__ = [
+    "Request", "Response", "Headers", "Timings",
+    "request", "get", "head", "post", "put", "patch", "delete", "options", "batch",
+]
+
+# What the helpers accept for headers and tags: a mapping or a sequence of (name, value) pairs.
+Fields = Union[Mapping[str, Any], Iterable[Tuple[str, Any]], None]
+# A body: bytes as they are, str as UTF-8, a mapping as a form (as k6 does), None as empty.
+Body = Union[bytes, bytearray, memoryview, str, Mapping[str, Any], None]
+
+Timings = _wit.Timings  # a dataclass: blocked, connecting, tls_handshaking, sending, waiting, receiving, duration (ms)
+
+
+def _fields(fields: Fields) -> list:
+    """Headers or tags as the host wants them: a list of (str, str)."""
+    if not fields:
+        return []
+    items = fields.items() if isinstance(fields, Mapping) else fields
+    return [(str(k), str(v)) for k, v in items]
+
+
+def _body(body: Body, headers: list) -> bytes:
+    """Encodes a body, adding a content type where the encoding implies one."""
+    if body is None:
+        return b""
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return bytes(body)
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    if isinstance(body, Mapping):
+        _default_header(headers, "content-type", "application/x-www-form-urlencoded")
+        return urlencode(body, doseq=True).encode("ascii")
+    raise TypeError(f"unsupported body type {type(body).__name__}: use bytes, str, dict or json=")
+
+
+def _default_header(headers: list, name: str, value: str) -> None:
+    if not any(n.lower() == name for n, _ in headers):
+        headers.append((name, value))
+
+
+def _timeout_ms(timeout: Union[float, int, str, None]) -> Optional[int]:
+    """Seconds (a number), or a k6-style duration string ("500ms", "10s", "1m"), to ms."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, str):
+        t = timeout.strip()
+        for unit, factor in (("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)):
+            if t.endswith(unit) and t[: -len(unit)].replace(".", "", 1).isdigit():
+                return int(float(t[: -len(unit)]) * factor)
+        raise ValueError(f"invalid timeout {timeout!r}: use seconds or e.g. '500ms', '10s'")
+    if timeout < 0:
+        raise ValueError("timeout must not be negative")
+    return int(timeout * 1000)
+
+
+class Request:
+    """A request that has not been sent yet; for `batch`, or to send later with `send()`.
+
+    `timeout` is in seconds (or a string like "10s"); `redirects` is how many redirects to
+    follow (0 returns the redirect itself); `name` sets the `name` tag that groups dynamic URLs
+    into one series; `discard_body` keeps the body out of the VU's memory (it is still read
+    and counted). `json=` sends a JSON body with its content type.
+    """
+
+    __slots__ = ("_inner",)
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        body: Body = None,
+        *,
+        json: Any = None,
+        headers: Fields = None,
+        tags: Fields = None,
+        timeout: Union[float, int, str, None] = None,
+        name: Optional[str] = None,
+        redirects: Optional[int] = None,
+        discard_body: bool = False,
+    ) -> None:
+        hdrs = _fields(headers)
+        if json is not None:
+            if body is not None:
+                raise ValueError("give either body or json, not both")
+            _default_header(hdrs, "content-type", "application/json")
+            data = _json.dumps(json, separators=(",", ":")).encode("utf-8")
+        else:
+            data = _body(body, hdrs)
+        self._inner = _wit.Request(
+            method=method.upper(),
+            url=url,
+            headers=hdrs,
+            body=data,
+            timeout_ms=_timeout_ms(timeout),
+            tags=_fields(tags),
+            name=name,
+            max_redirects=redirects,
+            discard_body=bool(discard_body),
+        )
+
+    @property
+    def method(self) -> str:
+        return self._inner.method
+
+    @property
+    def url(self) -> str:
+        return self._inner.url
+
+    def send(self) -> "Response":
+        """Sends the request and waits for its response."""
+        return Response(_wit.send(self._inner))
+
+    def __repr__(self) -> str:
+        return f"<Request {self._inner.method} {self._inner.url}>"
+
+
+class Headers(Mapping[str, str]):
+    """Response headers: a read-only mapping with case-insensitive names.
+
+    `headers["Content-Type"]` is the first value; `get_all(name)` gives every value;
+    iterating yields each name once (lower-cased); `raw` is the list as received.
+    """
+
+    __slots__ = ("raw", "_index")
+
+    def __init__(self, raw: Sequence[Tuple[str, str]]) -> None:
+        self.raw = list(raw)
+        self._index: Optional[dict] = None  # built on first lookup: most scripts never look
+
+    def _idx(self) -> dict:
+        if self._index is None:
+            idx: dict = {}
+            for n, v in self.raw:
+                idx.setdefault(n.lower(), []).append(v)
+            self._index = idx
+        return self._index
+
+    def __getitem__(self, name: str) -> str:
+        return self._idx()[name.lower()][0]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._idx()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._idx())
+
+    def __len__(self) -> int:
+        return len(self._idx())
+
+    def get_all(self, name: str) -> list:
+        return list(self._idx().get(name.lower(), ()))
+
+    def __repr__(self) -> str:
+        return f"Headers({self.raw!r})"
+
+
+class _Closed:
+    """Stands in for a released host response."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"the response was closed: read its {name} before close()")
+
+
+class Response:
+    """An HTTP response, or the failure to get one (`status == 0`, `error` set).
+
+    The host keeps the response (a WIT resource) and hands each part over when first asked
+    for: a script that only checks the status does not pay for copying headers and body into
+    Python. Parts are cached. The host-side response is released when this object is
+    garbage-collected, or at once with `close()` / `with http.get(...) as res:`.
+    """
+
+    __slots__ = ("_inner", "_status", "_body", "_headers", "_timings", "_url")
+
+    def __init__(self, inner: "_wit.Response") -> None:
+        self._inner = inner
+        self._status: Optional[int] = None
+        self._body: Optional[bytes] = None
+        self._headers: Optional[Headers] = None
+        self._timings: Optional[Timings] = None
+        self._url: Optional[str] = None
+
+    @property
+    def status(self) -> int:
+        """HTTP status; 0 when no response arrived (see `error`)."""
+        if self._status is None:
+            self._status = self._inner.status()
+        return self._status
+
+    @property
+    def proto(self) -> str:
+        """e.g. 'HTTP/1.1'; '' when no response arrived."""
+        return self._inner.proto()
+
+    @property
+    def url(self) -> str:
+        """The URL that answered, after redirects."""
+        if self._url is None:
+            self._url = self._inner.url()
+        return self._url
+
+    @property
+    def body(self) -> bytes:
+        """The body (b'' with discard_body)."""
+        if self._body is None:
+            self._body = self._inner.body()
+        return self._body
+
+    @property
+    def headers(self) -> Headers:
+        """All headers: a case-insensitive mapping (`get_all(name)` for repeated ones)."""
+        if self._headers is None:
+            self._headers = Headers(self._inner.headers())
+        return self._headers
+
+    def header(self, name: str, default: Optional[str] = None) -> Optional[str]:
+        """The first header `name` (case-insensitive); asks the host for that one header
+        unless all headers were fetched already."""
+        if self._headers is not None:
+            return self._headers.get(name, default)
+        value = self._inner.header(name)
+        return default if value is None else value
+
+    @property
+    def timings(self) -> Timings:
+        """Per-phase times in ms: blocked, connecting, tls_handshaking, sending, waiting,
+        receiving, duration."""
+        if self._timings is None:
+            self._timings = self._inner.timings()
+        return self._timings
+
+    @property
+    def error(self) -> str:
+        """Why the request failed; '' when it did not (a 4xx/5xx response did not fail)."""
+        return self._inner.error()
+
+    @property
+    def error_code(self) -> int:
+        """k6's error code; 0 when none, 1000 + status for status >= 400."""
+        return self._inner.error_code()
+
+    @property
+    def text(self) -> str:
+        """The body decoded as UTF-8, invalid bytes replaced."""
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON (raises ValueError when it is not JSON)."""
+        return _json.loads(self.body)
+
+    @property
+    def ok(self) -> bool:
+        """A response arrived with a 2xx or 3xx status."""
+        return 200 <= self.status < 400
+
+    def close(self) -> None:
+        """Releases the host's response now (parts already fetched stay readable)."""
+        if not isinstance(self._inner, _Closed):
+            self._inner.__exit__(None, None, None)
+            self._inner = _Closed()
+
+    def __enter__(self) -> "Response":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        if self.status == 0:
+            return f"<Response error {self.error_code}: {self.error}>"
+        return f"<Response [{self.status}] {self.url}>"
+
+
+def request(method: str, url: str, body: Body = None, **params: Any) -> Response:
+    """Sends a request with any method. `params`: see `Request`."""
+    return Request(method, url, body, **params).send()
+
+
+def get(url: str, **params: Any) -> Response:
+    return Request("GET", url, **params).send()
+
+
+def head(url: str, **params: Any) -> Response:
+    return Request("HEAD", url, **params).send()
+
+
+def options(url: str, body: Body = None, **params: Any) -> Response:
+    return Request("OPTIONS", url, body, **params).send()
+
+
+def post(url: str, body: Body = None, **params: Any) -> Response:
+    return Request("POST", url, body, **params).send()
+
+
+def put(url: str, body: Body = None, **params: Any) -> Response:
+    return Request("PUT", url, body, **params).send()
+
+
+def patch(url: str, body: Body = None, **params: Any) -> Response:
+    return Request("PATCH", url, body, **params).send()
+
+
+def delete(url: str, body: Body = None, **params: Any) -> Response:
+    return Request("DELETE", url, body, **params).send()
+
+
+def _as_request(item: Any) -> Request:
+    """A batch item: a Request, a URL (GET), a tuple (method, url[, body[, params]]) or a
+    dict with the keys method, url, body and Request's keyword names (k6's object form)."""
+    if isinstance(item, Request):
+        return item
+    if isinstance(item, str):
+        return Request("GET", item)
+    if isinstance(item, Mapping):
+        kw = dict(item)
+        return Request(kw.pop("method", "GET"), kw.pop("url"), kw.pop("body", None), **kw)
+    if isinstance(item, (tuple, list)):
+        method, url, *rest = item
+        body = rest[0] if rest else None
+        kw = dict(rest[1]) if len(rest) > 1 and rest[1] else {}
+        return Request(method, url, body, **kw)
+    raise TypeError(f"cannot make a request of {type(item).__name__}")
+
+
+def batch(requests: Union[Sequence[Any], Mapping[str, Any]]):
+    """Sends several requests concurrently (each on its own connection), like k6's
+    `http.batch`. A list gives a list of responses in the same order; a dict gives a dict
+    with the same keys."""
+    if isinstance(requests, Mapping):
+        keys = list(requests)
+        reqs = [_as_request(requests[k]) for k in keys]
+        return dict(zip(keys, (Response(r) for r in _wit.batch([q._inner for q in reqs]))))
+    reqs = [_as_request(r) for r in requests]
+    return [Response(r) for r in _wit.batch([q._inner for q in reqs])]

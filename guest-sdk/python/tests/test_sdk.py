@@ -1,0 +1,190 @@
+"""Unit tests of the Python SDK against a fake host (see conftest.py)."""
+
+import importlib
+import json
+import types
+
+import pytest
+
+
+def test_get_maps_every_parameter(host):
+    from stampede import http
+
+    http.get("http://x/a", headers={"Accept": "text/plain"}, tags={"page": "a"}, timeout="1.5s",
+             name="page a", redirects=0, discard_body=True)
+    (req,) = host.sent
+    assert (req.method, req.url, req.body) == ("GET", "http://x/a", b"")
+    assert req.headers == [("Accept", "text/plain")]
+    assert req.tags == [("page", "a")]
+    assert (req.timeout_ms, req.name, req.max_redirects, req.discard_body) == (1500, "page a", 0, True)
+
+
+def test_defaults_are_none(host):
+    from stampede import http
+
+    http.request("purge", "http://x/")
+    (req,) = host.sent
+    assert req.method == "PURGE"
+    assert (req.timeout_ms, req.name, req.max_redirects, req.discard_body) == (None, None, None, False)
+
+
+def test_bodies(host):
+    from stampede import http
+
+    http.post("http://x/", json={"a": 1})
+    http.post("http://x/", {"q": "a b", "n": [1, 2]})
+    http.put("http://x/", "héllo", headers=[("Content-Type", "text/plain")])
+    http.patch("http://x/", b"\x00\x01", timeout=2)
+    j, form, text, raw = host.sent
+    assert (j.body, j.headers) == (b'{"a":1}', [("content-type", "application/json")])
+    assert form.body == b"q=a+b&n=1&n=2"
+    assert ("content-type", "application/x-www-form-urlencoded") in form.headers
+    assert (text.body, text.headers) == ("héllo".encode(), [("Content-Type", "text/plain")])
+    assert (raw.body, raw.timeout_ms) == (b"\x00\x01", 2000)
+    with pytest.raises(ValueError):
+        http.post("http://x/", "a", json={})
+
+
+def test_response(host):
+    from stampede import http
+
+    host.body = b'{"id": 7}'
+    res = http.get("http://x/")
+    assert res.status == 200 and res.ok and res.proto == "HTTP/1.1" and res.url == "http://x/"
+    assert res.json() == {"id": 7} and res.text == '{"id": 7}' and res.body == b'{"id": 7}'
+    assert res.headers["content-type"] == "application/json"
+    assert res.headers.get("CONTENT-TYPE") == "application/json"
+    assert res.headers.get_all("Set-Cookie") == ["a=1", "b=2"]
+    assert "set-cookie" in res.headers and "x-missing" not in res.headers
+    assert res.timings.duration == 0.8 and res.error == "" and res.error_code == 0
+
+
+def test_response_parts_are_fetched_once_and_only_when_read(host):
+    from stampede import http
+
+    res = http.get("http://x/")
+    assert host.calls == []
+    assert res.status == 200 and res.status == 200 and res.ok
+    assert host.calls == ["status"]
+    assert res.header("content-type") == "application/json"  # one header: no full fetch
+    assert host.calls == ["status", "header"]
+    res.body, res.body, res.text, res.headers, res.headers
+    assert host.calls == ["status", "header", "body", "headers"]
+    assert res.header("x-none", "d") == "d" and host.calls[-1] == "headers"  # from the cache
+    with res:
+        pass
+    assert res.body == b"{}"  # fetched before close: still readable
+    with pytest.raises(RuntimeError, match="closed: read its url"):
+        res.url
+
+
+def test_batch_list_and_dict(host):
+    from stampede import http
+
+    out = http.batch(["http://x/1", ("POST", "http://x/2", "b", {"tags": {"k": "v"}}),
+                      {"method": "DELETE", "url": "http://x/3", "timeout": 1},
+                      http.Request("HEAD", "http://x/4")])
+    assert [r.url for r in out] == ["http://x/1", "http://x/2", "http://x/3", "http://x/4"]
+    assert [q.method for q in host.sent] == ["GET", "POST", "DELETE", "HEAD"]
+    assert host.sent[1].tags == [("k", "v")] and host.sent[2].timeout_ms == 1000
+    named = http.batch({"a": "http://x/a", "b": "http://x/b"})
+    assert list(named) == ["a", "b"] and named["b"].url == "http://x/b"
+
+
+def test_check(host):
+    from stampede import check
+
+    assert check(5, {"is five": lambda v: v == 5, "truthy": True}, tags={"t": "1"})
+    assert not check(5, {"is six": lambda v: v == 6})
+    with pytest.raises(ZeroDivisionError):
+        check(5, {"boom": lambda v: v / 0})
+    assert host.checks == [("is five", True, [("t", "1")]), ("truthy", True, [("t", "1")]),
+                           ("is six", False, []), ("boom", False, [])]
+
+
+def test_group_forms(host):
+    from stampede import group
+
+    assert group("a", lambda: 42) == 42
+    with group("b"):
+        pass
+
+    @group("c")
+    def f():
+        return "c"
+
+    assert f() == "c"
+    assert host.groups == ["enter:a", "exit", "enter:b", "exit", "enter:c", "exit"]
+
+
+def test_env_and_log(host):
+    from stampede import env, log
+
+    host.env["A"] = "1"
+    assert env("A") == "1" and env("B") is None and env("B", "d") == "d"
+    log("x", 1, level="warn")
+    assert host.logs == [("WARN", "x 1")]
+
+
+def _script(source, name="userscript"):
+    """A module made from `source`, as if imported from componentize-py's /1/ directory."""
+    mod = types.ModuleType(name)
+    mod.__file__ = f"/1/{name}.py"
+    exec(compile(source, mod.__file__, "exec"), mod.__dict__)
+    return mod
+
+
+def test_world_exports(host):
+    from componentize_py_types import Err
+    from stampede import Trend
+    from stampede._world import make_world
+
+    Trend("t_" + "world", is_time=True)  # declared at "import time": registered by options()
+    calls = []
+    mod = _script(
+        "options = {'vus': 2}\n"
+        "def setup():\n    return {'token': 'x'}\n"
+        "def default(data):\n    calls.append(('default', data))\n"
+        "def other():\n    calls.append(('other',))\n"
+        "def broken(data):\n    return 1 / 0\n"
+        "def _private():\n    pass\n"
+        "def teardown(data):\n    calls.append(('teardown', data))\n"
+    )
+    mod.calls = calls
+    world = make_world(mod)()
+    assert json.loads(world.options()) == {"vus": 2}
+    assert "t_world" in host.metrics
+    assert world.entry_points() == ["default", "broken", "other"]
+    data = world.setup()
+    assert json.loads(data) == {"token": "x"}
+    world.iteration("default", data)
+    world.iteration("other", data)
+    world.teardown(data)
+    assert calls == [("default", {"token": "x"}), ("other",), ("teardown", {"token": "x"})]
+    with pytest.raises(Err) as e:
+        world.iteration("broken", data)
+    assert 'File "userscript.py", line 9, in broken' in e.value.value
+    assert e.value.value.endswith("ZeroDivisionError: division by zero")
+    with pytest.raises(Err, match="no entry point named `nope`"):
+        world.iteration("nope", data)
+
+
+def test_world_without_setup(host):
+    from stampede._world import make_world
+
+    world = make_world(_script("def default(data):\n    assert data is None\n"))()
+    assert world.options() == "{}"
+    assert world.setup() == b"null"
+    world.iteration("default", b"null")
+    world.teardown(b"null")
+
+
+def test_host_calls_at_import_time_raise():
+    import stampede._wit as wit
+
+    wit = importlib.reload(wit)  # as at build time: guards in place until an export runs
+    from stampede import env
+
+    with pytest.raises(RuntimeError, match=r"context\.env\(\) was called while the script"):
+        env("A")
+    wit.go_live()
