@@ -7,6 +7,7 @@
 pub mod cpu;
 pub mod engine;
 pub mod executor;
+pub mod fuzzing;
 pub mod limits;
 pub mod log;
 pub mod metrics;

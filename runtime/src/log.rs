@@ -81,7 +81,8 @@ impl Logger {
             return;
         }
         let time = humantime::format_rfc3339_millis(SystemTime::now());
-        let mut line = format!("time=\"{time}\" level={} msg={}", level.name(), quote(msg));
+        let msg = clip(msg);
+        let mut line = format!("time=\"{time}\" level={} msg={}", level.name(), quote(&msg));
         for (k, v) in fields {
             let _ = write!(line, " {k}={}", quote(v));
         }
@@ -150,6 +151,20 @@ impl Logger {
             );
         }
     }
+}
+
+/// Longest message written; a script cannot fill the log with one call.
+const MAX_MESSAGE: usize = 16 << 10;
+
+fn clip(msg: &str) -> std::borrow::Cow<'_, str> {
+    if msg.len() <= MAX_MESSAGE {
+        return msg.into();
+    }
+    let mut end = MAX_MESSAGE;
+    while !msg.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} more bytes)", &msg[..end], msg.len() - end).into()
 }
 
 fn quote(s: &str) -> String {

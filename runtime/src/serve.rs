@@ -9,6 +9,7 @@
 //! | `/delay/{ms}` | `ok` after `ms` milliseconds (at most 60 s) |
 //! | `/bytes/{n}` | `n` bytes (at most 64 MiB) |
 //! | `/redirect/{n}` | a 302 chain of `n` hops ending at `/get` |
+//! | `/redirect-to?url=URL` | a 302 to `URL` |
 
 use std::convert::Infallible;
 use std::io;
@@ -122,6 +123,29 @@ async fn accept_loop(listener: TcpListener, stats: Arc<Stats>, stop: Cancellatio
     }
 }
 
+/// Decodes `%XX` escapes (and `+` as a space), leaving anything malformed as it is.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 3;
+                    continue;
+                }
+                Err(_) => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
     Response::builder()
         .status(status)
@@ -209,6 +233,21 @@ async fn handle(req: Request<Incoming>, stats: &Stats) -> Response<Full<Bytes>> 
                 format!("`{n}` is not a byte count up to {MAX_BYTES}\n"),
             ),
         },
+        ("redirect-to", None) => {
+            let target = req
+                .uri()
+                .query()
+                .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("url=")))
+                .map(percent_decode);
+            match target {
+                Some(url) if !url.is_empty() => Response::builder()
+                    .status(StatusCode::FOUND)
+                    .header("location", url)
+                    .body(Full::new(Bytes::new()))
+                    .expect("valid response"),
+                _ => text(StatusCode::BAD_REQUEST, "give the target as ?url=…\n"),
+            }
+        }
         ("redirect", Some(n)) => match n.parse::<u32>() {
             Ok(0 | 1) => Response::builder()
                 .status(StatusCode::FOUND)

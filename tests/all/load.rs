@@ -209,3 +209,39 @@ fn the_summary_export_has_k6s_shape() {
     assert!(r.metric("data_sent", "count") > 0.0);
     assert!(r.metric("http_req_duration", "min") <= r.metric("http_req_duration", "p(95)"));
 }
+
+#[test]
+fn counts_stay_exact_with_200_vus_for_20_seconds() {
+    let rt = runtime();
+    let server = target(&rt);
+    let base = format!("BASE_URL={}", server.url());
+    let r = run(
+        &guest("probe"),
+        &[
+            "-e",
+            &base,
+            "-e",
+            "MODE=count",
+            "-u",
+            "200",
+            "-d",
+            "20s",
+            "-q",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.output());
+    let iterations = r.metric("iterations", "count");
+    assert!(iterations > 1000.0, "{iterations}");
+    assert_eq!(
+        r.metric("http_reqs", "count"),
+        server.stats().requests() as f64,
+        "what the server saw"
+    );
+    assert_eq!(
+        r.metric("probe_iterations", "count"),
+        iterations,
+        "what the guest counted"
+    );
+    assert_eq!(r.metric("http_reqs", "count"), iterations);
+    assert_eq!(r.metric("checks", "passes"), iterations);
+}

@@ -10,6 +10,7 @@ mod http_client;
 mod languages;
 mod lifecycle;
 mod load;
+mod sandbox;
 mod scenarios;
 mod script_faults;
 mod target_faults;

@@ -88,3 +88,89 @@ fn an_infinite_loop_is_stopped_after_the_duration_and_graceful_stop() {
         r.output()
     );
 }
+
+fn one_vu(mode: &str, iterations: &str, extra: &[&str]) -> crate::support::RunResult {
+    let mode = format!("MODE={mode}");
+    let mut args = vec!["-e", mode.as_str(), "-i", iterations, "-q"];
+    args.extend_from_slice(extra);
+    run(&guest("probe"), &args)
+}
+
+#[test]
+fn unbounded_memory_growth_stops_at_the_vu_memory_limit() {
+    let r = one_vu("grow", "3", &["--vu-memory-limit", "32"]);
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert!(r.elapsed < Duration::from_secs(20), "took {:?}", r.elapsed);
+    assert_eq!(
+        r.metric("iteration_errors", "count"),
+        3.0,
+        "each iteration is counted, and the VU re-made"
+    );
+    assert!(
+        r.stderr
+            .contains("memory allocation of 1048576 bytes failed"),
+        "{}",
+        r.output()
+    );
+    // The guest's own backtrace, with the function that allocated.
+    assert!(
+        r.stderr.contains("rust_oom") || r.stderr.contains("alloc"),
+        "{}",
+        r.output()
+    );
+}
+
+#[test]
+fn runaway_recursion_is_a_counted_trap_with_a_backtrace() {
+    let r = one_vu("recurse", "2", &[]);
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("iteration_errors", "count"), 2.0);
+    assert!(
+        r.stderr.contains("recurse"),
+        "the backtrace names the function: {}",
+        r.output()
+    );
+    assert!(
+        r.stderr.contains("probe/src/lib.rs:"),
+        "with its file and line: {}",
+        r.output()
+    );
+}
+
+#[test]
+fn absurd_values_from_the_guest_are_taken_in_stride() {
+    let r = one_vu("absurd", "2", &[]);
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(
+        r.metric("checks", "passes"),
+        2.0,
+        "the host survived a 4 MiB log line, NaN and negative sleeps, a 1 MiB env name"
+    );
+    // The over-long metric name is refused with a clear message, which ends the iteration.
+    assert!(r.stderr.contains("invalid metric name"), "{}", r.output());
+    assert_eq!(r.metric("iteration_errors", "count"), 2.0);
+    assert!(
+        r.stderr.contains("more bytes)"),
+        "the 4 MiB line is cut in the log: {}",
+        r.output().len()
+    );
+    assert!(
+        r.stderr.len() < 200_000,
+        "the log stays small: {} bytes",
+        r.stderr.len()
+    );
+}
+
+#[test]
+fn guest_output_goes_to_the_log_rate_limited() {
+    let r = one_vu("print", "2", &[]);
+    assert_eq!(r.code, 0, "{}", r.output());
+    let lines = r.stderr.matches("from the probe").count();
+    assert!((5..=50).contains(&lines), "{lines} of 1000 lines logged");
+    assert!(
+        r.stderr.contains("similar messages were suppressed"),
+        "{}",
+        r.output()
+    );
+    assert!(r.stderr.contains("source=stdout"), "{}", r.output());
+}

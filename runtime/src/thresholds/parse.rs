@@ -203,7 +203,7 @@ pub fn parse_selector(s: &str) -> Result<Selector, String> {
         "{metric}{{{}}}",
         filter
             .iter()
-            .map(|(k, v)| format!("{k}:{v}"))
+            .map(|(k, v)| format!("{k}:{}", render_value(v)))
             .collect::<Vec<_>>()
             .join(",")
     );
@@ -212,6 +212,20 @@ pub fn parse_selector(s: &str) -> Result<Selector, String> {
         filter,
         name,
     })
+}
+
+/// A tag value as written in a normalized selector: quoted when it would not read back the
+/// same bare (empty, or with spaces or quotes at its ends).
+fn render_value(v: &str) -> String {
+    let bare =
+        !v.is_empty() && v.trim() == v && !v.starts_with(['"', '\'']) && !v.ends_with(['"', '\'']);
+    if bare {
+        v.to_owned()
+    } else if v.contains('"') {
+        format!("'{v}'")
+    } else {
+        format!("\"{v}\"")
+    }
 }
 
 /// Splits a `--threshold` flag, `METRIC: EXPRESSION`, where METRIC may hold `{tag:value}`.

@@ -358,12 +358,29 @@ fn instantiation_error(id: u32, e: wasmtime::Error) -> String {
 
 /// A trap's message and the guest's backtrace, when the component carries names.
 pub fn describe_trap(e: &wasmtime::Error) -> String {
-    let mut msg = format!("{e:#}");
+    // What happened first, in words; then where, as the guest's backtrace (with file and
+    // line when the component carries debug info).
+    let reason = match e.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::StackOverflow) => "stack overflow (the script recursed too deep)".to_string(),
+        Some(wasmtime::Trap::UnreachableCodeReached) => {
+            "the script trapped (`unreachable`: a panic, an abort or an out-of-memory in the script)".to_string()
+        }
+        Some(wasmtime::Trap::Interrupt) => "the script was interrupted".to_string(),
+        Some(wasmtime::Trap::MemoryOutOfBounds) => {
+            "the script accessed memory out of bounds (a recursion too deep for the script's own stack does \
+             this)"
+                .to_string()
+        }
+        Some(trap) => format!("the script trapped: {trap}"),
+        None => format!("{:#}", e.root_cause()),
+    };
+    let mut msg = reason;
     if let Some(bt) = e.downcast_ref::<wasmtime::WasmBacktrace>() {
         let frames = bt.to_string();
-        if !frames.trim().is_empty() && !msg.contains(frames.trim()) {
+        let frames = frames.trim_end();
+        if !frames.is_empty() {
             msg.push('\n');
-            msg.push_str(frames.trim_end());
+            msg.push_str(frames);
         }
     }
     msg

@@ -108,15 +108,61 @@ fn iteration() -> Result<()> {
             get();
             stampede::fail_test("the probe saw bad data");
         }
+        "count" => {
+            // The guest's own count of its iterations, to compare with stampede's.
+            static ITERATIONS: stampede::Counter = stampede::Counter::new("probe_iterations");
+            get();
+            ITERATIONS.add(1.0);
+        }
         "group" => {
             stampede::group("outer", || {
                 get();
                 stampede::group("inner", get);
             });
         }
+        "grow" => {
+            // Keeps every block: the VU's memory limit must stop this, not the machine.
+            let mut hoard: Vec<Vec<u8>> = Vec::new();
+            loop {
+                hoard.push(vec![1u8; 1 << 20]);
+            }
+        }
+        "recurse" => {
+            std::hint::black_box(recurse(0));
+        }
+        "absurd" => {
+            // Silly sizes and values the host must take in stride.
+            stampede::log::info(&"x".repeat(4 << 20));
+            stampede::sleep_secs(f64::NAN);
+            stampede::sleep_secs(-5.0);
+            let _ = stampede::env(&"n".repeat(1 << 20));
+            check("still alive", true);
+            static HUGE: stampede::Counter = stampede::Counter::new("an_absurd_name_that_is_far_too_long_for_a_metric_an_absurd_name_that_is_far_too_long_for_a_metric_an_absurd_name_that_is_far_too_long");
+            HUGE.add(1.0);
+        }
+        "print" => {
+            for i in 0..500 {
+                println!("line {i} from the probe");
+            }
+        }
+        "sandbox" => {
+            // Everything a script must not be able to reach.
+            check("no files", std::fs::read_dir("/").is_err() && std::fs::read("/etc/passwd").is_err());
+            check("no writes", std::fs::write("/tmp/stampede-probe", b"x").is_err());
+            check("no sockets", std::net::TcpStream::connect("127.0.0.1:1").is_err());
+            check("no process environment", std::env::vars().next().is_none());
+            check("no arguments", std::env::args().count() <= 1);
+        }
         other => stampede::bail!("unknown MODE `{other}`"),
     }
     Ok(())
+}
+
+/// Recursion without end, each frame keeping some stack.
+#[allow(unconditional_recursion)]
+fn recurse(depth: u64) -> u64 {
+    let frame = std::hint::black_box([depth; 64]);
+    recurse(depth + 1) + frame[0]
 }
 
 fn other() {
