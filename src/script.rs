@@ -32,6 +32,9 @@ pub fn load(path: &Path, quiet: bool, rebuild: bool) -> Result<(Vec<u8>, String)
             rebuild,
             quiet,
         )?
+    } else if (ext == "js" || ext == "mjs") && path.is_file() {
+        let script = path.canonicalize().map_err(|e| e.to_string())?;
+        crate::lang::js(&script, &cache()?, rebuild, quiet)?
     } else {
         path.to_owned()
     };

@@ -10,6 +10,7 @@ wasmtime::component::bindgen!({
     imports: {
         "stampede:script/http.send": async | trappable,
         "stampede:script/http.batch": async | trappable,
+        "stampede:script/http.send-json": async | trappable,
         "stampede:script/context.sleep": async | trappable,
         default: trappable,
     },

@@ -89,6 +89,58 @@ pub fn add_to_linker<T: ScriptView + 'static>(linker: &mut Linker<T>) -> wasmtim
 /// The largest think time accepted, so that a typo cannot park a VU for years.
 const MAX_SLEEP: Duration = Duration::from_secs(24 * 3600);
 
+/// The request of `send-json`: `request`'s fields in camelCase, all but `url` optional.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonRequest {
+    #[serde(default = "default_method")]
+    method: String,
+    url: String,
+    #[serde(default)]
+    headers: Vec<(String, String)>,
+    #[serde(default)]
+    timeout_ms: Option<f64>,
+    #[serde(default)]
+    tags: Vec<(String, String)>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    max_redirects: Option<u32>,
+    #[serde(default)]
+    discard_body: bool,
+}
+
+fn default_method() -> String {
+    "GET".into()
+}
+
+impl JsonRequest {
+    fn into_wit(self, body: Vec<u8>) -> wit_http::Request {
+        wit_http::Request {
+            method: self.method,
+            url: self.url,
+            headers: self.headers,
+            body,
+            timeout_ms: self
+                .timeout_ms
+                .filter(|t| t.is_finite() && *t >= 0.0)
+                .map(|t| t.round() as u64),
+            tags: self.tags,
+            name: self.name,
+            max_redirects: self.max_redirects,
+            discard_body: self.discard_body,
+        }
+    }
+}
+
+/// One entry of `check-many`: `[name, ok]` or `[name, ok, tags]`.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum CheckResult {
+    Plain(String, bool),
+    Tagged(String, bool, Vec<(String, String)>),
+}
+
 fn to_request(req: &mut wit_http::Request) -> Result<Request, RequestError> {
     let method = http::Method::from_bytes(req.method.as_bytes()).map_err(|_| {
         RequestError::new(
@@ -192,6 +244,31 @@ impl wit_http::HostResponse for ScriptCtxView<'_> {
 }
 
 impl wit_http::Host for ScriptCtxView<'_> {
+    async fn send_json(
+        &mut self,
+        request: Vec<u8>,
+        body: Vec<u8>,
+    ) -> wasmtime::Result<Resource<Exchange>> {
+        match serde_json::from_slice::<JsonRequest>(&request) {
+            Ok(json) => wit_http::Host::send(self, json.into_wit(body)).await,
+            Err(e) => {
+                let error = RequestError::new(
+                    errors::INVALID_URL,
+                    format!("invalid request (send-json): {e}"),
+                );
+                let ex = Exchange::failed_before_sending("GET", String::new(), error);
+                self.hooks.on_request(
+                    &RequestMeta {
+                        name: None,
+                        tags: &[],
+                    },
+                    &ex,
+                );
+                Ok(self.table.push(ex)?)
+            }
+        }
+    }
+
     async fn send(&mut self, mut req: wit_http::Request) -> wasmtime::Result<Resource<Exchange>> {
         let request = to_request(&mut req);
         let meta = RequestMeta {
@@ -273,6 +350,24 @@ impl checks::Host for ScriptCtxView<'_> {
     ) -> wasmtime::Result<bool> {
         self.hooks.check(&name, ok, &tags);
         Ok(ok)
+    }
+
+    fn check_many(&mut self, results: Vec<u8>) -> wasmtime::Result<()> {
+        match serde_json::from_slice::<Vec<CheckResult>>(&results) {
+            Ok(list) => {
+                for r in list {
+                    match r {
+                        CheckResult::Plain(name, ok) => self.hooks.check(&name, ok, &[]),
+                        CheckResult::Tagged(name, ok, tags) => self.hooks.check(&name, ok, &tags),
+                    }
+                }
+            }
+            Err(e) => self.hooks.log(
+                LogLevel::Error,
+                &format!("check-many: malformed results, not recorded: {e}"),
+            ),
+        }
+        Ok(())
     }
 }
 

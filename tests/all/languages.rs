@@ -55,6 +55,68 @@ fn a_python_script_builds_runs_and_is_cached() {
 }
 
 #[test]
+fn a_javascript_script_builds_runs_and_is_cached() {
+    let rt = runtime();
+    let server = target(&rt);
+    let script = root().join("examples/js-quickstart/script.js");
+    let (first, second) = run_twice(&script, &server.url(), &[]);
+    assert_eq!(first.code, 0, "{}", first.output());
+    assert_eq!(first.metric("http_reqs", "count"), 10.0);
+    assert_eq!(first.metric("checks", "passes"), 20.0);
+    assert_eq!(second.code, 0, "{}", second.output());
+    assert!(
+        !second.stderr.contains("building"),
+        "the second run uses the cached build: {}",
+        second.output()
+    );
+    assert!(
+        second.elapsed < std::time::Duration::from_secs(5),
+        "cached start: {:?}",
+        second.elapsed
+    );
+    assert_eq!(server.stats().requests(), 20);
+    let failing = run(
+        &script,
+        &[
+            "-e",
+            &format!("BASE_URL={}", server.url()),
+            "-u",
+            "1",
+            "-i",
+            "2",
+            "--threshold",
+            "http_req_duration: p(95)<0.001",
+        ],
+    );
+    assert_eq!(failing.code, 99, "{}", failing.output());
+}
+
+#[test]
+fn javascript_fetch_goes_through_wasi_http_and_is_measured() {
+    let rt = runtime();
+    let server = target(&rt);
+    let r = run(
+        &root().join("examples/js-fetch/script.js"),
+        &[
+            "-e",
+            &format!("BASE_URL={}", server.url()),
+            "-q",
+            "--threshold",
+            "http_reqs{client:fetch}: count==10",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("http_reqs", "count"), 10.0);
+    assert_eq!(r.metric("checks", "passes"), 20.0);
+    assert_eq!(server.stats().requests(), 10);
+    assert!(
+        server.stats().connections() <= 2,
+        "kept alive: {} connections",
+        server.stats().connections()
+    );
+}
+
+#[test]
 fn a_c_script_builds_with_clang_and_runs() {
     let rt = runtime();
     let server = target(&rt);
@@ -155,7 +217,7 @@ fn new_projects_run_as_generated() {
     let rt = runtime();
     let server = target(&rt);
     let tmp = TempDir::new("new");
-    for lang in ["rust", "python"] {
+    for lang in ["rust", "python", "js"] {
         let script = new_project(lang, &tmp.path(lang));
         let mut cmd = stampede();
         let export = tmp.path(&format!("{lang}.json"));

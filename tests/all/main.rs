@@ -13,4 +13,5 @@ mod load;
 mod sandbox;
 mod scenarios;
 mod script_faults;
+mod sdk_units;
 mod target_faults;
