@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+include!("src/cargo_env.rs");
+
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("quickstart.wasm");
@@ -41,17 +43,7 @@ fn build(dir: &Path, target_dir: &Path) -> PathBuf {
             "--target-dir",
         ])
         .arg(target_dir);
-    for (var, _) in std::env::vars_os() {
-        let var = var.to_string_lossy().into_owned();
-        // The outer build's settings (flags, wrappers such as clippy's, jobserver) are not the guest's.
-        if var.starts_with("CARGO_") && var != "CARGO_HOME"
-            || var.starts_with("RUSTC")
-            || var == "RUSTFLAGS"
-            || var == "RUSTDOC"
-        {
-            cmd.env_remove(var);
-        }
-    }
+    clear_outer_cargo(&mut cmd, &[]);
     let status = cmd
         .status()
         .expect("running cargo to build the demo script");

@@ -192,6 +192,63 @@ def soak_rss(target, secs, vus=50, every=5):
     return samples
 
 
+def pss_during(cmd, settle):
+    """Runs cmd; after `settle` seconds reads its RSS and PSS (shared pages split among their
+    users: the memory it really costs). Returns (rss, pss) in bytes, or (0, 0)."""
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(settle)
+    rss = pss = 0
+    try:
+        with open(f"/proc/{p.pid}/smaps_rollup") as f:
+            text = f.read()
+        rss = int(re.search(r"^Rss:\s+(\d+) kB", text, re.M).group(1)) * 1024
+        pss = int(re.search(r"^Pss:\s+(\d+) kB", text, re.M).group(1)) * 1024
+    except (OSError, AttributeError):
+        pass
+    p.wait()
+    return rss, pss
+
+
+def languages(target, duration):
+    """The same script in each language: CPU per request, memory per VU, start-up times."""
+    scripts = {
+        "Rust": GUEST,
+        "JavaScript": os.path.join(ROOT, "bench", "scripts", "get.js"),
+        "Python": os.path.join(ROOT, "bench", "scripts", "get.py"),
+    }
+    rows = []
+    for lang, script in scripts.items():
+        log(f"  {lang}")
+        base = [STAMPEDE, "run", script, "-q", "--no-summary", "--no-thresholds"]
+        # First start: build (for JS and Python) and compile, from nothing cached.
+        t0 = time.monotonic()
+        first = subprocess.run(base + ["--no-cache", "-e", f"URL={target.url}", "-i", "1"], capture_output=True, text=True)
+        first_s = time.monotonic() - t0
+        if first.returncode != 0:
+            rows.append(dict(lang=lang, error=(first.stderr.strip().splitlines() or ["?"])[-1]))
+            continue
+        # The first cached run compiles and stores the compiled code; the next one only loads it.
+        subprocess.run(base + ["-e", f"URL={target.url}", "-i", "1"], capture_output=True)
+        t0 = time.monotonic()
+        subprocess.run(base + ["-e", f"URL={target.url}", "-i", "1"], capture_output=True)
+        cached_s = time.monotonic() - t0
+        cpu = {}
+        for vus in (4, 50):
+            exp = tempfile.mktemp(suffix=".json")
+            _, _, user, sys_, _, _ = timed(base + ["-e", f"URL={target.url}", "-u", str(vus), "-d", f"{duration}s",
+                                                   "--summary-export", exp])
+            with open(exp) as f:
+                n = json.load(f)["metrics"]["http_reqs"]["count"]
+            os.unlink(exp)
+            cpu[vus] = (user + sys_) / n * 1e6
+        sleeping = base + ["-e", "MODE=sleep", "-e", "SLEEP=6", "-d", "3s"]
+        rss1, pss1 = pss_during(sleeping + ["-u", "1"], 4)
+        rss1k, pss1k = pss_during(sleeping + ["-u", "1000"], 5)
+        rows.append(dict(lang=lang, first=first_s, cached=cached_s, cpu4=cpu[4], cpu50=cpu[50],
+                         rss_vu=(rss1k - rss1) / 999, pss_vu=(pss1k - pss1) / 999))
+    return rows
+
+
 def mb(b):
     return f"{b / 1e6:.1f} MB"
 
@@ -202,7 +259,7 @@ def main():
     ap.add_argument("--duration", type=int, default=10, help="seconds per run (10)")
     ap.add_argument("--conns", type=int, default=50, help="connections / VUs (50)")
     ap.add_argument("--soak", type=int, default=60, help="seconds of the memory-over-time run (60; 600 for the 10-minute soak)")
-    ap.add_argument("--skip", default="", help="comma-separated parts to skip: compare,vus,rate,soak")
+    ap.add_argument("--skip", default="", help="comma-separated parts to skip: compare,vus,rate,soak,langs")
     ap.add_argument("--target", choices=["auto", "serve"], default="auto", help="nginx if installed (auto) or stampede serve")
     a = ap.parse_args()
     skip = set(a.skip.split(",")) - {""}
@@ -254,6 +311,17 @@ def main():
             log("== highest constant arrival rate held within 1% with no drops")
             best, _ = max_arrival_rate(target)
             print(f"\nhighest constant arrival rate held (5 s, within 1%, 0 dropped): {best or 'none'} iterations/s")
+        if "langs" not in skip:
+            log("== the same script in each language")
+            rows = languages(target, min(a.duration, 5))
+            print(f"\nthe same script (one GET, one check) in each language ({target.name})")
+            print(f"{'language':11} {'CPU µs/req 4 VUs':>17} {'50 VUs':>8} {'RSS/VU':>9} {'PSS/VU':>9} {'first start':>12} {'cached':>8}")
+            for r in rows:
+                if "error" in r:
+                    print(f"{r['lang']:11} failed: {r['error']}")
+                    continue
+                print(f"{r['lang']:11} {r['cpu4']:17.1f} {r['cpu50']:8.1f} {r['rss_vu'] / 1024:7.0f}KiB {r['pss_vu'] / 1024:7.0f}KiB"
+                      f" {r['first']:11.1f}s {r['cached']:7.2f}s")
         if "soak" not in skip:
             log(f"== memory over a {a.soak} s run")
             samples = soak_rss(target, a.soak)

@@ -75,16 +75,9 @@ pub fn build_crate(dir: &Path, quiet: bool) -> Result<PathBuf, String> {
         } else {
             Stdio::inherit()
         });
-    // Settings meant for an outer cargo must not leak into the guest's build.
-    for var in [
-        "CARGO_ENCODED_RUSTFLAGS",
-        "RUSTFLAGS",
-        "RUSTC_WRAPPER",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "CARGO_BUILD_TARGET",
-    ] {
-        cmd.env_remove(var);
-    }
+    // Settings meant for an outer cargo must not leak into the guest's build; where its output
+    // goes is the user's to say.
+    crate::cargo_env::clear_outer_cargo(&mut cmd, &["CARGO_TARGET_DIR"]);
     let out = cmd.output().map_err(|e| {
         format!(
             "cannot run cargo to build {}: {e} (is Rust installed?)",

@@ -552,21 +552,9 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
     }
     if metrics.store().total(builtin::VUS).is_none() {
         // The test was over before the first `vus` sample: report the VUs it used.
-        let tags = metrics.tag_set(&[]);
-        let time = metrics.now();
-        metrics.record(&[
-            crate::metrics::Sample {
-                metric: builtin::VUS,
-                tags,
-                value: pool.peak() as f64,
-                time,
-            },
-            crate::metrics::Sample {
-                metric: builtin::VUS_MAX,
-                tags,
-                value: pool.made() as f64,
-                time,
-            },
+        metrics.record_untagged(&[
+            (builtin::VUS, pool.peak() as f64),
+            (builtin::VUS_MAX, pool.made() as f64),
         ]);
     }
     log.flush_suppressed();
@@ -585,16 +573,7 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
         vus_init,
         warnings: Vec::new(),
     };
-    {
-        let tags = metrics.tag_set(&[]);
-        let time = metrics.now();
-        metrics.record(&[crate::metrics::Sample {
-            metric: builtin::GENERATOR_CPU,
-            tags,
-            value: cpu_use.utilisation(),
-            time,
-        }]);
-    }
+    metrics.record_untagged(&[(builtin::GENERATOR_CPU, cpu_use.utilisation())]);
     generator.diagnose(&metrics.store(), run_time);
     let mut report = Report::build(
         &metrics.store(),
@@ -683,21 +662,9 @@ fn banner(spec: &TestSpec, scenarios: &[ScenarioConfig], max_vus: u64) {
 }
 
 fn record_vus<V: executor::ExecVu>(metrics: &Metrics, pool: &VuPool<V>) {
-    let tags = metrics.tag_set(&[]);
-    let time = metrics.now();
-    metrics.record(&[
-        crate::metrics::Sample {
-            metric: builtin::VUS,
-            tags,
-            value: pool.active() as f64,
-            time,
-        },
-        crate::metrics::Sample {
-            metric: builtin::VUS_MAX,
-            tags,
-            value: pool.made() as f64,
-            time,
-        },
+    metrics.record_untagged(&[
+        (builtin::VUS, pool.active() as f64),
+        (builtin::VUS_MAX, pool.made() as f64),
     ]);
 }
 

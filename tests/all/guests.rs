@@ -4,6 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+#[path = "../../src/cargo_env.rs"]
+mod cargo_env;
+
 /// Where guest builds go (shared with build.rs, so the quickstart is built once).
 pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
@@ -24,15 +27,7 @@ fn cargo_build(dir: &Path) -> Result<(), String> {
             "--target-dir",
         ])
         .arg(target_dir());
-    for (var, _) in std::env::vars_os() {
-        let var = var.to_string_lossy().into_owned();
-        if var.starts_with("CARGO_") && var != "CARGO_HOME"
-            || var.starts_with("RUSTC")
-            || var == "RUSTFLAGS"
-        {
-            cmd.env_remove(var);
-        }
-    }
+    cargo_env::clear_outer_cargo(&mut cmd, &[]);
     let status = cmd.status().map_err(|e| format!("running cargo: {e}"))?;
     if status.success() {
         Ok(())

@@ -85,6 +85,22 @@ impl Metrics {
         self.store().apply(samples);
     }
 
+    /// Records the engine's own samples (VU counts, CPU use), untagged, now.
+    pub fn record_untagged(&self, values: &[(MetricId, f64)]) {
+        let tags = self.tag_set(&[]);
+        let time = self.now();
+        let samples: Vec<Sample> = values
+            .iter()
+            .map(|&(metric, value)| Sample {
+                metric,
+                tags,
+                value,
+                time,
+            })
+            .collect();
+        self.record(&samples);
+    }
+
     /// The id of the tag set made of `pairs`.
     pub fn tag_set(&self, pairs: &[(&str, &str)]) -> TagSetId {
         self.tags.intern(TagSet::from_pairs(pairs.iter().copied()))
