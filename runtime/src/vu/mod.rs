@@ -122,7 +122,8 @@ pub struct Vu {
     id: u32,
     engine: Arc<ScriptEngine>,
     ctx: Arc<TestContext>,
-    store: Store<VuState>,
+    /// Always present, except for the moment `reset` swaps it.
+    store: Option<Store<VuState>>,
     instance: Option<Instance>,
 }
 
@@ -140,7 +141,7 @@ impl Vu {
             id,
             engine,
             ctx,
-            store,
+            store: Some(store),
             instance: None,
         };
         vu.instantiate().await?;
@@ -152,16 +153,20 @@ impl Vu {
         self.id
     }
 
+    fn store_mut(&mut self) -> &mut Store<VuState> {
+        self.store.as_mut().expect("a VU always has a store")
+    }
+
     /// The VU's hooks (execution state and recorder).
     pub fn hooks(&mut self) -> &mut Hooks {
-        &mut self.store.data_mut().hooks
+        &mut self.store_mut().data_mut().hooks
     }
 
     async fn instantiate(&mut self) -> Result<(), String> {
         let instance = self
             .engine
             .pre()
-            .instantiate_async(&mut self.store)
+            .instantiate_async(self.store.as_mut().expect("a VU always has a store"))
             .await
             .map_err(|e| instantiation_error(self.id, e))?;
         self.instance = Some(instance);
@@ -172,15 +177,12 @@ impl Vu {
     /// and idle connections. Needed after a trap, or after a call was interrupted.
     pub async fn reset(&mut self) -> Result<(), String> {
         self.instance = None;
-        let placeholder = new_store(
-            &self.engine,
-            &self.ctx,
-            Hooks::new(self.ctx.clone(), self.id),
-            self.ctx.http.vu(),
-        );
-        let old = std::mem::replace(&mut self.store, placeholder);
-        let state = old.into_data();
-        self.store = new_store(&self.engine, &self.ctx, state.hooks, state.http);
+        let state = self
+            .store
+            .take()
+            .expect("a VU always has a store")
+            .into_data();
+        self.store = Some(new_store(&self.engine, &self.ctx, state.hooks, state.http));
         self.instantiate().await
     }
 
@@ -211,7 +213,7 @@ impl Vu {
             .instance
             .as_ref()
             .expect("instantiated")
-            .call_options(&mut self.store)
+            .call_options(self.store.as_mut().expect("a VU always has a store"))
             .await;
         res.map_err(|e| self.classify(e))
     }
@@ -223,7 +225,7 @@ impl Vu {
             .instance
             .as_ref()
             .expect("instantiated")
-            .call_entry_points(&mut self.store)
+            .call_entry_points(self.store.as_mut().expect("a VU always has a store"))
             .await;
         res.map_err(|e| self.classify(e))
     }
@@ -235,7 +237,7 @@ impl Vu {
             .instance
             .as_ref()
             .expect("instantiated")
-            .call_setup(&mut self.store)
+            .call_setup(self.store.as_mut().expect("a VU always has a store"))
             .await;
         self.finish_call();
         match res {
@@ -252,7 +254,7 @@ impl Vu {
             .instance
             .as_ref()
             .expect("instantiated")
-            .call_teardown(&mut self.store, data)
+            .call_teardown(self.store.as_mut().expect("a VU always has a store"), data)
             .await;
         self.finish_call();
         match res {
@@ -267,12 +269,16 @@ impl Vu {
     pub async fn run_iteration(&mut self, exec: &str, data: &[u8]) -> Result<(), CallError> {
         let started = Instant::now();
         self.ensure_instance().await?;
-        self.store.data_mut().hooks.begin_iteration();
+        self.store_mut().data_mut().hooks.begin_iteration();
         let res = self
             .instance
             .as_ref()
             .expect("instantiated")
-            .call_iteration(&mut self.store, exec, data)
+            .call_iteration(
+                self.store.as_mut().expect("a VU always has a store"),
+                exec,
+                data,
+            )
             .await;
         self.finish_call();
         let outcome = match res {
@@ -280,14 +286,14 @@ impl Vu {
             Ok(Err(e)) => Err(CallError::Script(e)),
             Err(e) => Err(self.classify(e)),
         };
-        let hooks = &mut self.store.data_mut().hooks;
+        let hooks = &mut self.store_mut().data_mut().hooks;
         hooks.end_iteration(started.elapsed(), outcome.is_err());
         outcome
     }
 
     /// Leaves any groups the call did not close, and hands pending samples over.
     fn finish_call(&mut self) {
-        let state = self.store.data_mut();
+        let state = self.store_mut().data_mut();
         state.record_wasi_http();
         state.hooks.close_groups();
         state.hooks.flush();
@@ -297,7 +303,7 @@ impl Vu {
     /// instance, whose state is now unknown.
     pub fn interrupted(&mut self) {
         self.instance = None;
-        let state = self.store.data_mut();
+        let state = self.store_mut().data_mut();
         state.record_wasi_http();
         state.hooks.close_groups();
         state.hooks.flush();
@@ -305,7 +311,7 @@ impl Vu {
 
     /// Hands pending samples over.
     pub fn flush(&mut self) {
-        self.store.data_mut().hooks.flush();
+        self.store_mut().data_mut().hooks.flush();
     }
 }
 
