@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """stampede's benchmark: stampede and wrk side by side, VU start-up and memory, the highest
-arrival rate held, and memory over a long run. One command: `bench/run.sh` (see bench/README.md).
+arrival rate held, and memory over a long run. One command: `bench/run.sh` (see the README's
+Performance section).
 
 Everything runs on 127.0.0.1 against a local target (nginx when installed, else
 `stampede serve`), is bounded in time, and stops by itself.

@@ -29,6 +29,9 @@ pub struct Recorder {
     cache: TagCache,
     base: Vec<(String, String)>,
     group: String,
+    /// The tag set of the base tags and the group alone (iterations, data sent and received):
+    /// used several times per iteration, so kept rather than looked up.
+    plain: Option<TagSetId>,
 }
 
 impl Recorder {
@@ -40,6 +43,7 @@ impl Recorder {
             cache: FxHashMap::default(),
             base: Vec::new(),
             group: String::new(),
+            plain: None,
         }
     }
 
@@ -54,6 +58,7 @@ impl Recorder {
         if tags != self.base {
             self.base = tags;
             self.cache.clear();
+            self.plain = None;
         }
     }
 
@@ -64,7 +69,22 @@ impl Recorder {
 
     /// Sets the current group path.
     pub fn set_group(&mut self, group: String) {
-        self.group = group;
+        if group != self.group {
+            self.group = group;
+            self.plain = None;
+        }
+    }
+
+    /// The tag set of the base tags and the current group.
+    pub fn plain_tags(&mut self) -> TagSetId {
+        match self.plain {
+            Some(id) => id,
+            None => {
+                let id = self.tag_set(&[]);
+                self.plain = Some(id);
+                id
+            }
+        }
     }
 
     /// The id of the tag set: base tags, `group`, then `extra` (later keys win).
@@ -173,7 +193,7 @@ impl Recorder {
         }
         pairs.extend(meta.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let tags = Self::lookup(&mut self.cache, &self.metrics, pairs);
-        let io_tags = self.tag_set(&[]);
+        let io_tags = self.plain_tags();
 
         let t = &ex.timings;
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
@@ -223,7 +243,7 @@ impl Recorder {
 
     /// Records a finished iteration (tagged with the group it started in: none).
     pub fn record_iteration(&mut self, duration: Duration, failed: bool) {
-        let id = self.tag_set(&[]);
+        let id = self.plain_tags();
         let time = self.metrics.now();
         self.push_at(builtin::ITERATIONS, id, 1.0, time);
         self.push_at(
@@ -239,7 +259,7 @@ impl Recorder {
 
     /// Records a group's duration, tagged with the group's own path.
     pub fn record_group(&mut self, duration: Duration) {
-        let id = self.tag_set(&[]);
+        let id = self.plain_tags();
         self.push(builtin::GROUP_DURATION, id, duration.as_secs_f64() * 1000.0);
     }
 }

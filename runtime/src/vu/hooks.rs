@@ -78,7 +78,7 @@ impl Hooks {
     pub fn record_schedule(&mut self, scheduled: Instant) {
         let late = Instant::now().saturating_duration_since(scheduled);
         self.scheduled = Some(scheduled);
-        let tags = self.rec.tag_set(&[]);
+        let tags = self.rec.plain_tags();
         self.rec.push(
             builtin::ITERATION_START_DELAY,
             tags,
@@ -91,7 +91,7 @@ impl Hooks {
     pub(super) fn end_iteration(&mut self, duration: Duration, failed: bool) {
         self.rec.record_iteration(duration, failed);
         if let Some(scheduled) = self.scheduled.take() {
-            let tags = self.rec.tag_set(&[]);
+            let tags = self.rec.plain_tags();
             self.rec.push(
                 builtin::ITERATION_DURATION_FROM_SCHEDULE,
                 tags,
