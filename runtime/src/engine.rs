@@ -133,6 +133,7 @@ impl ScriptEngine {
             // checks that it was made by this version with a compatible configuration, and
             // anything else is an error we recover from by compiling again.
             if let Ok(component) = unsafe { Component::deserialize_file(&engine, path) } {
+                mark_used(path);
                 return Self::link(engine, component, limits);
             }
         }
@@ -141,10 +142,12 @@ impl ScriptEngine {
             // A cache that cannot be written only costs time on the next run.
             if let Ok(bytes) = component.serialize() {
                 let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-                if std::fs::create_dir_all(path.parent().unwrap_or(Path::new("."))).is_ok()
+                let dir = path.parent().unwrap_or(Path::new("."));
+                if std::fs::create_dir_all(dir).is_ok()
                     && std::fs::write(&tmp, bytes).is_ok()
+                    && std::fs::rename(&tmp, &path).is_ok()
                 {
-                    let _ = std::fs::rename(&tmp, &path);
+                    prune_cache(dir, CACHE_BUDGET, &path);
                 }
             }
         }
@@ -213,6 +216,46 @@ impl ScriptEngine {
     }
 }
 
+/// The most compiled code the cache keeps, in bytes: past it, the least recently used entries
+/// go (a JavaScript or Python script compiles to about 50 MB).
+pub const CACHE_BUDGET: u64 = 1 << 30;
+
+/// Notes that a cache entry was used, so that pruning keeps it.
+fn mark_used(path: &Path) {
+    if let Ok(f) = std::fs::File::options().write(true).open(path) {
+        let _ = f.set_modified(std::time::SystemTime::now());
+    }
+}
+
+/// Removes the least recently used compiled scripts (`*.cwasm`) from `dir` until they take at
+/// most `budget` bytes, never `keep` (the one just written).
+pub fn prune_cache(dir: &Path, budget: u64, keep: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let path = e.path();
+            if path.extension()? != "cwasm" {
+                return None;
+            }
+            let meta = e.metadata().ok()?;
+            Some((meta.modified().ok()?, meta.len(), path))
+        })
+        .collect();
+    let mut total: u64 = entries.iter().map(|(_, len, _)| len).sum();
+    entries.sort_by_key(|(used, _, _)| *used);
+    for (_, len, path) in entries {
+        if total <= budget {
+            break;
+        }
+        if path != keep && std::fs::remove_file(&path).is_ok() {
+            total -= len;
+        }
+    }
+}
+
 /// The name of a component's compiled form in the cache: the hash of the component and of
 /// what else shapes the compiled code (stampede's version, the memory reservation).
 pub fn cache_key(wasm: &[u8], limits: &EngineLimits) -> String {
@@ -254,3 +297,43 @@ fn pool_error(limits: &EngineLimits, e: wasmtime::Error) -> String {
 
 /// Only the bindings' `Script` type is needed outside; re-exported for the VU module.
 pub(crate) type Instance = Script;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn the_cache_keeps_the_most_recently_used_within_its_budget() {
+        let dir = std::env::temp_dir().join(format!("stampede-prune-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let now = SystemTime::now();
+        let entry = |name: &str, age_s: u64| {
+            let path = dir.join(name);
+            std::fs::write(&path, [0u8; 100]).unwrap();
+            let f = std::fs::File::options().write(true).open(&path).unwrap();
+            f.set_modified(now - Duration::from_secs(age_s)).unwrap();
+            path
+        };
+        let oldest = entry("a.cwasm", 300);
+        let old = entry("b.cwasm", 200);
+        let recent = entry("c.cwasm", 100);
+        let kept = entry("d.cwasm", 400); // just written, but with an old time
+        let other = entry("toolchain.txt", 500);
+        prune_cache(&dir, 250, &kept);
+        assert!(
+            !oldest.exists() && !old.exists(),
+            "the least recently used go first"
+        );
+        assert!(
+            recent.exists() && kept.exists(),
+            "within budget: 200 of 250 bytes"
+        );
+        assert!(other.exists(), "only compiled scripts are pruned");
+
+        mark_used(&kept);
+        let used = std::fs::metadata(&kept).unwrap().modified().unwrap();
+        assert!(used > now - Duration::from_secs(10));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -451,6 +451,7 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
     let settings_tags = settings.tags.clone();
     let cpu = CpuMeter::start();
     let started = Instant::now();
+    let mut vu_threads_busy = None;
     if setup_ok && control.stopped().is_none() {
         let threads = if spec.vu_threads == 0 {
             crate::cpu::cores()
@@ -460,6 +461,7 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
         let workers = crate::workers::Workers::start(threads)
             .map_err(|e| Failure::config(format!("cannot start the VU threads: {e}")))?;
         workers.probe_timer_lag(&metrics);
+        let sched_before = workers.sched_stats();
         let dropped_metrics = metrics.clone();
         let run = Run {
             spawner: workers.spawner(),
@@ -509,6 +511,9 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
             started,
         );
         while tasks.join_next().await.is_some() {}
+        if let (Some(before), Some(after)) = (sched_before, workers.sched_stats()) {
+            vu_threads_busy = crate::workers::busiest_thread(&before, &after, started.elapsed());
+        }
         watcher.abort();
         if let Some(p) = progress {
             p.finish();
@@ -571,6 +576,7 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
         peak_rss: peak_rss(),
         vus_made: initial_vus,
         vus_init,
+        vu_threads_busy,
         warnings: Vec::new(),
     };
     metrics.record_untagged(&[(builtin::GENERATOR_CPU, cpu_use.utilisation())]);

@@ -9,6 +9,7 @@
 use std::future::Future;
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
@@ -46,6 +47,8 @@ impl Spawner {
 /// The VU threads; they stop when this is dropped.
 pub struct Workers {
     handles: Arc<[Handle]>,
+    /// The kernel's ids of the threads, for their scheduler statistics.
+    tids: Vec<libc::pid_t>,
     stops: Vec<oneshot::Sender<()>>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -54,6 +57,7 @@ impl Workers {
     /// Starts `n` VU threads (at least one).
     pub fn start(n: usize) -> std::io::Result<Workers> {
         let mut handles = Vec::new();
+        let mut tids = Vec::new();
         let mut stops = Vec::new();
         let mut threads = Vec::new();
         for i in 0..n.max(1) {
@@ -72,23 +76,36 @@ impl Workers {
                             return;
                         }
                     };
-                    let _ = handle_tx.send(Ok(rt.handle().clone()));
+                    // SAFETY: gettid has no preconditions.
+                    let tid = unsafe { libc::gettid() };
+                    let _ = handle_tx.send(Ok((rt.handle().clone(), tid)));
                     rt.block_on(async {
                         let _ = stop_rx.await;
                     });
                 })?;
-            let handle = handle_rx
+            let (handle, tid) = handle_rx
                 .recv()
                 .map_err(|_| std::io::Error::other("a VU thread died while starting"))??;
             handles.push(handle);
+            tids.push(tid);
             stops.push(stop_tx);
             threads.push(thread);
         }
         Ok(Workers {
             handles: handles.into(),
+            tids,
             stops,
             threads,
         })
+    }
+
+    /// How long each VU thread has run and waited to run so far, from the kernel's scheduler
+    /// statistics; `None` where the kernel does not keep them.
+    pub fn sched_stats(&self) -> Option<Vec<SchedStat>> {
+        self.tids
+            .iter()
+            .map(|tid| SchedStat::of_thread(*tid))
+            .collect()
     }
 
     /// A spawner onto these threads.
@@ -120,8 +137,48 @@ impl Workers {
     }
 }
 
+/// A thread's time on a core and time waiting for one, as the kernel counts them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SchedStat {
+    pub running: Duration,
+    pub waiting: Duration,
+}
+
+impl SchedStat {
+    fn of_thread(tid: libc::pid_t) -> Option<SchedStat> {
+        let text = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
+        Self::parse(&text)
+    }
+
+    /// `/proc/…/schedstat`: nanoseconds on a core, nanoseconds runnable but waiting, slices.
+    fn parse(text: &str) -> Option<SchedStat> {
+        let mut fields = text.split_whitespace().map(|f| f.parse::<u64>().ok());
+        Some(SchedStat {
+            running: Duration::from_nanos(fields.next()??),
+            waiting: Duration::from_nanos(fields.next()??),
+        })
+    }
+}
+
+/// The share of `wall` that the busiest VU thread spent running or waiting for a core between
+/// two readings: near 1 when a thread always had work — its own CPU was the limit, or other
+/// processes kept it from a core.
+pub fn busiest_thread(before: &[SchedStat], after: &[SchedStat], wall: Duration) -> Option<f64> {
+    if wall.is_zero() || before.len() != after.len() {
+        return None;
+    }
+    before
+        .iter()
+        .zip(after)
+        .map(|(b, a)| {
+            let busy = a.running.saturating_sub(b.running) + a.waiting.saturating_sub(b.waiting);
+            (busy.as_secs_f64() / wall.as_secs_f64()).min(1.0)
+        })
+        .max_by(f64::total_cmp)
+}
+
 /// How often the timer-lag probe wakes up.
-const LAG_PROBE: std::time::Duration = std::time::Duration::from_millis(10);
+const LAG_PROBE: Duration = Duration::from_millis(10);
 
 impl Drop for Workers {
     fn drop(&mut self) {
@@ -131,5 +188,62 @@ impl Drop for Workers {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedstat_lines_parse() {
+        let s = SchedStat::parse("1500000000 250000000 42\n").unwrap();
+        assert_eq!(s.running, Duration::from_millis(1500));
+        assert_eq!(s.waiting, Duration::from_millis(250));
+        assert_eq!(SchedStat::parse("garbage"), None);
+    }
+
+    #[test]
+    fn the_busiest_thread_counts_running_and_waiting() {
+        let at = |r, w| SchedStat {
+            running: Duration::from_millis(r),
+            waiting: Duration::from_millis(w),
+        };
+        let before = [at(0, 0), at(100, 0)];
+        let after = [at(300, 100), at(700, 300)];
+        let busy = busiest_thread(&before, &after, Duration::from_secs(1)).unwrap();
+        assert!((busy - 0.9).abs() < 1e-9, "{busy}");
+        assert_eq!(
+            busiest_thread(&before, &after[..1], Duration::from_secs(1)),
+            None
+        );
+    }
+
+    #[test]
+    fn a_spinning_thread_is_busy_and_a_sleeping_one_is_not() {
+        let workers = Workers::start(1).unwrap();
+        let before = workers
+            .sched_stats()
+            .expect("Linux keeps scheduler statistics");
+        let started = std::time::Instant::now();
+        let (tx, rx) = std::sync::mpsc::channel();
+        workers.handles[0].spawn(async move {
+            let until = std::time::Instant::now() + Duration::from_millis(300);
+            while std::time::Instant::now() < until {
+                std::hint::spin_loop();
+            }
+            let _ = tx.send(());
+        });
+        rx.recv().unwrap();
+        let after = workers.sched_stats().unwrap();
+        let busy = busiest_thread(&before, &after, started.elapsed()).unwrap();
+        assert!(busy > 0.8, "spinning: {busy}");
+
+        let before = after;
+        let started = std::time::Instant::now();
+        std::thread::sleep(Duration::from_millis(300));
+        let after = workers.sched_stats().unwrap();
+        let busy = busiest_thread(&before, &after, started.elapsed()).unwrap();
+        assert!(busy < 0.2, "idle: {busy}");
     }
 }

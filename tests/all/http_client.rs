@@ -31,32 +31,6 @@ fn redirects_are_followed_and_each_hop_is_a_request() {
 }
 
 #[test]
-fn refused_connections_fail_with_code_1212() {
-    // A port nobody listens on: bind, note it, close.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("BASE_URL=http://127.0.0.1:{port}");
-    let r = run(
-        &guest("probe"),
-        &[
-            "-e",
-            &base,
-            "-i",
-            "3",
-            "-q",
-            "--threshold",
-            "http_reqs{error_code:1212}: count==3",
-        ],
-    );
-    assert_eq!(r.code, 0, "{}", r.output());
-    assert_eq!(r.metric("http_req_failed", "value"), 1.0);
-    assert_eq!(r.metric("checks", "fails"), 3.0);
-}
-
-#[test]
 fn slow_responses_time_out_with_code_1050() {
     let rt = runtime();
     let server = target(&rt);

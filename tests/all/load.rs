@@ -245,3 +245,86 @@ fn counts_stay_exact_with_200_vus_for_20_seconds() {
     assert_eq!(r.metric("http_reqs", "count"), iterations);
     assert_eq!(r.metric("checks", "passes"), iterations);
 }
+
+/// Runs the probe pinned to the first core, as on a generator with one core.
+fn on_one_core(args: &[&str]) -> crate::support::RunResult {
+    use std::os::unix::process::CommandExt;
+    let dir = TempDir::new("one-core");
+    let export = dir.path("summary.json");
+    let mut cmd = crate::support::stampede();
+    cmd.arg("run")
+        .arg(guest("probe"))
+        .args(args)
+        .arg("--summary-export")
+        .arg(&export);
+    // SAFETY: between fork and exec, only an async-signal-safe system call on this process.
+    unsafe {
+        cmd.pre_exec(|| {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(0, &mut set);
+            if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    crate::support::run_command(cmd, Some(&export))
+}
+
+#[test]
+fn a_saturated_generator_says_so_in_the_summary_and_the_export() {
+    let dir = TempDir::new("saturated");
+    let config = dir.path("config.json");
+    std::fs::write(
+        &config,
+        r#"{"scenarios": {"burn": {"executor": "constant-vus", "vus": 2, "duration": "2s", "gracefulStop": "200ms"}}}"#,
+    )
+    .unwrap();
+    // Two VUs spinning on one core: the generator, not any server, sets the pace.
+    let r = on_one_core(&["-e", "MODE=spin", "-c", config.to_str().unwrap(), "-q"]);
+    assert_eq!(r.code, 0, "{}", r.output());
+    let generator = &r.summary.as_ref().expect("an export")["generator"];
+    assert_eq!(generator["cores"], 1, "{generator}");
+    // Always running or waiting to run, whatever else the machine is doing; the process's
+    // CPU share shows it too when nothing else competes for the core.
+    assert!(
+        generator["vu_threads_busy"].as_f64().unwrap() > 0.9,
+        "{generator}"
+    );
+    let warnings = generator["warnings"].as_array().unwrap();
+    assert!(
+        warnings.iter().any(|w| {
+            let w = w.as_str().unwrap();
+            w.contains("the load generator used") || w.contains("the load generator was saturated")
+        }),
+        "{generator}"
+    );
+    assert!(r.stdout.contains("WARNING"), "{}", r.output());
+    assert!(r.stdout.contains("vu_threads"), "{}", r.output());
+
+    // A VU that mostly sleeps on the same core leaves it idle: no such warning.
+    let r = on_one_core(&[
+        "-e",
+        "MODE=sleep",
+        "-e",
+        "SLEEP=0.1",
+        "-u",
+        "1",
+        "-d",
+        "2s",
+        "-q",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.output());
+    let generator = &r.summary.as_ref().expect("an export")["generator"];
+    assert!(
+        generator["vu_threads_busy"].as_f64().unwrap() < 0.5,
+        "{generator}"
+    );
+    // (Timer lag may still be reported when other tests load the machine.)
+    assert!(
+        !r.stdout.contains("the load generator used")
+            && !r.stdout.contains("the load generator was saturated"),
+        "{}",
+        r.output()
+    );
+}

@@ -490,6 +490,7 @@ fn expect_fault(e: &Expect) -> (Watched, FaultServer) {
 
 #[test]
 fn a_closed_port_fails_with_1212() {
+    // A port nobody listens on: bind, note it, close.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -510,6 +511,8 @@ fn a_closed_port_fails_with_1212() {
         Duration::from_secs(30),
     );
     assert_eq!(w.run.code, 0, "{}", w.run.output());
+    assert_eq!(w.run.metric("http_req_failed", "value"), 1.0);
+    assert_eq!(w.run.metric("checks", "fails"), 3.0);
     assert!(w.run.metric("iteration_duration", "max") < 500.0);
 }
 

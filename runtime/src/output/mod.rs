@@ -163,6 +163,8 @@ pub struct GeneratorReport {
     pub vus_made: u64,
     /// How long making them took.
     pub vus_init: Duration,
+    /// The share of the run the busiest VU thread spent running or waiting for a core.
+    pub vu_threads_busy: Option<f64>,
     /// Warnings when the generator itself limited the results.
     pub warnings: Vec<String>,
 }
@@ -171,12 +173,20 @@ impl GeneratorReport {
     /// Adds a warning for each sign that the generator, not the target, set the pace.
     pub fn diagnose(&mut self, store: &Store, run_time: Duration) {
         let util = self.cpu.utilisation();
-        if util > 0.90 && run_time > Duration::from_secs(1) {
+        let long_enough = run_time > Duration::from_secs(1);
+        if util > 0.90 && long_enough {
             self.warnings.push(format!(
                 "the load generator used {:.0}% of its {} cores: it was probably the bottleneck, and the \
                  latencies include its own queueing. Use fewer VUs, a lighter script, or more cores.",
                 util * 100.0,
                 self.cpu.cores
+            ));
+        } else if let Some(busy) = self.vu_threads_busy.filter(|b| *b > 0.90 && long_enough) {
+            self.warnings.push(format!(
+                "a VU thread was running or waiting for a core {:.0}% of the time: the load generator was \
+                 saturated (by its own work, or by other processes on this machine), and the latencies \
+                 include its own queueing. Use fewer VUs, a lighter script, or a quieter machine.",
+                busy * 100.0
             ));
         }
         if let Some(Sink::Trend(lag)) = store.total(builtin::GENERATOR_TIMER_LAG) {

@@ -89,6 +89,24 @@ pub fn render(report: &Report) -> Value {
     json!({
         "root_group": group(report, "", ""),
         "metrics": metrics,
+        "generator": generator(report),
+    })
+}
+
+/// How busy the load generator was, and its warnings: k6 has no such key; readers of k6's
+/// export ignore it.
+fn generator(report: &Report) -> Value {
+    let g = &report.generator;
+    json!({
+        "cpu": g.cpu.utilisation(),
+        "cores": g.cpu.cores,
+        "cpu_user_seconds": g.cpu.user.as_secs_f64(),
+        "cpu_system_seconds": g.cpu.sys.as_secs_f64(),
+        "peak_rss_bytes": g.peak_rss,
+        "vus_made": g.vus_made,
+        "vus_init_ms": g.vus_init.as_secs_f64() * 1000.0,
+        "vu_threads_busy": g.vu_threads_busy,
+        "warnings": g.warnings,
     })
 }
 

@@ -376,6 +376,14 @@ fn render_generator(out: &mut String, report: &Report, width: usize) {
         format_time(g.cpu.sys.as_secs_f64() * 1000.0),
         format_time(g.cpu.wall.as_secs_f64() * 1000.0),
     );
+    if let Some(busy) = g.vu_threads_busy {
+        let _ = writeln!(
+            out,
+            "    {} {:.2}% busy (the busiest VU thread: running, or waiting for a core)",
+            dotted("vu_threads", width),
+            busy * 100.0
+        );
+    }
     if g.peak_rss > 0 {
         let _ = writeln!(
             out,
