@@ -406,6 +406,7 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
     }
 
     // setup()
+    metrics.begin_test();
     let mut lifecycle_vu = Vu::new(engine.clone(), ctx.clone(), pool_size)
         .await
         .map_err(|e| Failure::script(format!("the script failed to start: {e}")))?;

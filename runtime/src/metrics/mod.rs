@@ -42,6 +42,9 @@ pub struct Metrics {
     pub tags: Arc<TagInterner>,
     store: Arc<Mutex<Store>>,
     start: Instant,
+    /// When the test run began (setup, then the scenarios): after the script was built,
+    /// compiled and its VUs made.
+    begun: Arc<std::sync::OnceLock<Instant>>,
 }
 
 impl Metrics {
@@ -55,7 +58,18 @@ impl Metrics {
             registry,
             tags,
             start,
+            begun: Arc::default(),
         }
+    }
+
+    /// Marks the start of the test run; later calls change nothing.
+    pub fn begin_test(&self) {
+        let _ = self.begun.set(Instant::now());
+    }
+
+    /// Time since the test run began (zero before it has).
+    pub fn test_elapsed(&self) -> std::time::Duration {
+        self.begun.get().map(Instant::elapsed).unwrap_or_default()
     }
 
     /// When the metrics' clock started.
@@ -110,5 +124,23 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_test_clock_starts_when_the_run_begins_not_when_metrics_are_made() {
+        let metrics = Metrics::new();
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        assert_eq!(metrics.test_elapsed(), std::time::Duration::ZERO);
+        metrics.begin_test();
+        let first = metrics.test_elapsed();
+        assert!(first < std::time::Duration::from_millis(30), "{first:?}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        metrics.clone().begin_test(); // a second mark changes nothing
+        assert!(metrics.test_elapsed() >= first + std::time::Duration::from_millis(5));
     }
 }

@@ -196,7 +196,7 @@ impl VuHooks for Hooks {
             iteration_in_instance: self.iteration_in_instance,
             iteration_in_scenario: self.iteration_in_scenario,
             scenario: self.scenario.to_string(),
-            test_elapsed_ms: self.ctx.metrics.start().elapsed().as_millis() as u64,
+            test_elapsed_ms: self.ctx.metrics.test_elapsed().as_millis() as u64,
         }
     }
 
