@@ -159,6 +159,18 @@ fn to_request(req: &mut wit_http::Request) -> Result<Request, RequestError> {
     })
 }
 
+/// The value of header `name` in `headers`: a repeated header's values joined by `, `.
+fn joined_header(headers: &http::HeaderMap, name: &str) -> Option<String> {
+    let name = http::HeaderName::from_bytes(name.as_bytes()).ok()?;
+    let mut values = headers.get_all(name).iter();
+    let mut joined = String::from_utf8_lossy(values.next()?.as_bytes()).into_owned();
+    for v in values {
+        joined.push_str(", ");
+        joined.push_str(&String::from_utf8_lossy(v.as_bytes()));
+    }
+    Some(joined)
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -209,11 +221,7 @@ impl wit_http::HostResponse for ScriptCtxView<'_> {
     }
 
     fn header(&mut self, r: Resource<Exchange>, name: String) -> wasmtime::Result<Option<String>> {
-        let ex = self.exchange(&r)?;
-        Ok(http::HeaderName::from_bytes(name.as_bytes())
-            .ok()
-            .and_then(|n| ex.headers.get(n))
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        Ok(joined_header(&self.exchange(&r)?.headers, &name))
     }
 
     fn body(&mut self, r: Resource<Exchange>) -> wasmtime::Result<Vec<u8>> {
@@ -436,5 +444,28 @@ impl context::Host for ScriptCtxView<'_> {
     fn fail_test(&mut self, reason: String) -> wasmtime::Result<()> {
         self.hooks.fail_test(&reason);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::joined_header;
+
+    #[test]
+    fn a_repeated_header_reads_as_its_values_joined() {
+        let mut headers = http::HeaderMap::new();
+        headers.append("content-type", "text/plain".parse().unwrap());
+        headers.append("set-cookie", "a=1".parse().unwrap());
+        headers.append("set-cookie", "b=2; Path=/".parse().unwrap());
+        assert_eq!(
+            joined_header(&headers, "Set-Cookie").as_deref(),
+            Some("a=1, b=2; Path=/")
+        );
+        assert_eq!(
+            joined_header(&headers, "content-type").as_deref(),
+            Some("text/plain")
+        );
+        assert_eq!(joined_header(&headers, "x-missing"), None);
+        assert_eq!(joined_header(&headers, "not a name"), None);
     }
 }

@@ -188,8 +188,7 @@ export class Response {
       const lookup = (name) => {
         const lower = name.toLowerCase();
         if (all !== null) return all[canonicalHeader(lower)];
-        // The host's `header` answers the first value of a repeated header; once all headers
-        // were fetched, repeated ones read joined by `, ` (as k6 shows them).
+        // The host's `header` answers a repeated header's values joined by `, `, as here.
         if (!one.has(lower)) one.set(lower, this.#host().header(lower));
         return one.get(lower);
       };

@@ -19,7 +19,10 @@ class FakeResponse {
     this.calls++;
     return [['content-type', 'application/json'], ['set-cookie', 'a=1'], ['set-cookie', 'b=2']];
   }
-  header(name) { return this.headers().find(([k]) => k === name.toLowerCase())?.[1]; }
+  header(name) {
+    const values = this.headers().filter(([k]) => k === name.toLowerCase()).map(([, v]) => v);
+    return values.length ? values.join(', ') : undefined;
+  }
   body() { this.calls++; return new TextEncoder().encode('{"a":{"b":[1,2]}}'); }
   timings() {
     return { blocked: 0, connecting: 0, tlsHandshaking: 0, sending: 1, waiting: 2, receiving: 3, duration: 6 };
@@ -99,8 +102,8 @@ test('http.request maps params to the WIT request record', () => {
   assert.equal(res.status, 200);
   assert.equal(res.headers['Content-Type'], 'application/json');
   assert.equal(res.headers['content-type'], 'application/json');
-  // One name: the host's `header` (first value); enumerating: every header, repeated ones joined.
-  assert.equal(res.headers['Set-Cookie'], 'a=1');
+  // One name (the host's `header`) and enumerating agree: a repeated header's values joined.
+  assert.equal(res.headers['Set-Cookie'], 'a=1, b=2');
   assert.deepEqual(Object.keys(res.headers), ['Content-Type', 'Set-Cookie']);
   assert.equal(JSON.stringify(res.headers), '{"Content-Type":"application/json","Set-Cookie":"a=1, b=2"}');
   assert.equal(res.headers['Set-Cookie'], 'a=1, b=2');

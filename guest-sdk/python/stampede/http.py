@@ -138,7 +138,8 @@ class Request:
 class Headers(Mapping[str, str]):
     """Response headers: a read-only mapping with case-insensitive names.
 
-    `headers["Content-Type"]` is the first value; `get_all(name)` gives every value;
+    `headers["Set-Cookie"]` is the header's value, a repeated header's values joined by ", "
+    (as k6 and `requests` show them); `get_all(name)` gives the values one by one;
     iterating yields each name once (lower-cased); `raw` is the list as received.
     """
 
@@ -157,7 +158,7 @@ class Headers(Mapping[str, str]):
         return self._index
 
     def __getitem__(self, name: str) -> str:
-        return self._idx()[name.lower()][0]
+        return ", ".join(self._idx()[name.lower()])
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._idx()
@@ -235,8 +236,8 @@ class Response:
         return self._headers
 
     def header(self, name: str, default: Optional[str] = None) -> Optional[str]:
-        """The first header `name` (case-insensitive); asks the host for that one header
-        unless all headers were fetched already."""
+        """The value of header `name` (case-insensitive), a repeated header's values joined
+        by ", "; asks the host for that one header unless all headers were fetched already."""
         if self._headers is not None:
             return self._headers.get(name, default)
         value = self._inner.header(name)

@@ -46,7 +46,8 @@ class FakeResponse:
 
     def header(self, name):
         self._host.calls.append("header")
-        return next((v for n, v in self._parts["headers"] if n.lower() == name.lower()), None)
+        values = [v for n, v in self._parts["headers"] if n.lower() == name.lower()]
+        return ", ".join(values) if values else None
 
     def __exit__(self, *exc):
         self.dropped = True

@@ -50,11 +50,13 @@ def test_response(host):
 
     host.body = b'{"id": 7}'
     res = http.get("http://x/")
+    assert res.header("set-cookie") == "a=1, b=2"  # asked of the host, before any full fetch
     assert res.status == 200 and res.ok and res.proto == "HTTP/1.1" and res.url == "http://x/"
     assert res.json() == {"id": 7} and res.text == '{"id": 7}' and res.body == b'{"id": 7}'
     assert res.headers["content-type"] == "application/json"
     assert res.headers.get("CONTENT-TYPE") == "application/json"
     assert res.headers.get_all("Set-Cookie") == ["a=1", "b=2"]
+    assert res.headers["set-cookie"] == "a=1, b=2" == res.header("Set-Cookie")
     assert "set-cookie" in res.headers and "x-missing" not in res.headers
     assert res.timings.duration == 0.8 and res.error == "" and res.error_code == 0
 
