@@ -294,6 +294,86 @@ async fn serve(mut tcp: TcpStream, stats: Arc<Stats>) {
                     return;
                 }
             }
+            // Well-formed answers framed every way HTTP/1.1 allows.
+            "chunked" => {
+                let res: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+                    5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n";
+                if tcp.write_all(res).await.is_err() {
+                    return;
+                }
+            }
+            "chunked-slowly" => {
+                for part in [
+                    &b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r"[..],
+                    b"\nhel",
+                    b"lo\r\n",
+                    b"0\r\n",
+                    b"\r\n",
+                ] {
+                    if tcp.write_all(part).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(15)).await;
+                }
+            }
+            "length-slowly" => {
+                for part in [
+                    &b"HTTP/1.1 200 OK\r\nContent-Le"[..],
+                    b"ngth: 5\r\n\r\nhe",
+                    b"llo",
+                ] {
+                    if tcp.write_all(part).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(15)).await;
+                }
+            }
+            "interim" => {
+                let res: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n\
+                    HTTP/1.1 103 Early Hints\r\nLink: </style.css>\r\n\r\n\
+                    HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                if tcp.write_all(res).await.is_err() {
+                    return;
+                }
+            }
+            "no-content" => {
+                if tcp
+                    .write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            // The answer to HEAD announces a length but has no body.
+            "head" => {
+                if tcp
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            "close" => {
+                let res: &[u8] =
+                    b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok";
+                let _ = tcp.write_all(res).await;
+                let _ = tcp.shutdown().await;
+                return;
+            }
+            "until-close" => {
+                let _ = tcp.write_all(b"HTTP/1.0 200 OK\r\n\r\nuntil close").await;
+                let _ = tcp.shutdown().await;
+                return;
+            }
+            "http10-keep-alive" => {
+                let res: &[u8] =
+                    b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok";
+                if tcp.write_all(res).await.is_err() {
+                    return;
+                }
+            }
             _ => {
                 let _ = tcp
                     .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
@@ -1055,4 +1135,78 @@ fn a_post_on_a_reset_reused_connection_is_not_replayed() {
         Some(5.0)
     );
     assert_eq!(r.metric("http_req_failed", "value"), 0.4);
+}
+
+/// Runs the probe's `expect` mode against `path` for N iterations and returns the connections
+/// the server saw; every request must succeed with `status` and, if given, `body`.
+fn expect_answer(path: &str, method: &str, status: u16, body: Option<&str>) -> u64 {
+    let rt = runtime();
+    let server = FaultServer::start(&rt);
+    let mut args: Vec<String> = [
+        "-e".into(),
+        format!("BASE_URL={}", server.base()),
+        "-e".into(),
+        "MODE=expect".into(),
+        "-e".into(),
+        format!("PATH=/{path}"),
+        "-e".into(),
+        format!("METHOD={method}"),
+        "-e".into(),
+        format!("STATUS={status}"),
+        "-i".into(),
+        N.to_string(),
+        "-q".into(),
+        "--http-timeout".into(),
+        "5s".into(),
+    ]
+    .into();
+    if let Some(body) = body {
+        args.extend(["-e".into(), format!("BODY={body}")]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let w = run_watched(&guest("probe"), &args, Duration::from_secs(30));
+    let r = &w.run;
+    assert_eq!(r.code, 0, "{path}: {}", r.output());
+    assert_eq!(r.metric("http_reqs", "count"), N as f64, "{path}");
+    assert_eq!(
+        r.metric("http_req_failed", "passes"),
+        0.0,
+        "{path}: {}",
+        r.output()
+    );
+    assert_eq!(
+        r.metric("checks", "passes"),
+        2.0 * N as f64,
+        "{path}: {}",
+        r.output()
+    );
+    assert_eq!(server.requests(), N, "{path}");
+    server.connections()
+}
+
+#[test]
+fn every_framing_of_a_response_is_read_and_keep_alive_honoured() {
+    // Bodies framed by chunks (with extensions and trailers), by length, and by the close;
+    // answers arriving a few bytes at a time; interim 1xx answers skipped.
+    for (path, body) in [
+        ("chunked", "hello, world"),
+        ("chunked-slowly", "hello"),
+        ("length-slowly", "hello"),
+        ("interim", "ok"),
+        ("http10-keep-alive", "ok"),
+    ] {
+        assert_eq!(
+            expect_answer(path, "GET", 200, Some(body)),
+            1,
+            "{path}: kept alive"
+        );
+    }
+    assert_eq!(expect_answer("no-content", "GET", 204, Some("")), 1);
+    assert_eq!(expect_answer("head", "HEAD", 200, Some("")), 1);
+    // The server says it closes, or closes to end the body: a new connection each time.
+    assert_eq!(expect_answer("close", "GET", 200, Some("ok")), N);
+    assert_eq!(
+        expect_answer("until-close", "GET", 200, Some("until close")),
+        N
+    );
 }

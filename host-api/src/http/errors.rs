@@ -101,7 +101,6 @@ pub(crate) fn io_error(op: &str, err: &io::Error) -> RequestError {
             RequestError::new(TCP_BROKEN_PIPE, format!("{op}: broken pipe"))
         }
         io::ErrorKind::UnexpectedEof => RequestError::new(GENERIC, format!("{op}: unexpected EOF")),
-        // hyper reports protocol errors in the body (a bad chunk size, say) as these.
         io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => {
             RequestError::new(INVALID_RESPONSE, format!("malformed HTTP response: {err}"))
         }
@@ -140,36 +139,6 @@ pub(crate) fn tls_error(err: &io::Error) -> RequestError {
         }
         _ => RequestError::new(TLS, format!("tls: {err}")),
     }
-}
-
-/// Classifies an error from hyper while sending a request or reading its response.
-pub(crate) fn hyper_error(err: &hyper::Error) -> RequestError {
-    // The I/O error underneath, if any, says the most.
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<io::Error>() {
-            let op = if err.is_incomplete_message() || err.is_body_write_aborted() {
-                "write"
-            } else {
-                "read"
-            };
-            return io_error(op, io);
-        }
-        source = s.source();
-    }
-    if err.is_parse() || err.is_parse_status() {
-        return RequestError::new(INVALID_RESPONSE, format!("malformed HTTP response: {err}"));
-    }
-    if err.is_incomplete_message() {
-        return RequestError::new(
-            GENERIC,
-            "read: connection closed before the response was complete (unexpected EOF)",
-        );
-    }
-    if err.is_timeout() {
-        return RequestError::new(REQUEST_TIMEOUT, "request timeout");
-    }
-    RequestError::new(GENERIC, format!("{err}"))
 }
 
 #[cfg(test)]

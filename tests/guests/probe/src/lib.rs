@@ -71,6 +71,17 @@ fn iteration() -> Result<()> {
         "get" => {
             get();
         }
+        // One request of `$METHOD` to `$PATH`, checked against `$STATUS` and, if set, `$BODY`.
+        "expect" => {
+            let url = format!("{}{}", var("BASE_URL", "http://127.0.0.1:8080"), var("PATH", "/"));
+            let res = http::Request::new(&var("METHOD", "GET"), &url).send();
+            let status: u16 = var("STATUS", "200").parse().unwrap_or(200);
+            let body = stampede::env("BODY");
+            check!(res, {
+                "status as expected" => |r| r.status() == status,
+                "body as expected" => |r| body.as_deref().is_none_or(|b| r.text() == b),
+            });
+        }
         "trap" => {
             get();
             if unlucky() {
