@@ -28,7 +28,7 @@ use super::Timings;
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Origin {
     https: bool,
-    host: Box<str>,
+    host: Arc<str>,
     port: u16,
 }
 
@@ -97,6 +97,8 @@ impl Origin {
 #[derive(Default)]
 pub(crate) struct Pool {
     conns: Vec<Conn>,
+    /// The last URL requested, parsed: a VU usually asks for the same few URLs again and again.
+    last_url: Option<(Box<str>, Origin, Arc<str>)>,
 }
 
 /// A VU's idle connections, shared by its host calls and its `wasi:http` requests. Only the
@@ -111,6 +113,28 @@ impl PoolHandle {
 
     pub(crate) fn take(&self, origin: &Origin) -> Option<Conn> {
         self.lock().take(origin)
+    }
+
+    /// The origin of `url` and the request target (path and query) to send to it.
+    pub(crate) fn parse_url(&self, url: &str) -> Result<(Origin, Arc<str>), RequestError> {
+        let mut pool = self.lock();
+        if let Some((last, origin, target)) = &pool.last_url {
+            if **last == *url {
+                return Ok((origin.clone(), target.clone()));
+            }
+        }
+        let uri: Uri = url
+            .parse()
+            .map_err(|_| RequestError::new(errors::INVALID_URL, format!("invalid URL `{url}`")))?;
+        let origin = Origin::of_uri(&uri)?;
+        let target: Arc<str> = uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .filter(|p| !p.is_empty())
+            .unwrap_or("/")
+            .into();
+        pool.last_url = Some((url.into(), origin.clone(), target.clone()));
+        Ok((origin, target))
     }
 
     pub(crate) fn put(&self, conn: Conn) {

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
 pub use conn::Origin;
 use conn::{Conn, PoolHandle};
@@ -427,17 +427,8 @@ async fn exchange(
         Exchange::failed(method.clone(), url.to_owned(), timings, e)
     };
 
-    let uri: Uri = match url.parse() {
-        Ok(u) => u,
-        Err(_) => {
-            return fail(
-                timings,
-                RequestError::new(errors::INVALID_URL, format!("invalid URL `{url}`")),
-            )
-        }
-    };
-    let origin = match Origin::of_uri(&uri) {
-        Ok(o) => o,
+    let (origin, request_target) = match pool.parse_url(url) {
+        Ok(parsed) => parsed,
         Err(e) => return fail(timings, e),
     };
     if shared.config.net.hostname_blocked(origin.host()) {
@@ -449,11 +440,6 @@ async fn exchange(
             ),
         );
     }
-    let request_target = uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .filter(|p| !p.is_empty())
-        .unwrap_or("/");
 
     let mut attempt = 0;
     loop {
@@ -471,7 +457,7 @@ async fn exchange(
         let result = conn
             .exchange(
                 method,
-                request_target,
+                &request_target,
                 headers,
                 body.clone(),
                 deadline,
