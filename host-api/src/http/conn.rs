@@ -60,14 +60,6 @@ impl Origin {
         })
     }
 
-    /// The origin of a URL string.
-    pub fn of_url(url: &str) -> Result<Self, RequestError> {
-        let uri: Uri = url
-            .parse()
-            .map_err(|_| RequestError::new(errors::INVALID_URL, format!("invalid URL `{url}`")))?;
-        Self::of_uri(&uri)
-    }
-
     /// Host name or address (IPv6 in brackets).
     pub fn host(&self) -> &str {
         &self.host
@@ -76,11 +68,6 @@ impl Origin {
     /// Port.
     pub fn port(&self) -> u16 {
         self.port
-    }
-
-    /// Whether this is an `https` origin.
-    pub fn is_https(&self) -> bool {
-        self.https
     }
 
     fn host_header(&self) -> String {
@@ -509,6 +496,15 @@ impl Conn {
         self.io.read_buf(&mut self.rbuf).await
     }
 
+    /// Reads more of a body that must go on: the end of the stream cuts it short.
+    async fn fill_body(&mut self) -> Result<(), Fail> {
+        match self.fill().await {
+            Ok(0) => Err(Fail::cut_short(false)),
+            Ok(_) => Ok(()),
+            Err(e) => Err(Fail::read(&e, false)),
+        }
+    }
+
     async fn read_head(&mut self) -> Result<Head, Fail> {
         loop {
             if !self.rbuf.is_empty() {
@@ -628,11 +624,7 @@ impl Conn {
             if n == 0 {
                 return Ok(());
             }
-            match self.fill().await {
-                Ok(0) => return Err(Fail::cut_short(false)),
-                Ok(_) => {}
-                Err(e) => return Err(Fail::read(&e, false)),
-            }
+            self.fill_body().await?;
         }
     }
 
@@ -653,11 +645,7 @@ impl Conn {
             if searched > MAX_CHUNK_LINE {
                 return Err(Fail::malformed("a chunk-size line is too long"));
             }
-            match self.fill().await {
-                Ok(0) => return Err(Fail::cut_short(false)),
-                Ok(_) => {}
-                Err(e) => return Err(Fail::read(&e, false)),
-            }
+            self.fill_body().await?;
         }
     }
 
