@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use stampede_host_api::http::{ClientConfig, HttpClient, NetPolicy};
+use stampede_host_api::http::{ClientConfig, HttpClient, NetPolicy, TlsSettings};
 
 use crate::cpu::{peak_rss, CpuMeter};
 use crate::engine::{EngineLimits, LoadError, ScriptEngine};
@@ -169,6 +169,7 @@ fn settings(o: &Options) -> Result<Settings, Failure> {
     }
     if let Some(v) = o.max_redirects {
         http.max_redirects = v;
+        http.max_redirects_set = true;
     }
     if let Some(v) = &o.user_agent {
         http.user_agent = v.clone();
@@ -196,6 +197,12 @@ fn settings(o: &Options) -> Result<Settings, Failure> {
         );
     }
     http.net = net;
+    http.tls = TlsSettings::from_k6(
+        o.tls_version.as_ref(),
+        o.tls_cipher_suites.as_deref(),
+        o.tls_auth.as_deref().unwrap_or_default(),
+    )
+    .map_err(|e| Failure::config(format!("invalid TLS options: {e}")))?;
     let trend_stats = match &o.summary_trend_stats {
         Some(list) => list
             .iter()
