@@ -19,6 +19,7 @@ use crate::support::{run_command, runtime, stampede, RunResult, TempDir};
 /// A test CA with a server certificate for `localhost` and a client certificate.
 struct Pki {
     ca_pem: String,
+    ca_der: Vec<u8>,
     server: (Vec<u8>, Vec<u8>),
     client_cert: String,
     client_key: String,
@@ -47,6 +48,7 @@ fn pki(server_names: &[&str]) -> Pki {
     let client = client.signed_by(&client_key, &issuer).unwrap();
     Pki {
         ca_pem: ca_cert.pem(),
+        ca_der: ca_cert.der().to_vec(),
         server: (server.der().to_vec(), server_key.serialize_der()),
         client_cert: client.pem(),
         client_key: client_key.serialize_pem(),
@@ -73,9 +75,7 @@ fn tls_server(rt: &tokio::runtime::Runtime, pki: &Pki, demands: Demands) -> u16 
     .unwrap();
     let builder = if demands.client_cert {
         let mut roots = rustls::RootCertStore::empty();
-        for c in rustls::pki_types::CertificateDer::pem_slice_iter(pki.ca_pem.as_bytes()) {
-            roots.add(c.unwrap()).unwrap();
-        }
+        roots.add(pki.ca_der.clone().into()).unwrap();
         let verifier =
             rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
                 .build()
@@ -222,14 +222,18 @@ fn client_certificates_go_to_their_domains() {
     let r = get(&url, &env, None, &["EXPECT_STATUS=0", "EXPECT_ERROR=tls"]);
     passes(&r);
     // A key encrypted the legacy way (what k6's `password` decrypts).
-    if let Some(encrypted) = openssl_encrypt(&pki.client_key_der, "s3cret") {
-        let config = auth_config(&pki, &["localhost"], &encrypted, Some("s3cret"));
-        passes(&get(&url, &env, Some(&config), &ok));
-        let config = auth_config(&pki, &["localhost"], &encrypted, Some("wrong"));
-        let r = get(&url, &env, Some(&config), &ok);
-        assert_eq!(r.code, 104, "{}", r.output());
-        assert!(r.stderr.contains("tlsAuth[0]"), "{}", r.output());
-    }
+    let encrypted = openssl_encrypt(&pki.client_key_der, "s3cret")
+        .expect("openssl writes a legacy-encrypted key (tests/run.sh installs openssl)");
+    let config = auth_config(&pki, &["localhost"], &encrypted, Some("s3cret"));
+    passes(&get(&url, &env, Some(&config), &ok));
+    let config = auth_config(&pki, &["localhost"], &encrypted, Some("wrong"));
+    let r = get(&url, &env, Some(&config), &ok);
+    assert_eq!(r.code, 104, "{}", r.output());
+    assert!(r.stderr.contains("tlsAuth[0]"), "{}", r.output());
+    let config = auth_config(&pki, &["localhost"], &encrypted, None);
+    let r = get(&url, &env, Some(&config), &ok);
+    assert_eq!(r.code, 104, "{}", r.output());
+    assert!(r.stderr.contains("give its `password`"), "{}", r.output());
 }
 
 /// The PKCS#8 key `der`, written as a legacy-encrypted SEC1 PEM by the openssl command line.

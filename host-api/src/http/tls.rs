@@ -190,10 +190,12 @@ fn suites(names: &[String]) -> Result<Vec<SupportedCipherSuite>, String> {
     for name in names {
         match suite_by_name(name) {
             Some(s) => out.push(s),
-            None if K6_ONLY_SUITES.contains(&name.as_str()) => return Err(format!(
+            None if K6_ONLY_SUITES.contains(&name.as_str()) => {
+                return Err(format!(
                 "tlsCipherSuites: '{name}' is not supported by stampede (its TLS library, rustls, \
                      has no CBC, RC4, 3DES or RSA key exchange suites)"
-            )),
+            ))
+            }
             None => return Err(format!("tlsCipherSuites: unknown cipher suite '{name}'")),
         }
     }
