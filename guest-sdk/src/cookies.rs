@@ -28,6 +28,8 @@ pub use wit::CookieOptions;
 /// `secure`, `max_age`, `expires` in ms since the epoch).
 pub use wit::ResponseCookie;
 
+// The type is generated from the WIT, where no derive can be added.
+#[allow(clippy::derivable_impls)]
 impl Default for CookieOptions {
     fn default() -> Self {
         Self {

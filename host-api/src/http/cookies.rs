@@ -322,7 +322,8 @@ impl CookieJar {
             return;
         };
         self.entries.retain(|e| {
-            !(e.matches(&target, now) && name.is_none_or(|n| n == e.name)) && !e.expired(now)
+            let removed = e.matches(&target, now) && name.is_none_or(|n| n == e.name);
+            !removed && !e.expired(now)
         });
     }
 }
