@@ -64,8 +64,9 @@ pub fn head(url: &str) -> Response {
     Request::new("HEAD", url).send()
 }
 
-/// Sends several requests at once, each on its own connection, like k6's `http.batch`.
-/// The responses come back in the order of the requests.
+/// Sends several requests at once, like k6's `http.batch`: over HTTP/2 as concurrent streams
+/// of one connection per origin, over HTTP/1.1 each on its own connection. The responses come
+/// back in the order of the requests.
 pub fn batch(requests: Vec<Request>) -> Vec<Response> {
     let requests: Vec<wit::Request> = requests.into_iter().map(|r| r.inner).collect();
     wit::batch(&requests)
@@ -94,6 +95,7 @@ impl Request {
                 name: None,
                 max_redirects: None,
                 discard_body: false,
+                http_version: None,
             },
         }
     }
@@ -175,6 +177,14 @@ impl Request {
         self
     }
 
+    /// Sets the HTTP version of this request, k6-style: `"1.1"` forces HTTP/1.1, `"2"` forces
+    /// HTTP/2 (h2c with prior knowledge on `http://`), `"auto"` lets the TLS handshake pick
+    /// (the default, or the test's `httpVersion` option).
+    pub fn http_version(mut self, version: &str) -> Self {
+        self.inner.http_version = Some(version.to_owned());
+        self
+    }
+
     /// Sends the request and waits for the response.
     pub fn send(self) -> Response {
         Response::new(wit::send(&self.inner))
@@ -212,7 +222,7 @@ impl Response {
         *self.status.get_or_init(|| self.inner.status())
     }
 
-    /// The protocol, e.g. `HTTP/1.1`; empty when no response was received.
+    /// The protocol, `HTTP/1.1` or `HTTP/2.0`; empty when no response was received.
     pub fn proto(&self) -> String {
         self.inner.proto()
     }

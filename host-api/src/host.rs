@@ -108,6 +108,8 @@ struct JsonRequest {
     max_redirects: Option<u32>,
     #[serde(default)]
     discard_body: bool,
+    #[serde(default)]
+    http_version: Option<String>,
 }
 
 fn default_method() -> String {
@@ -129,6 +131,7 @@ impl JsonRequest {
             name: self.name,
             max_redirects: self.max_redirects,
             discard_body: self.discard_body,
+            http_version: self.http_version,
         }
     }
 }
@@ -148,7 +151,14 @@ fn to_request(req: &mut wit_http::Request) -> Result<Request, RequestError> {
             format!("invalid HTTP method `{}`", req.method),
         )
     })?;
+    let http_version = match req.http_version.as_deref() {
+        None => None,
+        Some(v) => Some(v.parse::<crate::http::HttpVersion>().map_err(|e| {
+            RequestError::new(errors::GENERIC, format!("invalid httpVersion: {e}"))
+        })?),
+    };
     Ok(Request {
+        http_version,
         method,
         url: std::mem::take(&mut req.url),
         headers: std::mem::take(&mut req.headers),

@@ -127,6 +127,7 @@ impl WasiHttpHooks for Bridge {
                 // The guest's own client decides about redirects.
                 max_redirects: Some(0),
                 discard_body: false,
+                http_version: None,
             };
             let mut ex: Exchange = client.send(req, &mut |_| {}).await;
             let body = std::mem::take(&mut ex.body);

@@ -182,6 +182,11 @@ fn settings(o: &Options) -> Result<Settings, Failure> {
     if let Some(v) = o.http_timeout {
         http.timeout = v.0;
     }
+    if let Some(v) = &o.http_version {
+        http.http_version = v
+            .parse()
+            .map_err(|e| Failure::config(format!("invalid httpVersion: {e}")))?;
+    }
     let mut net = NetPolicy::default();
     for h in o.block_hostnames.iter().flatten() {
         net.block_hostnames.push(

@@ -2,11 +2,16 @@
 //! binary, real HTTP servers on 127.0.0.1.
 
 mod guests;
+mod nginx;
 mod support;
+mod wire;
 
 mod cli_errors;
 mod examples;
+mod http2;
+mod http2_hostile;
 mod http_client;
+mod http_wire;
 mod languages;
 mod lifecycle;
 mod load;

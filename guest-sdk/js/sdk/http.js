@@ -2,7 +2,8 @@
 //
 //   import http from 'stampede/http';
 //   const res = http.get(`${__ENV.BASE_URL}/items`, { headers: { accept: 'application/json' },
-//                                                    tags: { name: 'items' }, timeout: '2s' });
+//                                                    tags: { name: 'items' }, timeout: '2s',
+//                                                    httpVersion: '1.1' });
 //   res.status, res.body, res.json(), res.headers['Content-Type'], res.timings.waiting
 //
 // Every request goes through `stampede:script/http`, which times it and records k6's http_req_*
@@ -67,6 +68,7 @@ function makeRequest(method, url, body, params) {
     name,
     maxRedirects: p.redirects === undefined || p.redirects === null ? undefined : p.redirects,
     discardBody: responseType === 'none',
+    httpVersion: p.httpVersion === undefined || p.httpVersion === null ? undefined : String(p.httpVersion),
   };
   return { req, responseType };
 }
@@ -133,7 +135,7 @@ export class Response {
     return (this.#errorCode ??= this.#host().errorCode());
   }
 
-  /** `HTTP/1.1`, or empty when no response was received. */
+  /** `HTTP/1.1` or `HTTP/2.0`, or empty when no response was received. */
   get proto() {
     return (this.#proto ??= this.#host().proto());
   }
@@ -270,6 +272,7 @@ function requestJson(req) {
       name: req.name,
       maxRedirects: req.maxRedirects,
       discardBody: req.discardBody,
+      httpVersion: req.httpVersion,
     }),
   );
 }

@@ -80,7 +80,8 @@ class Request:
     `timeout` is in seconds (or a string like "10s"); `redirects` is how many redirects to
     follow (0 returns the redirect itself); `name` sets the `name` tag that groups dynamic URLs
     into one series; `discard_body` keeps the body out of the VU's memory (it is still read
-    and counted). `json=` sends a JSON body with its content type.
+    and counted); `http_version` is "1.1", "2" or "auto" (k6's default: HTTP/2 when the TLS
+    handshake picks it). `json=` sends a JSON body with its content type.
     """
 
     __slots__ = ("_inner",)
@@ -98,6 +99,7 @@ class Request:
         name: Optional[str] = None,
         redirects: Optional[int] = None,
         discard_body: bool = False,
+        http_version: Optional[str] = None,
     ) -> None:
         hdrs = _fields(headers)
         if json is not None:
@@ -117,6 +119,7 @@ class Request:
             name=name,
             max_redirects=redirects,
             discard_body=bool(discard_body),
+            http_version=None if http_version is None else str(http_version),
         )
 
     @property

@@ -7,8 +7,9 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-/// Builds the client configuration shared by every connection of a test.
-pub(crate) fn client_config(insecure_skip_verify: bool) -> Arc<ClientConfig> {
+/// Builds the client configuration shared by every connection of a test that offers the
+/// `alpn` protocols (`h2`, `http/1.1`) in the handshake.
+pub(crate) fn client_config(insecure_skip_verify: bool, alpn: &[&[u8]]) -> Arc<ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -24,7 +25,7 @@ pub(crate) fn client_config(insecure_skip_verify: bool) -> Arc<ClientConfig> {
         };
         builder.with_root_certificates(roots).with_no_client_auth()
     };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Arc::new(config)
 }
 

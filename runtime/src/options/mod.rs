@@ -167,6 +167,8 @@ options! {
     response_body_limit: u64,
     /// Timeout of requests that set none (default 60 s).
     http_timeout: Dur,
+    /// HTTP version of requests that set none: `auto` (ALPN picks), `1.1` or `2`.
+    http_version: String,
 }
 
 /// The shortcut options, which stand for a scenario of their own.
