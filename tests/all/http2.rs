@@ -238,3 +238,25 @@ fn http2_uploads_and_large_bodies_follow_flow_control() {
         limited.stderr
     );
 }
+
+#[test]
+fn wasi_http_requests_go_over_http2_too() {
+    let rt = runtime();
+    let server = tls_target(&rt);
+    let base = format!("BASE_URL={}", server.url());
+    let r = crate::support::run(
+        &crate::guests::guest("wasi-http"),
+        &[
+            "-e",
+            &base,
+            "-q",
+            "--insecure-skip-tls-verify",
+            "--threshold",
+            "http_reqs{proto:HTTP/2.0,name:home}: count==20",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("checks", "fails"), 0.0);
+    assert_eq!(server.stats().h2_requests(), 20);
+    assert_eq!(server.stats().connections(), 2, "one per VU");
+}

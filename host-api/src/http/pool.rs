@@ -26,7 +26,7 @@ pub(crate) struct Pool {
     /// requests (a batch) wait for it instead of each opening a connection.
     dialing: Vec<(Origin, Arc<tokio::sync::Mutex<()>>)>,
     /// The last URL requested, parsed: a VU usually asks for the same few URLs again and again.
-    last_url: Option<(Box<str>, Target)>,
+    last_url: Option<(Box<str>, Arc<Target>)>,
 }
 
 /// A VU's connections, shared by its host calls and its `wasi:http` requests. Only the VU's
@@ -40,14 +40,14 @@ impl PoolHandle {
     }
 
     /// `url` parsed (the last one is remembered).
-    pub(crate) fn parse_url(&self, url: &str) -> Result<Target, RequestError> {
+    pub(crate) fn parse_url(&self, url: &str) -> Result<Arc<Target>, RequestError> {
         let mut pool = self.lock();
         if let Some((last, target)) = &pool.last_url {
             if **last == *url {
                 return Ok(target.clone());
             }
         }
-        let target = target::parse(url)?;
+        let target = Arc::new(target::parse(url)?);
         pool.last_url = Some((url.into(), target.clone()));
         Ok(target)
     }

@@ -64,6 +64,8 @@ pub(crate) struct Target {
     pub(crate) basic_auth: Option<HeaderValue>,
     /// The URL with its credentials masked, as k6 shows it in the `url` tag.
     pub(crate) masked: Option<Arc<str>>,
+    /// Scheme, authority and path as HTTP/2 sends them (`:scheme`, `:authority`, `:path`).
+    pub(crate) uri: http::Uri,
 }
 
 fn invalid(url: &str, why: impl std::fmt::Display) -> RequestError {
@@ -115,12 +117,19 @@ pub(crate) fn parse(url: &str) -> Result<Target, RequestError> {
         }
         (Some(value), Some(clean.as_str().into()))
     };
+    let uri = http::Uri::builder()
+        .scheme(if https { "https" } else { "http" })
+        .authority(origin.authority())
+        .path_and_query(&*path)
+        .build()
+        .map_err(|e| invalid(url, e))?;
     Ok(Target {
         origin,
         path,
         host,
         basic_auth,
         masked,
+        uri,
     })
 }
 

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use http::header::{CONNECTION, TE, UPGRADE};
-use http::uri::{Authority, Scheme};
+use http::uri::Authority;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 
 use super::conn::{Outcome, Phases, Retry};
@@ -197,24 +197,24 @@ impl H2Conn {
     /// The request's head: `:authority` from the script's `Host` (as Go's `req.Host`) or the
     /// URL; connection-specific fields, which HTTP/2 forbids, left out.
     fn request(&self, req: &Outgoing<'_>) -> Result<http::Request<()>, Fail> {
-        let authority = req.framing.host.as_ref().unwrap_or(&req.target.host);
-        let authority = Authority::from_maybe_shared(Bytes::copy_from_slice(authority.as_bytes()))
-            .map_err(|_| {
-                Fail::refused(format!(
-                    "invalid request: `{}` is not a valid :authority",
-                    String::from_utf8_lossy(authority.as_bytes())
+        let uri = match &req.framing.host {
+            None => req.target.uri.clone(),
+            Some(host) => {
+                let authority = Authority::from_maybe_shared(Bytes::copy_from_slice(
+                    host.as_bytes(),
                 ))
-            })?;
-        let uri = Uri::builder()
-            .scheme(if self.origin.https() {
-                Scheme::HTTPS
-            } else {
-                Scheme::HTTP
-            })
-            .authority(authority)
-            .path_and_query(&*req.target.path)
-            .build()
-            .map_err(|e| Fail::refused(format!("invalid request: {e}")))?;
+                .map_err(|_| {
+                    Fail::refused(format!(
+                        "invalid request: `{}` is not a valid :authority",
+                        String::from_utf8_lossy(host.as_bytes())
+                    ))
+                })?;
+                let mut parts = req.target.uri.clone().into_parts();
+                parts.authority = Some(authority);
+                Uri::from_parts(parts)
+                    .map_err(|e| Fail::refused(format!("invalid request: {e}")))?
+            }
+        };
         let mut headers = HeaderMap::with_capacity(req.headers.len() + 1);
         for (name, value) in req.headers {
             if !framing::is_framing(name) && !connection_specific(name, value) {
