@@ -14,7 +14,7 @@ use super::errors::{self, RequestError};
 use super::framing;
 use super::h1::{H1Conn, Outgoing};
 use super::h2::H2Conn;
-use super::pool::PoolHandle;
+use super::pool::{PoolHandle, Pooled};
 use super::target::Origin;
 use super::{Exchange, HttpVersion, Shared, Timings};
 
@@ -174,17 +174,17 @@ async fn acquire(
     timings: &mut Timings,
 ) -> Result<(Acquired, bool), RequestError> {
     let version = hop.version;
-    if version != HttpVersion::Http1 {
-        if let Some(conn) = pool.h2(origin) {
-            timings.blocked = start.elapsed();
-            return Ok((Acquired::H2(conn), true));
-        }
-    }
-    if version != HttpVersion::Http2 {
-        if let Some(conn) = pool.take_h1(origin) {
-            timings.blocked = start.elapsed();
-            return Ok((Acquired::H1(conn), true));
-        }
+    let pooled = pool.take(
+        origin,
+        version != HttpVersion::Http1,
+        version != HttpVersion::Http2,
+    );
+    if let Some(conn) = pooled {
+        timings.blocked = start.elapsed();
+        return Ok(match conn {
+            Pooled::H1(c) => (Acquired::H1(c), true),
+            Pooled::H2(c) => (Acquired::H2(c), true),
+        });
     }
     let may_be_h2 = version == HttpVersion::Http2
         || (version == HttpVersion::Auto && origin.https() && !pool.known_h1(origin));

@@ -29,6 +29,12 @@ pub(crate) struct Pool {
     last_url: Option<(Box<str>, Arc<Target>)>,
 }
 
+/// A connection taken from the pool.
+pub(crate) enum Pooled {
+    H1(H1Conn),
+    H2(H2Conn),
+}
+
 /// A VU's connections, shared by its host calls and its `wasi:http` requests. Only the VU's
 /// own tasks use it, and never across an await, so the lock is never contended.
 #[derive(Clone, Default)]
@@ -52,13 +58,24 @@ impl PoolHandle {
         Ok(target)
     }
 
-    /// An idle HTTP/1.1 connection to `origin` that is still open.
-    pub(crate) fn take_h1(&self, origin: &Origin) -> Option<H1Conn> {
+    /// A connection to `origin` that can take a request now: the origin's HTTP/2 connection
+    /// (when `h2`), else an idle HTTP/1.1 one that is still open (when `h1`).
+    pub(crate) fn take(&self, origin: &Origin, h2: bool, h1: bool) -> Option<Pooled> {
         let mut pool = self.lock();
-        while let Some(i) = pool.h1.iter().rposition(|c| c.origin() == origin) {
-            let mut conn = pool.h1.swap_remove(i);
-            if conn.is_usable() {
-                return Some(conn);
+        if h2 && !pool.h2.is_empty() {
+            if let Some(i) = pool.h2.iter().position(|c| c.origin() == origin) {
+                if pool.h2[i].is_usable() {
+                    return Some(Pooled::H2(pool.h2[i].clone()));
+                }
+                pool.h2.remove(i);
+            }
+        }
+        if h1 {
+            while let Some(i) = pool.h1.iter().rposition(|c| c.origin() == origin) {
+                let mut conn = pool.h1.swap_remove(i);
+                if conn.is_usable() {
+                    return Some(Pooled::H1(conn));
+                }
             }
         }
         None

@@ -540,20 +540,24 @@ fn locate(res: &httparse::Response<'_, '_>, base: usize) -> Result<Fields, Error
 
 /// A field value; an obs-fold (line end and indentation) becomes spaces (RFC 9112 §5.2).
 fn field_value(raw: Bytes) -> Option<HeaderValue> {
-    if raw.iter().any(|b| *b == b'\r' || *b == b'\n') {
-        let unfolded: Vec<u8> = raw
-            .iter()
-            .map(|b| {
-                if matches!(*b, b'\r' | b'\n') {
-                    b' '
-                } else {
-                    *b
-                }
-            })
-            .collect();
-        return HeaderValue::from_bytes(&unfolded).ok();
+    // Line ends are not valid in a value: only a value that fails can hold an obs-fold, so
+    // the usual value is checked once.
+    match HeaderValue::from_maybe_shared(raw.clone()) {
+        Ok(value) => Some(value),
+        Err(_) => {
+            let unfolded: Vec<u8> = raw
+                .iter()
+                .map(|b| {
+                    if matches!(*b, b'\r' | b'\n') {
+                        b' '
+                    } else {
+                        *b
+                    }
+                })
+                .collect();
+            HeaderValue::from_bytes(&unfolded).ok()
+        }
     }
-    HeaderValue::from_maybe_shared(raw).ok()
 }
 
 fn parse_trailers(section: &Bytes, limits: &Limits) -> Result<HeaderMap, Error> {
