@@ -311,6 +311,9 @@ impl Decoder {
 
     /// Parses a head at the front of `buf`.
     fn head(&mut self, buf: &mut BytesMut, scanned: usize) -> Result<Parsed, Error> {
+        if buf.is_empty() {
+            return Ok(Parsed::Incomplete);
+        }
         // Re-parse only when a possible end of head arrived since the last try, so a head
         // that trickles in costs linear time.
         if scanned > 0 && find_head_end(buf, scanned).is_none() {
