@@ -200,6 +200,25 @@ impl Decoder {
         !matches!(self.state, State::Head { .. })
     }
 
+    /// The whole body and the end at once, when the body is all in `buf` already (an empty
+    /// or length-delimited body that came with its head: nearly every response); `None`
+    /// otherwise, with nothing consumed.
+    pub fn take_complete(&mut self, buf: &mut BytesMut) -> Option<(Bytes, End)> {
+        let body = match self.state {
+            State::Ending => Bytes::new(),
+            State::Length { remaining } if buf.len() as u64 >= remaining => {
+                buf.split_to(remaining as usize).freeze()
+            }
+            _ => return None,
+        };
+        self.state = State::Done;
+        let end = End {
+            trailers: HeaderMap::new(),
+            keep_alive: self.keep_alive,
+        };
+        Some((body, end))
+    }
+
     /// Decodes from the front of `buf`, consuming what it uses. `Ok(None)`: more bytes are
     /// needed. After `End`, the rest of `buf` is not this response's.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Event>, Error> {

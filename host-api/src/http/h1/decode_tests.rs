@@ -431,3 +431,28 @@ fn the_end_of_a_head_is_found_across_pieces() {
     assert_eq!(chunk_size(b"1a").ok(), Some(26));
     assert_eq!(chunk_size(b"0;ext=1").ok(), Some(0));
 }
+
+#[test]
+fn a_body_that_came_with_its_head_is_taken_at_once() {
+    let mut d = Decoder::new(false, Limits::default());
+    let mut buf = BytesMut::from(&b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP"[..]);
+    assert!(matches!(d.decode(&mut buf), Ok(Some(Event::Head(_)))));
+    let (body, end) = d.take_complete(&mut buf).expect("complete");
+    assert_eq!((&body[..], end.keep_alive), (&b"ok"[..], true));
+    assert_eq!(&buf[..], b"HTTP");
+    assert!(d.is_done());
+    // Not all there: nothing taken, the decoder goes on.
+    let mut d = Decoder::new(false, Limits::default());
+    let mut buf = BytesMut::from(&b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nok"[..]);
+    assert!(matches!(d.decode(&mut buf), Ok(Some(Event::Head(_)))));
+    assert!(d.take_complete(&mut buf).is_none());
+    assert_eq!(&buf[..], b"ok");
+    let mut d = Decoder::new(false, Limits::default());
+    let mut buf =
+        BytesMut::from(&b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"[..]);
+    assert!(matches!(d.decode(&mut buf), Ok(Some(Event::Head(_)))));
+    assert!(
+        d.take_complete(&mut buf).is_none(),
+        "chunked bodies are decoded piece by piece"
+    );
+}

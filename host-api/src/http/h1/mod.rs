@@ -383,6 +383,10 @@ impl H1Conn {
         discard: bool,
         limit: u64,
     ) -> Result<(Bytes, bool), Fail> {
+        if let Some((body, end)) = decoder.take_complete(&mut self.rbuf) {
+            let body = if discard { Bytes::new() } else { body };
+            return Ok((body, end.keep_alive));
+        }
         let mut body = BodyBuf::default();
         let mut total: u64 = 0;
         loop {
