@@ -52,6 +52,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     pub listen: SocketAddr,
+    /// Serve HTTPS, with a self-signed certificate made at start (ALPN h2, http/1.1);
+    /// without it, plain HTTP/1.1 and HTTP/2 with prior knowledge (h2c).
+    #[arg(long)]
+    pub tls: bool,
 }
 
 #[derive(Debug, Args)]
@@ -151,6 +155,10 @@ pub struct RunArgs {
     /// Do not hand response bodies to the script (they are still read and counted).
     #[arg(long)]
     pub discard_response_bodies: bool,
+    /// HTTP version of requests that set none: auto (HTTP/2 when the TLS handshake picks
+    /// it), 1.1, or 2 (h2c with prior knowledge on http://).
+    #[arg(long, value_name = "VERSION")]
+    pub http_version: Option<String>,
     /// Block requests to these host names, comma-separated (*.example.com matches subdomains).
     #[arg(long, value_name = "HOSTS", value_delimiter = ',')]
     pub block_hostnames: Vec<String>,
@@ -188,6 +196,7 @@ impl RunArgs {
             max_redirects: self.max_redirects,
             user_agent: self.user_agent.clone(),
             http_timeout: self.http_timeout,
+            http_version: self.http_version.clone(),
             discard_response_bodies: self.discard_response_bodies.then_some(true),
             no_setup: self.no_setup.then_some(true),
             no_teardown: self.no_teardown.then_some(true),

@@ -8,7 +8,7 @@ use stampede_runtime::log::{Level, Logger};
 use stampede_runtime::options::{format_duration, from_env, Dur, Options, Source};
 use stampede_runtime::output::summary_text::{self, SummaryMode};
 use stampede_runtime::run::{self, exit, Banner, OnStart, TestSpec};
-use stampede_runtime::serve::Server;
+use stampede_runtime::serve::{Security, Server};
 
 use crate::cli::{Cli, Command, DemoArgs, RunArgs, ServeArgs};
 use crate::script;
@@ -175,15 +175,25 @@ fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
 }
 
 async fn serve(args: ServeArgs) -> i32 {
-    let server = match Server::start(args.listen).await {
+    let security = if args.tls {
+        Security::Tls
+    } else {
+        Security::Plain
+    };
+    let server = match Server::start_with(args.listen, security).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: cannot listen on {}: {e}", args.listen);
             return 1;
         }
     };
+    let protocols = if args.tls {
+        "HTTP/1.1 and HTTP/2 by ALPN, self-signed certificate"
+    } else {
+        "HTTP/1.1, and HTTP/2 with prior knowledge"
+    };
     eprintln!(
-        "stampede's built-in target listening on {} (Ctrl+C to stop)",
+        "stampede's built-in target listening on {} ({protocols}; Ctrl+C to stop)",
         server.url()
     );
     let _ = tokio::signal::ctrl_c().await;

@@ -65,8 +65,9 @@ pub fn head(url: &str) -> Response {
     Request::new("HEAD", url).send()
 }
 
-/// Sends several requests at once, each on its own connection, like k6's `http.batch`.
-/// The responses come back in the order of the requests.
+/// Sends several requests at once, like k6's `http.batch`: over HTTP/2 as concurrent streams
+/// of one connection per origin, over HTTP/1.1 each on its own connection. The responses come
+/// back in the order of the requests.
 pub fn batch(requests: Vec<Request>) -> Vec<Response> {
     let (parts, jars): (Vec<Parts>, Vec<JarSel>) =
         requests.into_iter().map(|r| (r.parts, r.jar)).unzip();
@@ -108,6 +109,7 @@ struct Parts {
     cookies: Vec<wit::RequestCookie>,
     compression: String,
     auth: Option<Auth>,
+    http_version: Option<String>,
 }
 
 impl Parts {
@@ -130,6 +132,7 @@ impl Parts {
             cookies: self.cookies,
             compression: self.compression,
             auth: self.auth,
+            http_version: self.http_version,
         }
     }
 }
@@ -158,6 +161,7 @@ impl Request {
                 cookies: Vec::new(),
                 compression: String::new(),
                 auth: None,
+                http_version: None,
             },
             jar: JarSel::Vu,
         }
@@ -301,6 +305,14 @@ impl Request {
         self.auth(Auth::Digest)
     }
 
+    /// Sets the HTTP version of this request, k6-style: `"1.1"` forces HTTP/1.1, `"2"` forces
+    /// HTTP/2 (h2c with prior knowledge on `http://`), `"auto"` lets the TLS handshake pick
+    /// (the default, or the test's `httpVersion` option).
+    pub fn http_version(mut self, version: &str) -> Self {
+        self.parts.http_version = Some(version.to_owned());
+        self
+    }
+
     /// Sends the request and waits for the response.
     pub fn send(self) -> Response {
         let Request { parts, jar } = self;
@@ -380,7 +392,7 @@ impl Response {
         *self.status.get_or_init(|| self.inner.status())
     }
 
-    /// The protocol, e.g. `HTTP/1.1`; empty when no response was received.
+    /// The protocol, `HTTP/1.1` or `HTTP/2.0`; empty when no response was received.
     pub fn proto(&self) -> String {
         self.inner.proto()
     }

@@ -116,6 +116,8 @@ struct JsonRequest {
     compression: String,
     #[serde(default)]
     auth: Option<String>,
+    #[serde(default)]
+    http_version: Option<String>,
 }
 
 fn default_method() -> String {
@@ -164,6 +166,7 @@ impl JsonRequest {
                 .collect(),
             compression: self.compression,
             auth,
+            http_version: self.http_version,
         })
     }
 }
@@ -199,7 +202,14 @@ fn to_request(
             },
         ),
     };
+    let http_version = match req.http_version.as_deref() {
+        None => None,
+        Some(v) => Some(v.parse::<crate::http::HttpVersion>().map_err(|e| {
+            RequestError::new(errors::GENERIC, format!("invalid httpVersion: {e}"))
+        })?),
+    };
     Ok(Request {
+        http_version,
         method,
         url: std::mem::take(&mut req.url),
         headers: std::mem::take(&mut req.headers),

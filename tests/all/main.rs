@@ -2,11 +2,15 @@
 //! binary, real HTTP servers on 127.0.0.1.
 
 mod guests;
+mod nginx;
 mod semantics_server;
 mod support;
+mod wire;
 
 mod cli_errors;
 mod examples;
+mod http2;
+mod http2_hostile;
 mod http_auth;
 mod http_client;
 mod http_compression;
@@ -14,6 +18,7 @@ mod http_cookies;
 mod http_redirects;
 mod http_sdks;
 mod http_tls;
+mod http_wire;
 mod languages;
 mod lifecycle;
 mod load;

@@ -2,7 +2,8 @@
 //
 //   import http from 'stampede/http';
 //   const res = http.get(`${__ENV.BASE_URL}/items`, { headers: { accept: 'application/json' },
-//                                                    tags: { name: 'items' }, timeout: '2s' });
+//                                                    tags: { name: 'items' }, timeout: '2s',
+//                                                    httpVersion: '1.1' });
 //   res.status, res.body, res.json(), res.headers['Content-Type'], res.timings.waiting
 //
 // Every request goes through `stampede:script/http`, which times it and records k6's http_req_*
@@ -76,6 +77,7 @@ function makeRequest(method, url, body, params) {
     cookies,
     compression: p.compression === undefined || p.compression === null ? '' : String(p.compression),
     auth,
+    httpVersion: p.httpVersion === undefined || p.httpVersion === null ? undefined : String(p.httpVersion),
   };
   return { req, responseType };
 }
@@ -231,7 +233,7 @@ export class Response {
     return (this.#errorCode ??= this.#host().errorCode());
   }
 
-  /** `HTTP/1.1`, or empty when no response was received. */
+  /** `HTTP/1.1` or `HTTP/2.0`, or empty when no response was received. */
   get proto() {
     return (this.#proto ??= this.#host().proto());
   }
@@ -395,6 +397,7 @@ function requestJson(req) {
       cookies: req.cookies.length ? req.cookies.map((c) => [c.name, c.value, c.replace]) : undefined,
       compression: req.compression || undefined,
       auth: req.auth,
+      httpVersion: req.httpVersion,
     }),
   );
 }

@@ -115,6 +115,7 @@ test('http.request maps params to the WIT request record', () => {
   assert.equal(req.timeoutMs, 2000);
   assert.equal(req.maxRedirects, 0);
   assert.equal(req.discardBody, false);
+  assert.equal(req.httpVersion, undefined);
   assert.equal(res.status, 200);
   assert.equal(res.headers['Content-Type'], 'application/json');
   assert.equal(res.headers['content-type'], 'application/json');
@@ -172,6 +173,13 @@ test('http.get defaults and responseType none', () => {
   assert.equal(req.body.length, 0);
   assert.equal(req.discardBody, true);
   assert.equal(res.body, null);
+});
+
+test('httpVersion is passed on as a string', () => {
+  http.get('http://x/', { httpVersion: 2 });
+  assert.equal(last('send')[1].httpVersion, '2');
+  http.get('http://x/', { httpVersion: '1.1' });
+  assert.equal(last('send')[1].httpVersion, '1.1');
 });
 
 test('http.batch keeps order and names', () => {

@@ -170,7 +170,9 @@ class Request:
     follow (0 returns the redirect itself); `name` sets the `name` tag that groups dynamic URLs
     into one series; `discard_body` keeps the body out of the VU's memory (it is still read
     and counted). `json=` sends a JSON body with its content type. `cookies`, `jar`,
-    `compression` and `auth` are k6's params of those names (see the module's doc).
+    `compression` and `auth` are k6's params of those names (see the module's doc);
+    `http_version` is "1.1", "2" or "auto" (k6's default: HTTP/2 when the TLS handshake picks
+    it).
     """
 
     __slots__ = ("_inner",)
@@ -192,6 +194,7 @@ class Request:
         jar: Any = _VU,
         compression: Optional[str] = None,
         auth: Optional[str] = None,
+        http_version: Optional[str] = None,
     ) -> None:
         if auth not in _AUTH:
             raise ValueError(f"unsupported auth {auth!r}: use 'basic' or 'digest'")
@@ -217,6 +220,7 @@ class Request:
             cookies=_request_cookies(cookies),
             compression=compression or "",
             auth=_AUTH[auth],
+            http_version=None if http_version is None else str(http_version),
         )
 
     @property

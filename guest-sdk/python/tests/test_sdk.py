@@ -17,6 +17,9 @@ def test_get_maps_every_parameter(host):
     assert req.headers == [("Accept", "text/plain")]
     assert req.tags == [("page", "a")]
     assert (req.timeout_ms, req.name, req.max_redirects, req.discard_body) == (1500, "page a", 0, True)
+    assert req.http_version is None
+    http.get("http://x/b", http_version=2)
+    assert host.sent[-1].http_version == "2"
 
 
 def test_defaults_are_none(host):

@@ -67,6 +67,12 @@ pub const TLS_UNKNOWN_AUTHORITY: u32 = 1310;
 pub const TLS_HOSTNAME_MISMATCH: u32 = 1311;
 /// The response body could not be decompressed (k6's 1701).
 pub const DECOMPRESSION: u32 = 1701;
+/// An HTTP/2 GOAWAY from the server; 1611 + its error code when RFC 9113 defines it.
+pub const HTTP2_GOAWAY: u32 = 1610;
+/// An HTTP/2 stream reset; 1631 + its error code when RFC 9113 defines it.
+pub const HTTP2_STREAM: u32 = 1630;
+/// An HTTP/2 connection error; 1651 + its error code when RFC 9113 defines it.
+pub const HTTP2_CONNECTION: u32 = 1650;
 /// The response was not valid HTTP.
 pub const INVALID_RESPONSE: u32 = 1000;
 /// The response body is larger than `responseBodyLimit`.

@@ -8,14 +8,20 @@ mod conn;
 pub mod cookies;
 pub(crate) mod decompress;
 pub mod errors;
+mod exchange;
+mod framing;
+pub mod h1;
+mod h2;
 mod io;
 pub mod netpolicy;
 mod pemcrypt;
+mod pool;
 mod redirect;
+mod target;
 pub mod tls;
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,13 +29,13 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
 pub use auth::AuthScheme;
-pub use conn::Origin;
-use conn::{Conn, PoolHandle};
 pub use cookies::{CookieJar, SharedJar};
 pub use errors::RequestError;
 pub use netpolicy::{HostPattern, IpNet, NetPolicy};
+use pool::PoolHandle;
 pub use redirect::RequestCookie;
 use redirect::{Chain, Next};
+pub use target::Origin;
 pub use tls::TlsSettings;
 
 /// Settings shared by every VU's client in a test.
@@ -53,6 +59,37 @@ pub struct ClientConfig {
     pub net: NetPolicy,
     /// Trusted roots, client certificates, TLS versions and cipher suites.
     pub tls: TlsSettings,
+    /// Which HTTP version requests use when they do not say (`httpVersion`).
+    pub http_version: HttpVersion,
+}
+
+/// Which HTTP version a request uses (the `httpVersion` option and request parameter).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HttpVersion {
+    /// HTTP/2 when the server picks it in the TLS handshake (ALPN offers `h2` and
+    /// `http/1.1`, as k6 does), else HTTP/1.1; plain `http://` is HTTP/1.1.
+    #[default]
+    Auto,
+    /// HTTP/1.1 only (ALPN offers only `http/1.1`).
+    Http1,
+    /// HTTP/2 only: ALPN offers only `h2` over TLS, and plain `http://` speaks h2c with prior
+    /// knowledge.
+    Http2,
+}
+
+impl std::str::FromStr for HttpVersion {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "auto" => Ok(Self::Auto),
+            "1.1" | "http/1.1" => Ok(Self::Http1),
+            "2" | "2.0" | "http/2" | "http/2.0" | "h2" | "h2c" => Ok(Self::Http2),
+            other => Err(format!(
+                "unknown HTTP version `{other}` (use \"auto\", \"1.1\" or \"2\")"
+            )),
+        }
+    }
 }
 
 impl Default for ClientConfig {
@@ -67,6 +104,7 @@ impl Default for ClientConfig {
             discard_response_bodies: false,
             net: NetPolicy::default(),
             tls: TlsSettings::default(),
+            http_version: HttpVersion::Auto,
         }
     }
 }
@@ -155,6 +193,8 @@ pub struct Request {
     /// Decompress the response body as its `Content-Encoding` says (off for `wasi:http`
     /// guests, whose own client decides).
     pub decompress: bool,
+    /// The HTTP version to use; `None` uses the test's.
+    pub http_version: Option<HttpVersion>,
 }
 
 impl Request {
@@ -173,6 +213,7 @@ impl Request {
             compression: String::new(),
             auth: None,
             decompress: true,
+            http_version: None,
         }
     }
 }
@@ -210,7 +251,7 @@ pub struct Exchange {
     pub url: String,
     /// Status, or 0 without a response.
     pub status: u16,
-    /// `HTTP/1.1` or `HTTP/1.0`; empty without a response.
+    /// `HTTP/2.0`, `HTTP/1.1` or `HTTP/1.0`; empty without a response.
     pub proto: &'static str,
     /// Response headers.
     pub headers: HeaderMap,
@@ -365,8 +406,9 @@ impl VuClient {
         send_on(&self.shared, &self.idle, &self.notices, req, observe).await
     }
 
-    /// Sends several requests concurrently. Each uses an idle connection when one is free and
-    /// a new one otherwise; all are kept for reuse afterwards.
+    /// Sends several requests concurrently. Over HTTP/2 they are streams of the origin's one
+    /// connection; over HTTP/1.1 each uses an idle connection when one is free and a new one
+    /// otherwise; all are kept for reuse afterwards.
     pub async fn batch(
         &self,
         reqs: Vec<Request>,
@@ -440,6 +482,7 @@ async fn send_on(
     let max_redirects = req.max_redirects.unwrap_or(config.max_redirects);
     let warn_on_limit = req.max_redirects.is_none() && !config.max_redirects_set;
     let discard = req.discard_body || config.discard_response_bodies;
+    let version = req.http_version.unwrap_or(config.http_version);
     let headers = match build_headers(&req.headers, shared.user_agent.as_ref()) {
         Ok(h) => h,
         Err(e) => {
@@ -463,11 +506,12 @@ async fn send_on(
         return ex;
     }
     loop {
-        let mut ex = hop(shared, pool, &chain, deadline, discard).await;
+        let mut ex = hop(shared, pool, &chain, deadline, discard, version).await;
         if let Some(answer) = chain.digest_answer(&ex) {
             ex.challenge = true;
             chain.store_cookies(&ex);
             chain.refresh_cookies();
+            chain.mask(&mut ex);
             observe(&ex);
             let mut headers = chain.headers.clone();
             headers.insert(http::header::AUTHORIZATION, answer);
@@ -480,10 +524,12 @@ async fn send_on(
                 chain.body.clone(),
                 deadline,
                 discard,
+                version,
             )
             .await;
         }
         chain.store_cookies(&ex);
+        chain.mask(&mut ex);
         match chain.next(&ex, max_redirects) {
             Next::Follow => observe(&ex),
             Next::Fail(e) => {
@@ -517,6 +563,7 @@ async fn hop(
     chain: &Chain,
     deadline: tokio::time::Instant,
     discard: bool,
+    version: HttpVersion,
 ) -> Exchange {
     exchange(
         shared,
@@ -527,6 +574,7 @@ async fn hop(
         chain.body.clone(),
         deadline,
         discard,
+        version,
     )
     .await
 }
@@ -581,8 +629,7 @@ fn build_headers(
     Ok(headers)
 }
 
-/// One exchange over a pooled or new connection, retried once on a fresh connection when a
-/// reused one turns out to have been closed by the server before it answered.
+/// One exchange (see [`exchange::exchange`]).
 #[allow(clippy::too_many_arguments)]
 async fn exchange(
     shared: &Shared,
@@ -593,194 +640,16 @@ async fn exchange(
     body: Bytes,
     deadline: tokio::time::Instant,
     discard: bool,
+    version: HttpVersion,
 ) -> Exchange {
-    let start = Instant::now();
-    let mut timings = Timings::default();
-    let fail = |timings: Timings, e: RequestError| {
-        Exchange::failed(method.clone(), url.to_owned(), timings, e)
-    };
-
-    let (origin, request_target) = match pool.parse_url(url) {
-        Ok(parsed) => parsed,
-        Err(e) => return fail(timings, e),
-    };
-    if shared.config.net.hostname_blocked(origin.host()) {
-        return fail(
-            timings,
-            RequestError::new(
-                errors::BLOCKED_HOSTNAME,
-                format!("hostname `{}` is blocked", origin.host()),
-            ),
-        );
-    }
-
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let (mut conn, reused) = match pool.take(&origin) {
-            Some(conn) => {
-                timings.blocked = start.elapsed();
-                (conn, true)
-            }
-            None => match connect(shared, &origin, deadline, start, &mut timings).await {
-                Ok(conn) => (conn, false),
-                Err(e) => return fail(timings, e),
-            },
-        };
-        let result = conn
-            .exchange(
-                method,
-                &request_target,
-                headers,
-                body.clone(),
-                deadline,
-                discard,
-                shared.config.response_body_limit,
-            )
-            .await;
-        match result {
-            conn::Outcome::Done {
-                status,
-                proto,
-                headers,
-                body,
-                phases,
-                keep,
-            } => {
-                timings.sending = phases.sending;
-                timings.waiting = phases.waiting;
-                timings.receiving = phases.receiving;
-                let (bytes_sent, bytes_received) = phases.bytes;
-                if keep {
-                    pool.put(conn);
-                }
-                return Exchange {
-                    method: method.clone(),
-                    url: url.to_owned(),
-                    status,
-                    proto,
-                    headers,
-                    body,
-                    timings,
-                    error: None,
-                    bytes_sent,
-                    bytes_received,
-                    challenge: false,
-                };
-            }
-            conn::Outcome::Failed {
-                error,
-                phases,
-                unanswered,
-                written,
-            } => {
-                // The server closed the idle connection under us: try a new one, as Go's
-                // client does — when the request never left, or repeating it is harmless.
-                let replayable = !written || is_replayable(method, headers);
-                if reused
-                    && unanswered
-                    && replayable
-                    && attempt == 1
-                    && tokio::time::Instant::now() < deadline
-                {
-                    continue;
-                }
-                timings.sending = phases.sending;
-                timings.waiting = phases.waiting;
-                timings.receiving = phases.receiving;
-                let mut ex = fail(timings, error);
-                (ex.bytes_sent, ex.bytes_received) = phases.bytes;
-                return ex;
-            }
-        }
-    }
-}
-
-/// Whether sending a request twice is harmless: a safe method, or an idempotency key.
-fn is_replayable(method: &Method, headers: &HeaderMap) -> bool {
-    matches!(
-        *method,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
-    ) || headers.contains_key("idempotency-key")
-        || headers.contains_key("x-idempotency-key")
-}
-
-async fn connect(
-    shared: &Shared,
-    origin: &Origin,
-    deadline: tokio::time::Instant,
-    start: Instant,
-    timings: &mut Timings,
-) -> Result<Conn, RequestError> {
-    let timeout = || RequestError::new(errors::REQUEST_TIMEOUT, "request timeout");
-    let addrs = tokio::time::timeout_at(deadline, resolve(shared, origin))
-        .await
-        .map_err(|_| timeout())??;
-    let connect_start = Instant::now();
-    timings.blocked = connect_start - start;
-    let conn = tokio::time::timeout_at(
+    let hop = exchange::Hop {
+        method,
+        url,
+        headers,
+        body,
         deadline,
-        Conn::connect(
-            origin,
-            &addrs,
-            &shared.tls.for_host(origin.host()),
-            shared.base,
-            timings,
-        ),
-    )
-    .await
-    .map_err(|_| timeout())?;
-    conn
-}
-
-async fn resolve(shared: &Shared, origin: &Origin) -> Result<Vec<SocketAddr>, RequestError> {
-    let policy = &shared.config.net;
-    let host = origin.host();
-    let ips: Arc<[IpAddr]> = if let Ok(ip) = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse::<IpAddr>()
-    {
-        Arc::from([ip].as_slice())
-    } else {
-        let cached = {
-            let dns = shared.dns.lock().expect("dns cache lock");
-            dns.get(host)
-                .filter(|(_, at)| at.elapsed() < DNS_TTL)
-                .map(|(ips, _)| ips.clone())
-        };
-        match cached {
-            Some(ips) => ips,
-            None => {
-                let found = tokio::net::lookup_host((host, origin.port()))
-                    .await
-                    .map_err(|e| RequestError::new(errors::DNS, format!("lookup {host}: {e}")))?;
-                let ips: Arc<[IpAddr]> = found.map(|a| a.ip()).collect::<Vec<_>>().into();
-                if ips.is_empty() {
-                    return Err(RequestError::new(
-                        errors::DNS_NO_SUCH_HOST,
-                        "lookup: no such host",
-                    ));
-                }
-                shared
-                    .dns
-                    .lock()
-                    .expect("dns cache lock")
-                    .insert(host.to_owned(), (ips.clone(), Instant::now()));
-                ips
-            }
-        }
+        discard,
+        version,
     };
-    let allowed: Vec<SocketAddr> = ips
-        .iter()
-        .filter(|ip| !policy.ip_blocked(**ip))
-        .map(|ip| SocketAddr::new(*ip, origin.port()))
-        .collect();
-    if allowed.is_empty() {
-        return Err(RequestError::new(
-            errors::BLACKLISTED_IP,
-            format!("ip {} of `{host}` is blacklisted", ips[0]),
-        ));
-    }
-    Ok(allowed)
+    exchange::exchange(shared, pool, hop).await
 }

@@ -88,6 +88,9 @@ pub(crate) struct Chain {
     request_cookies: Vec<RequestCookie>,
     auth: AuthScheme,
     credentials: Option<Credentials>,
+    /// This hop's URL with its credentials masked (`****:****@`), as k6 reports it in the
+    /// `url` tag; `None` when the URL had none.
+    masked_url: Option<String>,
     /// An `Authorization` stampede added to the current hop (not to be carried on).
     added_authorization: bool,
     /// The first request's host, once a redirect needs it.
@@ -122,6 +125,7 @@ impl Chain {
             request_cookies,
             auth: auth.unwrap_or_default(),
             credentials: None,
+            masked_url: None,
             added_authorization: false,
             first_host: None,
             script_referer: false,
@@ -186,6 +190,7 @@ impl Chain {
     /// that URL when the caller has it already.
     fn prepare_hop(&mut self, parsed: Option<Url>) -> Result<(), RequestError> {
         let has_userinfo = has_userinfo(&self.url);
+        self.masked_url = None;
         if !has_userinfo && !self.needs_cookie_header() {
             return Ok(());
         }
@@ -199,7 +204,13 @@ impl Chain {
             })?,
         };
         if has_userinfo {
+            let mut masked = url.clone();
+            let _ = masked.set_username("****");
+            if url.password().is_some() {
+                let _ = masked.set_password(Some("****"));
+            }
             if let Some(creds) = Credentials::take_from(&mut url) {
+                self.masked_url = Some(masked.to_string());
                 self.url = url.to_string();
                 if self.auth == AuthScheme::Basic && !self.headers.contains_key(AUTHORIZATION) {
                     self.headers.insert(AUTHORIZATION, creds.basic());
@@ -294,6 +305,13 @@ impl Chain {
             &self.body,
             &auth::cnonce(),
         )
+    }
+
+    /// Shows `ex` as k6 reports it: the hop's URL with its credentials masked.
+    pub(crate) fn mask(&self, ex: &mut Exchange) {
+        if let Some(masked) = &self.masked_url {
+            ex.url.clone_from(masked);
+        }
     }
 
     /// Decides what follows `ex` and, to follow, makes the next hop.

@@ -287,12 +287,33 @@ fn roots() -> Arc<RootCertStore> {
         .clone()
 }
 
+/// Which protocols a TLS handshake offers (ALPN).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Alpn {
+    /// `h2` and `http/1.1`: the server picks (k6's default).
+    Both,
+    /// `http/1.1` only.
+    Http1,
+    /// `h2` only.
+    Http2,
+}
+
+impl Alpn {
+    fn protocols(self) -> &'static [&'static [u8]] {
+        match self {
+            Alpn::Both => &[b"h2", b"http/1.1"],
+            Alpn::Http1 => &[b"http/1.1"],
+            Alpn::Http2 => &[b"h2"],
+        }
+    }
+}
+
 /// The connectors of a test: one per set of client certificates a host may get, made when a
 /// host first needs it.
 pub(crate) struct Connectors {
     settings: TlsSettings,
     insecure: bool,
-    by_identities: Mutex<HashMap<Vec<usize>, tokio_rustls::TlsConnector>>,
+    by_identities: Mutex<HashMap<(Vec<usize>, Alpn), tokio_rustls::TlsConnector>>,
     /// The identities of hosts seen, so the pattern matching runs once per host.
     by_host: Mutex<HashMap<String, Vec<usize>>>,
 }
@@ -307,8 +328,8 @@ impl Connectors {
         }
     }
 
-    /// The connector for `host`.
-    pub(crate) fn for_host(&self, host: &str) -> tokio_rustls::TlsConnector {
+    /// The connector for `host`, offering `alpn` in the handshake.
+    pub(crate) fn for_host(&self, host: &str, alpn: Alpn) -> tokio_rustls::TlsConnector {
         let ids = if self.settings.identities.is_empty() {
             Vec::new()
         } else {
@@ -319,8 +340,8 @@ impl Connectors {
                 .clone()
         };
         let mut made = self.by_identities.lock().unwrap_or_else(|e| e.into_inner());
-        made.entry(ids.clone())
-            .or_insert_with(|| tokio_rustls::TlsConnector::from(self.config(&ids)))
+        made.entry((ids.clone(), alpn))
+            .or_insert_with(|| tokio_rustls::TlsConnector::from(self.config(&ids, alpn)))
             .clone()
     }
 
@@ -333,7 +354,7 @@ impl Connectors {
         specific.chain(general).collect()
     }
 
-    fn config(&self, ids: &[usize]) -> Arc<ClientConfig> {
+    fn config(&self, ids: &[usize], alpn: Alpn) -> Arc<ClientConfig> {
         let provider = provider();
         let builder = builder(&self.settings, provider.clone())
             .expect("the versions and suites were checked by TlsSettings::from_k6");
@@ -353,7 +374,7 @@ impl Connectors {
                 .collect();
             builder.with_client_cert_resolver(Arc::new(Identities(keys)))
         };
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        config.alpn_protocols = alpn.protocols().iter().map(|p| p.to_vec()).collect();
         Arc::new(config)
     }
 }

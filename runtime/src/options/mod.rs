@@ -176,6 +176,8 @@ options! {
     /// Cipher suites by k6's names (k6's `tlsCipherSuites`).
     #[serde(rename = "tlsCipherSuites")]
     tls_cipher_suites: Vec<String>,
+    /// HTTP version of requests that set none: `auto` (ALPN picks), `1.1` or `2`.
+    http_version: String,
 }
 
 /// The shortcut options, which stand for a scenario of their own.

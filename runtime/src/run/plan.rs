@@ -154,6 +154,11 @@ pub fn settings(o: &Options) -> Result<Settings, Failure> {
     if let Some(v) = o.http_timeout {
         http.timeout = v.0;
     }
+    if let Some(v) = &o.http_version {
+        http.http_version = v
+            .parse()
+            .map_err(|e| Failure::config(format!("invalid httpVersion: {e}")))?;
+    }
     http.net = net_policy(o)?;
     http.tls = TlsSettings::from_k6(
         o.tls_version.as_ref(),

@@ -71,16 +71,29 @@ fn iteration() -> Result<()> {
         "get" => {
             get();
         }
-        // One request of `$METHOD` to `$PATH`, checked against `$STATUS` and, if set, `$BODY`.
+        // `$BATCH` requests (default 1, one `send`; more: one `batch`) of `$METHOD` to `$PATH`
+        // with a body of `$SIZE` bytes, the headers of `$HEADERS` (`name: value` lines) and
+        // `$HTTP_VERSION`, each checked against `$STATUS` and, if set, `$BODY`. A failure's
+        // error is logged as `error: …`.
         "expect" => {
             let url = format!("{}{}", var("BASE_URL", "http://127.0.0.1:8080"), var("PATH", "/"));
-            let res = http::Request::new(&var("METHOD", "GET"), &url).send();
+            let n: usize = var("BATCH", "1").parse().unwrap_or(1);
             let status: u16 = var("STATUS", "200").parse().unwrap_or(200);
             let body = stampede::env("BODY");
-            check!(res, {
-                "status as expected" => |r| r.status() == status,
-                "body as expected" => |r| body.as_deref().is_none_or(|b| r.text() == b),
-            });
+            let responses = if n <= 1 {
+                vec![expect_request(&url).send()]
+            } else {
+                http::batch((0..n).map(|_| expect_request(&url)).collect())
+            };
+            for res in responses {
+                if let Some(e) = res.error() {
+                    stampede::log::warn(&format!("error: {e}"));
+                }
+                check!(res, {
+                    "status as expected" => |r| r.status() == status,
+                    "body as expected" => |r| body.as_deref().is_none_or(|b| r.text() == b),
+                });
+            }
         }
         "trap" => {
             get();
@@ -167,6 +180,24 @@ fn iteration() -> Result<()> {
         other => stampede::bail!("unknown MODE `{other}`"),
     }
     Ok(())
+}
+
+/// The request of the `expect` mode.
+fn expect_request(url: &str) -> http::Request {
+    let size: usize = var("SIZE", "0").parse().unwrap_or(0);
+    let mut req = http::Request::new(&var("METHOD", "GET"), url);
+    if size > 0 {
+        req = req.body(vec![b'x'; size]);
+    }
+    for line in var("HEADERS", "").lines() {
+        if let Some((name, value)) = line.split_once(':') {
+            req = req.header(name.trim(), value.trim());
+        }
+    }
+    if let Some(version) = stampede::env("HTTP_VERSION") {
+        req = req.http_version(&version);
+    }
+    req
 }
 
 /// Recursion without end, each frame keeping some stack.
