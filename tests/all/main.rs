@@ -6,12 +6,17 @@ mod support;
 
 mod cli_errors;
 mod examples;
+mod html_report;
 mod http_client;
 mod languages;
 mod lifecycle;
 mod load;
+mod otlp;
+mod outputs;
+mod prometheus_rw;
 mod sandbox;
 mod scenarios;
 mod script_faults;
 mod sdk_units;
 mod target_faults;
+mod windows;

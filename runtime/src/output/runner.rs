@@ -227,16 +227,22 @@ impl Outputs {
     }
 
     /// Hands the report to every output (after [`end_stream`](Self::end_stream)); failures
-    /// are logged.
+    /// are logged. Each runs on a thread of its own, outside any async runtime: writing files
+    /// and pushing block.
     pub fn report(&mut self, report: &Report) {
-        for r in &mut self.running {
-            if let State::Idle(out) = &mut r.state {
-                if let Err(e) = out.report(report) {
-                    self.log
-                        .log(Level::Error, &format!("output {}: {e}", r.name), &[]);
+        let log = &self.log;
+        std::thread::scope(|scope| {
+            for r in &mut self.running {
+                if let State::Idle(out) = &mut r.state {
+                    let name = &r.name;
+                    scope.spawn(move || {
+                        if let Err(e) = out.report(report) {
+                            log.log(Level::Error, &format!("output {name}: {e}"), &[]);
+                        }
+                    });
                 }
             }
-        }
+        });
     }
 }
 

@@ -290,7 +290,9 @@ pub async fn run(mut spec: TestSpec) -> Result<Outcome, Failure> {
         &metrics.registry,
         spec.no_thresholds,
     )?;
-    let wants_breakdown = spec.summary_mode == SummaryMode::Full;
+    // The HTML report has per-scenario and per-group tables: the full summary's breakdown.
+    let wants_breakdown = spec.summary_mode == SummaryMode::Full
+        || spec.outputs.iter().any(OutputSpec::is_html_report);
     declare_breakdowns(&metrics, &plan.scenarios, wants_breakdown, spec.progress);
     let thresholds = Thresholds::attach(plan.thresholds.clone(), &mut metrics.store());
     let outputs = make_outputs(&spec, &plan, &metrics, &thresholds)?;
