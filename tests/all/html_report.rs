@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::guests::guest;
-use crate::support::{run_command, runtime, stampede, target, TempDir};
+use crate::support::{run_command, runtime, stampede, target, RunResult, TempDir};
 
 /// Chromium with the flags that work on this kind of machine (no network, no sandbox as root).
 fn chromium(profile: &Path) -> Command {
@@ -52,12 +52,12 @@ fn artifacts() -> PathBuf {
     dir
 }
 
-#[test]
-fn the_report_renders_offline_with_the_runs_data() {
+/// Runs the probe with two scenarios (one with groups), plain and windowed thresholds, and
+/// `--report FILE`.
+fn run_with_report(report: &Path) -> RunResult {
     let rt = runtime();
     let server = target(&rt);
-    let dir = TempDir::new("html");
-    let report = dir.path("report.html");
+    let dir = TempDir::new("html-run");
     let export = dir.path("summary.json");
     let options = r#"{"scenarios": {
         "browse": {"executor": "constant-vus", "vus": 3, "duration": "4s"},
@@ -71,11 +71,19 @@ fn the_report_renders_offline_with_the_runs_data() {
         .args(["-e", &format!("BASE_URL={}", server.url()), "-q"])
         .args(["-e", &format!("OPTIONS={options}")])
         .arg("--report")
-        .arg(&report)
+        .arg(report)
         .arg("--summary-export")
         .arg(&export);
     let r = run_command(cmd, Some(&export));
     assert_eq!(r.code, 0, "{}", r.output());
+    r
+}
+
+#[test]
+fn the_report_renders_offline_with_the_runs_data() {
+    let dir = TempDir::new("html");
+    let report = dir.path("report.html");
+    let r = run_with_report(&report);
     let html = std::fs::read_to_string(&report).unwrap();
     assert!(
         !html.contains("http://") || !html.contains("<script src"),
@@ -148,9 +156,14 @@ fn the_report_renders_offline_with_the_runs_data() {
         assert!(dom.contains(text), "the page lacks `{text}`");
     }
 
+    screenshot(&profile.0, &report);
+}
+
+/// A 1280×800 screenshot of the page for a reviewer, in `target/test-artifacts/report.png`.
+fn screenshot(profile: &Path, report: &Path) {
     let shot = artifacts().join("report.png");
     let _ = std::fs::remove_file(&shot);
-    let out = chromium(&profile.0)
+    let out = chromium(profile)
         .arg(format!("--screenshot={}", shot.display()))
         .arg(format!("file://{}", report.display()))
         .output()

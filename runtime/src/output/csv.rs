@@ -182,10 +182,14 @@ pub fn push_fixed6(v: f64, out: &mut Vec<u8>) {
         }
         let n = n.unsigned_abs();
         out.extend_from_slice(itoa::Buffer::new().format(n / 1_000_000).as_bytes());
-        let frac = itoa::Buffer::new().format(n % 1_000_000).to_owned();
-        out.push(b'.');
-        out.extend(std::iter::repeat_n(b'0', 6 - frac.len()));
-        out.extend_from_slice(frac.as_bytes());
+        let mut frac = [b'0'; 7];
+        frac[0] = b'.';
+        let mut f = n % 1_000_000;
+        for d in frac[1..].iter_mut().rev() {
+            *d = b'0' + (f % 10) as u8;
+            f /= 10;
+        }
+        out.extend_from_slice(&frac);
     } else {
         let _ = write!(out, "{v:.6}");
     }
@@ -201,6 +205,7 @@ pub struct Csv {
     /// Per tag set id: the tag columns, `extra_tags` and `metadata`, and a line break.
     tails: Vec<Option<Box<[u8]>>>,
     start_ns: u128,
+    last_time: Option<u64>,
     time: String,
     row: Vec<u8>,
 }
@@ -231,8 +236,9 @@ impl Csv {
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default()
                 .as_nanos(),
+            last_time: None,
             time: String::new(),
-            row: Vec::with_capacity(512),
+            row: Vec::with_capacity(256 << 10),
         })
     }
 
@@ -277,19 +283,22 @@ impl Csv {
         if self.tails[t].is_none() {
             self.tails[t] = Some(self.tail(s.tags));
         }
-        let row = &mut self.row;
-        row.clear();
-        row.extend_from_slice(self.names[m].as_deref().expect("made"));
-        if self.config.time_format == TimeFormat::Unix {
-            let secs = (self.start_ns + u128::from(s.time)) / 1_000_000_000;
-            row.extend_from_slice(itoa::Buffer::new().format(secs).as_bytes());
-        } else {
+        // The samples of one request share their time: format it once.
+        if self.last_time != Some(s.time) {
+            self.last_time = Some(s.time);
             self.time.clear();
-            self.config
-                .time_format
-                .write(self.ctx.wall(s.time), &mut self.time);
-            row.extend_from_slice(self.time.as_bytes());
+            if self.config.time_format == TimeFormat::Unix {
+                let secs = (self.start_ns + u128::from(s.time)) / 1_000_000_000;
+                self.time.push_str(itoa::Buffer::new().format(secs));
+            } else {
+                self.config
+                    .time_format
+                    .write(self.ctx.wall(s.time), &mut self.time);
+            }
         }
+        let row = &mut self.row;
+        row.extend_from_slice(self.names[m].as_deref().expect("made"));
+        row.extend_from_slice(self.time.as_bytes());
         row.push(b',');
         push_fixed6(s.value, row);
         row.extend_from_slice(self.tails[t].as_deref().expect("made"));
@@ -310,16 +319,22 @@ impl Output for Csv {
     }
 
     fn samples(&mut self, batch: &[Sample]) -> Result<(), OutputError> {
+        // Rows are built straight into one buffer, written when it is full.
         for s in batch {
             self.write_row(s);
-            self.out
-                .write_all(&self.row)
-                .map_err(|e| format!("writing {}: {e}", self.config.file.display()))?;
+            if self.row.len() >= 192 << 10 {
+                let written = self.out.write_all(&self.row);
+                self.row.clear();
+                written.map_err(|e| format!("writing {}: {e}", self.config.file.display()))?;
+            }
         }
         Ok(())
     }
 
     fn flush(&mut self) -> Result<(), OutputError> {
+        let written = self.out.write_all(&self.row);
+        self.row.clear();
+        written.map_err(|e| format!("writing {}: {e}", self.config.file.display()))?;
         self.out
             .flush()
             .map_err(|e| format!("writing {}: {e}", self.config.file.display()))

@@ -113,13 +113,16 @@ pub fn render(report: &Report, with_checks: bool) -> String {
         "<testsuites name=\"stampede\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" time=\"{}\">",
         seconds(report.duration)
     );
-    suite_open(
-        &mut x,
-        "thresholds",
-        report.thresholds.len(),
-        t_failed,
-        report,
-    );
+    thresholds_suite(&mut x, report, t_failed);
+    if with_checks {
+        checks_suite(&mut x, report, c_failed);
+    }
+    x.push_str("</testsuites>\n");
+    x
+}
+
+fn thresholds_suite(x: &mut String, report: &Report, failed: usize) {
+    suite_open(x, "thresholds", report.thresholds.len(), failed, report);
     let _ = writeln!(
         x,
         "    <properties><property name=\"script\" value=\"{}\"/></properties>",
@@ -154,41 +157,40 @@ pub fn render(report: &Report, with_checks: bool) -> String {
         let _ = writeln!(x, "    <system-err>{}</system-err>", esc(why));
     }
     x.push_str("  </testsuite>\n");
-    if with_checks {
-        suite_open(&mut x, "checks", report.checks.len(), c_failed, report);
-        for c in &report.checks {
-            let group = c.group.trim_start_matches("::").replace("::", ".");
-            let classname = if group.is_empty() {
-                "stampede.checks".to_string()
-            } else {
-                format!("stampede.checks.{group}")
-            };
-            let _ = write!(
-                x,
-                "    <testcase name=\"{}\" classname=\"{}\"",
-                esc(&c.name),
-                esc(&classname)
+}
+
+fn checks_suite(x: &mut String, report: &Report, failed: usize) {
+    suite_open(x, "checks", report.checks.len(), failed, report);
+    for c in &report.checks {
+        let group = c.group.trim_start_matches("::").replace("::", ".");
+        let classname = if group.is_empty() {
+            "stampede.checks".to_string()
+        } else {
+            format!("stampede.checks.{group}")
+        };
+        let _ = write!(
+            x,
+            "    <testcase name=\"{}\" classname=\"{}\"",
+            esc(&c.name),
+            esc(&classname)
+        );
+        if c.fails == 0 {
+            let _ = writeln!(x, "/>");
+        } else {
+            let all = c.passes + c.fails;
+            let msg = format!(
+                "{} of {all} failed ({:.2}%)",
+                c.fails,
+                c.fails as f64 * 100.0 / all as f64
             );
-            if c.fails == 0 {
-                let _ = writeln!(x, "/>");
-            } else {
-                let all = c.passes + c.fails;
-                let msg = format!(
-                    "{} of {all} failed ({:.2}%)",
-                    c.fails,
-                    c.fails as f64 * 100.0 / all as f64
-                );
-                let _ = writeln!(
-                    x,
-                    ">\n      <failure type=\"check\" message=\"{}\"/>\n    </testcase>",
-                    esc(&msg)
-                );
-            }
+            let _ = writeln!(
+                x,
+                ">\n      <failure type=\"check\" message=\"{}\"/>\n    </testcase>",
+                esc(&msg)
+            );
         }
-        x.push_str("  </testsuite>\n");
     }
-    x.push_str("</testsuites>\n");
-    x
+    x.push_str("  </testsuite>\n");
 }
 
 impl Output for Junit {

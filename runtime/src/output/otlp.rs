@@ -358,6 +358,8 @@ fn add_points(m: &mut Metric, s: &Series, attributes: Vec<KeyValue>, start: u64,
         (Some(metric::Data::Sum(sum)), Agg::Rate { trues, total }) => {
             for (condition, n) in [("nonzero", *trues), ("zero", total - trues)] {
                 let mut attrs = attributes.clone();
+                // Attribute keys are unique: a tag called `condition` gives way.
+                attrs.retain(|a| a.key != "condition");
                 attrs.push(string_kv("condition", condition));
                 sum.data_points
                     .push(number(attrs, start, now, Value::AsInt(n as i64)));

@@ -386,7 +386,8 @@ mod tests {
             slow: Duration::from_millis(200),
         };
         let log = Logger::to_writer(Level::Error, Box::new(std::io::sink()));
-        let mut outputs = Outputs::start_with_queue(vec![Box::new(probe)], &metrics, &log, 4096);
+        let mut outputs =
+            Outputs::start_with_queue(vec![Box::new(probe)], &metrics, &log, 3 * 8192);
         let big = batch(&metrics, 1024);
         let started = Instant::now();
         let sent = 1000u64;
@@ -399,7 +400,7 @@ mod tests {
             "{:?}",
             started.elapsed()
         );
-        // At most 4 batches were queued: the end drains them in about a second.
+        // At most 3 hand-offs of 8192 samples were queued: the end drains them in seconds.
         let stats = outputs.end_stream(&metrics, Duration::from_secs(60));
         let s = &stats[0];
         assert!(s.dropped > 0, "{s:?}");
