@@ -235,9 +235,10 @@ impl Otlp {
     /// Every series as OTLP metrics, one per metric name.
     fn metrics(&mut self) -> Vec<Metric> {
         let now = now_ns();
-        let all: Vec<Series> = self.agg.all().to_vec();
+        // Moved out while mapped (attributes are cached in `self`): nothing is copied.
+        let agg = std::mem::replace(&mut self.agg, Aggregator::new(TrendNeeds::default()));
         let mut by_metric: BTreeMap<MetricId, Metric> = BTreeMap::new();
-        for s in &all {
+        for s in agg.all() {
             let attributes = self.attrs(s.tags);
             let def = self.ctx.metrics.registry.def(s.metric);
             let unit = match def.contains {
@@ -262,6 +263,7 @@ impl Otlp {
             });
             add_points(entry, s, attributes, self.start_ns, now);
         }
+        self.agg = agg;
         by_metric.into_values().collect()
     }
 

@@ -442,12 +442,11 @@ impl Output for RemoteWrite {
     }
 
     fn flush(&mut self) -> Result<(), OutputError> {
-        let updated: Vec<Series> = self.agg.take_updated().into_iter().cloned().collect();
-        if updated.is_empty() {
-            return Ok(());
-        }
+        // The aggregator is moved out while its series are mapped (the mapping fills caches
+        // of `self`): no series, and no histogram, is copied.
+        let mut agg = std::mem::replace(&mut self.agg, Aggregator::new(TrendNeeds::default()));
         let mut out = Vec::new();
-        for s in &updated {
+        for s in agg.take_updated() {
             let key = (s.metric, s.tags);
             let latest = self.wall_ms(s.latest);
             let ts = match self.pushed.get(&key) {
@@ -456,6 +455,10 @@ impl Output for RemoteWrite {
             };
             self.pushed.insert(key, ts);
             out.extend(self.map(s, ts));
+        }
+        self.agg = agg;
+        if out.is_empty() {
+            return Ok(());
         }
         self.push(out)
     }
@@ -469,9 +472,9 @@ impl Output for RemoteWrite {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_millis() as i64;
-        let all: Vec<Series> = self.agg.all().to_vec();
+        let agg = std::mem::replace(&mut self.agg, Aggregator::new(TrendNeeds::default()));
         let mut out = Vec::new();
-        for s in &all {
+        for s in agg.all() {
             let ts = now.max(self.pushed.get(&(s.metric, s.tags)).map_or(0, |p| p + 1));
             for mut series in self.map(s, ts) {
                 series.histograms.clear();
@@ -482,6 +485,7 @@ impl Output for RemoteWrite {
                 out.push(series);
             }
         }
+        self.agg = agg;
         self.push(out)
     }
 }
