@@ -34,4 +34,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     }
 fi
 
+# TLS tests: nginx (a client-certificate-checking server) and openssl (legacy-encrypted keys).
+command -v nginx >/dev/null || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light
+command -v openssl >/dev/null || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y openssl
+
 cargo test --workspace --locked "$@"
