@@ -196,6 +196,7 @@ pub struct Otlp {
     changed: bool,
     /// Exports sent.
     pub exports: u64,
+    overflow_reported: u64,
 }
 
 impl Otlp {
@@ -213,6 +214,7 @@ impl Otlp {
             start_ns: now_ns(),
             changed: false,
             exports: 0,
+            overflow_reported: 0,
         })
     }
 
@@ -389,6 +391,7 @@ fn add_points(m: &mut Metric, s: &Series, attributes: Vec<KeyValue>, start: u64,
     }
 }
 
+
 impl Output for Otlp {
     fn description(&self) -> String {
         format!("opentelemetry (http/protobuf, {})", self.config.push.url)
@@ -415,7 +418,8 @@ impl Output for Otlp {
         }
         self.changed = false;
         let _ = self.agg.take_updated();
-        self.export()
+        self.export()?;
+        super::series::overflowed(&self.agg, &mut self.overflow_reported)
     }
 }
 

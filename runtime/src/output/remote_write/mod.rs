@@ -181,6 +181,7 @@ pub struct RemoteWrite {
     pushed: HashMap<(MetricId, TagSetId), i64>,
     /// Requests sent, for tests and the debug log.
     pub requests: u64,
+    overflow_reported: u64,
 }
 
 impl RemoteWrite {
@@ -204,6 +205,7 @@ impl RemoteWrite {
             names: HashMap::new(),
             pushed: HashMap::new(),
             requests: 0,
+            overflow_reported: 0,
         })
     }
 
@@ -411,6 +413,7 @@ fn native(t: &TrendAgg, contains: ValueType, ts: i64) -> Histogram {
     }
 }
 
+
 impl Output for RemoteWrite {
     fn description(&self) -> String {
         format!("Prometheus remote write ({})", self.config.push.url)
@@ -457,10 +460,10 @@ impl Output for RemoteWrite {
             out.extend(self.map(s, ts));
         }
         self.agg = agg;
-        if out.is_empty() {
-            return Ok(());
+        if !out.is_empty() {
+            self.push(out)?;
         }
-        self.push(out)
+        super::series::overflowed(&self.agg, &mut self.overflow_reported)
     }
 
     fn report(&mut self, _report: &super::Report) -> Result<(), OutputError> {
