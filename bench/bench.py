@@ -298,6 +298,93 @@ def languages(target, duration):
     return rows
 
 
+class Sinks:
+    """Receivers for the outputs: a real Prometheus with its remote-write receiver (Debian's
+    `prometheus`, when installed) and an OTLP/HTTP sink that answers every request with 200."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        self.dir = tempfile.mkdtemp(prefix="stampede-bench-sinks-")
+        self.prom = None
+        self.prom_port = free_port()
+        if shutil.which("prometheus"):
+            cfg = os.path.join(self.dir, "prometheus.yml")
+            with open(cfg, "w") as f:
+                f.write("global:\n  scrape_interval: 1h\n")
+            self.prom = subprocess.Popen(
+                ["prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={self.dir}/data",
+                 f"--web.listen-address=127.0.0.1:{self.prom_port}", "--web.enable-remote-write-receiver"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", self.prom_port), timeout=0.2).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+
+        class Sink(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.otlp = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+        self.otlp_port = self.otlp.server_address[1]
+        threading.Thread(target=self.otlp.serve_forever, daemon=True).start()
+
+    def args(self):
+        """--out flags for every streaming output; files go to /dev/null (formatting, not disk)."""
+        rw = (f"http://127.0.0.1:{self.prom_port}/api/v1/write" if self.prom
+              else f"http://127.0.0.1:{self.otlp_port}/api/v1/write")
+        return ["--out", "json=/dev/null", "--out", "csv=/dev/null",
+                "--out", f"experimental-prometheus-rw=url={rw},pushInterval=5s",
+                "--out", "opentelemetry=exportInterval=10s"]
+
+    def env(self):
+        env = dict(os.environ)
+        env["STAMPEDE_OTEL_HTTP_EXPORTER_INSECURE"] = "true"
+        env["STAMPEDE_OTEL_HTTP_EXPORTER_ENDPOINT"] = f"127.0.0.1:{self.otlp_port}"
+        return env
+
+    def stop(self):
+        self.otlp.shutdown()
+        if self.prom:
+            self.prom.terminate()
+            self.prom.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def outputs_cost(target, reps, duration, conns):
+    """CPU per request with every streaming output on (JSON lines, CSV, remote-write, OTLP)
+    against none, interleaved; and what the outputs dropped."""
+    sinks = Sinks()
+    rows = {"none": [], "all": []}
+    try:
+        for rep in range(reps):
+            for mode in ("none", "all"):
+                extra = sinks.args() if mode == "all" else []
+                summary, _, _, user, sys_, rss, _ = stampede_run(
+                    ["-e", f"URL={target.url}", "-u", str(conns), "-d", f"{duration}s"] + extra,
+                    env=sinks.env())
+                n = metric(summary, "http_reqs", "count")
+                outs = summary.get("generator", {}).get("outputs", [])
+                dropped = sum(o.get("dropped", 0) for o in outs)
+                errors = sum(o.get("errors", 0) for o in outs)
+                rows[mode].append(dict(rps=n / duration, cpu_us=(user + sys_) / n * 1e6, rss=rss,
+                                       dropped=dropped, errors=errors))
+                log(f"  rep {rep + 1}: {mode:5} {n / duration:10.0f} req/s  {(user + sys_) / n * 1e6:5.1f} µs CPU/req"
+                    f"  dropped {dropped}  failed writes {errors}")
+    finally:
+        sinks.stop()
+    return rows, sinks.prom is not None
+
+
 def mb(b):
     return f"{b / 1e6:.1f} MB"
 
@@ -308,7 +395,7 @@ def main():
     ap.add_argument("--duration", type=int, default=10, help="seconds per run (10)")
     ap.add_argument("--conns", type=int, default=50, help="connections / VUs (50)")
     ap.add_argument("--soak", type=int, default=60, help="seconds of the memory-over-time run (60; 600 for the 10-minute soak)")
-    ap.add_argument("--skip", default="", help="comma-separated parts to skip: compare,h2,vus,rate,soak,langs")
+    ap.add_argument("--skip", default="", help="comma-separated parts to skip: compare,h2,outputs,vus,rate,soak,langs")
     ap.add_argument("--target", choices=["auto", "serve"], default="auto", help="nginx if installed (auto) or stampede serve")
     a = ap.parse_args()
     skip = set(a.skip.split(",")) - {""}
@@ -339,6 +426,19 @@ def main():
                            f"{a.duration} s, median of {a.reps} interleaved runs)", rows, "h2load", 2)
         elif "h2" not in skip:
             log("h2load, nginx or openssl missing: the HTTP/2 comparison is skipped (apt-get install nghttp2-client)")
+        if "outputs" not in skip:
+            log(f"== outputs: json, csv, remote-write and OTLP all on, against none ({a.conns} VUs, {a.duration} s)")
+            rows, real_prom = outputs_cost(target, a.reps, a.duration, a.conns)
+            print(f"\noutputs (median of {a.reps} interleaved runs; remote-write to "
+                  f"{'Prometheus' if real_prom else 'an HTTP sink'}, OTLP to an HTTP sink, files to /dev/null)")
+            print(f"{'outputs':8} {'req/s':>10} {'CPU µs/req':>11} {'peak RSS':>10} {'dropped':>9}")
+            med = {}
+            for mode, rs in rows.items():
+                med[mode] = {k: statistics.median(r[k] for r in rs) for k in ("rps", "cpu_us", "rss", "dropped")}
+                m = med[mode]
+                print(f"{mode:8} {m['rps']:10.0f} {m['cpu_us']:11.1f} {mb(m['rss']):>10} {m['dropped']:9.0f}")
+            print(f"{'ratio':8} {med['all']['rps'] / med['none']['rps']:10.2f} "
+                  f"{med['all']['cpu_us'] / med['none']['cpu_us']:11.2f}   (all / none; CPU target <= 1.10)")
         if "vus" not in skip:
             log("== VU start-up and memory (VUs that sleep)")
             res = vu_startup([1, 1000, 10000])

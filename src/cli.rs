@@ -112,10 +112,19 @@ pub struct RunArgs {
     /// Write the end-of-test summary as JSON (k6's format) to FILE.
     #[arg(long, value_name = "FILE")]
     pub summary_export: Option<PathBuf>,
-    /// Send results to an output, NAME[=ARG] (repeatable): json=FILE writes every sample as
-    /// JSON lines (k6's format).
+    /// Send results to an output, NAME[=ARG] (repeatable): json=FILE, csv[=FILE],
+    /// experimental-prometheus-rw, opentelemetry, web-dashboard=export=FILE.html.
     #[arg(short, long = "out", value_name = "NAME[=ARG]")]
     pub out: Vec<String>,
+    /// Write the HTML report to FILE at the end (as --out web-dashboard=export=FILE).
+    #[arg(long, value_name = "FILE", env = "STAMPEDE_WEB_DASHBOARD_EXPORT")]
+    pub report: Option<PathBuf>,
+    /// Write the thresholds as JUnit XML to FILE at the end.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// With --junit, a test case per check too.
+    #[arg(long, requires = "junit")]
+    pub junit_checks: bool,
     /// A tag added to every sample, NAME=VALUE (repeatable).
     #[arg(long = "tag", value_name = "NAME=VALUE", value_parser = parse_kv)]
     pub tags: Vec<(String, String)>,
@@ -234,6 +243,29 @@ impl RunArgs {
             .collect::<Result<Vec<_>, _>>()?;
         if let Some(path) = &self.summary_export {
             specs.push(OutputSpec::report(registry::report::SUMMARY_EXPORT, path));
+        }
+        if let Some(path) = &self.report {
+            specs.push(OutputSpec {
+                name: registry::WEB_DASHBOARD.into(),
+                arg: Some(format!("export={}", path.display())),
+            });
+        }
+        if let Some(path) = &self.junit {
+            let name = if self.junit_checks {
+                registry::report::JUNIT_CHECKS
+            } else {
+                registry::report::JUNIT
+            };
+            specs.push(OutputSpec::report(name, path));
+        }
+        // In a GitHub Actions step, the report goes to the job summary too.
+        if let Some(path) = std::env::var_os(stampede_runtime::output::github::VAR) {
+            if !path.is_empty() {
+                specs.push(OutputSpec::report(
+                    registry::report::GITHUB,
+                    std::path::Path::new(&path),
+                ));
+            }
         }
         Ok(specs)
     }

@@ -19,6 +19,20 @@ fi
 # componentize-js (npm) into its cache on first use; they need python3 with venv, and node.
 command -v python3 >/dev/null && python3 -c 'import venv' || as_root apt-get install -y python3 python3-venv
 command -v node >/dev/null && command -v npm >/dev/null || as_root apt-get install -y nodejs npm
+# Outputs and reports are tested against their real consumers: Prometheus (remote-write),
+# Chromium (the HTML report), xmllint (JUnit against junit-10.xsd, which the tests take from
+# pytest's source distribution on PyPI with pip).
+missing=()
+command -v prometheus >/dev/null || missing+=(prometheus)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v xmllint >/dev/null || missing+=(libxml2-utils)
+python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+if [ ${#missing[@]} -gt 0 ]; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" || {
+        as_root apt-get update
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+    }
+fi
 
 # TLS tests: nginx (a client-certificate-checking server) and openssl (legacy-encrypted keys).
 command -v nginx >/dev/null || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light

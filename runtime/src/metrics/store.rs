@@ -50,6 +50,10 @@ pub trait SampleTap: Send {
     fn offer(&mut self, batch: &Arc<[Sample]>) -> bool;
 }
 
+/// Samples gathered for the taps before they are handed over together: one hand-off (and one
+/// wake-up of each output's thread) per this many samples rather than per VU batch.
+const TAP_BATCH: usize = 8192;
+
 #[derive(Debug, Default, Clone)]
 struct Route {
     subs: SmallVec<[u32; 4]>,
@@ -74,6 +78,8 @@ pub struct Store {
     windows: Vec<WindowSeries>,
     windows_by_metric: HashMap<MetricId, Vec<u32>>,
     taps: Vec<Box<dyn SampleTap>>,
+    /// Samples waiting for the taps.
+    tap_buffer: Vec<Sample>,
 }
 
 impl Store {
@@ -94,6 +100,7 @@ impl Store {
             windows: Vec::new(),
             windows_by_metric: HashMap::new(),
             taps: Vec::new(),
+            tap_buffer: Vec::new(),
         }
     }
 
@@ -223,9 +230,23 @@ impl Store {
         self.taps.push(tap);
     }
 
-    /// Stops sending batches to taps (which then see the end of their channel).
+    /// Stops sending batches to taps (which then see the end of their channel), after
+    /// handing them what is waiting.
     pub fn clear_taps(&mut self) {
+        self.flush_taps();
         self.taps.clear();
+    }
+
+    /// Hands the samples gathered for the taps over now (the watcher calls this every second,
+    /// so that a quiet test's samples do not wait).
+    pub fn flush_taps(&mut self) {
+        if self.tap_buffer.is_empty() {
+            return;
+        }
+        // One copy for every tap: outputs read it on their own threads.
+        let shared: Arc<[Sample]> = Arc::from(self.tap_buffer.as_slice());
+        self.tap_buffer.clear();
+        self.taps.retain_mut(|tap| tap.offer(&shared));
     }
 
     /// Folds in a batch of samples.
@@ -266,10 +287,11 @@ impl Store {
                 }
             }
         }
-        if !self.taps.is_empty() && !batch.is_empty() {
-            // One copy for every tap: outputs read it on their own threads.
-            let shared: Arc<[Sample]> = Arc::from(batch);
-            self.taps.retain_mut(|tap| tap.offer(&shared));
+        if !self.taps.is_empty() {
+            self.tap_buffer.extend_from_slice(batch);
+            if self.tap_buffer.len() >= TAP_BATCH {
+                self.flush_taps();
+            }
         }
     }
 

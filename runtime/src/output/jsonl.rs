@@ -12,10 +12,14 @@ use serde_json::{json, Map, Value};
 use super::{Output, OutputContext, OutputError};
 use crate::metrics::{MetricId, Sample, TagSetId};
 
+/// Bytes gathered before a write: lines are built straight into this buffer, copied once.
+const WRITE_AT: usize = 192 << 10;
+
 /// The JSON lines output.
 pub struct JsonLines {
     path: PathBuf,
     out: BufWriter<Box<dyn Write + Send>>,
+    buf: Vec<u8>,
     ctx: OutputContext,
     thresholds: BTreeMap<String, Vec<String>>,
     /// Per metric id: `{"metric":"NAME","type":"Point","data":{"time":"`, once declared.
@@ -23,43 +27,59 @@ pub struct JsonLines {
     /// Per tag set id: `,"tags":{…}}}` and a line break.
     tails: Vec<Option<Box<[u8]>>>,
     clock: WallClock,
-    line: Vec<u8>,
     lines: u64,
 }
 
-/// Unix nanoseconds as Go's RFC 3339 (UTC, the fraction without trailing zeros), with the
-/// seconds part formatted once per second.
+/// Unix nanoseconds as Go's RFC 3339 (UTC, the fraction without trailing zeros). The seconds
+/// are formatted once per second, and a whole timestamp once per distinct sample time: the
+/// samples of one request share theirs.
 pub struct WallClock {
-    start_ns: u128,
+    start_secs: u64,
+    start_nanos: u64,
     second: u64,
-    text: String,
+    seconds_text: Vec<u8>,
+    last: Option<u64>,
+    last_text: Vec<u8>,
 }
 
 impl WallClock {
     /// A clock whose sample time 0 is `start`.
     pub fn new(start: std::time::SystemTime) -> Self {
+        let since = start
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         Self {
-            start_ns: start
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_nanos(),
+            start_secs: since.as_secs(),
+            start_nanos: u64::from(since.subsec_nanos()),
             second: u64::MAX,
-            text: String::new(),
+            seconds_text: Vec::new(),
+            last: None,
+            last_text: Vec::new(),
         }
     }
 
     /// Appends the time of a sample taken at `time` ns on the metrics' clock.
     pub fn push(&mut self, time: u64, out: &mut Vec<u8>) {
-        let ns = self.start_ns + u128::from(time);
-        let secs = (ns / 1_000_000_000) as u64;
+        if self.last != Some(time) {
+            self.format(time);
+            self.last = Some(time);
+        }
+        out.extend_from_slice(&self.last_text);
+    }
+
+    fn format(&mut self, time: u64) {
+        let ns = self.start_nanos + time;
+        let secs = self.start_secs + ns / 1_000_000_000;
         let frac = (ns % 1_000_000_000) as u32;
         if secs != self.second {
             self.second = secs;
             let t = std::time::UNIX_EPOCH + Duration::from_secs(secs);
             let full = humantime::format_rfc3339_seconds(t).to_string();
-            self.text = full.trim_end_matches('Z').to_owned();
+            self.seconds_text = full.trim_end_matches('Z').as_bytes().to_vec();
         }
-        out.extend_from_slice(self.text.as_bytes());
+        let out = &mut self.last_text;
+        out.clear();
+        out.extend_from_slice(&self.seconds_text);
         if frac != 0 {
             let mut digits = [b'0'; 9];
             let mut f = frac;
@@ -67,7 +87,10 @@ impl WallClock {
                 *d = b'0' + (f % 10) as u8;
                 f /= 10;
             }
-            let keep = 9 - digits.iter().rev().take_while(|d| **d == b'0').count();
+            let mut keep = 9;
+            while digits[keep - 1] == b'0' {
+                keep -= 1;
+            }
             out.push(b'.');
             out.extend_from_slice(&digits[..keep]);
         }
@@ -83,7 +106,7 @@ pub fn push_number(v: f64, out: &mut Vec<u8>) {
     } else if v.fract() == 0.0 && v.abs() < 1e15 {
         out.extend_from_slice(itoa::Buffer::new().format(v as i64).as_bytes());
     } else {
-        let _ = serde_json::to_writer(&mut *out, &v);
+        out.extend_from_slice(zmij::Buffer::new().format_finite(v).as_bytes());
     }
 }
 
@@ -116,7 +139,7 @@ impl JsonLines {
             heads: Vec::new(),
             tails: Vec::new(),
             clock: WallClock::new(ctx.wall_start),
-            line: Vec::with_capacity(512),
+            buf: Vec::with_capacity(WRITE_AT + (64 << 10)),
             lines: 0,
         })
     }
@@ -140,7 +163,7 @@ impl JsonLines {
             },
             "metric": &*def.name,
         });
-        writeln!(self.out, "{line}")?;
+        writeln!(self.buf, "{line}")?;
         self.lines += 1;
         let head = format!(
             "{{\"metric\":{},\"type\":\"Point\",\"data\":{{\"time\":\"",
@@ -176,15 +199,17 @@ impl JsonLines {
         if self.tails[t].is_none() {
             self.tails[t] = Some(self.tail(s.tags));
         }
-        let line = &mut self.line;
-        line.clear();
-        line.extend_from_slice(self.heads[m].as_deref().expect("declared"));
-        self.clock.push(s.time, line);
-        line.extend_from_slice(b"\",\"value\":");
-        push_number(s.value, line);
-        line.extend_from_slice(self.tails[t].as_deref().expect("made"));
-        self.out.write_all(line)?;
+        let buf = &mut self.buf;
+        buf.extend_from_slice(self.heads[m].as_deref().expect("declared"));
+        self.clock.push(s.time, buf);
+        buf.extend_from_slice(b"\",\"value\":");
+        push_number(s.value, buf);
+        buf.extend_from_slice(self.tails[t].as_deref().expect("made"));
         self.lines += 1;
+        if buf.len() >= WRITE_AT {
+            self.out.write_all(buf)?;
+            buf.clear();
+        }
         Ok(())
     }
 }
@@ -211,9 +236,12 @@ impl Output for JsonLines {
     }
 
     fn flush(&mut self) -> Result<(), OutputError> {
-        self.out
-            .flush()
-            .map_err(|e| format!("writing {}: {e}", self.path.display()))
+        let written = self
+            .out
+            .write_all(&self.buf)
+            .and_then(|()| self.out.flush());
+        self.buf.clear();
+        written.map_err(|e| format!("writing {}: {e}", self.path.display()))
     }
 
     fn report(&mut self, _report: &super::Report) -> Result<(), OutputError> {

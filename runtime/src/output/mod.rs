@@ -16,10 +16,19 @@
 //!
 //! Outputs are made by name, with k6's names, from `--out NAME[=ARG]` ([`registry::make`]).
 
+pub mod csv;
+pub mod github;
+pub mod html;
 pub mod jsonl;
+pub mod junit;
+pub mod otlp;
+mod push;
 pub mod registry;
+pub mod remote_write;
 mod report;
 pub mod runner;
+pub mod series;
+pub mod settings;
 pub mod summary_json;
 pub mod summary_text;
 mod units;

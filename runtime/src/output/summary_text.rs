@@ -275,6 +275,7 @@ pub fn render(report: &Report, mode: SummaryMode) -> String {
                 || !DETAIL_METRICS.contains(&m.parent.as_deref().unwrap_or(&m.name))
         })
         .filter(|m| !m.name.starts_with("generator_"))
+        .filter(|m| mode == SummaryMode::Full || !m.breakdown)
         .collect();
     let total: Vec<&MetricReport> = shown.iter().copied().filter(|m| !m.breakdown).collect();
     let layout = Layout::new(&shown);

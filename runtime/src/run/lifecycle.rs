@@ -450,6 +450,7 @@ impl Watcher {
                     (builtin::VUS, pool.active() as f64),
                     (builtin::VUS_MAX, pool.made() as f64),
                 ]);
+                metrics.store().flush_taps();
                 if n.is_multiple_of(2) && !thresholds.is_empty() {
                     let mut store = metrics.store();
                     store.close_windows_before(metrics.now());

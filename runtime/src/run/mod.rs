@@ -265,9 +265,21 @@ fn test_info(spec: &TestSpec, plan: &Plan, started: SystemTime) -> TestInfo {
     }
 }
 
-/// Runs a test.
-pub async fn run(mut spec: TestSpec) -> Result<Outcome, Failure> {
-    let log = spec.log.clone();
+/// A test planned, its metrics declared and its outputs started: ready for its VUs.
+struct Prepared {
+    metrics: Metrics,
+    /// The component compiled to inspect it; the VUs' engine is made from it, then it goes.
+    probe: Option<Arc<ScriptEngine>>,
+    plan: Plan,
+    thresholds: Thresholds,
+    outputs: Outputs,
+    breakdown: bool,
+}
+
+/// Compiles and inspects the script, plans the test, declares what the reports show, and
+/// starts the outputs.
+async fn prepare(spec: &TestSpec) -> Result<Prepared, Failure> {
+    let log = &spec.log;
     let metrics = Metrics::new();
     let probe = Arc::new(ScriptEngine::compile_cached(
         &spec.wasm,
@@ -277,7 +289,7 @@ pub async fn run(mut spec: TestSpec) -> Result<Outcome, Failure> {
         },
         spec.cache_dir.as_deref(),
     )?);
-    let info = lifecycle::inspect(probe.clone(), &metrics, &spec.env, &log).await?;
+    let info = lifecycle::inspect(probe.clone(), &metrics, &spec.env, log).await?;
     let layers = plan::layers(
         spec.config.as_ref(),
         info.options,
@@ -290,49 +302,49 @@ pub async fn run(mut spec: TestSpec) -> Result<Outcome, Failure> {
         &metrics.registry,
         spec.no_thresholds,
     )?;
-    let wants_breakdown = spec.summary_mode == SummaryMode::Full;
-    declare_breakdowns(&metrics, &plan.scenarios, wants_breakdown, spec.progress);
+    // The HTML report has per-scenario and per-group tables: the full summary's breakdown.
+    let breakdown = spec.summary_mode == SummaryMode::Full
+        || spec.outputs.iter().any(OutputSpec::is_html_report);
+    declare_breakdowns(&metrics, &plan.scenarios, breakdown, spec.progress);
     let thresholds = Thresholds::attach(plan.thresholds.clone(), &mut metrics.store());
-    let outputs = make_outputs(&spec, &plan, &metrics, &thresholds)?;
-    let mut outputs = Outputs::start(outputs, &metrics, &log);
-    if let Some(show) = spec.on_start.take() {
-        show(&Banner {
-            script: &spec.script,
-            scenarios: &plan.scenarios,
-            max_vus: plan.max_vus(),
-            max_duration: plan.max_duration(),
-            outputs: outputs.descriptions(),
-        });
-    }
-    let config = RunConfig {
-        vu_threads: spec.vu_threads,
-        progress: spec.progress,
-        handle_signals: spec.handle_signals,
-    };
-    let mut test = Lifecycle::start(
-        &probe,
-        spec.vu_memory_limit,
-        plan.max_vus(),
-        plan.initial_vus(),
-        plan.settings.clone(),
-        &metrics,
-        &spec.env,
-        &log,
-        config,
-    )
-    .await?;
-    drop(probe);
+    let outputs = make_outputs(spec, &plan, &metrics, &thresholds)?;
+    let outputs = Outputs::start(outputs, &metrics, log);
+    Ok(Prepared {
+        metrics,
+        probe: Some(probe),
+        plan,
+        thresholds,
+        outputs,
+        breakdown,
+    })
+}
 
-    test.setup().await;
-    let started = SystemTime::now();
-    let (measured, mut thresholds) = if test.may_run() {
-        test.run_scenarios(&plan.scenarios, thresholds).await?
-    } else {
-        (ScenariosRun::default(), thresholds)
+/// Ends the outputs' streams, builds the report, hands it to the outputs; returns it with
+/// whether thresholds failed. Draining, flushing and writing block (files, pushes): they run
+/// off the async threads, where the signal handler must keep running.
+async fn conclude(
+    p: Prepared,
+    test: &Lifecycle,
+    measured: ScenariosRun,
+    mut thresholds: Thresholds,
+    info: TestInfo,
+) -> Result<(Report, bool), Failure> {
+    let Prepared {
+        metrics,
+        plan,
+        mut outputs,
+        breakdown,
+        ..
+    } = p;
+    let (mut outputs, stats) = {
+        let metrics = metrics.clone();
+        tokio::task::spawn_blocking(move || {
+            let stats = outputs.end_stream(&metrics, OUTPUT_FLUSH_WAIT);
+            (outputs, stats)
+        })
+        .await
+        .map_err(|e| Failure::config(format!("the outputs' end failed: {e}")))?
     };
-    test.teardown().await;
-
-    let stats = outputs.end_stream(&metrics, OUTPUT_FLUSH_WAIT);
     let facts = GeneratorFacts {
         cpu: measured.cpu,
         vus_made: test.vus_made,
@@ -346,16 +358,69 @@ pub async fn run(mut spec: TestSpec) -> Result<Outcome, Failure> {
         &plan.settings.trend_stats,
         measured.run_time,
         facts,
-        wants_breakdown,
+        breakdown,
     );
-    let stopped = test.control().stopped();
-    report.stopped = stopped.as_ref().map(reporting::stopped_reason);
-    report.test = test_info(&spec, &plan, started);
-    outputs.report(&report);
+    report.stopped = test
+        .control()
+        .stopped()
+        .as_ref()
+        .map(reporting::stopped_reason);
+    report.test = info;
+    let report = tokio::task::spawn_blocking(move || {
+        outputs.report(&report);
+        report
+    })
+    .await
+    .map_err(|e| Failure::config(format!("the outputs' report failed: {e}")))?;
+    Ok((report, eval.failed))
+}
+
+/// Runs a test.
+pub async fn run(mut spec: TestSpec) -> Result<Outcome, Failure> {
+    let mut p = prepare(&spec).await?;
+    if let Some(show) = spec.on_start.take() {
+        show(&Banner {
+            script: &spec.script,
+            scenarios: &p.plan.scenarios,
+            max_vus: p.plan.max_vus(),
+            max_duration: p.plan.max_duration(),
+            outputs: p.outputs.descriptions(),
+        });
+    }
+    let config = RunConfig {
+        vu_threads: spec.vu_threads,
+        progress: spec.progress,
+        handle_signals: spec.handle_signals,
+    };
+    let probe = p.probe.take().expect("prepared with its probe");
+    let mut test = Lifecycle::start(
+        &probe,
+        spec.vu_memory_limit,
+        p.plan.max_vus(),
+        p.plan.initial_vus(),
+        p.plan.settings.clone(),
+        &p.metrics,
+        &spec.env,
+        &spec.log,
+        config,
+    )
+    .await?;
+    drop(probe);
+    test.setup().await;
+    let started = SystemTime::now();
+    let thresholds = std::mem::take(&mut p.thresholds);
+    let (measured, thresholds) = if test.may_run() {
+        test.run_scenarios(&p.plan.scenarios, thresholds).await?
+    } else {
+        (ScenariosRun::default(), thresholds)
+    };
+    test.teardown().await;
+    let info = test_info(&spec, &p.plan, started);
+    let (report, thresholds_failed) = conclude(p, &test, measured, thresholds, info).await?;
     let code = reporting::exit_code(&Ending {
-        stopped,
+        stopped: test.control().stopped(),
         lifecycle_code: test.exit_code(),
-        thresholds_failed: eval.failed,
+        thresholds_failed,
         marked_failed: test.control().failed().is_some(),
     });
     Ok(Outcome {
