@@ -10,6 +10,8 @@
 //! | `/bytes/{n}` | `n` bytes (at most 64 MiB) |
 //! | `/redirect/{n}` | a 302 chain of `n` hops ending at `/get` |
 //! | `/redirect-to?url=URL` | a 302 to `URL` |
+//! | `/capacity?workers=K&ms=S` | `ok` from one of K workers of S ms each; excess requests queue (see [`capacity`]) |
+//! | `/degrade?ms=S&per=N` | `ok` after S·(1 + n/N) ms, n the requests already in flight |
 
 use std::convert::Infallible;
 use std::io;
@@ -28,6 +30,8 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+pub mod capacity;
+
 const MAX_DELAY: Duration = Duration::from_secs(60);
 const MAX_BYTES: usize = 64 << 20;
 
@@ -36,6 +40,8 @@ const MAX_BYTES: usize = 64 << 20;
 pub struct Stats {
     requests: AtomicU64,
     connections: AtomicU64,
+    /// The known-capacity targets' workers, which live as long as the server.
+    targets: capacity::Targets,
 }
 
 impl Stats {
@@ -264,6 +270,8 @@ async fn handle(req: Request<Incoming>, stats: &Stats) -> Response<Full<Bytes>> 
                 format!("`{n}` is not a number of redirects\n"),
             ),
         },
+        ("capacity", None) => stats.targets.queue(req.uri().query()).await,
+        ("degrade", None) => stats.targets.degrade(req.uri().query()).await,
         _ => text(StatusCode::NOT_FOUND, format!("no route for {path}\n")),
     }
 }
