@@ -21,3 +21,7 @@ command -v python3 >/dev/null && python3 -c 'import venv' || as_root apt-get ins
 command -v node >/dev/null && command -v npm >/dev/null || as_root apt-get install -y nodejs npm
 
 cargo test --workspace --locked "$@"
+
+# The capacity searches hold steady load for seconds and judge the generator's own timing
+# along with the service's: they run alone, one at a time, after the rest.
+cargo test --locked --test all capacity -- --ignored --test-threads 1

@@ -130,14 +130,14 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn config(message: impl Into<String>) -> Self {
+    pub(crate) fn config(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             exit_code: exit::INVALID_CONFIG,
         }
     }
 
-    fn script(message: impl Into<String>) -> Self {
+    pub(crate) fn script(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             exit_code: exit::SCRIPT_EXCEPTION,
@@ -152,17 +152,17 @@ impl From<LoadError> for Failure {
 }
 
 /// Settings taken from the merged options.
-struct Settings {
-    setup_timeout: Duration,
-    teardown_timeout: Duration,
-    no_setup: bool,
-    no_teardown: bool,
+pub(crate) struct Settings {
+    pub(crate) setup_timeout: Duration,
+    pub(crate) teardown_timeout: Duration,
+    pub(crate) no_setup: bool,
+    pub(crate) no_teardown: bool,
     trend_stats: Vec<TrendStat>,
-    http: ClientConfig,
-    tags: Vec<(String, String)>,
+    pub(crate) http: ClientConfig,
+    pub(crate) tags: Vec<(String, String)>,
 }
 
-fn settings(o: &Options) -> Result<Settings, Failure> {
+pub(crate) fn settings(o: &Options) -> Result<Settings, Failure> {
     let mut http = ClientConfig::default();
     if let Some(v) = o.insecure_skip_tls_verify {
         http.insecure_skip_tls_verify = v;
@@ -222,12 +222,12 @@ fn settings(o: &Options) -> Result<Settings, Failure> {
 }
 
 /// What the script told us when it was first instantiated.
-struct ScriptInfo {
-    options: Options,
-    entry_points: Vec<String>,
+pub(crate) struct ScriptInfo {
+    pub(crate) options: Options,
+    pub(crate) entry_points: Vec<String>,
 }
 
-async fn inspect(
+pub(crate) async fn inspect(
     engine: Arc<ScriptEngine>,
     metrics: &Metrics,
     env: &BTreeMap<String, String>,
@@ -710,7 +710,7 @@ fn spawn_watcher(
     })
 }
 
-fn spawn_signal_handler(control: Control, log: Logger) {
+pub(crate) fn spawn_signal_handler(control: Control, log: Logger) {
     use tokio::signal::unix::{signal, SignalKind};
     tokio::spawn(async move {
         let (Ok(mut int), Ok(mut term)) = (

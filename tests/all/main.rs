@@ -4,6 +4,7 @@
 mod guests;
 mod support;
 
+mod capacity;
 mod cli_errors;
 mod examples;
 mod http_client;

@@ -30,6 +30,8 @@ use crate::workers::{busiest_thread, SchedStat, Workers};
 
 /// The name of the scenario every step runs as.
 pub const SCENARIO: &str = "capacity";
+/// The iteration duration an open step's VUs are made for before it starts.
+const PREPARED_FOR: Duration = Duration::from_millis(100);
 /// How often the tap is emptied into the step's window while the step runs.
 const DRAIN_EVERY: Duration = Duration::from_millis(250);
 
@@ -192,11 +194,18 @@ impl<V: ExecVu> Driver<V> {
 
     /// Runs one step and judges it.
     async fn step(&mut self, load: f64) -> Step {
-        if self.settings.model == Model::Closed {
-            let missing = (load as u64).saturating_sub(self.run.pool.made());
-            // A VU that cannot be made leaves the step with fewer: its verdict shows it.
-            let _ = self.run.pool.grow(missing).await;
-        }
+        // VUs are made between steps, where making them delays nothing: all of a closed
+        // step's, and for an open step enough for its rate at PREPARED_FOR per iteration (more
+        // are made on demand, and their making counts as start delay). A VU that cannot be
+        // made leaves the step with fewer: its verdict shows it.
+        let wanted = match self.settings.model {
+            Model::Closed => load as u64,
+            Model::Open => {
+                ((load * PREPARED_FOR.as_secs_f64()).ceil() as u64).min(self.settings.max_vus)
+            }
+        };
+        let missing = wanted.saturating_sub(self.run.pool.made());
+        let _ = self.run.pool.grow(missing).await;
         let config = self.scenario(load);
         let max_vus = config.max_vus();
         let shared = Arc::new(ScenarioShared {

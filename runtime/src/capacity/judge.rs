@@ -137,11 +137,31 @@ pub struct SloResult {
     pub ok: bool,
     /// Whether stampede added it (throughput, unfinished iterations) rather than the user.
     pub implicit: bool,
+    /// Whether the step had samples to evaluate it on: a trend or a rate without any is not
+    /// met — a step that measured nothing proves nothing.
+    pub sampled: bool,
 }
 
 impl SloResult {
-    /// `http_req_duration p(95)=312.5ms (<250)`, say.
+    /// `http_req_duration p(95)=312.5ms (<250)`, say; stampede's own objectives in words.
     pub fn describe(&self) -> String {
+        if !self.sampled {
+            return format!("{} {}: no samples in the step", self.metric, self.threshold);
+        }
+        if self.implicit {
+            if let Some(needed) = self.threshold.strip_prefix("rate>=") {
+                return format!(
+                    "the service fell behind: {}/s completed, {needed}/s needed",
+                    trim_number(self.observed)
+                );
+            }
+            if self.threshold.starts_with("unfinished") {
+                return format!(
+                    "{} iterations were still running gracefulStop after the step",
+                    trim_number(self.observed)
+                );
+            }
+        }
         let value = if self.time {
             format_time(self.observed)
         } else {
@@ -284,13 +304,17 @@ impl Judge {
             .slos
             .list
             .iter()
-            .map(|t| SloResult {
-                metric: t.selector.name.clone(),
-                threshold: t.expression.source.clone(),
-                observed: t.observed,
-                time: is_time(store, t.target),
-                ok: !t.failed,
-                implicit: false,
+            .map(|t| {
+                let sampled = sampled(store, t.target);
+                SloResult {
+                    metric: t.selector.name.clone(),
+                    threshold: t.expression.source.clone(),
+                    observed: t.observed,
+                    time: is_time(store, t.target),
+                    ok: sampled && !t.failed,
+                    implicit: false,
+                    sampled,
+                }
             })
             .collect();
         let achieved = window.completed() / secs;
@@ -339,6 +363,7 @@ impl Judge {
             time: false,
             ok: false,
             implicit: true,
+            sampled: true,
         };
         if m.interrupted > 0 {
             return Verdict::Slo(vec![implicit("unfinished==0".into(), m.interrupted as f64)]);
@@ -381,12 +406,31 @@ impl Judge {
     }
 }
 
-fn is_time(store: &Store, target: Target) -> bool {
-    let id = match target {
+/// Whether a trend or a rate has samples (counters and gauges always have a value).
+fn sampled(store: &Store, target: Target) -> bool {
+    let sink = match target {
+        Target::Metric(id) => store.total(id),
+        Target::Submetric(id) => Some(&store.submetric(id).sink),
+    };
+    match sink {
+        Some(s @ (Sink::Trend(_) | Sink::Rate(_))) => !s.is_empty(),
+        Some(_) => true,
+        None => !matches!(
+            store.registry().def(metric_of(store, target)).kind,
+            crate::metrics::MetricType::Trend | crate::metrics::MetricType::Rate
+        ),
+    }
+}
+
+fn metric_of(store: &Store, target: Target) -> MetricId {
+    match target {
         Target::Metric(id) => id,
         Target::Submetric(id) => store.submetric(id).parent,
-    };
-    store.registry().def(id).contains == crate::metrics::ValueType::Time
+    }
+}
+
+fn is_time(store: &Store, target: Target) -> bool {
+    store.registry().def(metric_of(store, target)).contains == crate::metrics::ValueType::Time
 }
 
 #[cfg(test)]
@@ -505,6 +549,36 @@ mod tests {
     }
 
     #[test]
+    fn a_step_without_samples_proves_nothing() {
+        let metrics = Metrics::new();
+        let mut judge = Judge::new(
+            slos(
+                &metrics,
+                &[
+                    ("http_req_failed", "rate<0.01"),
+                    ("http_req_duration{status:200}", "p(95)<250"),
+                    ("dropped_iterations", "count==0"),
+                ],
+            ),
+            false,
+            0.05,
+        );
+        let step = judge.judge(measured(1.0), &window(&metrics, 0, 0.0, 0, 0));
+        assert_eq!(
+            step.verdict.reasons(),
+            [
+                "http_req_duration{status:200} p(95)<250: no samples in the step",
+                "http_req_failed rate<0.01: no samples in the step"
+            ]
+        );
+        // A counter without samples is zero, which may well be what the objective asks.
+        assert!(step
+            .slos
+            .iter()
+            .any(|s| s.metric == "dropped_iterations" && s.ok));
+    }
+
+    #[test]
     fn a_service_that_falls_behind_the_offered_load_is_bad() {
         let metrics = Metrics::new();
         let mut judge = Judge::new(
@@ -516,7 +590,10 @@ mod tests {
         let ok = judge.judge(measured(100.0), &window(&metrics, 196, 20.0, 0, 196));
         assert_eq!(ok.verdict, Verdict::Good);
         let behind = judge.judge(measured(100.0), &window(&metrics, 190, 20.0, 0, 190));
-        assert_eq!(behind.verdict.reasons(), ["iterations rate=95 (>=97.5)"]);
+        assert_eq!(
+            behind.verdict.reasons(),
+            ["the service fell behind: 95/s completed, 97.5/s needed"]
+        );
         assert_eq!(behind.verdict.outcome(), Outcome::Slo);
         // The closed model offers VUs, not a rate: there is nothing to fall behind.
         let mut closed = Judge::new(
@@ -530,7 +607,10 @@ mod tests {
         let mut m = measured(100.0);
         m.interrupted = 3;
         let step = judge.judge(m, &window(&metrics, 200, 20.0, 0, 200));
-        assert_eq!(step.verdict.reasons(), ["iterations unfinished=3 (==0)"]);
+        assert_eq!(
+            step.verdict.reasons(),
+            ["3 iterations were still running gracefulStop after the step"]
+        );
     }
 
     #[test]

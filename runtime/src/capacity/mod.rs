@@ -7,9 +7,11 @@
 //! - [`window`]: a step's own samples, after its warm-up;
 //! - [`judge`]: a step's verdict — objectives, throughput, and the generator's health;
 //! - [`chart`] and [`report`]: the answer as a table, a text chart and JSON;
-//! - [`driver`]: the steps run on the test's VUs, made once and reused.
+//! - [`driver`]: the steps run on the test's VUs, made once and reused;
+//! - [`command`]: the whole command, from the script to the exit code.
 
 pub mod chart;
+pub mod command;
 pub mod driver;
 pub mod judge;
 pub mod report;

@@ -27,6 +27,22 @@ fn mark(v: &Verdict) -> String {
     }
 }
 
+/// One line on a step as soon as it is judged (the live progress of a search).
+pub fn step_line(model: Model, index: usize, s: &Step) -> String {
+    let latency = s
+        .latency
+        .map(|l| format!(", p95 {}", format_time(l.p95)))
+        .unwrap_or_default();
+    format!(
+        "  step {}: {} → {}/s achieved{latency}, errors {}  {}",
+        index + 1,
+        model.load(s.load),
+        number((s.achieved * 10.0).round() / 10.0),
+        percent(s.error_rate),
+        mark(&s.verdict)
+    )
+}
+
 /// The table of every step, in the order run.
 pub fn table(found: &Found) -> String {
     let model = found.settings.model;
@@ -252,6 +268,9 @@ fn slo_json(s: &SloResult) -> Value {
     if s.implicit {
         v["implicit"] = json!(true);
     }
+    if !s.sampled {
+        v["observed"] = Value::Null;
+    }
     v
 }
 
@@ -381,6 +400,7 @@ mod tests {
             time: true,
             ok: false,
             implicit: false,
+            sampled: true,
         }])
     }
 
@@ -484,6 +504,15 @@ mod tests {
         assert_eq!(f.exit_code(), 0);
         f.settings.min_capacity = Some(300.0);
         assert_eq!(f.exit_code(), super::super::EXIT_GENERATOR_LIMIT);
+    }
+
+    #[test]
+    fn each_step_gets_a_line_as_it_ends() {
+        let f = found();
+        assert_eq!(
+            step_line(Model::Open, 4, &f.steps[4]),
+            "  step 5: 206.25/s → 200/s achieved, p95 130ms, errors 0.00%  ✗ http_req_duration p(95)=130ms (<100)"
+        );
     }
 
     #[test]
