@@ -19,6 +19,8 @@ fi
 # componentize-js (npm) into its cache on first use; they need python3 with venv, and node.
 command -v python3 >/dev/null && python3 -c 'import venv' || as_root apt-get install -y python3 python3-venv
 command -v node >/dev/null && command -v npm >/dev/null || as_root apt-get install -y nodejs npm
+# A real server for the capacity tests (nginx's limit_req is a service of known capacity).
+command -v nginx >/dev/null || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light
 
 cargo test --workspace --locked "$@"
 

@@ -329,6 +329,113 @@ fn a_starved_generator_reports_its_own_limit_not_a_false_capacity() {
     );
 }
 
+/// nginx on a free loopback port, serving a file at most `rate` times a second (`limit_req`,
+/// with a queue of 20 before it refuses with 503); stopped when dropped.
+struct Nginx {
+    child: std::process::Child,
+    port: u16,
+    _dir: TempDir,
+}
+
+impl Nginx {
+    fn limited(rate: u32) -> Nginx {
+        let dir = TempDir::new("nginx");
+        std::fs::create_dir_all(dir.path("www")).unwrap();
+        std::fs::write(dir.path("www/index.html"), "hello\n").unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let conf = format!(
+            "worker_processes 1;\npid {pid};\nerror_log {log};\nevents {{ worker_connections 4096; }}\n\
+             http {{\n  access_log off;\n  limit_req_zone $binary_remote_addr zone=one:1m rate={rate}r/s;\n\
+             server {{\n    listen 127.0.0.1:{port};\n    location / {{ limit_req zone=one burst=20; root {root}; }}\n  }}\n}}\n",
+            pid = dir.path("nginx.pid").display(),
+            log = dir.path("error.log").display(),
+            root = dir.path("www").display(),
+        );
+        std::fs::write(dir.path("nginx.conf"), conf).unwrap();
+        let child = std::process::Command::new("nginx")
+            .arg("-p")
+            .arg(&dir.0)
+            .arg("-e")
+            .arg(dir.path("error.log"))
+            .arg("-c")
+            .arg(dir.path("nginx.conf"))
+            .args(["-g", "daemon off;"])
+            .spawn()
+            .expect("nginx (Debian's nginx-light; tests/run.sh installs it)");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed().as_secs() < 10,
+                "nginx did not start: {}",
+                std::fs::read_to_string(dir.path("error.log")).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Nginx {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // SIGTERM, not SIGKILL: the master then stops its worker, which would otherwise
+        // outlive it (holding the test's output open).
+        // SAFETY: kill with a pid this test started.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let started = Instant::now();
+        while matches!(self.child.try_wait(), Ok(None)) {
+            if started.elapsed().as_secs() >= 5 {
+                let _ = self.child.kill();
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+#[ignore = "a search under steady load: tests/run.sh runs it alone"]
+fn the_capacity_of_nginx_limited_to_150_requests_a_second_is_150() {
+    let _one = one_at_a_time();
+    let nginx = Nginx::limited(150);
+    let base = format!("BASE_URL=http://127.0.0.1:{}", nginx.port);
+    let r = capacity(
+        &guest("probe"),
+        &[
+            "-e",
+            &base,
+            "--slo",
+            "http_req_failed: rate<0.01",
+            "--slo",
+            "http_req_duration: p(95)<100",
+            "--start-rate",
+            "40",
+            "--step-duration",
+            "2s",
+            "--warm-up",
+            "500ms",
+            "-q",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.output());
+    note("nginx limit_req 150r/s", &r);
+    let (capacity, bad) = rate(&r);
+    assert!(
+        capacity <= 150.0 && bad >= 150.0 && bad <= capacity * 1.05 + 1e-9,
+        "{capacity}..{bad}\n{}",
+        r.output()
+    );
+    assert_eq!(export(&r)["limit"], "slo");
+}
+
 #[test]
 #[ignore = "a search under steady load: tests/run.sh runs it alone"]
 fn the_closed_model_finds_vus() {
