@@ -162,6 +162,7 @@ impl CapacityArgs {
             slos: self.slos.clone(),
             slo_from_thresholds: self.slo_from_thresholds,
             export: self.export.clone(),
+            quiet: self.run.quiet,
         }
     }
 }
@@ -243,11 +244,11 @@ pub async fn demo(step: Option<Dur>) -> i32 {
         cli_options: Options::default(),
         env,
         no_thresholds: false,
-        summary_export: None,
-        out_json: None,
+        outputs: Vec::new(),
+        process_env: BTreeMap::new(),
         summary_mode: Default::default(),
-        no_summary: false,
-        quiet: false,
+        progress: false,
+        on_start: None,
         vu_memory_limit: DEFAULT_VU_MEMORY,
         cache_dir: crate::script::cache_dir(),
         vu_threads: crate::commands::vu_threads(),
@@ -268,6 +269,7 @@ pub async fn demo(step: Option<Dur>) -> i32 {
         slos: Vec::new(),
         slo_from_thresholds: true,
         export: None,
+        quiet: false,
     };
     search(spec, request, &log).await
 }

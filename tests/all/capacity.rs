@@ -310,8 +310,10 @@ fn a_starved_generator_reports_its_own_limit_not_a_false_capacity() {
     note("starved generator, service of 50,000/s", &r);
     let e = export(&r);
     assert_eq!(e["limit"], "generator", "{e}");
-    let (capacity, bad) = rate(&r);
-    assert!(bad < 5000.0, "{capacity}..{bad}");
+    // The generator gave out far below the service's 50,000/s — at whatever load this
+    // machine allowed, possibly the first one tried; nothing was taken for the service's limit.
+    let bad = e["capacity"]["bracket"][1].as_f64().unwrap();
+    assert!(bad < 5000.0, "{e}");
     let bad_step = e["steps"]
         .as_array()
         .unwrap()
@@ -321,9 +323,8 @@ fn a_starved_generator_reports_its_own_limit_not_a_false_capacity() {
         .unwrap();
     assert_eq!(bad_step["verdict"], "generator", "{bad_step}");
     assert!(
-        r.stdout.contains("generator limit reached at")
-            && r.stdout
-                .contains("run more instances (see `execution segments`)"),
+        r.stdout
+            .contains("run more instances (see `execution segments`)"),
         "{}",
         r.output()
     );

@@ -7,19 +7,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use stampede_host_api::http::HttpClient;
-
 use super::driver::{Driver, Scenario, SystemGauge};
 use super::judge::Judge;
 use super::{report, Found, Model, Settings};
 use crate::engine::{EngineLimits, ScriptEngine};
-use crate::executor::{Run, ScenarioShared, VuPool};
-use crate::log::{Level, Logger};
-use crate::metrics::{builtin, Metrics, Sample};
-use crate::options::{format_duration, Options, Source, ThresholdSpec};
-use crate::run::{exit, Failure, TestSpec};
+use crate::log::Level;
+use crate::metrics::{Metrics, Sample, SampleTap};
+use crate::options::{format_duration, Options, ThresholdSpec};
+use crate::run::lifecycle::{self, Lifecycle, RunConfig};
+use crate::run::reporting::{self, Ending};
+use crate::run::{exit, plan, Failure, TestSpec};
 use crate::thresholds::{split_flag, Thresholds};
-use crate::vu::{CallError, Control, Stop, TestContext, Vu};
+use crate::vu::Vu;
 
 /// Iterations an open step must expect in its measured part to be judged: below this, a step
 /// is too short for its rate (a p95 of a handful of samples says little).
@@ -36,6 +35,8 @@ pub struct Request {
     pub slo_from_thresholds: bool,
     /// Where to write the answer as JSON.
     pub export: Option<PathBuf>,
+    /// No banner and no line per step.
+    pub quiet: bool,
 }
 
 impl Request {
@@ -116,6 +117,24 @@ pub struct Outcome {
 fn objectives(
     request: &Request,
     options: &Options,
+    metrics: &Metrics,
+) -> Result<Thresholds, Failure> {
+    let specs = objective_specs(request, options).map_err(Failure::config)?;
+    let defs = Thresholds::parse(&specs, &metrics.registry).map_err(Failure::config)?;
+    if let Some(d) = defs.iter().find(|d| d.window.is_some()) {
+        return Err(Failure::config(format!(
+            "`{}`: each step of a capacity search is judged as one window; give the objective without \
+             `window:`",
+            d.selector.name
+        )));
+    }
+    Ok(Thresholds::attach(defs, &mut metrics.store()))
+}
+
+/// The objectives as threshold specs, per selector.
+fn objective_specs(
+    request: &Request,
+    options: &Options,
 ) -> Result<BTreeMap<String, Vec<ThresholdSpec>>, String> {
     let mut map: BTreeMap<String, Vec<ThresholdSpec>> = BTreeMap::new();
     let open = request.settings.model == Model::Open;
@@ -157,27 +176,7 @@ fn objectives(
     Ok(map)
 }
 
-/// Records iterations a step dropped, tagged as the step's samples are.
-fn dropped_recorder(metrics: &Metrics, tags: &[(String, String)]) -> crate::executor::OnDropped {
-    let metrics = metrics.clone();
-    let tags = tags.to_vec();
-    Arc::new(move |scenario: &ScenarioShared, n: u64| {
-        let mut pairs: Vec<(&str, &str)> =
-            tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        pairs.extend(scenario.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        pairs.push(("scenario", &scenario.name));
-        let tags = metrics.tag_set(&pairs);
-        let time = metrics.now();
-        metrics.record(&[Sample {
-            metric: builtin::DROPPED_ITERATIONS,
-            tags,
-            value: n as f64,
-            time,
-        }]);
-    })
-}
-
-fn banner(spec: &TestSpec, request: &Request, slos: &Thresholds) {
+fn banner(script: &str, request: &Request, slos: &Thresholds) {
     let s = &request.settings;
     let model = s.model;
     let max = if s.search.max.is_finite() {
@@ -186,7 +185,7 @@ fn banner(spec: &TestSpec, request: &Request, slos: &Thresholds) {
         String::new()
     };
     eprintln!("\n     execution: local");
-    eprintln!("        script: {}", spec.script);
+    eprintln!("        script: {script}");
     eprintln!(
         "      capacity: {} model from {}{max}; steps of {} after a {} warm-up; precision {}%{}",
         model.name(),
@@ -221,109 +220,65 @@ pub async fn run(spec: TestSpec, mut request: Request) -> Result<Outcome, Failur
         },
         spec.cache_dir.as_deref(),
     )?);
-    let info = crate::run::inspect(probe.clone(), &metrics, &spec.env, &log).await?;
-    let mut layers = Vec::new();
-    if let Some((path, o)) = &spec.config {
-        layers.push((Source::ConfigFile(path.clone()), o.clone()));
-    }
-    layers.push((Source::Script, info.options));
-    layers.push((Source::Env, spec.env_options.clone()));
-    layers.push((Source::Cli, spec.cli_options.clone()));
+    let info = lifecycle::inspect(probe.clone(), &metrics, &spec.env, &log).await?;
+    let layers = plan::layers(
+        spec.config.as_ref(),
+        info.options,
+        spec.env_options.clone(),
+        spec.cli_options.clone(),
+    );
+    // The script's scenarios are set aside: the search sets the load.
     let options = Options::merge(layers).map_err(Failure::config)?;
-    let exec = request.settings.exec.clone();
-    if !info.entry_points.contains(&exec) {
+    let exec = &request.settings.exec;
+    if !info.entry_points.contains(exec) {
         return Err(Failure::config(format!(
             "--exec `{exec}`: the script does not export it (it has: {})",
             info.entry_points.join(", ")
         )));
     }
-    let test = crate::run::settings(&options)?;
-    let specs = objectives(&request, &options).map_err(Failure::config)?;
-    let slos = Thresholds::build(&specs, &metrics).map_err(Failure::config)?;
-    let settings = &mut request.settings;
-    match settings.model {
+    let settings = plan::settings(&options)?;
+    let slos = objectives(&request, &options, &metrics)?;
+    let search = &mut request.settings;
+    match search.model {
         Model::Closed => {
-            settings.search.max = settings.search.max.min(settings.max_vus as f64);
-            settings.search.whole = true;
+            search.search.max = search.search.max.min(search.max_vus as f64);
+            search.search.whole = true;
         }
         // Going down, the search stops where steps would become too short to judge.
         Model::Open => {
-            let floor = MIN_STEP_ITERATIONS / settings.step_duration.as_secs_f64();
-            settings.search.floor = settings.search.floor.max(floor);
+            let floor = MIN_STEP_ITERATIONS / search.step_duration.as_secs_f64();
+            search.search.floor = search.search.floor.max(floor);
         }
     }
-    let max_vus = settings.max_vus;
-    let pool_size = u32::try_from(max_vus + 2).map_err(|_| {
-        Failure::config(format!("--max-vus {max_vus} is more than stampede can run"))
-    })?;
-    crate::limits::check_map_count(max_vus + 2).map_err(Failure::config)?;
-    let engine = Arc::new(probe.with_limits(EngineLimits {
-        memory_limit: spec.vu_memory_limit,
-        pool_size: Some(pool_size),
-    })?);
+    if !request.quiet {
+        banner(&spec.script, &request, &slos);
+    }
+    let config = RunConfig {
+        vu_threads: spec.vu_threads,
+        progress: false,
+        handle_signals: spec.handle_signals,
+    };
+    // VUs are made step by step, as the load needs them.
+    let mut test = Lifecycle::start(
+        &probe,
+        spec.vu_memory_limit,
+        request.settings.max_vus,
+        0,
+        settings,
+        &metrics,
+        &spec.env,
+        &log,
+        config,
+    )
+    .await?;
     drop(probe);
-    let control = Control::new();
-    let ctx = Arc::new(TestContext {
-        metrics: metrics.clone(),
-        http: HttpClient::new(test.http.clone()),
-        env: spec.env.clone(),
-        tags: test.tags.clone(),
-        log: log.clone(),
-        control: control.clone(),
-    });
-    let pool = {
-        let (engine, ctx) = (engine.clone(), ctx.clone());
-        Arc::new(VuPool::new(move |id| {
-            let (engine, ctx) = (engine.clone(), ctx.clone());
-            Box::pin(async move { Vu::new(engine, ctx, id).await })
-        }))
+    test.setup().await;
+    let found = if test.may_run() {
+        Some(steps(&test, spec.vu_threads, &request, slos).await?)
+    } else {
+        None
     };
-    let nofile = crate::limits::raise_nofile();
-    if nofile > 0 && max_vus + 64 > nofile {
-        log.log(
-            Level::Warn,
-            &format!(
-                "up to {max_vus} VUs may each hold a connection, but this process may open only {nofile} files: \
-                 raise it with `ulimit -n {}` or lower --max-vus",
-                (max_vus * 2).max(65_536)
-            ),
-            &[],
-        );
-    }
-    if !spec.quiet {
-        banner(&spec, &request, &slos);
-    }
-    if spec.handle_signals {
-        crate::run::spawn_signal_handler(control.clone(), log.clone());
-    }
-
-    // setup()
-    metrics.begin_test();
-    let mut lifecycle_vu = Vu::new(engine.clone(), ctx.clone(), pool_size)
-        .await
-        .map_err(|e| Failure::script(format!("the script failed to start: {e}")))?;
-    let (data, mut exit_code) = setup(&mut lifecycle_vu, &test, &log).await;
-
-    let found = match data {
-        Some(data) if control.stopped().is_none() => {
-            let run = Run {
-                spawner: crate::workers::Spawner::Current,
-                pool: pool.clone(),
-                control: control.clone(),
-                data: Arc::from(data.clone()),
-                on_dropped: dropped_recorder(&metrics, &test.tags),
-            };
-            let found = search(&spec, request.clone(), run, slos, &metrics).await?;
-            teardown(&mut lifecycle_vu, &test, &data, &log, &mut exit_code).await;
-            Some(found)
-        }
-        _ => None,
-    };
-    lifecycle_vu.flush();
-    for mut vu in pool.drain() {
-        vu.flush();
-    }
-    log.flush_suppressed();
+    test.teardown().await;
 
     if let Some(found) = &found {
         print!("{}", report::render(found));
@@ -339,13 +294,18 @@ pub async fn run(spec: TestSpec, mut request: Request) -> Result<Outcome, Failur
             }
         }
     }
-    let code = match (control.stopped(), exit_code, &found) {
-        (Some(Stop::Signal(_)), _, _) => exit::EXTERNAL_ABORT,
-        (Some(Stop::Script(_)), _, _) => exit::SCRIPT_ABORTED,
-        (_, Some(code), _) => code,
-        (_, None, Some(found)) if found.exit_code() != exit::OK => found.exit_code(),
-        _ if control.failed().is_some() => exit::MARKED_FAILED,
-        _ => exit::OK,
+    // A signal, the script's abort, setup's and teardown's own codes come first (as in
+    // `stampede run`); then the search's; then the script's fail_test.
+    let ending = Ending {
+        stopped: test.control().stopped(),
+        lifecycle_code: test.exit_code(),
+        thresholds_failed: false,
+        marked_failed: false,
+    };
+    let code = match (reporting::exit_code(&ending), &found) {
+        (exit::OK, Some(found)) if found.exit_code() != exit::OK => found.exit_code(),
+        (exit::OK, _) if test.control().failed().is_some() => exit::MARKED_FAILED,
+        (code, _) => code,
     };
     Ok(Outcome {
         exit_code: code,
@@ -353,15 +313,23 @@ pub async fn run(spec: TestSpec, mut request: Request) -> Result<Outcome, Failur
     })
 }
 
-/// The search itself, on VU threads of its own.
-async fn search(
-    spec: &TestSpec,
-    request: Request,
-    mut run: Run<Vu>,
+/// Hands every batch of samples to the search, which folds them into the step's window.
+struct ChannelTap(std::sync::mpsc::Sender<Arc<[Sample]>>);
+
+impl SampleTap for ChannelTap {
+    fn offer(&mut self, batch: &Arc<[Sample]>) -> bool {
+        self.0.send(batch.clone()).is_ok()
+    }
+}
+
+/// The search's steps, on VU threads of their own.
+async fn steps(
+    test: &Lifecycle,
+    vu_threads: usize,
+    request: &Request,
     slos: Thresholds,
-    metrics: &Metrics,
 ) -> Result<Found, Failure> {
-    let threads = match spec.vu_threads {
+    let threads = match vu_threads {
         0 => crate::cpu::cores(),
         n => n,
     };
@@ -369,15 +337,15 @@ async fn search(
         crate::workers::Workers::start(threads)
             .map_err(|e| Failure::config(format!("cannot start the VU threads: {e}")))?,
     );
+    let metrics = test.metrics();
     workers.probe_timer_lag(metrics);
-    run.spawner = workers.spawner();
     let (tx, rx) = std::sync::mpsc::channel();
-    metrics.store().add_tap(tx);
-    let settings = request.settings;
+    metrics.store().add_tap(Box::new(ChannelTap(tx)));
+    let settings = request.settings.clone();
     let model = settings.model;
     let judge = Judge::new(slos, model == Model::Open, settings.search.precision);
     let driver = Driver {
-        run,
+        run: test.run_on(workers.spawner()),
         metrics: metrics.clone(),
         samples: rx,
         flush: Vu::flush,
@@ -386,7 +354,7 @@ async fn search(
         judge,
         scenario: Scenario::default(),
     };
-    let quiet = spec.quiet;
+    let quiet = request.quiet;
     let found = driver
         .search(|i, step| {
             if !quiet {
@@ -396,83 +364,6 @@ async fn search(
         .await;
     metrics.store().clear_taps();
     Ok(found)
-}
-
-/// Runs `setup()`: its data, or `None` when it failed (with the exit code that says how).
-async fn setup(
-    vu: &mut Vu,
-    test: &crate::run::Settings,
-    log: &Logger,
-) -> (Option<Vec<u8>>, Option<i32>) {
-    vu.hooks()
-        .enter_scenario(&Arc::from("setup"), &[], &Arc::new(Vec::new()));
-    if test.no_setup {
-        return (Some(Vec::new()), None);
-    }
-    let outcome = match tokio::time::timeout(test.setup_timeout, vu.setup()).await {
-        Ok(Ok(d)) => (Some(d), None),
-        Ok(Err(CallError::Aborted(_))) => (None, None),
-        Ok(Err(e)) => {
-            log.log(
-                Level::Error,
-                &format!("setup() failed: {e}"),
-                &[("source", "setup")],
-            );
-            (None, Some(exit::SCRIPT_EXCEPTION))
-        }
-        Err(_) => {
-            log.log(
-                Level::Error,
-                &format!(
-                    "setup() did not finish within setupTimeout ({})",
-                    format_duration(test.setup_timeout)
-                ),
-                &[("source", "setup")],
-            );
-            vu.interrupted();
-            (None, Some(exit::SETUP_TIMEOUT))
-        }
-    };
-    vu.flush();
-    outcome
-}
-
-/// Runs `teardown()` unless `noTeardown`.
-async fn teardown(
-    vu: &mut Vu,
-    test: &crate::run::Settings,
-    data: &[u8],
-    log: &Logger,
-    exit_code: &mut Option<i32>,
-) {
-    if test.no_teardown {
-        return;
-    }
-    vu.hooks()
-        .enter_scenario(&Arc::from("teardown"), &[], &Arc::new(Vec::new()));
-    match tokio::time::timeout(test.teardown_timeout, vu.teardown(data)).await {
-        Ok(Ok(())) | Ok(Err(CallError::Aborted(_))) => {}
-        Ok(Err(e)) => {
-            log.log(
-                Level::Error,
-                &format!("teardown() failed: {e}"),
-                &[("source", "teardown")],
-            );
-            exit_code.get_or_insert(exit::SCRIPT_EXCEPTION);
-        }
-        Err(_) => {
-            log.log(
-                Level::Error,
-                &format!(
-                    "teardown() did not finish within teardownTimeout ({})",
-                    format_duration(test.teardown_timeout)
-                ),
-                &[("source", "teardown")],
-            );
-            vu.interrupted();
-            exit_code.get_or_insert(exit::TEARDOWN_TIMEOUT);
-        }
-    }
 }
 
 #[cfg(test)]
@@ -496,7 +387,7 @@ mod tests {
         );
         options.thresholds = Some(t);
         let r = request(&["http_req_duration{status:200}: p(95)<250"]);
-        let got = objectives(&r, &options).unwrap();
+        let got = objective_specs(&r, &options).unwrap();
         assert_eq!(
             got.keys().collect::<Vec<_>>(),
             ["http_req_duration{status:200}"]
@@ -505,7 +396,7 @@ mod tests {
             slo_from_thresholds: true,
             ..r
         };
-        let got = objectives(&r, &options).unwrap();
+        let got = objective_specs(&r, &options).unwrap();
         assert_eq!(got.len(), 2);
         assert_eq!(
             got["checks"],
@@ -520,7 +411,7 @@ mod tests {
             "iteration_duration: p(99)<500",
             "iteration_duration{scenario:capacity}: max<900",
         ]);
-        let got = objectives(&r, &o).unwrap();
+        let got = objective_specs(&r, &o).unwrap();
         assert_eq!(
             got.keys().collect::<Vec<_>>(),
             [
@@ -530,7 +421,7 @@ mod tests {
         );
         let mut closed = r.clone();
         closed.settings.model = Model::Closed;
-        assert!(objectives(&closed, &o)
+        assert!(objective_specs(&closed, &o)
             .unwrap()
             .contains_key("iteration_duration"));
     }
@@ -538,11 +429,11 @@ mod tests {
     #[test]
     fn no_objective_or_a_malformed_one_is_a_config_error() {
         let o = Options::default();
-        let err = objectives(&request(&[]), &o).unwrap_err();
+        let err = objective_specs(&request(&[]), &o).unwrap_err();
         assert!(err.contains("needs objectives: --slo"), "{err}");
-        let err = objectives(&request(&["p(95)<250"]), &o).unwrap_err();
+        let err = objective_specs(&request(&["p(95)<250"]), &o).unwrap_err();
         assert!(err.contains("invalid --slo `p(95)<250`"), "{err}");
-        let err = objectives(
+        let err = objective_specs(
             &Request {
                 slo_from_thresholds: true,
                 ..request(&[])

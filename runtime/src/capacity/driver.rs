@@ -97,7 +97,7 @@ pub struct Driver<V: ExecVu> {
     /// The test's metrics.
     pub metrics: Metrics,
     /// Every batch of samples (a tap on the metrics' store).
-    pub samples: Receiver<Vec<Sample>>,
+    pub samples: Receiver<Arc<[Sample]>>,
     /// Hands a VU's pending samples over.
     pub flush: fn(&mut V),
     /// The generator's health.
@@ -279,7 +279,7 @@ impl<V: ExecVu> Driver<V> {
             interrupted: shared.progress.interrupted.load(Ordering::Relaxed),
             generator,
         };
-        self.judge.judge(measured, &window)
+        self.judge.judge(measured, &mut window)
     }
 }
 

@@ -16,6 +16,14 @@ use crate::thresholds::Thresholds;
 use crate::vu::Control;
 use crate::workers::Spawner;
 
+struct Tap(std::sync::mpsc::Sender<Arc<[Sample]>>);
+
+impl crate::metrics::SampleTap for Tap {
+    fn offer(&mut self, batch: &Arc<[Sample]>) -> bool {
+        self.0.send(batch.clone()).is_ok()
+    }
+}
+
 /// A simulated service: when a request arriving now is answered.
 trait Service: Send + Sync + 'static {
     fn arrive(&self, now: Instant) -> Instant;
@@ -170,7 +178,7 @@ async fn search_with(
 ) -> Found {
     let metrics = Metrics::new();
     let (tx, rx) = std::sync::mpsc::channel();
-    metrics.store().add_tap(tx);
+    metrics.store().add_tap(Box::new(Tap(tx)));
     let mut specs: BTreeMap<String, Vec<ThresholdSpec>> = BTreeMap::new();
     for (m, t) in slos {
         specs

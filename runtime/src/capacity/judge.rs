@@ -22,9 +22,9 @@ use std::time::Duration;
 use super::search::Outcome;
 use super::window::Window;
 use crate::cpu::CpuUse;
-use crate::metrics::{builtin, MetricId, Sink, Store};
+use crate::metrics::{builtin, MetricId, MetricType, Sink, Store, ValueType};
 use crate::output::format_time;
-use crate::thresholds::{Target, Thresholds};
+use crate::thresholds::{Target, Threshold, Thresholds};
 
 /// Share of its cores past which the generator's CPU was the bottleneck.
 pub const CPU_LIMIT: f64 = 0.90;
@@ -296,21 +296,21 @@ impl Judge {
     }
 
     /// Judges a step from its window of samples.
-    pub fn judge(&mut self, m: Measured, window: &Window) -> Step {
-        let store = window.store();
+    pub fn judge(&mut self, m: Measured, window: &mut Window) -> Step {
         let secs = m.duration.as_secs_f64().max(1e-9);
-        self.slos.evaluate(store, m.duration);
+        self.slos.evaluate(window.store_mut(), m.duration);
+        let store = window.store();
         let slos: Vec<SloResult> = self
             .slos
             .list
             .iter()
             .map(|t| {
-                let sampled = sampled(store, t.target);
+                let sampled = sampled(store, t);
                 SloResult {
                     metric: t.selector.name.clone(),
                     threshold: t.expression.source.clone(),
                     observed: t.observed,
-                    time: is_time(store, t.target),
+                    time: is_time(store, t),
                     ok: sampled && !t.failed,
                     implicit: false,
                     sampled,
@@ -407,30 +407,23 @@ impl Judge {
 }
 
 /// Whether a trend or a rate has samples (counters and gauges always have a value).
-fn sampled(store: &Store, target: Target) -> bool {
-    let sink = match target {
-        Target::Metric(id) => store.total(id),
-        Target::Submetric(id) => Some(&store.submetric(id).sink),
-    };
-    match sink {
-        Some(s @ (Sink::Trend(_) | Sink::Rate(_))) => !s.is_empty(),
-        Some(_) => true,
-        None => !matches!(
-            store.registry().def(metric_of(store, target)).kind,
-            crate::metrics::MetricType::Trend | crate::metrics::MetricType::Rate
-        ),
+fn sampled(store: &Store, t: &Threshold) -> bool {
+    if !matches!(t.kind, MetricType::Trend | MetricType::Rate) {
+        return true;
+    }
+    match t.target {
+        Target::Metric(id) => store.total(id).is_some_and(|s| !s.is_empty()),
+        Target::Submetric(id) => !store.submetric(id).sink.is_empty(),
+        // Windowed objectives are refused before a search starts.
+        Target::Window(_) => false,
     }
 }
 
-fn metric_of(store: &Store, target: Target) -> MetricId {
-    match target {
-        Target::Metric(id) => id,
-        Target::Submetric(id) => store.submetric(id).parent,
-    }
-}
-
-fn is_time(store: &Store, target: Target) -> bool {
-    store.registry().def(metric_of(store, target)).contains == crate::metrics::ValueType::Time
+fn is_time(store: &Store, t: &Threshold) -> bool {
+    store
+        .registry()
+        .id(&t.selector.metric)
+        .is_some_and(|id| store.registry().def(id).contains == ValueType::Time)
 }
 
 #[cfg(test)]
@@ -513,7 +506,7 @@ mod tests {
             true,
             0.05,
         );
-        let step = judge.judge(measured(100.0), &window(&metrics, 200, 20.0, 0, 200));
+        let step = judge.judge(measured(100.0), &mut window(&metrics, 200, 20.0, 0, 200));
         assert_eq!(step.verdict, Verdict::Good);
         assert_eq!(step.achieved, 100.0);
         assert_eq!(step.requests, 200);
@@ -537,7 +530,7 @@ mod tests {
             true,
             0.05,
         );
-        let step = judge.judge(measured(100.0), &window(&metrics, 200, 400.0, 10, 200));
+        let step = judge.judge(measured(100.0), &mut window(&metrics, 200, 400.0, 10, 200));
         assert_eq!(
             step.verdict.reasons(),
             [
@@ -563,7 +556,7 @@ mod tests {
             false,
             0.05,
         );
-        let step = judge.judge(measured(1.0), &window(&metrics, 0, 0.0, 0, 0));
+        let step = judge.judge(measured(1.0), &mut window(&metrics, 0, 0.0, 0, 0));
         assert_eq!(
             step.verdict.reasons(),
             [
@@ -587,9 +580,9 @@ mod tests {
             0.05,
         );
         // 2 s at 100/s: 200 offered. 196 is within half the precision (2.5%); 190 is not.
-        let ok = judge.judge(measured(100.0), &window(&metrics, 196, 20.0, 0, 196));
+        let ok = judge.judge(measured(100.0), &mut window(&metrics, 196, 20.0, 0, 196));
         assert_eq!(ok.verdict, Verdict::Good);
-        let behind = judge.judge(measured(100.0), &window(&metrics, 190, 20.0, 0, 190));
+        let behind = judge.judge(measured(100.0), &mut window(&metrics, 190, 20.0, 0, 190));
         assert_eq!(
             behind.verdict.reasons(),
             ["the service fell behind: 95/s completed, 97.5/s needed"]
@@ -601,12 +594,12 @@ mod tests {
             false,
             0.05,
         );
-        let step = closed.judge(measured(10.0), &window(&metrics, 5, 20.0, 0, 5));
+        let step = closed.judge(measured(10.0), &mut window(&metrics, 5, 20.0, 0, 5));
         assert_eq!(step.verdict, Verdict::Good);
         // Iterations still running long after the step are a backlog too.
         let mut m = measured(100.0);
         m.interrupted = 3;
-        let step = judge.judge(m, &window(&metrics, 200, 20.0, 0, 200));
+        let step = judge.judge(m, &mut window(&metrics, 200, 20.0, 0, 200));
         assert_eq!(
             step.verdict.reasons(),
             ["3 iterations were still running gracefulStop after the step"]
@@ -624,7 +617,7 @@ mod tests {
         // Latencies over the objective, but the generator's timers were late.
         let mut m = measured(100.0);
         m.generator.timer_lag_p99 = Some(40.0);
-        let step = judge.judge(m, &window(&metrics, 200, 400.0, 0, 150));
+        let step = judge.judge(m, &mut window(&metrics, 200, 400.0, 0, 150));
         assert_eq!(step.verdict.outcome(), Outcome::Generator);
         assert!(
             step.verdict.reasons()[0].contains("timers fired 40ms late"),
@@ -640,7 +633,7 @@ mod tests {
             m.generator.cpu = cpu;
             m.generator.vu_threads_busy = busy;
             m.generator.start_delay_p95 = delay;
-            let step = judge.judge(m, &window(&metrics, 200, 20.0, 0, 200));
+            let step = judge.judge(m, &mut window(&metrics, 200, 20.0, 0, 200));
             assert_eq!(step.verdict.outcome(), Outcome::Generator, "{step:?}");
         }
     }
@@ -655,11 +648,11 @@ mod tests {
         );
         let mut m = measured(100.0);
         m.generator.dropped = 7;
-        let step = judge.judge(m.clone(), &window(&metrics, 190, 20.0, 0, 190));
+        let step = judge.judge(m.clone(), &mut window(&metrics, 190, 20.0, 0, 190));
         assert_eq!(step.verdict.outcome(), Outcome::Generator);
         assert!(step.verdict.reasons()[0].contains("raise --max-vus"));
         // The dropped users could only have waited longer: a broken objective stands.
-        let step = judge.judge(m, &window(&metrics, 190, 900.0, 0, 190));
+        let step = judge.judge(m, &mut window(&metrics, 190, 900.0, 0, 190));
         assert_eq!(step.verdict.outcome(), Outcome::Slo);
     }
 

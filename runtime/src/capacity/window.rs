@@ -48,6 +48,11 @@ impl Window {
         &self.store
     }
 
+    /// The window's samples, to evaluate thresholds on.
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
     /// Iterations that completed between the end of the warm-up and the end of the step.
     pub fn completed(&self) -> f64 {
         self.completed
