@@ -525,7 +525,7 @@ fn a_gate_that_is_not_met_exits_99() {
 #[test]
 fn wrong_flags_are_config_errors_before_any_load() {
     let probe = guest("probe");
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 7] = [
         (&[], "needs objectives: --slo"),
         (
             &["--slo", "http_req_duration: p(95)<1", "--vus", "5"],
@@ -533,6 +533,10 @@ fn wrong_flags_are_config_errors_before_any_load() {
         ),
         (&["--slo", "nope: p(95)<1"], "no metric named `nope`"),
         (&["--slo", "p(95)<1"], "invalid --slo"),
+        (
+            &["--slo", "http_req_duration{window:1s}: p(95)<1"],
+            "judged as one window",
+        ),
         (
             &[
                 "--slo",

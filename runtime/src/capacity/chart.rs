@@ -86,11 +86,12 @@ impl Scale {
             }
             out
         } else {
-            (0..=3)
-                .map(|i| {
-                    let v = self.lo + (self.hi - self.lo) * i as f64 / 3.0;
-                    (v, format_time(v))
-                })
+            // Round steps, four or so across.
+            let step = nice_ceiling(self.hi / 4.0);
+            (0..)
+                .map(|i| self.lo + i as f64 * step)
+                .take_while(|v| *v <= self.hi * 1.0001)
+                .map(|v| (v, format_time(v)))
                 .collect()
         }
     }
@@ -241,7 +242,11 @@ mod tests {
         ];
         let chart = render(&rows, "http_req_duration", None);
         assert!(!chart.contains("log scale"), "{chart}");
-        assert!(chart.contains("0s") && chart.contains("ms"), "{chart}");
+        // Up to 30 ms, on a scale to 50 ms: round ticks every 20 ms.
+        let axis = chart.lines().nth(1).unwrap();
+        for tick in ["0s", "20ms", "40ms"] {
+            assert!(axis.contains(tick), "{chart}");
+        }
     }
 
     #[test]

@@ -32,8 +32,9 @@ use crate::workers::{busiest_thread, SchedStat, Workers};
 pub const SCENARIO: &str = "capacity";
 /// The iteration duration an open step's VUs are made for before it starts.
 const PREPARED_FOR: Duration = Duration::from_millis(100);
-/// How often the tap is emptied into the step's window while the step runs.
-const DRAIN_EVERY: Duration = Duration::from_millis(250);
+/// How often the tap is emptied into the step's window while the step runs: often, so that
+/// each fold is short (it shares its task with the step's arrival schedule).
+const DRAIN_EVERY: Duration = Duration::from_millis(50);
 
 /// Reads the generator's CPU use and its busiest VU thread over a step's measured part.
 pub trait Gauge: Send {
