@@ -8,6 +8,9 @@
 //! its worst latencies). The next step starts when the previous one has drained, so a step
 //! below an overloaded one does not inherit its backlog.
 //!
+//! A step found generator-bound is run once more before the search believes it: a moment of
+//! contention on the machine passes, while a generator at its limit stays there.
+//!
 //! The driver is generic over the VU and over how the generator's health is read, so that the
 //! whole search runs in tests under virtual time against simulated services.
 
@@ -19,7 +22,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::judge::{GeneratorHealth, Judge, Measured, Step};
-use super::search::{Next, Search};
+use super::search::{Next, Outcome, Search};
 use super::window::Window;
 use super::{Answer, Found, Model, Settings};
 use crate::cpu::{CpuMeter, CpuUse};
@@ -30,6 +33,8 @@ use crate::workers::{busiest_thread, SchedStat, Workers};
 
 /// The name of the scenario every step runs as.
 pub const SCENARIO: &str = "capacity";
+/// How many times a generator-bound step is run again before the search believes it.
+const GENERATOR_RETRIES: usize = 1;
 /// The iteration duration an open step's VUs are made for before it starts.
 const PREPARED_FOR: Duration = Duration::from_millis(100);
 /// How often the tap is emptied into the step's window while the step runs: often, so that
@@ -133,7 +138,17 @@ impl<V: ExecVu> Driver<V> {
                 }
                 Next::Step(load) => load,
             };
-            let step = self.step(load).await;
+            let mut step = self.step(load).await;
+            // A generator-bound step is run once more before it is believed: a moment of
+            // contention on the machine passes, a generator at its limit stays there.
+            for _ in 0..GENERATOR_RETRIES {
+                if step.verdict.outcome() != Outcome::Generator || self.run.control.is_stopping() {
+                    break;
+                }
+                on_step(steps.len(), &step);
+                steps.push(step);
+                step = self.step(load).await;
+            }
             if self.run.control.is_stopping() {
                 // Cut short: it says nothing.
                 break (provisional(&search), false);
@@ -195,18 +210,7 @@ impl<V: ExecVu> Driver<V> {
 
     /// Runs one step and judges it.
     async fn step(&mut self, load: f64) -> Step {
-        // VUs are made between steps, where making them delays nothing: all of a closed
-        // step's, and for an open step enough for its rate at PREPARED_FOR per iteration (more
-        // are made on demand, and their making counts as start delay). A VU that cannot be
-        // made leaves the step with fewer: its verdict shows it.
-        let wanted = match self.settings.model {
-            Model::Closed => load as u64,
-            Model::Open => {
-                ((load * PREPARED_FOR.as_secs_f64()).ceil() as u64).min(self.settings.max_vus)
-            }
-        };
-        let missing = wanted.saturating_sub(self.run.pool.made());
-        let _ = self.run.pool.grow(missing).await;
+        self.make_vus(load).await;
         let config = self.scenario(load);
         let max_vus = config.max_vus();
         let shared = Arc::new(ScenarioShared {
@@ -219,25 +223,69 @@ impl<V: ExecVu> Driver<V> {
         // Samples of the previous step that arrived since it was judged are not this one's.
         while self.samples.try_recv().is_ok() {}
         let start = Instant::now();
-        let (from, to) = (
+        let measured = (
             start + self.settings.warm_up,
             start + self.settings.warm_up + self.settings.step_duration,
         );
         let mut window = Window::new(
             &self.metrics.store(),
-            clock(&self.metrics, from),
-            clock(&self.metrics, to),
+            clock(&self.metrics, measured.0),
+            clock(&self.metrics, measured.1),
         );
         let scenario = executor::run_scenario(self.run.clone(), config, shared.clone());
+        let (cpu, busy) = self.watch(scenario, load, measured, &mut window).await;
+        // Every VU is idle again: hand over what they still hold, then judge.
+        let mut vus = self.run.pool.drain();
+        for vu in &mut vus {
+            (self.flush)(vu);
+        }
+        self.run.pool.unreserve(vus);
+        while let Ok(batch) = self.samples.try_recv() {
+            window.fold(&batch);
+        }
+        let generator = GeneratorHealth::measure(window.store(), cpu, busy, max_vus);
+        let measured = Measured {
+            load,
+            duration: self.settings.step_duration,
+            interrupted: shared.progress.interrupted.load(Ordering::Relaxed),
+            generator,
+        };
+        self.judge.judge(measured, &mut window)
+    }
+
+    /// Makes VUs between steps, where making them delays nothing: all of a closed step's, and
+    /// for an open step enough for its rate at [`PREPARED_FOR`] per iteration (more are made
+    /// on demand, and their making counts as start delay). A VU that cannot be made leaves the
+    /// step with fewer: its verdict shows it.
+    async fn make_vus(&self, load: f64) {
+        let wanted = match self.settings.model {
+            Model::Closed => load as u64,
+            Model::Open => {
+                ((load * PREPARED_FOR.as_secs_f64()).ceil() as u64).min(self.settings.max_vus)
+            }
+        };
+        let missing = wanted.saturating_sub(self.run.pool.made());
+        let _ = self.run.pool.grow(missing).await;
+    }
+
+    /// Runs `scenario` to its end, folding samples into `window` as they come, and reads the
+    /// gauge over the `measured` part; returns its reading.
+    async fn watch(
+        &mut self,
+        scenario: impl std::future::Future<Output = ()>,
+        load: f64,
+        measured: (Instant, Instant),
+        window: &mut Window,
+    ) -> (CpuUse, Option<f64>) {
         tokio::pin!(scenario);
         let mut phase = Phase::WarmUp;
-        let mut cpu = (CpuUse::default(), None);
+        let mut reading = (CpuUse::default(), None);
         let mut tick = tokio::time::interval(DRAIN_EVERY);
         loop {
             let edge = async {
                 match phase {
-                    Phase::WarmUp => tokio::time::sleep_until(from).await,
-                    Phase::Measured => tokio::time::sleep_until(to).await,
+                    Phase::WarmUp => tokio::time::sleep_until(measured.0).await,
+                    Phase::Measured => tokio::time::sleep_until(measured.1).await,
                     Phase::Tail => std::future::pending().await,
                 }
             };
@@ -249,7 +297,7 @@ impl<V: ExecVu> Driver<V> {
                         phase = Phase::Measured;
                     }
                     Phase::Measured => {
-                        cpu = self.gauge.read();
+                        reading = self.gauge.read();
                         phase = Phase::Tail;
                     }
                     Phase::Tail => {}
@@ -261,26 +309,11 @@ impl<V: ExecVu> Driver<V> {
                 }
             }
         }
+        // A step stopped early (by a signal) ends within its measured part.
         if phase == Phase::Measured {
-            cpu = self.gauge.read();
+            reading = self.gauge.read();
         }
-        // Every VU is idle again: hand over what they still hold, then judge.
-        let mut vus = self.run.pool.drain();
-        for vu in &mut vus {
-            (self.flush)(vu);
-        }
-        self.run.pool.unreserve(vus);
-        while let Ok(batch) = self.samples.try_recv() {
-            window.fold(&batch);
-        }
-        let generator = GeneratorHealth::measure(window.store(), cpu.0, cpu.1, max_vus);
-        let measured = Measured {
-            load,
-            duration: self.settings.step_duration,
-            interrupted: shared.progress.interrupted.load(Ordering::Relaxed),
-            generator,
-        };
-        self.judge.judge(measured, &mut window)
+        reading
     }
 }
 
@@ -300,7 +333,7 @@ fn provisional(search: &Search) -> Answer {
         capacity: search.good(),
         bad,
         limit: match why {
-            Some(super::search::Outcome::Generator) => super::Limit::Generator,
+            Some(Outcome::Generator) => super::Limit::Generator,
             Some(_) => super::Limit::Slo,
             None => super::Limit::MaxRate,
         },

@@ -359,6 +359,35 @@ async fn a_saturated_generator_is_reported_as_the_limit() {
     let capacity = found.answer.capacity.unwrap();
     assert!((114.0..=120.0).contains(&capacity), "{capacity}");
     assert_eq!(found.exit_code(), super::super::EXIT_GENERATOR_LIMIT);
+    // Every generator-bound load was tried twice before it was believed.
+    let first_bad = found.answer.bad.unwrap();
+    let runs = found.steps.iter().filter(|s| s.load == first_bad).count();
+    assert_eq!(runs, 2, "{:?}", loads(&found));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_moment_of_generator_contention_is_run_again_not_believed() {
+    // The first step at 200/s finds the generator saturated (once); the second is fine.
+    static SEEN: AtomicU64 = AtomicU64::new(0);
+    fn once_at_200(load: f64) -> f64 {
+        if load == 200.0 && SEEN.fetch_add(1, Ordering::Relaxed) == 0 {
+            0.99
+        } else {
+            0.1
+        }
+    }
+    let found = search_with(
+        Queue::new(4, Duration::from_millis(20)),
+        settings(Model::Open, 25.0),
+        &[("http_req_duration", "p(95)<100")],
+        once_at_200,
+        Control::new(),
+    )
+    .await;
+    assert_eq!(found.answer.limit, Limit::Slo, "{:?}", loads(&found));
+    assert_eq!(found.answer.capacity, Some(200.0));
+    assert_eq!(&loads(&found)[..5], [25.0, 50.0, 100.0, 200.0, 200.0]);
+    assert_eq!(found.steps[3].verdict.outcome(), search::Outcome::Generator);
 }
 
 #[tokio::test(start_paused = true)]
