@@ -148,7 +148,10 @@ fn the_capacity_of_4_workers_of_20ms_is_found_within_the_precision() {
     }
 }
 
-/// Runs the probe at a constant arrival rate with a latency threshold: whether it held.
+/// Runs the probe at a constant arrival rate with a latency threshold: whether it held. A run
+/// whose iterations started late (the generator's own limit, as a capacity step judges it) is
+/// run again, up to twice: on a busy machine the generator may stall, and a service whose
+/// latency grows with the requests in flight turns such a stall into a burst of slow answers.
 fn holds_at(base: &str, rate: f64, slo: &str) -> bool {
     let dir = TempDir::new("sweep");
     let config = dir.path("config.json");
@@ -161,23 +164,31 @@ fn holds_at(base: &str, rate: f64, slo: &str) -> bool {
         ),
     )
     .unwrap();
-    let r = run(
-        &guest("probe"),
-        &[
-            "-e",
-            base,
-            "-e",
-            "PATH=/degrade?ms=20&per=4",
-            "-c",
-            config.to_str().unwrap(),
-            "--threshold",
-            slo,
-            "-q",
-            "--no-summary",
-        ],
-    );
-    assert!(r.code == 0 || r.code == 99, "{}", r.output());
-    r.code == 0
+    let mut tries = 0;
+    loop {
+        let r = run(
+            &guest("probe"),
+            &[
+                "-e",
+                base,
+                "-e",
+                "PATH=/degrade?ms=20&per=4",
+                "-c",
+                config.to_str().unwrap(),
+                "--threshold",
+                slo,
+                "-q",
+                "--no-summary",
+            ],
+        );
+        assert!(r.code == 0 || r.code == 99, "{}", r.output());
+        tries += 1;
+        let late = r.metric("iteration_start_delay", "p(95)");
+        if late <= 10.0 || tries == 3 {
+            return r.code == 0;
+        }
+        eprintln!("sweep at {rate}/s: iterations started {late} ms late (p95); again");
+    }
 }
 
 #[test]
