@@ -22,6 +22,10 @@ command -v node >/dev/null && command -v npm >/dev/null || as_root apt-get insta
 # A real server for the capacity tests (nginx's limit_req is a service of known capacity).
 command -v nginx >/dev/null || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light
 
+# TLS tests: nginx (a client-certificate-checking server) and openssl (legacy-encrypted keys).
+command -v nginx >/dev/null || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light
+command -v openssl >/dev/null || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y openssl
+
 cargo test --workspace --locked "$@"
 
 # The capacity searches hold steady load for seconds and judge the generator's own timing
