@@ -1,4 +1,5 @@
-//! Builds examples/quickstart into a component that `stampede demo` carries inside the binary.
+//! Builds examples/quickstart and examples/capacity into components that `stampede demo` and
+//! `stampede demo capacity` carry inside the binary.
 //! Set STAMPEDE_SKIP_GUEST_BUILD=1 to skip it (the demo then says how to get it).
 
 use std::path::{Path, PathBuf};
@@ -8,10 +9,12 @@ include!("src/cargo_env.rs");
 
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
-    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("quickstart.wasm");
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     for path in [
         "examples/quickstart/src",
         "examples/quickstart/Cargo.toml",
+        "examples/capacity/src",
+        "examples/capacity/Cargo.toml",
         "guest-sdk/src",
         "guest-sdk/Cargo.toml",
         "host-api/wit",
@@ -20,18 +23,25 @@ fn main() {
     }
     println!("cargo:rerun-if-env-changed=STAMPEDE_SKIP_GUEST_BUILD");
     if std::env::var_os("STAMPEDE_SKIP_GUEST_BUILD").is_some() {
-        std::fs::write(&out, b"").unwrap();
+        for name in DEMOS {
+            std::fs::write(out_dir.join(format!("{name}.wasm")), b"").unwrap();
+        }
         return;
     }
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"))
         .join("guests");
-    let wasm = build(&root.join("examples/quickstart"), &target_dir);
-    std::fs::copy(&wasm, &out).unwrap();
+    for name in DEMOS {
+        let wasm = build(&root.join("examples").join(name), &target_dir, name);
+        std::fs::copy(&wasm, out_dir.join(format!("{name}.wasm"))).unwrap();
+    }
 }
 
-fn build(dir: &Path, target_dir: &Path) -> PathBuf {
+/// The examples the demos run.
+const DEMOS: [&str; 2] = ["quickstart", "capacity"];
+
+fn build(dir: &Path, target_dir: &Path, name: &str) -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(dir)
@@ -49,9 +59,9 @@ fn build(dir: &Path, target_dir: &Path) -> PathBuf {
         .expect("running cargo to build the demo script");
     if !status.success() {
         panic!(
-            "building examples/quickstart for wasm32-wasip2 failed. If the target is missing, run \
-             `rustup target add wasm32-wasip2`; to build stampede without its demo, set STAMPEDE_SKIP_GUEST_BUILD=1"
+            "building examples/{name} for wasm32-wasip2 failed. If the target is missing, run \
+             `rustup target add wasm32-wasip2`; to build stampede without its demos, set STAMPEDE_SKIP_GUEST_BUILD=1"
         );
     }
-    target_dir.join("wasm32-wasip2/release/quickstart.wasm")
+    target_dir.join(format!("wasm32-wasip2/release/{name}.wasm"))
 }

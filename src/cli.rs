@@ -24,7 +24,10 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Serve the built-in HTTP target (for demos and tests).
     Serve(ServeArgs),
-    /// Start the built-in target on a free loopback port and run the quickstart against it.
+    /// Find the highest load SCRIPT's service carries within its SLOs.
+    Capacity(Box<crate::capacity::CapacityArgs>),
+    /// Start the built-in target on a free loopback port and run the quickstart against it
+    /// (`demo capacity`: search its service of known capacity).
     Demo(DemoArgs),
     /// Create a script project that runs as generated.
     New(NewArgs),
@@ -58,11 +61,22 @@ pub struct ServeArgs {
     pub tls: bool,
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DemoKind {
+    /// The quickstart, with VUs for a duration.
+    Quickstart,
+    /// `stampede capacity` against a service of known capacity.
+    Capacity,
+}
+
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// How long the demo runs.
-    #[arg(short, long, default_value = "10s", value_parser = parse_dur)]
-    pub duration: Dur,
+    /// Which demo.
+    #[arg(value_enum, default_value = "quickstart")]
+    pub what: DemoKind,
+    /// How long the demo runs (default 10s); for `capacity`, each step (default 2s).
+    #[arg(short, long, value_parser = parse_dur)]
+    pub duration: Option<Dur>,
     /// Number of VUs.
     #[arg(short = 'u', long, default_value_t = 20)]
     pub vus: u64,

@@ -10,7 +10,7 @@ use stampede_runtime::output::summary_text::{self, SummaryMode};
 use stampede_runtime::run::{self, exit, Banner, OnStart, TestSpec};
 use stampede_runtime::serve::{Security, Server};
 
-use crate::cli::{Cli, Command, DemoArgs, RunArgs, ServeArgs};
+use crate::cli::{Cli, Command, DemoArgs, DemoKind, RunArgs, ServeArgs};
 use crate::script;
 
 /// The quickstart example, compiled by build.rs (empty if the build skipped it).
@@ -31,6 +31,7 @@ pub fn run(cli: Cli) -> i32 {
     };
     match cli.command {
         Command::Run(args) => runtime.block_on(run_test(*args)),
+        Command::Capacity(args) => runtime.block_on(crate::capacity::run(*args)),
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Demo(args) => runtime.block_on(demo(args)),
         Command::New(args) => {
@@ -49,7 +50,7 @@ pub fn run(cli: Cli) -> i32 {
 }
 
 /// `STAMPEDE_VU_THREADS`: threads that run VUs (default: one per core).
-fn vu_threads() -> usize {
+pub(crate) fn vu_threads() -> usize {
     std::env::var("STAMPEDE_VU_THREADS")
         .ok()
         .and_then(|n| n.parse().ok())
@@ -127,7 +128,7 @@ fn progress(quiet: bool) -> bool {
     !quiet && std::io::stderr().is_terminal()
 }
 
-fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
+pub(crate) fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
     let mut cli_options = args.options()?;
     let extra_thresholds = args.thresholds()?;
     if !extra_thresholds.is_empty() {
@@ -206,6 +207,12 @@ async fn serve(args: ServeArgs) -> i32 {
 }
 
 async fn demo(args: DemoArgs) -> i32 {
+    if let DemoKind::Capacity = args.what {
+        return crate::capacity::demo(args.duration).await;
+    }
+    let duration = args
+        .duration
+        .unwrap_or(Dur(std::time::Duration::from_secs(10)));
     let log = Logger::stderr(Level::Info);
     if QUICKSTART.is_empty() {
         return fail(
@@ -224,7 +231,7 @@ async fn demo(args: DemoArgs) -> i32 {
         "\nstampede demo: the built-in target listens on {}; running examples/quickstart against it with {} VUs for {}.",
         server.url(),
         args.vus,
-        Dur(args.duration.0)
+        duration
     );
     let mut env = BTreeMap::new();
     env.insert("BASE_URL".to_string(), server.url());
@@ -235,7 +242,7 @@ async fn demo(args: DemoArgs) -> i32 {
         env_options: Options::default(),
         cli_options: Options {
             vus: Some(args.vus),
-            duration: Some(args.duration),
+            duration: Some(duration),
             ..Options::default()
         },
         env,

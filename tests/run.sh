@@ -34,8 +34,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     }
 fi
 
-# TLS tests: nginx (a client-certificate-checking server) and openssl (legacy-encrypted keys).
+# TLS tests: nginx (a client-certificate-checking server) and openssl (legacy-encrypted keys);
+# the capacity tests use nginx's limit_req as a service of known capacity.
 command -v nginx >/dev/null || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light
 command -v openssl >/dev/null || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y openssl
 
 cargo test --workspace --locked "$@"
+
+# The capacity searches hold steady load for seconds and judge the generator's own timing
+# along with the service's: they run alone, one at a time, after the rest.
+cargo test --locked --test all capacity -- --ignored --test-threads 1

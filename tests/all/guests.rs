@@ -52,6 +52,7 @@ pub fn guest(name: &str) -> PathBuf {
             "ramping",
             "arrival-rate",
             "wasi-http",
+            "capacity",
         ] {
             cargo_build(&root.join("examples").join(example))?;
         }

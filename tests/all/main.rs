@@ -7,6 +7,7 @@ mod semantics_server;
 mod support;
 mod wire;
 
+mod capacity;
 mod cli_errors;
 mod examples;
 mod http2;

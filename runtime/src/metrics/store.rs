@@ -104,6 +104,16 @@ impl Store {
         }
     }
 
+    /// An empty store with the same sub-metrics, under the same [`SubmetricId`]s: for the
+    /// samples of one part of a test, on which thresholds built for this store evaluate too.
+    pub fn empty_like(&self) -> Store {
+        let mut store = Store::new(self.registry.clone(), self.tags.clone());
+        for sub in &self.subs {
+            store.add_sub(&sub.name, sub.parent, sub.filter.clone(), sub.breakdown);
+        }
+        store
+    }
+
     /// Declares the windowed series `name` of `parent` (returns the existing one if declared).
     pub fn add_window(
         &mut self,
@@ -459,6 +469,18 @@ mod tests {
             panic!()
         };
         assert_eq!((sub.count, sub.max), (2, 20.0));
+
+        // An empty copy has the same sub-metrics under the same ids, and none of the samples.
+        let id = SubmetricId(0);
+        let mut window = store.empty_like();
+        assert!(window.total(builtin::HTTP_REQ_DURATION).is_none());
+        assert_eq!(window.submetric(id).name, "http_req_duration{status:200}");
+        assert!(window.submetric(id).sink.is_empty());
+        window.apply(&[sample(ok, 7.0), sample(bad, 9.0)]);
+        let Sink::Trend(sub) = &window.submetric(id).sink else {
+            panic!()
+        };
+        assert_eq!((sub.count, sub.max), (1, 7.0));
     }
 
     #[test]

@@ -202,6 +202,18 @@ impl Lifecycle {
         &self.engine
     }
 
+    /// What executors run with, on `spawner`'s threads: for a command that runs scenarios
+    /// itself, one at a time, reading the metrics in between (a capacity search).
+    pub fn run_on(&self, spawner: crate::workers::Spawner) -> Run<Vu> {
+        Run {
+            spawner,
+            pool: self.pool.clone(),
+            control: self.control().clone(),
+            data: Arc::from(self.data.clone()),
+            on_dropped: dropped_recorder(&self.ctx.metrics, &self.settings.tags),
+        }
+    }
+
     /// Whether scenarios may run: setup went well and nothing stopped the test.
     pub fn may_run(&self) -> bool {
         self.setup_ok && self.control().stopped().is_none()

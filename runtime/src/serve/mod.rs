@@ -13,7 +13,10 @@
 //! | `/bytes/{n}` | `n` bytes (at most 64 MiB) |
 //! | `/redirect/{n}` | a 302 chain of `n` hops ending at `/get` |
 //! | `/redirect-to?url=URL` | a 302 to `URL` |
+//! | `/capacity?workers=K&ms=S` | `ok` from one of K workers of S ms each; excess requests queue (see [`capacity`]) |
+//! | `/degrade?ms=S&per=N` | `ok` after S·(1 + n/N) ms, n the requests already in flight |
 
+pub mod capacity;
 mod routes;
 
 use std::convert::Infallible;
@@ -35,6 +38,8 @@ pub struct Stats {
     requests: AtomicU64,
     connections: AtomicU64,
     h2_requests: AtomicU64,
+    /// The known-capacity targets' workers, which live as long as the server.
+    targets: capacity::Targets,
 }
 
 impl Stats {

@@ -154,6 +154,8 @@ pub(super) async fn handle(req: Request<Incoming>, stats: &Stats) -> Response<Fu
                 format!("`{n}` is not a number of redirects\n"),
             ),
         },
+        ("capacity", None) => stats.targets.queue(req.uri().query()).await,
+        ("degrade", None) => stats.targets.degrade(req.uri().query()).await,
         _ => text(StatusCode::NOT_FOUND, format!("no route for {path}\n")),
     }
 }

@@ -9,6 +9,7 @@
 //! - `abort`: like `get`, and abort the test in the VU's `$AFTER`th iteration.
 //! - `fail`: like `get`, and mark the test as failed.
 //! - `group`: GET inside the groups `outer` and `outer › inner`.
+//! - `work`: `$WORK` rounds of arithmetic (CPU the generator spends per iteration), then `get`.
 //!
 //! `$SETUP` and `$TEARDOWN` pick what setup and teardown do: nothing (unset), `sleep:SECONDS`,
 //! `error`, `trap` or `abort`; teardown logs `teardown ran` when it runs.
@@ -137,6 +138,14 @@ fn iteration() -> Result<()> {
             static ITERATIONS: stampede::Counter = stampede::Counter::new("probe_iterations");
             get();
             ITERATIONS.add(1.0);
+        }
+        "work" => {
+            let rounds: u64 = var("WORK", "1000000").parse().unwrap_or(1_000_000);
+            let mut x = 0x9e37_79b9_7f4a_7c15u64;
+            for _ in 0..rounds {
+                x = std::hint::black_box(x.rotate_left(5) ^ x.wrapping_mul(31));
+            }
+            get();
         }
         "group" => {
             stampede::group("outer", || {
