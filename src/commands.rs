@@ -28,8 +28,12 @@ pub fn run(cli: Cli) -> i32 {
             return 1;
         }
     };
-    match cli.command {
-        Command::Run(args) => runtime.block_on(run_test(*args)),
+    let Cli { command, before } = cli;
+    match command {
+        Command::Run(mut args) => {
+            args.take_before(before);
+            runtime.block_on(run_test(*args))
+        }
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Demo(args) => runtime.block_on(demo(args)),
         Command::New(args) => {
@@ -61,11 +65,15 @@ fn fail(log: &Logger, message: &str, code: i32) -> i32 {
 }
 
 async fn run_test(args: RunArgs) -> i32 {
-    let log = Logger::stderr(if args.verbose {
+    let level = if args.verbose {
         Level::Debug
     } else {
         Level::Info
-    });
+    };
+    let (log, log_notice) = log_output(args.global.log_output.as_deref(), level);
+    if let Some(n) = log_notice {
+        log.log(Level::Warn, &n, &[]);
+    }
     let spec = match prepare(&args, log.clone()) {
         Ok(spec) => spec,
         Err(message) => return fail(&log, &message, exit::INVALID_CONFIG),
@@ -80,7 +88,62 @@ async fn execute(spec: TestSpec, log: &Logger) -> i32 {
     }
 }
 
+/// The log, where k6's `--log-output` says: stderr (the default), stdout, none or
+/// file=PATH; anything else (Loki) is noted and logs to stderr.
+fn log_output(output: Option<&str>, level: Level) -> (Logger, Option<String>) {
+    let stderr = || Logger::stderr(level);
+    match output.map(str::trim) {
+        None | Some("") | Some("stderr") => (stderr(), None),
+        Some("stdout") => (Logger::to_writer(level, Box::new(std::io::stdout())), None),
+        Some("none") => (Logger::to_writer(level, Box::new(std::io::sink())), None),
+        Some(other) => match other.strip_prefix("file") {
+            Some(rest) => {
+                // k6's form: file[=PATH][,level=…]; its default file is ./k6.log.
+                let path = rest.strip_prefix('=').unwrap_or("k6.log");
+                let path = path.split(',').next().unwrap_or("k6.log");
+                match std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                {
+                    Ok(f) => (
+                        Logger::to_writer(level, Box::new(std::io::LineWriter::new(f))),
+                        None,
+                    ),
+                    Err(e) => (
+                        stderr(),
+                        Some(format!(
+                            "--log-output: cannot write {path}: {e}; logging to stderr"
+                        )),
+                    ),
+                }
+            }
+            None => (
+                stderr(),
+                Some(format!(
+                    "--log-output {other} is not supported: logging to stderr"
+                )),
+            ),
+        },
+    }
+}
+
+/// A true/false variable, as k6 reads its `K6_*` ones.
+fn bool_env(name: &str) -> Result<Option<bool>, String> {
+    match std::env::var(name) {
+        Err(_) => Ok(None),
+        Ok(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "1" | "t" | "true" => Ok(Some(true)),
+            "0" | "f" | "false" | "" => Ok(Some(false)),
+            _ => Err(format!("{name}={v}: expected true or false")),
+        },
+    }
+}
+
 fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
+    for n in args.global.notices().into_iter().chain(args.k6.notices()?) {
+        log.log(Level::Warn, &n, &[]);
+    }
     let mut cli_options = args.options()?;
     let extra_thresholds = args.thresholds()?;
     if !extra_thresholds.is_empty() {
@@ -92,16 +155,23 @@ fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
             let source = Source::ConfigFile(path.display().to_string());
-            Some((
-                path.display().to_string(),
-                Options::from_json(&text, &source)?,
-            ))
+            let (options, notices) = Options::parse_layer(&text, &source)?;
+            for n in notices {
+                log.log(Level::Warn, &n, &[]);
+            }
+            Some((path.display().to_string(), options))
         }
         None => None,
     };
     let env_options = from_env(std::env::vars())?;
     let mut env = BTreeMap::new();
-    if args.include_system_env_vars {
+    // As in k6, the system environment is the script's unless the flag or its variable
+    // (k6's K6_INCLUDE_SYSTEM_ENV_VARS) says otherwise.
+    let include = match args.include_system_env_vars {
+        Some(v) => v,
+        None => bool_env("STAMPEDE_INCLUDE_SYSTEM_ENV_VARS")?.unwrap_or(true),
+    };
+    if include {
         env.extend(std::env::vars());
     }
     env.extend(args.env.iter().cloned());
@@ -113,11 +183,16 @@ fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
         env_options,
         cli_options,
         env,
-        no_thresholds: args.no_thresholds,
-        summary_export: args.summary_export.clone(),
+        no_thresholds: args.no_thresholds || bool_env("STAMPEDE_NO_THRESHOLDS")?.unwrap_or(false),
+        // k6 writes no export when the summary is disabled.
+        summary_export: args
+            .summary_export
+            .clone()
+            .or_else(|| std::env::var_os("STAMPEDE_SUMMARY_EXPORT").map(Into::into))
+            .filter(|_| !args.summary_disabled()),
         out_json,
         summary_mode: args.summary_mode(),
-        no_summary: args.no_summary,
+        no_summary: args.no_summary || args.summary_disabled(),
         quiet: args.quiet,
         vu_memory_limit: args.vu_memory_limit << 20,
         cache_dir: (!args.no_cache).then(script::cache_dir).flatten(),

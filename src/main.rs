@@ -3,6 +3,7 @@
 mod cargo_env;
 mod cli;
 mod commands;
+mod k6_flags;
 mod lang;
 mod new;
 mod script;

@@ -12,7 +12,7 @@ use crate::cpu::{peak_rss, CpuMeter};
 use crate::engine::{EngineLimits, LoadError, ScriptEngine};
 use crate::executor::{self, Progress, Run, ScenarioConfig, ScenarioShared, VuPool};
 use crate::log::{Level, Logger};
-use crate::metrics::{builtin, Metrics};
+use crate::metrics::{builtin, Metrics, SystemTags};
 use crate::options::{format_duration, Options, Source};
 use crate::output::jsonl::JsonLines;
 use crate::output::summary_text::SummaryMode;
@@ -240,6 +240,7 @@ async fn inspect(
         tags: Vec::new(),
         log: log.clone(),
         control: Control::new(),
+        system_tags: Default::default(),
     });
     let mut vu = Vu::new(engine, ctx, 0)
         .await
@@ -248,7 +249,11 @@ async fn inspect(
         .options()
         .await
         .map_err(|e| Failure::script(format!("the script's options() failed: {e}")))?;
-    let options = Options::from_json(&json, &Source::Script).map_err(Failure::config)?;
+    let (options, notices) =
+        Options::parse_layer(&json, &Source::Script).map_err(Failure::config)?;
+    for n in notices {
+        log.log(Level::Warn, &n, &[]);
+    }
     let entry_points = vu
         .entry_points()
         .await
@@ -283,7 +288,9 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
     layers.push((Source::Script, info.options));
     layers.push((Source::Env, spec.env_options.clone()));
     layers.push((Source::Cli, spec.cli_options.clone()));
-    let options = Options::merge(layers).map_err(Failure::config)?;
+    let mut notices = Vec::new();
+    let options = Options::merge_noting(layers, &mut notices).map_err(Failure::config)?;
+    notices.extend(options.execution().map_err(Failure::config)?.1);
     let scenarios = executor::scenarios(&options).map_err(Failure::config)?;
     for s in &scenarios {
         if !info.entry_points.contains(&s.exec) {
@@ -295,12 +302,18 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
             )));
         }
     }
-    let settings = settings(&options)?;
-    metrics.store().add_submetric(
-        "http_req_duration{expected_response:true}",
-        builtin::HTTP_REQ_DURATION,
-        vec![("expected_response".into(), "true".into())],
-    );
+    let mut settings = settings(&options)?;
+    let k6 = crate::settings::apply(&options, &mut settings.http, &log).map_err(Failure::config)?;
+    for n in notices.iter().chain(&k6.notices) {
+        log.log(Level::Warn, n, &[]);
+    }
+    if k6.system_tags.has(SystemTags::EXPECTED_RESPONSE) {
+        metrics.store().add_submetric(
+            "http_req_duration{expected_response:true}",
+            builtin::HTTP_REQ_DURATION,
+            vec![("expected_response".into(), "true".into())],
+        );
+    }
     let show_progress = !spec.quiet && std::io::stderr().is_terminal();
     {
         // Each breakdown costs a little per sample: make only those something will show.
@@ -340,6 +353,7 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
         tags: settings.tags.clone(),
         log: log.clone(),
         control: control.clone(),
+        system_tags: k6.system_tags,
     });
 
     let jsonl = match &spec.out_json {
@@ -464,6 +478,7 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
         workers.probe_timer_lag(&metrics);
         let sched_before = workers.sched_stats();
         let dropped_metrics = metrics.clone();
+        let tag_scenario = k6.system_tags.has(SystemTags::SCENARIO);
         let run = Run {
             spawner: workers.spawner(),
             pool: pool.clone(),
@@ -475,7 +490,9 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
                     .map(|(k, v)| (k.as_str(), v.as_str()))
                     .collect();
                 pairs.extend(scenario.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-                pairs.push(("scenario", &scenario.name));
+                if tag_scenario {
+                    pairs.push(("scenario", &scenario.name));
+                }
                 let tags = dropped_metrics.tag_set(&pairs);
                 let time = dropped_metrics.now();
                 dropped_metrics.record(&[crate::metrics::Sample {
@@ -485,6 +502,7 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
                     time,
                 }]);
             }),
+            min_iteration_duration: k6.min_iteration_duration,
         };
         let mut tasks = tokio::task::JoinSet::new();
         let mut watched = Vec::new();
@@ -590,6 +608,7 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
         generator,
         spec.summary_mode == SummaryMode::Full,
     );
+    report.time_unit = k6.time_unit;
     let stopped = control.stopped();
     report.stopped = stopped.as_ref().map(|s| match s {
         Stop::Script(r) => format!("the script aborted the test: {r}"),

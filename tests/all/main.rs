@@ -7,6 +7,8 @@ mod support;
 mod cli_errors;
 mod examples;
 mod http_client;
+mod k6_cli;
+mod k6_options;
 mod languages;
 mod lifecycle;
 mod load;

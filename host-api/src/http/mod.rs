@@ -3,8 +3,12 @@
 //! back as an [`Exchange`] with a k6 error code — never as a panic or a host error.
 
 mod conn;
+pub mod debug;
+pub mod dns;
 pub mod errors;
+pub mod hosts;
 mod io;
+mod k6opts;
 pub mod netpolicy;
 mod tls;
 
@@ -19,6 +23,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 pub use conn::Origin;
 use conn::{Conn, PoolHandle};
 pub use errors::RequestError;
+pub use k6opts::{HttpDebug, K6Settings, RateLimiter};
 pub use netpolicy::{HostPattern, IpNet, NetPolicy};
 
 /// Settings shared by every VU's client in a test.
@@ -38,6 +43,8 @@ pub struct ClientConfig {
     pub discard_response_bodies: bool,
     /// Where requests may not go.
     pub net: NetPolicy,
+    /// k6's connection-reuse, `hosts`, `dns`, `rps`, `batch`, `throw` and `httpDebug` options.
+    pub k6: K6Settings,
 }
 
 impl Default for ClientConfig {
@@ -50,6 +57,7 @@ impl Default for ClientConfig {
             response_body_limit: 64 << 20,
             discard_response_bodies: false,
             net: NetPolicy::default(),
+            k6: K6Settings::default(),
         }
     }
 }
@@ -67,13 +75,14 @@ struct Shared {
     tls: tokio_rustls::TlsConnector,
     dns: Mutex<DnsCache>,
     base: Instant,
+    /// `rps`: the test's request rate cap.
+    rps: Option<RateLimiter>,
+    /// `dns`'s `select`.
+    picker: dns::Picker,
 }
 
 /// Resolved names and when they were resolved.
 type DnsCache = HashMap<String, (Arc<[IpAddr]>, Instant)>;
-
-/// How long a resolved name is reused (k6's default DNS ttl).
-const DNS_TTL: Duration = Duration::from_secs(300);
 
 impl HttpClient {
     /// A client with `config`.
@@ -83,6 +92,7 @@ impl HttpClient {
         let user_agent = Some(config.user_agent.as_str())
             .filter(|ua| !ua.is_empty())
             .and_then(|ua| HeaderValue::from_str(ua).ok());
+        let rps = RateLimiter::new(config.k6.rps);
         Self {
             shared: Arc::new(Shared {
                 user_agent,
@@ -90,6 +100,8 @@ impl HttpClient {
                 tls,
                 dns: Mutex::new(HashMap::new()),
                 base: Instant::now(),
+                rps,
+                picker: dns::Picker::default(),
             }),
         }
     }
@@ -279,10 +291,12 @@ impl VuClient {
         observe: &mut (dyn FnMut(usize, &Exchange) + Send),
     ) -> Vec<Exchange> {
         let mut seen: Vec<Vec<Exchange>> = (0..reqs.len()).map(|_| Vec::new()).collect();
+        let limits = &k6opts::BatchLimits::new(&self.shared.config.k6);
         let futures = reqs
             .into_iter()
             .zip(seen.iter_mut())
             .map(|(req, seen)| async move {
+                let _slots = limits.enter(&req.url).await;
                 let mut push = |e: &Exchange| seen.push(e.without_body());
                 send_on(&self.shared, &self.idle, req, &mut push).await
             });
@@ -323,10 +337,15 @@ async fn send_on(
     observe: &mut (dyn FnMut(&Exchange) + Send),
 ) -> Exchange {
     let config = &shared.config;
+    if let Some(rps) = &shared.rps {
+        // k6 waits for its turn once the request is ready, before timing it.
+        rps.wait().await;
+    }
     let deadline = tokio::time::Instant::now() + req.timeout.unwrap_or(config.timeout);
     let max_redirects = req.max_redirects.unwrap_or(config.max_redirects);
     let discard = req.discard_body || config.discard_response_bodies;
-    let headers = match build_headers(&req.headers, shared.user_agent.as_ref()) {
+    let close = config.k6.no_connection_reuse;
+    let headers = match build_headers(&req.headers, shared.user_agent.as_ref(), close) {
         Ok(h) => h,
         Err(e) => {
             let ex = Exchange::failed(req.method, req.url, Timings::default(), e);
@@ -386,6 +405,7 @@ fn redirect_target(ex: &Exchange) -> Option<String> {
 fn build_headers(
     given: &[(String, String)],
     user_agent: Option<&HeaderValue>,
+    close: bool,
 ) -> Result<HeaderMap, RequestError> {
     let mut headers = HeaderMap::with_capacity(given.len() + 1);
     for (name, value) in given {
@@ -404,6 +424,10 @@ fn build_headers(
         if !headers.contains_key(http::header::USER_AGENT) {
             headers.insert(http::header::USER_AGENT, ua.clone());
         }
+    }
+    if close && !headers.contains_key(http::header::CONNECTION) {
+        // `noConnectionReuse`: as Go's client does without keep-alive.
+        headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     }
     Ok(headers)
 }
@@ -478,7 +502,7 @@ async fn exchange(
                 timings.waiting = phases.waiting;
                 timings.receiving = phases.receiving;
                 let (bytes_sent, bytes_received) = phases.bytes;
-                if keep {
+                if keep && !shared.config.k6.no_connection_reuse {
                     pool.put(conn);
                 }
                 return Exchange {
@@ -556,6 +580,10 @@ async fn connect(
 async fn resolve(shared: &Shared, origin: &Origin) -> Result<Vec<SocketAddr>, RequestError> {
     let policy = &shared.config.net;
     let host = origin.host();
+    if let Some(to) = shared.config.k6.hosts.lookup(host, origin.port()) {
+        // k6's `hosts`: no DNS, but the blacklist still applies.
+        return allowed_addrs(policy, host, &[to.ip()], to.port());
+    }
     let ips: Arc<[IpAddr]> = if let Ok(ip) = host
         .trim_start_matches('[')
         .trim_end_matches(']')
@@ -563,38 +591,61 @@ async fn resolve(shared: &Shared, origin: &Origin) -> Result<Vec<SocketAddr>, Re
     {
         Arc::from([ip].as_slice())
     } else {
-        let cached = {
-            let dns = shared.dns.lock().expect("dns cache lock");
-            dns.get(host)
-                .filter(|(_, at)| at.elapsed() < DNS_TTL)
-                .map(|(ips, _)| ips.clone())
-        };
-        match cached {
-            Some(ips) => ips,
-            None => {
-                let found = tokio::net::lookup_host((host, origin.port()))
-                    .await
-                    .map_err(|e| RequestError::new(errors::DNS, format!("lookup {host}: {e}")))?;
-                let ips: Arc<[IpAddr]> = found.map(|a| a.ip()).collect::<Vec<_>>().into();
-                if ips.is_empty() {
-                    return Err(RequestError::new(
-                        errors::DNS_NO_SUCH_HOST,
-                        "lookup: no such host",
-                    ));
-                }
+        lookup(shared, host, origin.port()).await?
+    };
+    allowed_addrs(policy, host, &ips, origin.port())
+}
+
+/// The addresses of `host`, from the cache while they are younger than `dns`'s ttl, with
+/// its `policy` applied and one picked by its `select`.
+async fn lookup(shared: &Shared, host: &str, port: u16) -> Result<Arc<[IpAddr]>, RequestError> {
+    let dns = &shared.config.k6.dns;
+    let cached = {
+        let cache = shared.dns.lock().expect("dns cache lock");
+        cache
+            .get(host)
+            .filter(|(_, at)| at.elapsed() < dns.ttl)
+            .map(|(ips, _)| ips.clone())
+    };
+    let ips = match cached {
+        Some(ips) => ips,
+        None => {
+            let found = tokio::net::lookup_host((host, port))
+                .await
+                .map_err(|e| RequestError::new(errors::DNS, format!("lookup {host}: {e}")))?;
+            let found: Vec<IpAddr> = found.map(|a| a.ip()).collect();
+            let ips: Arc<[IpAddr]> = dns.allowed(&found).into();
+            if ips.is_empty() {
+                return Err(RequestError::new(
+                    errors::DNS_NO_SUCH_HOST,
+                    "lookup: no such host",
+                ));
+            }
+            if !dns.ttl.is_zero() {
                 shared
                     .dns
                     .lock()
                     .expect("dns cache lock")
                     .insert(host.to_owned(), (ips.clone(), Instant::now()));
-                ips
             }
+            ips
         }
     };
+    Ok(Arc::from(
+        [shared.picker.pick(dns.select, host, &ips)].as_slice(),
+    ))
+}
+
+fn allowed_addrs(
+    policy: &NetPolicy,
+    host: &str,
+    ips: &[IpAddr],
+    port: u16,
+) -> Result<Vec<SocketAddr>, RequestError> {
     let allowed: Vec<SocketAddr> = ips
         .iter()
         .filter(|ip| !policy.ip_blocked(**ip))
-        .map(|ip| SocketAddr::new(*ip, origin.port()))
+        .map(|ip| SocketAddr::new(*ip, port))
         .collect();
     if allowed.is_empty() {
         return Err(RequestError::new(

@@ -7,6 +7,7 @@ mod recorder;
 mod registry;
 mod sink;
 mod store;
+mod system_tags;
 mod tags;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -18,6 +19,7 @@ pub use registry::{
 };
 pub use sink::{CounterSink, GaugeSink, RateSink, Sink, TrendSink};
 pub use store::{CheckStats, SampleTap, Store, SubmetricId};
+pub use system_tags::SystemTags;
 pub use tags::{TagInterner, TagSet, TagSetId};
 
 /// One measurement.

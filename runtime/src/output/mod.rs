@@ -8,10 +8,10 @@ mod units;
 
 use std::time::Duration;
 
-pub use units::{format_data, format_time};
+pub use units::{format_data, format_time, format_time_in, TimeUnit};
 
 use crate::cpu::CpuUse;
-use crate::metrics::{builtin, CheckStats, MetricType, Sink, Store, ValueType};
+use crate::metrics::{builtin, CheckStats, CounterSink, MetricType, Sink, Store, ValueType};
 use crate::thresholds::{aggregate, Aggregation, Thresholds};
 
 /// A statistic of trends, as `summaryTrendStats` names them.
@@ -238,6 +238,8 @@ pub struct Report {
     pub generator: GeneratorReport,
     /// Why the test stopped early, if it did.
     pub stopped: Option<String>,
+    /// `summaryTimeUnit`: the unit of every time in the text summary.
+    pub time_unit: Option<TimeUnit>,
 }
 
 fn values(sink: &Sink, stats: &[TrendStat], elapsed: Duration) -> Values {
@@ -292,9 +294,20 @@ impl Report {
         for def in defs {
             let id = registry.id(&def.name).expect("listed by the registry");
             let total = store.total(id);
-            let always = id == builtin::VUS || id == builtin::VUS_MAX;
-            let Some(sink) = total.filter(|s| !s.is_empty() || always) else {
-                continue;
+            // k6 always lists these (its VUs count bytes per iteration, zero included).
+            let always = [
+                builtin::VUS,
+                builtin::VUS_MAX,
+                builtin::DATA_SENT,
+                builtin::DATA_RECEIVED,
+            ]
+            .contains(&id);
+            let none = Sink::Counter(CounterSink::default());
+            let sink = match total {
+                Some(s) if !s.is_empty() || always => s,
+                // A counter k6 always lists, that saw no sample at all.
+                None if always && def.kind == MetricType::Counter => &none,
+                _ => continue,
             };
             metrics.push(MetricReport {
                 name: def.name.to_string(),
@@ -349,6 +362,7 @@ impl Report {
             thresholds,
             generator,
             stopped: None,
+            time_unit: None,
         }
     }
 

@@ -11,7 +11,9 @@ use std::time::Instant;
 
 use stampede_host_api::http::{HttpClient, VuClient};
 use stampede_host_api::wasi_http::Bridge;
-use stampede_host_api::{RequestMeta, ScriptCtxView, ScriptView, TestAborted, VuHooks};
+use stampede_host_api::{
+    RequestMeta, RequestThrown, ScriptCtxView, ScriptView, TestAborted, VuHooks,
+};
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -40,6 +42,8 @@ pub struct TestContext {
     pub log: Logger,
     /// Stopping and failing the test.
     pub control: Control,
+    /// The system tags samples carry (`systemTags`).
+    pub system_tags: crate::metrics::SystemTags,
 }
 
 /// A VU's store data.
@@ -203,6 +207,9 @@ impl Vu {
         if let Some(aborted) = err.downcast_ref::<TestAborted>() {
             return CallError::Aborted(aborted.0.clone());
         }
+        if let Some(thrown) = err.downcast_ref::<RequestThrown>() {
+            return CallError::Script(thrown.to_string());
+        }
         CallError::Trap(describe_trap(&err))
     }
 
@@ -286,8 +293,14 @@ impl Vu {
             Ok(Err(e)) => Err(CallError::Script(e)),
             Err(e) => Err(self.classify(e)),
         };
-        let hooks = &mut self.store_mut().data_mut().hooks;
-        hooks.end_iteration(started.elapsed(), outcome.is_err());
+        let state = self.store_mut().data_mut();
+        state
+            .hooks
+            .end_iteration(started.elapsed(), outcome.is_err());
+        if state.http.config().k6.no_vu_connection_reuse {
+            // k6's `noVUConnectionReuse`: the next iteration connects anew.
+            state.http.close_idle();
+        }
         outcome
     }
 
@@ -323,8 +336,16 @@ fn new_store(
 ) -> Store<VuState> {
     let id = hooks.vu_id();
     let wasi = WasiCtxBuilder::new()
-        .stdout(output::GuestOutput::new(ctx.log.clone(), id, "stdout"))
-        .stderr(output::GuestOutput::new(ctx.log.clone(), id, "stderr"))
+        .stdout(output::GuestOutput::new(
+            ctx.log.console().clone(),
+            id,
+            "stdout",
+        ))
+        .stderr(output::GuestOutput::new(
+            ctx.log.console().clone(),
+            id,
+            "stderr",
+        ))
         .allow_tcp(false)
         .allow_udp(false)
         .allow_ip_name_lookup(false)

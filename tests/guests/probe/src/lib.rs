@@ -9,6 +9,7 @@
 //! - `abort`: like `get`, and abort the test in the VU's `$AFTER`th iteration.
 //! - `fail`: like `get`, and mark the test as failed.
 //! - `group`: GET inside the groups `outer` and `outer › inner`.
+//! - `batch`: `$N` GETs of `$PATH` in one `http::batch`.
 //!
 //! `$SETUP` and `$TEARDOWN` pick what setup and teardown do: nothing (unset), `sleep:SECONDS`,
 //! `error`, `trap` or `abort`; teardown logs `teardown ran` when it runs.
@@ -124,6 +125,14 @@ fn iteration() -> Result<()> {
             static ITERATIONS: stampede::Counter = stampede::Counter::new("probe_iterations");
             get();
             ITERATIONS.add(1.0);
+        }
+        "batch" => {
+            let n: usize = var("N", "10").parse().unwrap_or(10);
+            let url = format!("{}{}", var("BASE_URL", "http://127.0.0.1:8080"), var("PATH", "/"));
+            let reqs = (0..n).map(|_| http::Request::new("GET", &url)).collect();
+            for res in http::batch(reqs) {
+                check!(res, { "batch status is 200" => |r| r.status() == 200 });
+            }
         }
         "group" => {
             stampede::group("outer", || {

@@ -1,0 +1,132 @@
+//! The options stampede took over from k6 as they are, checked and turned into what the run
+//! uses: HTTP client settings (`hosts`, `dns`, `rps`, `batch`, connection reuse, `throw`,
+//! `httpDebug`), the system tags, the summary's time unit, the pause after short iterations
+//! and where the script's console lines go.
+
+use std::time::Duration;
+
+use stampede_host_api::http::dns::DnsConfig;
+use stampede_host_api::http::hosts::Hosts;
+use stampede_host_api::http::{ClientConfig, HttpDebug};
+
+use crate::log::Logger;
+use crate::metrics::SystemTags;
+use crate::options::{parse_duration, Options};
+use crate::output::TimeUnit;
+
+/// What those options set for the run, besides the HTTP client.
+#[derive(Debug, Clone)]
+pub struct K6Run {
+    /// `minIterationDuration` (zero: none).
+    pub min_iteration_duration: Duration,
+    /// `systemTags`.
+    pub system_tags: SystemTags,
+    /// `summaryTimeUnit`.
+    pub time_unit: Option<TimeUnit>,
+    /// One line each about options taken but not fully used.
+    pub notices: Vec<String>,
+}
+
+/// Checks the options, sets the HTTP client's part of them in `http`, and sends the script's
+/// console lines to the `consoleOutput` file if there is one.
+pub fn apply(o: &Options, http: &mut ClientConfig, log: &Logger) -> Result<K6Run, String> {
+    let k6 = &mut http.k6;
+    k6.no_connection_reuse = o.no_connection_reuse.unwrap_or(false);
+    k6.no_vu_connection_reuse = o.no_vu_connection_reuse.unwrap_or(false);
+    k6.throw = o.throw.unwrap_or(false);
+    k6.http_debug = o.http_debug.as_deref().and_then(HttpDebug::from_option);
+    if let Some(hosts) = &o.hosts {
+        k6.hosts = Hosts::parse(hosts)?;
+    }
+    if let Some(dns) = &o.dns {
+        k6.dns = DnsConfig::parse(
+            dns.ttl.as_deref(),
+            dns.select.as_deref(),
+            dns.policy.as_deref(),
+            parse_duration,
+        )?;
+    }
+    if let Some(n) = o.batch {
+        k6.batch = usize::try_from(n).unwrap_or(usize::MAX);
+    }
+    if let Some(n) = o.batch_per_host {
+        k6.batch_per_host = usize::try_from(n).unwrap_or(usize::MAX);
+    }
+    k6.rps = o.rps.unwrap_or(0);
+    let (system_tags, notices) = match &o.system_tags {
+        Some(names) => SystemTags::from_names(names),
+        None => (SystemTags::DEFAULT, Vec::new()),
+    };
+    let time_unit = match o.summary_time_unit.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(unit) => Some(TimeUnit::parse(unit)?),
+    };
+    if let Some(path) = o.console_output.as_deref().filter(|p| !p.is_empty()) {
+        let file = std::fs::File::create(path)
+            .map_err(|e| format!("cannot write consoleOutput file {path}: {e}"))?;
+        log.redirect_console(Box::new(std::io::LineWriter::new(file)));
+    }
+    Ok(K6Run {
+        min_iteration_duration: o.min_iteration_duration.map(|d| d.0).unwrap_or_default(),
+        system_tags,
+        time_unit,
+        notices,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::Level;
+    use crate::options::Source;
+
+    fn apply_json(json: &str) -> Result<(K6Run, ClientConfig), String> {
+        let o = Options::from_json(json, &Source::Script)?;
+        let mut http = ClientConfig::default();
+        let log = Logger::to_writer(Level::Info, Box::new(std::io::sink()));
+        apply(&o, &mut http, &log).map(|run| (run, http))
+    }
+
+    #[test]
+    fn k6_options_reach_the_client_and_the_run() {
+        let (run, http) = apply_json(
+            r#"{"noConnectionReuse": true, "noVUConnectionReuse": true, "throw": true,
+                "httpDebug": "full", "hosts": {"test.k6.io": "127.0.0.1:8080"},
+                "dns": {"ttl": "0", "select": "first", "policy": "onlyIPv4"},
+                "batch": 3, "batchPerHost": 1, "rps": 50, "minIterationDuration": "1s",
+                "systemTags": ["status", "vu"], "summaryTimeUnit": "ms"}"#,
+        )
+        .unwrap();
+        let k6 = &http.k6;
+        assert!(k6.no_connection_reuse && k6.no_vu_connection_reuse && k6.throw);
+        assert_eq!(k6.http_debug, Some(HttpDebug::Full));
+        assert_eq!(
+            k6.hosts.lookup("test.k6.io", 80),
+            Some("127.0.0.1:8080".parse().unwrap())
+        );
+        assert_eq!(k6.dns.ttl, Duration::ZERO);
+        assert_eq!((k6.batch, k6.batch_per_host, k6.rps), (3, 1, 50));
+        assert_eq!(run.min_iteration_duration, Duration::from_secs(1));
+        assert!(run.system_tags.has(SystemTags::STATUS));
+        assert!(!run.system_tags.has(SystemTags::URL));
+        assert_eq!(run.time_unit, Some(TimeUnit::Ms));
+        assert_eq!(run.notices.len(), 1, "{:?}", run.notices);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        for (json, words) in [
+            (r#"{"hosts": {"a.io": "a-name"}}"#, "not an IP"),
+            (r#"{"dns": {"select": "last"}}"#, "invalid DNS select"),
+            (r#"{"dns": {"ttl": "soon"}}"#, "invalid DNS ttl"),
+            (r#"{"summaryTimeUnit": "min"}"#, "invalid summary time unit"),
+            (
+                r#"{"consoleOutput": "/nonexistent-dir/x.log"}"#,
+                "consoleOutput",
+            ),
+        ] {
+            let err = apply_json(json).unwrap_err();
+            assert!(err.contains(words), "{json}: {err}");
+        }
+    }
+}
