@@ -8,6 +8,7 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use stampede_runtime::options::{
     parse_flag_duration, parse_stage, Dur, Options, Stage, ThresholdSpec,
 };
+use stampede_runtime::output::registry::{self, OutputSpec};
 use stampede_runtime::output::summary_text::SummaryMode;
 use stampede_runtime::thresholds::split_flag;
 
@@ -134,8 +135,9 @@ pub struct RunArgs {
     /// Write the end-of-test summary as JSON (k6's format) to FILE.
     #[arg(long, value_name = "FILE")]
     pub summary_export: Option<PathBuf>,
-    /// Stream every sample: json=FILE writes JSON lines (k6's format).
-    #[arg(short, long = "out", value_name = "json=FILE")]
+    /// Send results to an output, NAME[=ARG] (repeatable): json=FILE writes every sample as
+    /// JSON lines (k6's format).
+    #[arg(short, long = "out", value_name = "NAME[=ARG]")]
     pub out: Vec<String>,
     /// A tag added to every sample, NAME=VALUE (repeatable).
     #[arg(long = "tag", value_name = "NAME=VALUE", value_parser = parse_kv)]
@@ -259,23 +261,23 @@ impl RunArgs {
         Ok(map)
     }
 
-    /// The `--out json=FILE` path, if given.
-    pub fn json_out(&self) -> Result<Option<PathBuf>, String> {
-        let mut path = None;
-        for out in &self.out {
-            match out.split_once('=') {
-                Some(("json", p)) if !p.is_empty() => path = Some(PathBuf::from(p)),
-                _ if out == "json" => {
-                    return Err("--out json needs a file: --out json=results.jsonl".into());
-                }
-                _ => {
-                    return Err(format!(
-                        "unsupported output `{out}`: stampede writes json=FILE (JSON lines); see also --summary-export"
-                    ))
-                }
-            }
+    /// The outputs: every `--out`, then the report flags.
+    pub fn outputs(&self) -> Result<Vec<OutputSpec>, String> {
+        let mut specs = self
+            .out
+            .iter()
+            .map(|o| OutputSpec::parse(o))
+            .collect::<Result<Vec<_>, _>>()?;
+        // As k6's K6_SUMMARY_EXPORT; and k6 writes no export when the summary is disabled.
+        let export = self
+            .summary_export
+            .clone()
+            .or_else(|| std::env::var_os("STAMPEDE_SUMMARY_EXPORT").map(PathBuf::from))
+            .filter(|_| !self.summary_disabled());
+        if let Some(path) = &export {
+            specs.push(OutputSpec::report(registry::report::SUMMARY_EXPORT, path));
         }
-        Ok(path)
+        Ok(specs)
     }
 
     /// The summary mode.

@@ -5,11 +5,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use stampede_runtime::log::{Level, Logger};
-use stampede_runtime::options::{from_env, Dur, Options, Source};
-use stampede_runtime::run::{self, exit, TestSpec};
+use stampede_runtime::options::{format_duration, from_env, Dur, Options, Source};
+use stampede_runtime::output::summary_text::{self, SummaryMode};
+use stampede_runtime::run::{self, exit, Banner, OnStart, TestSpec};
 use stampede_runtime::serve::Server;
 
 use crate::cli::{Cli, Command, DemoArgs, RunArgs, ServeArgs};
+use crate::k6_flags::{bool_env, log_output};
 use crate::script;
 
 /// The quickstart example, compiled by build.rs (empty if the build skipped it).
@@ -78,66 +80,60 @@ async fn run_test(args: RunArgs) -> i32 {
         Ok(spec) => spec,
         Err(message) => return fail(&log, &message, exit::INVALID_CONFIG),
     };
-    execute(spec, &log).await
+    execute(spec, &log, !args.no_summary && !args.summary_disabled()).await
 }
 
-async fn execute(spec: TestSpec, log: &Logger) -> i32 {
+/// Runs the test, prints its summary (with `summary`), and returns the exit code.
+async fn execute(spec: TestSpec, log: &Logger, summary: bool) -> i32 {
+    let mode = spec.summary_mode;
     match run::run(spec).await {
-        Ok(outcome) => outcome.exit_code,
+        Ok(outcome) => {
+            if let Some(report) = &outcome.report {
+                if summary {
+                    print!("{}", summary_text::render(report, mode));
+                }
+                if let Some(why) = &report.stopped {
+                    log.log(Level::Warn, why, &[]);
+                }
+                if !report.thresholds_ok() {
+                    log.log(Level::Error, "thresholds on metrics have been crossed", &[]);
+                }
+            }
+            outcome.exit_code
+        }
         Err(failure) => fail(log, &failure.message, failure.exit_code),
     }
 }
 
-/// The log, where k6's `--log-output` says: stderr (the default), stdout, none or
-/// file=PATH; anything else (Loki) is noted and logs to stderr.
-fn log_output(output: Option<&str>, level: Level) -> (Logger, Option<String>) {
-    let stderr = || Logger::stderr(level);
-    match output.map(str::trim) {
-        None | Some("") | Some("stderr") => (stderr(), None),
-        Some("stdout") => (Logger::to_writer(level, Box::new(std::io::stdout())), None),
-        Some("none") => (Logger::to_writer(level, Box::new(std::io::sink())), None),
-        Some(other) => match other.strip_prefix("file") {
-            Some(rest) => {
-                // k6's form: file[=PATH][,level=…]; its default file is ./k6.log.
-                let path = rest.strip_prefix('=').unwrap_or("k6.log");
-                let path = path.split(',').next().unwrap_or("k6.log");
-                match std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                {
-                    Ok(f) => (
-                        Logger::to_writer(level, Box::new(std::io::LineWriter::new(f))),
-                        None,
-                    ),
-                    Err(e) => (
-                        stderr(),
-                        Some(format!(
-                            "--log-output: cannot write {path}: {e}; logging to stderr"
-                        )),
-                    ),
-                }
-            }
-            None => (
-                stderr(),
-                Some(format!(
-                    "--log-output {other} is not supported: logging to stderr"
-                )),
-            ),
-        },
+/// The banner k6 prints before a test, on stderr.
+fn banner(b: &Banner<'_>) {
+    eprintln!("\n     execution: local");
+    eprintln!("        script: {}", b.script);
+    for o in &b.outputs {
+        eprintln!("        output: {o}");
     }
+    eprintln!(
+        "\n     scenarios: {} scenario{}, {} max VUs, {} max duration (incl. graceful stop):",
+        b.scenarios.len(),
+        if b.scenarios.len() == 1 { "" } else { "s" },
+        b.max_vus,
+        format_duration(b.max_duration)
+    );
+    for s in b.scenarios {
+        eprintln!("              * {}", s.describe());
+    }
+    eprintln!();
 }
 
-/// A true/false variable, as k6 reads its `K6_*` ones.
-fn bool_env(name: &str) -> Result<Option<bool>, String> {
-    match std::env::var(name) {
-        Err(_) => Ok(None),
-        Ok(v) => match v.trim().to_ascii_lowercase().as_str() {
-            "1" | "t" | "true" => Ok(Some(true)),
-            "0" | "f" | "false" | "" => Ok(Some(false)),
-            _ => Err(format!("{name}={v}: expected true or false")),
-        },
-    }
+/// The banner, unless `quiet`.
+fn on_start(quiet: bool) -> Option<OnStart> {
+    (!quiet).then(|| Box::new(|b: &Banner<'_>| banner(b)) as OnStart)
+}
+
+/// Whether to draw the live progress: not quiet, and stderr is a terminal.
+fn progress(quiet: bool) -> bool {
+    use std::io::IsTerminal;
+    !quiet && std::io::stderr().is_terminal()
 }
 
 fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
@@ -149,7 +145,7 @@ fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
     if !extra_thresholds.is_empty() {
         cli_options.thresholds = Some(extra_thresholds);
     }
-    let out_json = args.json_out()?;
+    let outputs = args.outputs()?;
     let config = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -184,16 +180,11 @@ fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
         cli_options,
         env,
         no_thresholds: args.no_thresholds || bool_env("STAMPEDE_NO_THRESHOLDS")?.unwrap_or(false),
-        // k6 writes no export when the summary is disabled.
-        summary_export: args
-            .summary_export
-            .clone()
-            .or_else(|| std::env::var_os("STAMPEDE_SUMMARY_EXPORT").map(Into::into))
-            .filter(|_| !args.summary_disabled()),
-        out_json,
+        outputs,
+        process_env: std::env::vars().collect(),
         summary_mode: args.summary_mode(),
-        no_summary: args.no_summary || args.summary_disabled(),
-        quiet: args.quiet,
+        progress: progress(args.quiet),
+        on_start: on_start(args.quiet),
         vu_memory_limit: args.vu_memory_limit << 20,
         cache_dir: (!args.no_cache).then(script::cache_dir).flatten(),
         vu_threads: vu_threads(),
@@ -258,11 +249,11 @@ async fn demo(args: DemoArgs) -> i32 {
         },
         env,
         no_thresholds: false,
-        summary_export: None,
-        out_json: None,
-        summary_mode: Default::default(),
-        no_summary: false,
-        quiet: false,
+        outputs: Vec::new(),
+        process_env: BTreeMap::new(),
+        summary_mode: SummaryMode::Compact,
+        progress: progress(false),
+        on_start: on_start(false),
         vu_memory_limit: run::DEFAULT_VU_MEMORY,
         cache_dir: script::cache_dir(),
         vu_threads: vu_threads(),
@@ -270,7 +261,7 @@ async fn demo(args: DemoArgs) -> i32 {
 
         log: log.clone(),
     };
-    let code = execute(spec, &log).await;
+    let code = execute(spec, &log, true).await;
     eprintln!("the target answered {} requests", server.stats().requests());
     code
 }

@@ -3,6 +3,7 @@
 //! JavaScript runtime…), so that a k6 command line runs unchanged.
 
 use clap::Args;
+use stampede_runtime::log::{Level, Logger};
 use stampede_runtime::options::{parse_flag_duration, DnsOptions, Dur, Options};
 
 /// k6's global flags, which k6 takes before or after the command.
@@ -227,5 +228,57 @@ impl K6Flags {
             n.push(ignored("--features", "k6's feature flags"));
         }
         Ok(n)
+    }
+}
+
+/// The log, where k6's `--log-output` says: stderr (the default), stdout, none or
+/// file=PATH; anything else (Loki) is noted and logs to stderr.
+pub fn log_output(output: Option<&str>, level: Level) -> (Logger, Option<String>) {
+    let stderr = || Logger::stderr(level);
+    match output.map(str::trim) {
+        None | Some("") | Some("stderr") => (stderr(), None),
+        Some("stdout") => (Logger::to_writer(level, Box::new(std::io::stdout())), None),
+        Some("none") => (Logger::to_writer(level, Box::new(std::io::sink())), None),
+        Some(other) => match other.strip_prefix("file") {
+            Some(rest) => {
+                // k6's form: file[=PATH][,level=…]; its default file is ./k6.log.
+                let path = rest.strip_prefix('=').unwrap_or("k6.log");
+                let path = path.split(',').next().unwrap_or("k6.log");
+                match std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                {
+                    Ok(f) => (
+                        Logger::to_writer(level, Box::new(std::io::LineWriter::new(f))),
+                        None,
+                    ),
+                    Err(e) => (
+                        stderr(),
+                        Some(format!(
+                            "--log-output: cannot write {path}: {e}; logging to stderr"
+                        )),
+                    ),
+                }
+            }
+            None => (
+                stderr(),
+                Some(format!(
+                    "--log-output {other} is not supported: logging to stderr"
+                )),
+            ),
+        },
+    }
+}
+
+/// A true/false variable, as k6 reads its `K6_*` ones.
+pub fn bool_env(name: &str) -> Result<Option<bool>, String> {
+    match std::env::var(name) {
+        Err(_) => Ok(None),
+        Ok(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "1" | "t" | "true" => Ok(Some(true)),
+            "0" | "f" | "false" | "" => Ok(Some(false)),
+            _ => Err(format!("{name}={v}: expected true or false")),
+        },
     }
 }

@@ -1,7 +1,8 @@
 //! The options stampede took over from k6 as they are, checked and turned into what the run
 //! uses: HTTP client settings (`hosts`, `dns`, `rps`, `batch`, connection reuse, `throw`,
 //! `httpDebug`), the system tags, the summary's time unit, the pause after short iterations
-//! and where the script's console lines go.
+//! and where the script's console lines go. Pure, as planning is; [`redirect_console`] is
+//! the one step with I/O, for the run to take.
 
 use std::time::Duration;
 
@@ -23,13 +24,26 @@ pub struct K6Run {
     pub system_tags: SystemTags,
     /// `summaryTimeUnit`.
     pub time_unit: Option<TimeUnit>,
+    /// `consoleOutput`: the file the script's log lines go to.
+    pub console_output: Option<String>,
     /// One line each about options taken but not fully used.
     pub notices: Vec<String>,
 }
 
-/// Checks the options, sets the HTTP client's part of them in `http`, and sends the script's
-/// console lines to the `consoleOutput` file if there is one.
-pub fn apply(o: &Options, http: &mut ClientConfig, log: &Logger) -> Result<K6Run, String> {
+impl Default for K6Run {
+    fn default() -> Self {
+        Self {
+            min_iteration_duration: Duration::ZERO,
+            system_tags: SystemTags::DEFAULT,
+            time_unit: None,
+            console_output: None,
+            notices: Vec::new(),
+        }
+    }
+}
+
+/// Checks the options and sets the HTTP client's part of them in `http`.
+pub fn apply(o: &Options, http: &mut ClientConfig) -> Result<K6Run, String> {
     let k6 = &mut http.k6;
     k6.no_connection_reuse = o.no_connection_reuse.unwrap_or(false);
     k6.no_vu_connection_reuse = o.no_vu_connection_reuse.unwrap_or(false);
@@ -61,17 +75,21 @@ pub fn apply(o: &Options, http: &mut ClientConfig, log: &Logger) -> Result<K6Run
         None | Some("") => None,
         Some(unit) => Some(TimeUnit::parse(unit)?),
     };
-    if let Some(path) = o.console_output.as_deref().filter(|p| !p.is_empty()) {
-        let file = std::fs::File::create(path)
-            .map_err(|e| format!("cannot write consoleOutput file {path}: {e}"))?;
-        log.redirect_console(Box::new(std::io::LineWriter::new(file)));
-    }
     Ok(K6Run {
         min_iteration_duration: o.min_iteration_duration.map(|d| d.0).unwrap_or_default(),
         system_tags,
         time_unit,
+        console_output: o.console_output.clone().filter(|p| !p.is_empty()),
         notices,
     })
+}
+
+/// Sends the script's log lines to the `consoleOutput` file `path` (created anew).
+pub fn redirect_console(path: &str, log: &Logger) -> Result<(), String> {
+    let file = std::fs::File::create(path)
+        .map_err(|e| format!("cannot write consoleOutput file {path}: {e}"))?;
+    log.redirect_console(Box::new(std::io::LineWriter::new(file)));
+    Ok(())
 }
 
 #[cfg(test)]
@@ -83,8 +101,12 @@ mod tests {
     fn apply_json(json: &str) -> Result<(K6Run, ClientConfig), String> {
         let o = Options::from_json(json, &Source::Script)?;
         let mut http = ClientConfig::default();
-        let log = Logger::to_writer(Level::Info, Box::new(std::io::sink()));
-        apply(&o, &mut http, &log).map(|run| (run, http))
+        let run = apply(&o, &mut http)?;
+        if let Some(path) = &run.console_output {
+            let log = Logger::to_writer(Level::Info, Box::new(std::io::sink()));
+            redirect_console(path, &log)?;
+        }
+        Ok((run, http))
     }
 
     #[test]

@@ -29,7 +29,7 @@ impl Hooks {
     pub(super) fn new(ctx: Arc<TestContext>, vu_id: u32) -> Self {
         let mut rec = ctx.metrics.recorder();
         rec.set_base_tags(ctx.tags.clone());
-        rec.set_system_tags(ctx.system_tags);
+        rec.set_system_tags(ctx.metrics.system_tags());
         Self {
             ctx,
             rec,
@@ -70,7 +70,7 @@ impl Hooks {
         self.scenario_env = env.clone();
         let mut base = self.ctx.tags.clone();
         base.extend(tags.iter().cloned());
-        if self.ctx.system_tags.has(SystemTags::SCENARIO) {
+        if self.ctx.metrics.system_tags().has(SystemTags::SCENARIO) {
             base.push(("scenario".into(), scenario.to_string()));
         }
         self.rec.set_base_tags(base);

@@ -42,8 +42,6 @@ pub struct TestContext {
     pub log: Logger,
     /// Stopping and failing the test.
     pub control: Control,
-    /// The system tags samples carry (`systemTags`).
-    pub system_tags: crate::metrics::SystemTags,
 }
 
 /// A VU's store data.
