@@ -280,13 +280,15 @@ fn shortcut_scenario(o: &Options, execution: Execution) -> Result<ScenarioConfig
     Ok(s)
 }
 
-const COMMON: [&str; 6] = [
+/// Every executor's options; `options` (k6's browser settings) is taken and not used.
+const COMMON: [&str; 7] = [
     "executor",
     "startTime",
     "gracefulStop",
     "exec",
     "env",
     "tags",
+    "options",
 ];
 
 fn parse_scenario(name: &str, v: &Value) -> Result<ScenarioConfig, String> {

@@ -96,8 +96,24 @@ pub enum Execution {
 
 impl Options {
     /// Which scenario the merged options make, with k6's warning when it is not what the
-    /// options seem to ask for; or k6's error when shortcuts and `scenarios` conflict.
-    pub fn execution(&self) -> Result<(Execution, Option<String>), String> {
+    /// options seem to ask for (and a notice for scenarios' `options`, k6's browser settings);
+    /// or k6's error when shortcuts and `scenarios` conflict.
+    pub fn execution(&self) -> Result<(Execution, Vec<String>), String> {
+        let (execution, warning) = self.shortcut()?;
+        let mut notices: Vec<String> = warning.into_iter().collect();
+        if execution == Execution::Scenarios {
+            for (name, s) in self.scenarios.iter().flatten() {
+                if s.get("options").is_some() {
+                    notices.push(format!(
+                        "scenario `{name}`: `options` is ignored: they are k6's browser settings, and stampede has no browser"
+                    ));
+                }
+            }
+        }
+        Ok((execution, notices))
+    }
+
+    fn shortcut(&self) -> Result<(Execution, Option<String>), String> {
         let stages = self.stages.as_ref().is_some_and(|s| !s.is_empty());
         let conflict = |a: &str, b: &str| {
             format!("using `{a}` and `{b}` options simultaneously is not allowed")
@@ -181,5 +197,22 @@ mod tests {
         // A known key with a value of the wrong type is still an error about that key.
         let err = Options::parse_layer(r#"{"vus": "ten"}"#, &Source::Script).unwrap_err();
         assert!(err.contains("invalid type"), "{err}");
+    }
+
+    #[test]
+    fn a_scenarios_browser_options_are_taken_with_a_notice() {
+        let o = Options::from_json(
+            r#"{"scenarios": {"ui": {"executor": "shared-iterations",
+                "options": {"browser": {"type": "chromium"}}}}}"#,
+            &Source::Script,
+        )
+        .unwrap();
+        let (execution, notices) = o.execution().unwrap();
+        assert_eq!(execution, Execution::Scenarios);
+        assert!(
+            notices[0].contains("scenario `ui`: `options` is ignored"),
+            "{notices:?}"
+        );
+        assert_eq!(crate::executor::scenarios(&o).unwrap()[0].name, "ui");
     }
 }
