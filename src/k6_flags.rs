@@ -105,7 +105,8 @@ pub struct K6Flags {
     /// DNS resolution: ttl=5m,select=random,policy=preferIPv4 (any of the three).
     #[arg(long, value_name = "CONFIG", value_parser = DnsOptions::parse_text)]
     pub dns: Option<DnsOptions>,
-    /// k6's local IP ranges for VUs (accepted and ignored by this build).
+    /// Local addresses VUs send from, e.g. 192.168.0.10-192.168.0.25,fd:1::0/120 (VU n
+    /// uses the nth).
     #[arg(long, value_name = "IPS")]
     pub local_ips: Option<String>,
     /// Start the test paused (stampede has no REST API to resume it: ignored).
@@ -168,17 +169,12 @@ impl K6Flags {
         });
         o.console_output = self.console_output.clone();
         o.dns = self.dns.clone();
+        o.local_ips = self.local_ips.clone();
     }
 
     /// A line for each flag that changes nothing here, or an error for a value k6 refuses.
     pub fn notices(&self) -> Result<Vec<String>, String> {
         let mut n = Vec::new();
-        if self.local_ips.is_some() {
-            n.push(ignored(
-                "--local-ips",
-                "sending from chosen local addresses is not supported by this build",
-            ));
-        }
         if self.paused {
             n.push(ignored(
                 "--paused",

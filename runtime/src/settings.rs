@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use stampede_host_api::http::dns::DnsConfig;
 use stampede_host_api::http::hosts::Hosts;
+use stampede_host_api::http::local_ips::IpPool;
 use stampede_host_api::http::{ClientConfig, HttpDebug};
 
 use crate::log::Logger;
@@ -67,6 +68,9 @@ pub fn apply(o: &Options, http: &mut ClientConfig) -> Result<K6Run, String> {
         k6.batch_per_host = usize::try_from(n).unwrap_or(usize::MAX);
     }
     k6.rps = o.rps.unwrap_or(0);
+    if let Some(list) = o.local_ips.as_deref().filter(|l| !l.trim().is_empty()) {
+        k6.local_ips = Some(IpPool::parse(list)?);
+    }
     let (system_tags, notices) = match &o.system_tags {
         Some(names) => SystemTags::from_names(names),
         None => (SystemTags::DEFAULT, Vec::new()),

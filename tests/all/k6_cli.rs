@@ -218,7 +218,7 @@ fn every_option_k6_knows_is_taken_and_unknown_ones_are_still_refused() {
     let (r, requests) = probe(&["-q", "-e", options]);
     assert_eq!(r.code, 0, "{}", r.output());
     assert_eq!(requests, 1);
-    for key in ["cloud", "ext", "tlsVersion", "executionSegment", "localIPs"] {
+    for key in ["cloud", "ext", "tlsVersion", "executionSegment"] {
         assert!(
             r.stderr.contains(&format!("`{key}` is ignored")),
             "a notice for {key}:\n{}",
@@ -314,7 +314,7 @@ fn k6s_documented_command_lines_run() {
     assert!(requests > 0);
     assert!(out.exists(), "--out json wrote its file");
     assert!(r.stderr.contains("source=http-debug"), "{}", r.output());
-    for flag in ["--linger", "--paused", "--address", "--local-ips"] {
+    for flag in ["--linger", "--paused", "--address"] {
         assert!(
             r.stderr.contains(&format!("{flag} is ignored")),
             "{flag}: {}",

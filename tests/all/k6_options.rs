@@ -343,10 +343,12 @@ fn console_output_sends_the_scripts_lines_to_a_file() {
     assert!(!r.stderr.contains("from the probe"), "{}", r.output());
 }
 
-/// A bare HTTP/1.1 server that keeps the head of every request it gets.
+/// A bare HTTP/1.1 server that keeps the head of every request it gets, and the address of
+/// every connection.
 struct HeadServer {
     addr: SocketAddr,
     heads: Arc<Mutex<Vec<String>>>,
+    peers: Arc<Mutex<Vec<SocketAddr>>>,
     stop: Arc<AtomicBool>,
 }
 
@@ -356,12 +358,14 @@ impl HeadServer {
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
         let heads = Arc::new(Mutex::new(Vec::new()));
+        let peers = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let (h, s) = (heads.clone(), stop.clone());
+        let (h, p, s) = (heads.clone(), peers.clone(), stop.clone());
         std::thread::spawn(move || {
             while !s.load(Ordering::Relaxed) {
                 match listener.accept() {
-                    Ok((conn, _)) => {
+                    Ok((conn, peer)) => {
+                        p.lock().unwrap().push(peer);
                         let h = h.clone();
                         std::thread::spawn(move || serve_heads(conn, h));
                     }
@@ -369,7 +373,12 @@ impl HeadServer {
                 }
             }
         });
-        HeadServer { addr, heads, stop }
+        HeadServer {
+            addr,
+            heads,
+            peers,
+            stop,
+        }
     }
 }
 
@@ -445,4 +454,36 @@ fn user_agent_defaults_to_stampedes_and_an_empty_one_sends_none() {
         head.to_ascii_lowercase().contains("connection: close"),
         "{head}"
     );
+}
+
+#[test]
+fn local_ips_send_each_vu_from_its_address() {
+    let server = HeadServer::start();
+    let base = format!("BASE_URL=http://{}", server.addr);
+    // Each of three VUs runs one iteration.
+    let r = run(
+        &guest("probe"),
+        &[
+            "-q",
+            "-e",
+            r#"OPTIONS={"scenarios": {"s": {"executor": "per-vu-iterations", "vus": 3, "iterations": 1}}}"#,
+            "-e",
+            &base,
+            "--local-ips",
+            "127.0.0.2-127.0.0.3,127.0.0.4",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("checks", "passes"), 3.0, "{}", r.output());
+    let mut from: Vec<String> = server
+        .peers
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|p| p.ip().to_string())
+        .collect();
+    from.sort();
+    assert_eq!(from, ["127.0.0.2", "127.0.0.3", "127.0.0.4"]);
+    let r = run(&guest("probe"), &["-q", "--local-ips", "10.0.0.300"]);
+    assert_eq!(r.code, 104, "{}", r.output());
 }

@@ -274,11 +274,26 @@ struct Answer {
     keep: bool,
 }
 
+/// Connects to `addr`, from the local address `local` when there is one (k6's `localIPs`).
+async fn dial(addr: SocketAddr, local: Option<std::net::IpAddr>) -> std::io::Result<TcpStream> {
+    let Some(local) = local else {
+        return TcpStream::connect(addr).await;
+    };
+    let socket = if local.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.bind(SocketAddr::new(local, 0))?;
+    socket.connect(addr).await
+}
+
 impl Conn {
     /// Connects to the first address that answers, then does the TLS handshake for `https`.
     pub(crate) async fn connect(
         origin: &Origin,
         addrs: &[SocketAddr],
+        local: Option<std::net::IpAddr>,
         tls: &tokio_rustls::TlsConnector,
         base: Instant,
         timings: &mut Timings,
@@ -287,7 +302,7 @@ impl Conn {
         let mut last_err = None;
         let mut tcp = None;
         for addr in addrs {
-            match TcpStream::connect(addr).await {
+            match dial(*addr, local).await {
                 Ok(s) => {
                     tcp = Some(s);
                     break;

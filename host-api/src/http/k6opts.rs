@@ -1,5 +1,6 @@
 //! k6's client options that shape how requests go out rather than what they are: connection
-//! reuse, `hosts`, `dns`, the `rps` cap, `batch` concurrency, `throw` and `httpDebug`.
+//! reuse, `hosts`, `dns`, `localIPs`, the `rps` cap, `batch` concurrency, `throw` and
+//! `httpDebug`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -35,6 +36,8 @@ pub struct K6Settings {
     pub throw: bool,
     /// Requests and responses written to the log: `httpDebug`.
     pub http_debug: Option<HttpDebug>,
+    /// The addresses VUs send from: `localIPs`.
+    pub local_ips: Option<super::local_ips::IpPool>,
 }
 
 impl Default for K6Settings {
@@ -49,6 +52,7 @@ impl Default for K6Settings {
             rps: 0,
             throw: false,
             http_debug: None,
+            local_ips: None,
         }
     }
 }

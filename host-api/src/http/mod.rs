@@ -9,6 +9,7 @@ pub mod errors;
 pub mod hosts;
 mod io;
 mod k6opts;
+pub mod local_ips;
 pub mod netpolicy;
 mod tls;
 
@@ -117,7 +118,22 @@ impl HttpClient {
             shared: self.shared.clone(),
             idle: PoolHandle::default(),
             completed: Outbox::default(),
+            local: None,
         }
+    }
+
+    /// A client for the VU at `index` (from 0), which connects from its address in
+    /// `localIPs` when the test has some (k6's `n`th VU uses the `n`th address).
+    pub fn vu_at(&self, index: u64) -> VuClient {
+        let mut vu = self.vu();
+        vu.local = self
+            .shared
+            .config
+            .k6
+            .local_ips
+            .as_ref()
+            .map(|p| p.get(index));
+        vu
     }
 }
 
@@ -270,6 +286,8 @@ pub struct VuClient {
     shared: Arc<Shared>,
     idle: PoolHandle,
     completed: Outbox,
+    /// The local address its connections are made from (`localIPs`).
+    local: Option<IpAddr>,
 }
 
 impl VuClient {
@@ -280,7 +298,7 @@ impl VuClient {
         req: Request,
         observe: &mut (dyn FnMut(&Exchange) + Send),
     ) -> Exchange {
-        send_on(&self.shared, &self.idle, req, observe).await
+        send_on(&self.shared, &self.idle, self.local, req, observe).await
     }
 
     /// Sends several requests concurrently. Each uses an idle connection when one is free and
@@ -298,7 +316,7 @@ impl VuClient {
             .map(|(req, seen)| async move {
                 let _slots = limits.enter(&req.url).await;
                 let mut push = |e: &Exchange| seen.push(e.without_body());
-                send_on(&self.shared, &self.idle, req, &mut push).await
+                send_on(&self.shared, &self.idle, self.local, req, &mut push).await
             });
         let results = futures_util::future::join_all(futures).await;
         for (i, hops) in seen.iter().enumerate() {
@@ -333,6 +351,7 @@ impl VuClient {
 async fn send_on(
     shared: &Shared,
     pool: &PoolHandle,
+    local: Option<IpAddr>,
     req: Request,
     observe: &mut (dyn FnMut(&Exchange) + Send),
 ) -> Exchange {
@@ -360,7 +379,7 @@ async fn send_on(
     loop {
         let ex = exchange(
             shared,
-            pool,
+            (pool, local),
             &method,
             &url,
             &headers,
@@ -437,7 +456,7 @@ fn build_headers(
 #[allow(clippy::too_many_arguments)]
 async fn exchange(
     shared: &Shared,
-    pool: &PoolHandle,
+    (pool, local): (&PoolHandle, Option<IpAddr>),
     method: &Method,
     url: &str,
     headers: &HeaderMap,
@@ -473,7 +492,7 @@ async fn exchange(
                 timings.blocked = start.elapsed();
                 (conn, true)
             }
-            None => match connect(shared, &origin, deadline, start, &mut timings).await {
+            None => match connect(shared, &origin, local, deadline, start, &mut timings).await {
                 Ok(conn) => (conn, false),
                 Err(e) => return fail(timings, e),
             },
@@ -558,6 +577,7 @@ fn is_replayable(method: &Method, headers: &HeaderMap) -> bool {
 async fn connect(
     shared: &Shared,
     origin: &Origin,
+    local: Option<IpAddr>,
     deadline: tokio::time::Instant,
     start: Instant,
     timings: &mut Timings,
@@ -570,7 +590,7 @@ async fn connect(
     timings.blocked = connect_start - start;
     let conn = tokio::time::timeout_at(
         deadline,
-        Conn::connect(origin, &addrs, &shared.tls, shared.base, timings),
+        Conn::connect(origin, &addrs, local, &shared.tls, shared.base, timings),
     )
     .await
     .map_err(|_| timeout())?;

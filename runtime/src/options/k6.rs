@@ -38,10 +38,6 @@ const NOT_USED: &[(&str, &str)] = &[
     ),
     ("noCookiesReset", "this build keeps no cookies"),
     (
-        "localIPs",
-        "sending from chosen local addresses is not supported by this build",
-    ),
-    (
         "metricSamplesBufferSize",
         "stampede buffers samples per VU on its own",
     ),

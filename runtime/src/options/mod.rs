@@ -199,6 +199,9 @@ options! {
     http_debug: String,
     /// Write the script's log lines to this file instead of stderr.
     console_output: String,
+    /// The local addresses VUs send from: addresses, ranges and CIDR blocks, comma-separated.
+    #[serde(rename = "localIPs")]
+    local_ips: String,
 }
 
 /// How names are resolved (k6's `dns` option); values are checked when the test starts.

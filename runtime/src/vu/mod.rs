@@ -137,7 +137,9 @@ impl Vu {
         id: u32,
     ) -> Result<Vu, String> {
         let hooks = Hooks::new(ctx.clone(), id);
-        let http = ctx.http.vu();
+        // k6's VU n (from 1) sends from the nth of `localIPs`; the VU of setup and teardown
+        // (0) from the first.
+        let http = ctx.http.vu_at(u64::from(id.saturating_sub(1)));
         let store = new_store(&engine, &ctx, hooks, http);
         let mut vu = Vu {
             id,
