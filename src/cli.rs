@@ -125,7 +125,8 @@ pub struct RunArgs {
     /// A JSON file of options (the same schema as the script's options).
     #[arg(short, long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// A threshold 'METRIC: EXPRESSION' added to the script's (repeatable), e.g.
+    /// A threshold 'METRIC: EXPRESSION' added to the others (the script's, the config file's…;
+    /// repeatable), e.g.
     /// 'http_req_duration: p(95)<250' or 'http_req_duration{status:200}: max<1000'.
     #[arg(long = "threshold", value_name = "METRIC: EXPRESSION")]
     pub thresholds: Vec<String>,
