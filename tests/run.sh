@@ -20,4 +20,8 @@ fi
 command -v python3 >/dev/null && python3 -c 'import venv' || as_root apt-get install -y python3 python3-venv
 command -v node >/dev/null && command -v npm >/dev/null || as_root apt-get install -y nodejs npm
 
+# TLS tests: nginx (a client-certificate-checking server) and openssl (legacy-encrypted keys).
+command -v nginx >/dev/null || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light
+command -v openssl >/dev/null || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y openssl
+
 cargo test --workspace --locked "$@"

@@ -49,6 +49,7 @@ pub fn apply(o: &Options, http: &mut ClientConfig) -> Result<K6Run, String> {
     k6.no_connection_reuse = o.no_connection_reuse.unwrap_or(false);
     k6.no_vu_connection_reuse = o.no_vu_connection_reuse.unwrap_or(false);
     k6.throw = o.throw.unwrap_or(false);
+    k6.no_cookies_reset = o.no_cookies_reset.unwrap_or(false);
     k6.http_debug = o.http_debug.as_deref().and_then(HttpDebug::from_option);
     if let Some(hosts) = &o.hosts {
         k6.hosts = Hosts::parse(hosts)?;

@@ -344,7 +344,7 @@ fn console_output_sends_the_scripts_lines_to_a_file() {
 }
 
 /// A bare HTTP/1.1 server that keeps the head of every request it gets, and the address of
-/// every connection.
+/// every connection; it sets the cookie `seen=1` on every response.
 struct HeadServer {
     addr: SocketAddr,
     heads: Arc<Mutex<Vec<String>>>,
@@ -406,7 +406,7 @@ fn serve_heads(conn: std::net::TcpStream, heads: Arc<Mutex<Vec<String>>>) {
         }
         heads.lock().unwrap().push(head);
         if writer
-            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            .write_all(b"HTTP/1.1 200 OK\r\nSet-Cookie: seen=1\r\nContent-Length: 2\r\n\r\nok")
             .is_err()
         {
             return;
@@ -486,4 +486,30 @@ fn local_ips_send_each_vu_from_its_address() {
     assert_eq!(from, ["127.0.0.2", "127.0.0.3", "127.0.0.4"]);
     let r = run(&guest("probe"), &["-q", "--local-ips", "10.0.0.300"]);
     assert_eq!(r.code, 104, "{}", r.output());
+}
+
+#[test]
+fn no_cookies_reset_keeps_cookies_across_iterations() {
+    let server = HeadServer::start();
+    let base = format!("BASE_URL=http://{}", server.addr);
+    let with_cookie = |args: &[&str]| {
+        server.heads.lock().unwrap().clear();
+        let mut all = vec!["-q", "-i", "3", "-e", base.as_str()];
+        all.extend_from_slice(args);
+        let r = run(&guest("probe"), &all);
+        assert_eq!(r.code, 0, "{}", r.output());
+        let heads = server.heads.lock().unwrap();
+        assert_eq!(heads.len(), 3);
+        heads
+            .iter()
+            .filter(|h| h.to_ascii_lowercase().contains("cookie: seen=1"))
+            .count()
+    };
+    // Each iteration starts with an empty jar, as in k6.
+    assert_eq!(with_cookie(&[]), 0);
+    assert_eq!(
+        with_cookie(&["-e", r#"OPTIONS={"noCookiesReset": true}"#]),
+        2,
+        "the second and third iterations send the cookie the first got"
+    );
 }

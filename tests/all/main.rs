@@ -2,11 +2,18 @@
 //! binary, real HTTP servers on 127.0.0.1.
 
 mod guests;
+mod semantics_server;
 mod support;
 
 mod cli_errors;
 mod examples;
+mod http_auth;
 mod http_client;
+mod http_compression;
+mod http_cookies;
+mod http_redirects;
+mod http_sdks;
+mod http_tls;
 mod k6_cli;
 mod k6_options;
 mod languages;

@@ -53,6 +53,11 @@ function makeRequest(method, url, body, params) {
       else tags.push([k, v]);
     }
   }
+  const cookies = requestCookies(p.cookies);
+  const auth = p.auth === undefined || p.auth === null || p.auth === '' ? undefined : String(p.auth);
+  if (auth !== undefined && auth !== 'basic' && auth !== 'digest') {
+    throw new TypeError(`unsupported auth '${auth}' (stampede has 'basic' and 'digest')`);
+  }
   const responseType = p.responseType ?? 'text';
   if (responseType !== 'text' && responseType !== 'binary' && responseType !== 'none') {
     throw new TypeError(`unknown responseType '${responseType}' (use 'text', 'binary' or 'none')`);
@@ -67,8 +72,100 @@ function makeRequest(method, url, body, params) {
     name,
     maxRedirects: p.redirects === undefined || p.redirects === null ? undefined : p.redirects,
     discardBody: responseType === 'none',
+    jar: jarChoice(p),
+    cookies,
+    compression: p.compression === undefined || p.compression === null ? '' : String(p.compression),
+    auth,
   };
   return { req, responseType };
+}
+
+/** k6's `cookies` param: `{name: value}` or `{name: {value, replace}}`, as the WIT's list. */
+function requestCookies(cookies) {
+  const out = [];
+  if (cookies === undefined || cookies === null) return out;
+  for (const name of Object.keys(cookies)) {
+    const c = cookies[name];
+    if (c === undefined || c === null) continue;
+    if (typeof c === 'object') {
+      out.push({ name, value: c.value === undefined || c.value === null ? '' : String(c.value), replace: !!c.replace });
+    } else {
+      out.push({ name, value: String(c), replace: false });
+    }
+  }
+  return out;
+}
+
+/** The WIT's `jar-choice` for k6's `jar` param: absent → the VU's, null → none, a jar → it. */
+function jarChoice(p) {
+  if (!('jar' in p) || p.jar === undefined) return { tag: 'vu' };
+  if (p.jar === null) return { tag: 'no-jar' };
+  if (p.jar instanceof CookieJar) return { tag: 'custom', val: p.jar._handle() };
+  throw new TypeError('params.jar must be a CookieJar (http.cookieJar() or new http.CookieJar()) or null');
+}
+
+/** A number from a WIT s64 (a BigInt in JavaScript). */
+const num = (v) => (typeof v === 'bigint' ? Number(v) : v);
+
+/**
+ * A cookie jar, as k6's: `http.cookieJar()` is the VU's (emptied at the start of every
+ * iteration), `new http.CookieJar()` a new one for requests that name it with `jar`.
+ */
+export class CookieJar {
+  #jar;
+
+  constructor(handle) {
+    this.#jar = handle ?? new host.CookieJar();
+  }
+
+  /** The host resource (for the request's `jar`). */
+  _handle() {
+    return this.#jar;
+  }
+
+  /** Stores `name=value` for `url`; `opts`: domain, path, expires (a date string), max_age, secure, http_only. */
+  set(url, name, value, opts) {
+    const o = opts ?? {};
+    let expiresMs;
+    if (o.expires !== undefined && o.expires !== null && o.expires !== '') {
+      const t = Date.parse(String(o.expires));
+      if (Number.isNaN(t)) throw new Error(`unable to parse "expires" date string "${o.expires}"`);
+      expiresMs = BigInt(t);
+    }
+    this.#jar.set(String(url), String(name), value === undefined || value === null ? '' : String(value), {
+      domain: o.domain === undefined || o.domain === null ? undefined : String(o.domain),
+      path: o.path === undefined || o.path === null ? undefined : String(o.path),
+      expiresMs,
+      maxAge: o.max_age === undefined || o.max_age === null ? undefined : BigInt(Math.trunc(Number(o.max_age))),
+      secure: !!o.secure,
+      httpOnly: !!o.http_only,
+    });
+    return true;
+  }
+
+  /** The cookies a request to `url` would send: `{name: [value, …]}`. */
+  cookiesForURL(url) {
+    const out = {};
+    for (const [name, value] of this.#jar.cookiesForUrl(String(url))) (out[name] ??= []).push(value);
+    return out;
+  }
+
+  /** Removes every cookie a request to `url` would send. */
+  clear(url) {
+    this.#jar.clear(String(url));
+  }
+
+  /** Removes the cookie `name` a request to `url` would send. */
+  delete(url, name) {
+    this.#jar.delete(String(url), String(name));
+  }
+}
+
+let vuJar = null;
+
+/** The VU's cookie jar (k6's `http.cookieJar()`). */
+export function cookieJar() {
+  return (vuJar ??= new CookieJar(host.vuCookieJar()));
 }
 
 /** `content-type` → `Content-Type`, as Go (and so k6) shows header names. */
@@ -95,6 +192,7 @@ export class Response {
   #timings;
   #headers;
   #body;
+  #cookies;
 
   constructor(res, request, responseType) {
     this.#res = res;
@@ -222,6 +320,30 @@ export class Response {
   }
 
   /**
+   * The cookies the response set, as k6 shows them: `{name: [{name, value, domain, path,
+   * http_only, secure, max_age, expires}]}` (`expires` in ms since the epoch, 0 when absent).
+   */
+  get cookies() {
+    if (this.#cookies === undefined) {
+      const out = {};
+      for (const c of this.#host().cookies()) {
+        (out[c.name] ??= []).push({
+          name: c.name,
+          value: c.value,
+          domain: c.domain,
+          path: c.path,
+          http_only: c.httpOnly,
+          secure: c.secure,
+          max_age: num(c.maxAge),
+          expires: num(c.expires),
+        });
+      }
+      this.#cookies = out;
+    }
+    return this.#cookies;
+  }
+
+  /**
    * The body parsed as JSON. With a selector (`'items.0.id'`), the value at that path of
    * dot-separated keys and indexes (a small subset of k6's gjson selectors).
    */
@@ -270,6 +392,9 @@ function requestJson(req) {
       name: req.name,
       maxRedirects: req.maxRedirects,
       discardBody: req.discardBody,
+      cookies: req.cookies.length ? req.cookies.map((c) => [c.name, c.value, c.replace]) : undefined,
+      compression: req.compression || undefined,
+      auth: req.auth,
     }),
   );
 }
@@ -277,7 +402,7 @@ function requestJson(req) {
 /** Sends one request: k6's `http.request(method, url, body, params)`. */
 export function request(method, url, body, params) {
   const { req, responseType } = makeRequest(method, url, body, params);
-  return new Response(host.sendJson(requestJson(req), req.body), requestInfo(req), responseType);
+  return new Response(host.sendJson(requestJson(req), req.body, req.jar), requestInfo(req), responseType);
 }
 
 export const get = (url, params) => request('GET', url, null, params);
@@ -317,4 +442,4 @@ export function batch(requests) {
   return out;
 }
 
-export default { request, get, head, post, put, patch, del, options, batch, Response };
+export default { request, get, head, post, put, patch, del, options, batch, Response, CookieJar, cookieJar };

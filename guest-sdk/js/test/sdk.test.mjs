@@ -29,20 +29,36 @@ class FakeResponse {
   }
   error() { return ''; }
   errorCode() { return 0; }
+  cookies() {
+    return [
+      { name: 'a', value: '1', domain: '', path: '/', httpOnly: true, secure: false, maxAge: 60n, expires: 0n },
+      { name: 'a', value: '2', domain: 'x', path: '', httpOnly: false, secure: true, maxAge: 0n, expires: 1700000000000n },
+    ];
+  }
   [Symbol.dispose ?? Symbol.for('dispose')]() { dropped++; }
 }
 let respond = (req) => new FakeResponse(req);
+/** A fake `cookie-jar` resource: records calls, answers cookiesForUrl. */
+class FakeJar {
+  constructor(kind = 'own') { this.kind = kind; }
+  set(...args) { calls.push(['jar.set', this.kind, ...args]); }
+  cookiesForUrl(url) { calls.push(['jar.cookiesForUrl', this.kind, url]); return [['s', '1'], ['s', '2'], ['t', '3']]; }
+  clear(url) { calls.push(['jar.clear', this.kind, url]); }
+  delete(url, name) { calls.push(['jar.delete', this.kind, url, name]); }
+}
 const env = { BASE_URL: 'http://x' };
 let nextHandle = 0;
 globalThis.__stampedeHost = {
   http: {
     send: (req) => (calls.push(['send', req]), respond(req)),
-    sendJson: (json, body) => {
-      const req = { ...JSON.parse(new TextDecoder().decode(json)), body };
+    sendJson: (json, body, jar) => {
+      const req = { ...JSON.parse(new TextDecoder().decode(json)), body, jar };
       calls.push(['send', req]);
       return respond(req);
     },
     batch: (reqs) => (calls.push(['batch', reqs]), reqs.map(respond)),
+    vuCookieJar: () => new FakeJar('vu'),
+    CookieJar: class extends FakeJar {},
   },
   checks: {
     check: (name, ok, tags) => (calls.push(['check', name, ok, tags]), ok),
@@ -111,6 +127,41 @@ test('http.request maps params to the WIT request record', () => {
   assert.equal(res.json('a.b.1'), 2);
   assert.equal(res.timings.tls_handshaking, 0);
   assert.equal(res.timings.duration, 6);
+});
+
+test('cookies, jars, compression and auth map to the WIT request', () => {
+  const res = http.get('http://x/', {
+    cookies: { a: '1', b: { value: 2, replace: true }, skip: null },
+    compression: 'gzip, br',
+    auth: 'digest',
+  });
+  const req = last('send')[1];
+  assert.deepEqual(req.cookies, [['a', '1', false], ['b', '2', true]]);
+  assert.equal(req.compression, 'gzip, br');
+  assert.equal(req.auth, 'digest');
+  assert.deepEqual(req.jar, { tag: 'vu' });
+  assert.deepEqual(res.cookies.a.map((c) => [c.value, c.http_only, c.max_age, c.expires]), [
+    ['1', true, 60, 0],
+    ['2', false, 0, 1700000000000],
+  ]);
+  http.get('http://x/', { jar: null });
+  assert.deepEqual(last('send')[1].jar, { tag: 'no-jar' });
+  const jar = new http.CookieJar();
+  http.get('http://x/', { jar });
+  assert.equal(last('send')[1].jar.tag, 'custom');
+  assert.equal(last('send')[1].jar.val.kind, 'own');
+  assert.throws(() => http.get('http://x/', { jar: {} }), /CookieJar/);
+  assert.throws(() => http.get('http://x/', { auth: 'ntlm' }), /unsupported auth/);
+  const vu = http.cookieJar();
+  assert.equal(http.cookieJar(), vu);
+  vu.set('http://x/', 'n', 'v', { domain: 'x', max_age: 10, secure: true, expires: 'Thu, 01 Jan 2037 00:00:00 GMT' });
+  const set = last('jar.set');
+  assert.equal(set[1], 'vu');
+  assert.deepEqual([set[3], set[4], set[5].maxAge, set[5].expiresMs, set[5].secure], ['n', 'v', 10n, 2114380800000n, true]);
+  assert.deepEqual(vu.cookiesForURL('http://x/'), { s: ['1', '2'], t: ['3'] });
+  vu.delete('http://x/', 's');
+  assert.deepEqual(last('jar.delete'), ['jar.delete', 'vu', 'http://x/', 's']);
+  assert.throws(() => vu.set('http://x/', 'n', 'v', { expires: 'never' }), /unable to parse/);
 });
 
 test('http.get defaults and responseType none', () => {

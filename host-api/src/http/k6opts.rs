@@ -38,6 +38,9 @@ pub struct K6Settings {
     pub http_debug: Option<HttpDebug>,
     /// The addresses VUs send from: `localIPs`.
     pub local_ips: Option<super::local_ips::IpPool>,
+    /// Keep a VU's cookies from one iteration to the next: `noCookiesReset` (done by the
+    /// embedder, which knows where iterations start).
+    pub no_cookies_reset: bool,
 }
 
 impl Default for K6Settings {
@@ -53,6 +56,7 @@ impl Default for K6Settings {
             throw: false,
             http_debug: None,
             local_ips: None,
+            no_cookies_reset: false,
         }
     }
 }

@@ -2,8 +2,12 @@
 //! connections, every request is timed per phase on the real socket, and every failure comes
 //! back as an [`Exchange`] with a k6 error code — never as a panic or a host error.
 
+pub mod auth;
+mod compress;
 mod conn;
+pub mod cookies;
 pub mod debug;
+pub(crate) mod decompress;
 pub mod dns;
 pub mod errors;
 pub mod hosts;
@@ -11,7 +15,9 @@ mod io;
 mod k6opts;
 pub mod local_ips;
 pub mod netpolicy;
-mod tls;
+mod pemcrypt;
+mod redirect;
+pub mod tls;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -21,11 +27,16 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
+pub use auth::AuthScheme;
 pub use conn::Origin;
 use conn::{Conn, PoolHandle};
+pub use cookies::{CookieJar, SharedJar};
 pub use errors::RequestError;
 pub use k6opts::{HttpDebug, K6Settings, RateLimiter};
 pub use netpolicy::{HostPattern, IpNet, NetPolicy};
+pub use redirect::RequestCookie;
+use redirect::{Chain, Next};
+pub use tls::TlsSettings;
 
 /// Settings shared by every VU's client in a test.
 #[derive(Debug, Clone)]
@@ -34,6 +45,8 @@ pub struct ClientConfig {
     pub timeout: Duration,
     /// Redirects followed when the script does not say (k6's `maxRedirects`: 10).
     pub max_redirects: u32,
+    /// `max_redirects` was set by the options: reaching it is not worth a warning.
+    pub max_redirects_set: bool,
     /// The `User-Agent` header sent when the script sets none (k6's `userAgent`).
     pub user_agent: String,
     /// Accept any TLS certificate (`--insecure-skip-tls-verify`).
@@ -44,6 +57,8 @@ pub struct ClientConfig {
     pub discard_response_bodies: bool,
     /// Where requests may not go.
     pub net: NetPolicy,
+    /// Trusted roots, client certificates, TLS versions and cipher suites.
+    pub tls: TlsSettings,
     /// k6's connection-reuse, `hosts`, `dns`, `rps`, `batch`, `throw` and `httpDebug` options.
     pub k6: K6Settings,
 }
@@ -53,11 +68,13 @@ impl Default for ClientConfig {
         Self {
             timeout: Duration::from_secs(60),
             max_redirects: 10,
+            max_redirects_set: false,
             user_agent: concat!("stampede/", env!("CARGO_PKG_VERSION")).to_string(),
             insecure_skip_tls_verify: false,
             response_body_limit: 64 << 20,
             discard_response_bodies: false,
             net: NetPolicy::default(),
+            tls: TlsSettings::default(),
             k6: K6Settings::default(),
         }
     }
@@ -73,7 +90,7 @@ struct Shared {
     config: ClientConfig,
     /// `config.user_agent`, ready to send.
     user_agent: Option<HeaderValue>,
-    tls: tokio_rustls::TlsConnector,
+    tls: tls::Connectors,
     dns: Mutex<DnsCache>,
     base: Instant,
     /// `rps`: the test's request rate cap.
@@ -88,8 +105,7 @@ type DnsCache = HashMap<String, (Arc<[IpAddr]>, Instant)>;
 impl HttpClient {
     /// A client with `config`.
     pub fn new(config: ClientConfig) -> Self {
-        let tls =
-            tokio_rustls::TlsConnector::from(tls::client_config(config.insecure_skip_tls_verify));
+        let tls = tls::Connectors::new(&config.tls, config.insecure_skip_tls_verify);
         let user_agent = Some(config.user_agent.as_str())
             .filter(|ua| !ua.is_empty())
             .and_then(|ua| HeaderValue::from_str(ua).ok());
@@ -118,6 +134,8 @@ impl HttpClient {
             shared: self.shared.clone(),
             idle: PoolHandle::default(),
             completed: Outbox::default(),
+            jar: SharedJar::new(),
+            notices: Notices::default(),
             local: None,
         }
     }
@@ -154,6 +172,37 @@ pub struct Request {
     pub max_redirects: Option<u32>,
     /// Read the body but do not keep it.
     pub discard_body: bool,
+    /// The jar whose cookies are sent and filled; `None` for no jar.
+    pub jar: Option<SharedJar>,
+    /// Cookies the script adds to this request.
+    pub cookies: Vec<RequestCookie>,
+    /// k6's `compression`: codings to compress the body with (`"gzip, br"`); empty for none.
+    pub compression: String,
+    /// How to use the URL's credentials; `None` is Basic.
+    pub auth: Option<AuthScheme>,
+    /// Decompress the response body as its `Content-Encoding` says (off for `wasi:http`
+    /// guests, whose own client decides).
+    pub decompress: bool,
+}
+
+impl Request {
+    /// A request without body, cookies or options.
+    pub fn new(method: Method, url: impl Into<String>) -> Self {
+        Self {
+            method,
+            url: url.into(),
+            headers: Vec::new(),
+            body: Bytes::new(),
+            timeout: None,
+            max_redirects: None,
+            discard_body: false,
+            jar: None,
+            cookies: Vec::new(),
+            compression: String::new(),
+            auth: None,
+            decompress: true,
+        }
+    }
 }
 
 /// Time spent in each phase of one exchange.
@@ -203,6 +252,8 @@ pub struct Exchange {
     pub bytes_sent: u64,
     /// Bytes read from the connection for this exchange.
     pub bytes_received: u64,
+    /// A `401` that digest authentication answered: an expected response, as in k6.
+    pub challenge: bool,
 }
 
 impl Exchange {
@@ -218,6 +269,7 @@ impl Exchange {
             error: Some(error),
             bytes_sent: 0,
             bytes_received: 0,
+            challenge: false,
         }
     }
 
@@ -240,7 +292,23 @@ impl Exchange {
             error: self.error.clone(),
             bytes_sent: self.bytes_sent,
             bytes_received: self.bytes_received,
+            challenge: self.challenge,
         }
+    }
+
+    /// k6's `expected_response`: a response with a status from 200 to 399, or the `401` of a
+    /// digest challenge.
+    pub fn expected(&self) -> bool {
+        self.error.is_none() && ((200..400).contains(&self.status) || self.challenge)
+    }
+
+    /// The cookies the response set (its `Set-Cookie` headers, parsed), in order.
+    pub fn cookies(&self) -> Vec<cookies::NewCookie> {
+        self.headers
+            .get_all(http::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| cookies::NewCookie::parse(v.as_bytes()))
+            .collect()
     }
 
     /// k6's `error_code`: the failure's code, 1000 + status for status >= 400, or 0.
@@ -279,13 +347,39 @@ impl Outbox {
     }
 }
 
-/// One VU's client: its idle keep-alive connections and the test's settings. Clones share
-/// the connections (the `wasi:http` bridge holds one).
+/// Warnings about a VU's requests (k6 logs them), waiting for the host to log them.
+#[derive(Clone, Default)]
+pub struct Notices(Arc<Mutex<Vec<String>>>);
+
+impl Notices {
+    fn push(&self, notice: String) {
+        let mut list = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        // A script that repeats the same mistake in a loop does not grow this without bound.
+        if list.len() < 64 {
+            list.push(notice);
+        }
+    }
+
+    /// Takes every warning waiting.
+    pub fn drain(&self) -> Vec<String> {
+        let mut list = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if list.is_empty() {
+            Vec::new()
+        } else {
+            std::mem::take(&mut *list)
+        }
+    }
+}
+
+/// One VU's client: its idle keep-alive connections, its cookie jar and the test's settings.
+/// Clones share them (the `wasi:http` bridge holds one).
 #[derive(Clone)]
 pub struct VuClient {
     shared: Arc<Shared>,
     idle: PoolHandle,
     completed: Outbox,
+    jar: SharedJar,
+    notices: Notices,
     /// The local address its connections are made from (`localIPs`).
     local: Option<IpAddr>,
 }
@@ -298,7 +392,15 @@ impl VuClient {
         req: Request,
         observe: &mut (dyn FnMut(&Exchange) + Send),
     ) -> Exchange {
-        send_on(&self.shared, &self.idle, self.local, req, observe).await
+        send_on(
+            &self.shared,
+            &self.idle,
+            self.local,
+            &self.notices,
+            req,
+            observe,
+        )
+        .await
     }
 
     /// Sends several requests concurrently. Each uses an idle connection when one is free and
@@ -316,7 +418,15 @@ impl VuClient {
             .map(|(req, seen)| async move {
                 let _slots = limits.enter(&req.url).await;
                 let mut push = |e: &Exchange| seen.push(e.without_body());
-                send_on(&self.shared, &self.idle, self.local, req, &mut push).await
+                send_on(
+                    &self.shared,
+                    &self.idle,
+                    self.local,
+                    &self.notices,
+                    req,
+                    &mut push,
+                )
+                .await
             });
         let results = futures_util::future::join_all(futures).await;
         for (i, hops) in seen.iter().enumerate() {
@@ -325,6 +435,24 @@ impl VuClient {
             }
         }
         results
+    }
+
+    /// The VU's own cookie jar (k6's `http.cookieJar()`).
+    pub fn jar(&self) -> &SharedJar {
+        &self.jar
+    }
+
+    /// Empties the VU's cookie jar, as k6 does at the start of every iteration.
+    pub fn reset_cookies(&self) {
+        let mut jar = self.jar.lock();
+        if !jar.is_empty() {
+            jar.clear_all();
+        }
+    }
+
+    /// Warnings about requests (redirects cut short, conflicting headers), to be logged.
+    pub fn notices(&self) -> &Notices {
+        &self.notices
     }
 
     /// Exchanges made by `wasi:http` guests, waiting to be recorded.
@@ -352,6 +480,7 @@ async fn send_on(
     shared: &Shared,
     pool: &PoolHandle,
     local: Option<IpAddr>,
+    notices: &Notices,
     req: Request,
     observe: &mut (dyn FnMut(&Exchange) + Send),
 ) -> Exchange {
@@ -362,6 +491,7 @@ async fn send_on(
     }
     let deadline = tokio::time::Instant::now() + req.timeout.unwrap_or(config.timeout);
     let max_redirects = req.max_redirects.unwrap_or(config.max_redirects);
+    let warn_on_limit = req.max_redirects.is_none() && !config.max_redirects_set;
     let discard = req.discard_body || config.discard_response_bodies;
     let close = config.k6.no_connection_reuse;
     let headers = match build_headers(&req.headers, shared.user_agent.as_ref(), close) {
@@ -372,53 +502,112 @@ async fn send_on(
             return ex;
         }
     };
-    let mut method = req.method;
-    let mut url = req.url;
-    let mut body = req.body;
-    let mut hops = 0;
-    loop {
-        let ex = exchange(
-            shared,
-            (pool, local),
-            &method,
-            &url,
-            &headers,
-            body.clone(),
-            deadline,
-            discard,
-        )
-        .await;
+    let mut chain = Chain::new(
+        req.method,
+        req.url,
+        req.body,
+        headers,
+        req.jar,
+        req.cookies,
+        req.auth,
+    );
+    if let Err(e) = chain.begin(&req.compression, &mut |w| notices.push(w)) {
+        let ex = Exchange::failed(chain.method, chain.url, Timings::default(), e);
         observe(&ex);
-        let Some(location) = redirect_target(&ex) else {
-            return ex;
-        };
-        if hops >= max_redirects {
-            return ex;
+        return ex;
+    }
+    loop {
+        let mut ex = hop(shared, (pool, local), &chain, deadline, discard).await;
+        if let Some(answer) = chain.digest_answer(&ex) {
+            ex.challenge = true;
+            chain.store_cookies(&ex);
+            chain.refresh_cookies();
+            observe(&ex);
+            let mut headers = chain.headers.clone();
+            headers.insert(http::header::AUTHORIZATION, answer);
+            ex = exchange(
+                shared,
+                (pool, local),
+                &chain.method,
+                &chain.url,
+                &headers,
+                chain.body.clone(),
+                deadline,
+                discard,
+            )
+            .await;
         }
-        let next = match url::Url::parse(&url).and_then(|base| base.join(&location)) {
-            Ok(next) => next.to_string(),
-            Err(_) => return ex,
-        };
-        hops += 1;
-        // 303, and 301/302 after a POST, turn into a GET without a body (as browsers and k6 do).
-        if ex.status == 303 || (matches!(ex.status, 301 | 302) && method == Method::POST) {
-            if method != Method::HEAD {
-                method = Method::GET;
+        chain.store_cookies(&ex);
+        match chain.next(&ex, max_redirects) {
+            Next::Follow => observe(&ex),
+            Next::Fail(e) => {
+                ex.status = 0;
+                ex.error = Some(e);
+                observe(&ex);
+                return ex;
             }
-            body = Bytes::new();
+            Next::Done => {
+                if warn_on_limit && chain.redirects >= max_redirects && is_redirect(&ex) {
+                    notices.push(format!(
+                        "Stopped after {} redirects and returned the redirection; pass {{ redirects: n }} \
+                         in request params or set global maxRedirects to silence this (url {})",
+                        chain.redirects, chain.url
+                    ));
+                }
+                if req.decompress && !discard && !ex.body.is_empty() {
+                    decode_body(&mut ex, config.response_body_limit);
+                }
+                observe(&ex);
+                return ex;
+            }
         }
-        url = next;
     }
 }
 
-fn redirect_target(ex: &Exchange) -> Option<String> {
-    if ex.error.is_some() || !matches!(ex.status, 301 | 302 | 303 | 307 | 308) {
-        return None;
+/// One hop of `chain` as it stands.
+async fn hop(
+    shared: &Shared,
+    pool: (&PoolHandle, Option<IpAddr>),
+    chain: &Chain,
+    deadline: tokio::time::Instant,
+    discard: bool,
+) -> Exchange {
+    exchange(
+        shared,
+        pool,
+        &chain.method,
+        &chain.url,
+        &chain.headers,
+        chain.body.clone(),
+        deadline,
+        discard,
+    )
+    .await
+}
+
+fn is_redirect(ex: &Exchange) -> bool {
+    ex.error.is_none()
+        && matches!(ex.status, 301 | 302 | 303 | 307 | 308)
+        && ex.headers.contains_key(http::header::LOCATION)
+}
+
+/// Decompresses the body of `ex` if its `Content-Encoding` asks for it; a failure fails the
+/// exchange (status 0, as k6 reports it).
+fn decode_body(ex: &mut Exchange, limit: u64) {
+    if !ex.headers.contains_key(http::header::CONTENT_ENCODING) {
+        return;
     }
-    ex.headers
-        .get(http::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    let Some(codings) = decompress::codings(&ex.headers) else {
+        return;
+    };
+    match decompress::decode(&ex.body, &codings, limit) {
+        Ok(body) => ex.body = body,
+        Err(e) => {
+            ex.status = 0;
+            ex.body = Bytes::new();
+            ex.error = Some(e);
+        }
+    }
 }
 
 fn build_headers(
@@ -535,6 +724,7 @@ async fn exchange(
                     error: None,
                     bytes_sent,
                     bytes_received,
+                    challenge: false,
                 };
             }
             conn::Outcome::Failed {
@@ -590,7 +780,14 @@ async fn connect(
     timings.blocked = connect_start - start;
     let conn = tokio::time::timeout_at(
         deadline,
-        Conn::connect(origin, &addrs, local, &shared.tls, shared.base, timings),
+        Conn::connect(
+            origin,
+            &addrs,
+            local,
+            &shared.tls.for_host(origin.host()),
+            shared.base,
+            timings,
+        ),
     )
     .await
     .map_err(|_| timeout())?;

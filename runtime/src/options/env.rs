@@ -105,6 +105,7 @@ fn k6_var(o: &mut Options, key: &str, name: &str, v: String) -> Result<(), Strin
         "HTTP_DEBUG" => o.http_debug = Some(v),
         "CONSOLE_OUTPUT" => o.console_output = Some(v),
         "LOCAL_IPS" => o.local_ips = Some(v),
+        "NO_COOKIES_RESET" => o.no_cookies_reset = Some(bool_var(name, &v)?),
         "TAGS" => o.tags = Some(pairs_var(name, &v)?),
         "THRESHOLDS" => o.thresholds = Some(thresholds_var(name, &v)?),
         _ => {}

@@ -25,19 +25,6 @@ const NOT_USED: &[(&str, &str)] = &[
         "handleSummary() is not supported by this build",
     ),
     (
-        "tlsCipherSuites",
-        "TLS settings other than insecureSkipTLSVerify are not supported by this build",
-    ),
-    (
-        "tlsVersion",
-        "TLS settings other than insecureSkipTLSVerify are not supported by this build",
-    ),
-    (
-        "tlsAuth",
-        "TLS client certificates are not supported by this build",
-    ),
-    ("noCookiesReset", "this build keeps no cookies"),
-    (
         "metricSamplesBufferSize",
         "stampede buffers samples per VU on its own",
     ),

@@ -202,6 +202,17 @@ options! {
     /// The local addresses VUs send from: addresses, ranges and CIDR blocks, comma-separated.
     #[serde(rename = "localIPs")]
     local_ips: String,
+    /// Keep a VU's cookies from one iteration to the next.
+    no_cookies_reset: bool,
+    /// Client certificates, per domain (k6's `tlsAuth`).
+    #[serde(rename = "tlsAuth")]
+    tls_auth: Vec<stampede_host_api::http::tls::TlsAuth>,
+    /// TLS versions: `"tls1.2"` or `{"min": …, "max": …}` (k6's `tlsVersion`).
+    #[serde(rename = "tlsVersion")]
+    tls_version: stampede_host_api::http::tls::TlsVersionSpec,
+    /// Cipher suites by k6's names (k6's `tlsCipherSuites`).
+    #[serde(rename = "tlsCipherSuites")]
+    tls_cipher_suites: Vec<String>,
 }
 
 /// How names are resolved (k6's `dns` option); values are checked when the test starts.

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use stampede_host_api::http::{ClientConfig, NetPolicy};
+use stampede_host_api::http::{ClientConfig, NetPolicy, TlsSettings};
 
 use super::Failure;
 use crate::executor::{self, ScenarioConfig};
@@ -150,6 +150,7 @@ pub fn settings(o: &Options) -> Result<Settings, Failure> {
     }
     if let Some(v) = o.max_redirects {
         http.max_redirects = v;
+        http.max_redirects_set = true;
     }
     if let Some(v) = &o.user_agent {
         http.user_agent = v.clone();
@@ -164,6 +165,12 @@ pub fn settings(o: &Options) -> Result<Settings, Failure> {
         http.timeout = v.0;
     }
     http.net = net_policy(o)?;
+    http.tls = TlsSettings::from_k6(
+        o.tls_version.as_ref(),
+        o.tls_cipher_suites.as_deref(),
+        o.tls_auth.as_deref().unwrap_or_default(),
+    )
+    .map_err(|e| Failure::config(format!("invalid TLS options: {e}")))?;
     let k6 = crate::settings::apply(o, &mut http).map_err(Failure::config)?;
     let trend_stats = match &o.summary_trend_stats {
         Some(list) => list

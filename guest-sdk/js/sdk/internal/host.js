@@ -14,7 +14,7 @@ if (!host) {
   );
 }
 
-/** `stampede:script/http`: `send(request)`, `batch(requests)`. */
+/** `stampede:script/http`: `send`, `sendJson`, `batch`, `vuCookieJar`, the `CookieJar` resource. */
 export const http = host.http;
 /** `stampede:script/checks`: `check(name, ok, tags)`. */
 export const checks = host.checks;
