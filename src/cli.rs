@@ -4,11 +4,15 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use stampede_runtime::options::{parse_duration, parse_stage, Dur, Options, Stage, ThresholdSpec};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use stampede_runtime::options::{
+    parse_flag_duration, parse_stage, Dur, Options, Stage, ThresholdSpec,
+};
 use stampede_runtime::output::registry::{self, OutputSpec};
 use stampede_runtime::output::summary_text::SummaryMode;
 use stampede_runtime::thresholds::split_flag;
+
+use crate::k6_flags::{GlobalFlags, K6Flags};
 
 /// A load tester whose virtual users are WebAssembly components.
 #[derive(Debug, Parser)]
@@ -16,6 +20,25 @@ use stampede_runtime::thresholds::split_flag;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// k6's global flags, given before the command (`stampede -q run …`, as `k6 -q run …`).
+    #[command(flatten)]
+    pub before: BeforeCommand,
+}
+
+/// Flags k6 takes before its command too.
+#[derive(Debug, Args)]
+pub struct BeforeCommand {
+    /// No start-up banner or progress.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Also log debug messages.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// A JSON file of options.
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub global: GlobalFlags,
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,10 +105,12 @@ pub struct DemoArgs {
     pub vus: u64,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Mode {
     Compact,
     Full,
+    /// No summary, printed or exported (k6's `--summary-mode disabled`).
+    Disabled,
 }
 
 #[derive(Debug, Args)]
@@ -104,19 +129,22 @@ pub struct RunArgs {
     /// Iterations shared by the default scenario's VUs.
     #[arg(short, long, value_name = "N")]
     pub iterations: Option<u64>,
-    /// A ramping stage DURATION:TARGET (repeatable), e.g. -s 30s:10 -s 1m:10 -s 10s:0.
-    #[arg(short, long = "stage", value_name = "DURATION:TARGET", value_parser = parse_stage)]
+    /// A ramping stage DURATION:TARGET (repeatable, or comma-separated), e.g. -s 30s:10 -s 1m:10
+    /// -s 10s:0.
+    #[arg(short, long = "stage", value_name = "DURATION:TARGET", value_parser = parse_stage, value_delimiter = ',')]
     pub stages: Vec<Stage>,
-    /// A variable for the script, NAME=VALUE (repeatable).
-    #[arg(short, long = "env", value_name = "NAME=VALUE", value_parser = parse_kv)]
+    /// A variable for the script, NAME=VALUE (repeatable; NAME alone is empty).
+    #[arg(short, long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
-    /// Pass the system environment to the script too (as k6's --include-system-env-vars).
-    #[arg(long)]
-    pub include_system_env_vars: bool,
+    /// Pass the system environment to the script, under -e ones (default true, as in k6;
+    /// --include-system-env-vars=false to keep it out).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true, action = ArgAction::Set)]
+    pub include_system_env_vars: Option<bool>,
     /// A JSON file of options (the same schema as the script's options).
     #[arg(short, long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// A threshold 'METRIC: EXPRESSION' added to the script's (repeatable), e.g.
+    /// A threshold 'METRIC: EXPRESSION' added to the others (the script's, the config file's…;
+    /// repeatable), e.g.
     /// 'http_req_duration: p(95)<250' or 'http_req_duration{status:200}: max<1000'.
     #[arg(long = "threshold", value_name = "METRIC: EXPRESSION")]
     pub thresholds: Vec<String>,
@@ -142,7 +170,7 @@ pub struct RunArgs {
     /// A tag added to every sample, NAME=VALUE (repeatable).
     #[arg(long = "tag", value_name = "NAME=VALUE", value_parser = parse_kv)]
     pub tags: Vec<(String, String)>,
-    /// How much the summary shows.
+    /// How much the summary shows; `disabled` neither prints nor exports it.
     #[arg(long, value_enum, default_value = "compact")]
     pub summary_mode: Mode,
     /// Statistics of trends in the summary, comma-separated (default avg,min,med,max,p(90),p(95)).
@@ -194,10 +222,27 @@ pub struct RunArgs {
     /// Do not use or fill the cache of built and compiled scripts.
     #[arg(long)]
     pub no_cache: bool,
+    #[command(flatten)]
+    pub k6: K6Flags,
+    #[command(flatten)]
+    pub global: GlobalFlags,
 }
 
 fn parse_dur(s: &str) -> Result<Dur, String> {
-    parse_duration(s).map(Dur)
+    parse_flag_duration(s).map(Dur)
+}
+
+/// `-e NAME=VALUE`, or `NAME` alone for an empty value, as k6 reads it; names as k6 allows.
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s.split_once('=').unwrap_or((s, ""));
+    let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err(format!(
+            "invalid environment variable name `{name}`: letters, digits and `_`, not starting with a digit"
+        ));
+    }
+    Ok((name.to_owned(), value.to_owned()))
 }
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {
@@ -233,6 +278,7 @@ impl RunArgs {
         if !self.tags.is_empty() {
             o.tags = Some(self.tags.iter().cloned().collect());
         }
+        self.k6.apply(&mut o);
         Ok(o)
     }
 
@@ -255,7 +301,13 @@ impl RunArgs {
             .iter()
             .map(|o| OutputSpec::parse(o))
             .collect::<Result<Vec<_>, _>>()?;
-        if let Some(path) = &self.summary_export {
+        // As k6's K6_SUMMARY_EXPORT; and k6 writes no export when the summary is disabled.
+        let export = self
+            .summary_export
+            .clone()
+            .or_else(|| std::env::var_os("STAMPEDE_SUMMARY_EXPORT").map(PathBuf::from))
+            .filter(|_| !self.summary_disabled());
+        if let Some(path) = &export {
             specs.push(OutputSpec::report(registry::report::SUMMARY_EXPORT, path));
         }
         if let Some(path) = &self.report {
@@ -287,8 +339,23 @@ impl RunArgs {
     /// The summary mode.
     pub fn summary_mode(&self) -> SummaryMode {
         match self.summary_mode {
-            Mode::Compact => SummaryMode::Compact,
+            Mode::Compact | Mode::Disabled => SummaryMode::Compact,
             Mode::Full => SummaryMode::Full,
         }
+    }
+
+    /// Whether the summary is neither printed nor exported (`--summary-mode disabled`).
+    pub fn summary_disabled(&self) -> bool {
+        self.summary_mode == Mode::Disabled
+    }
+
+    /// Takes the flags given before the command (`stampede -q run …`).
+    pub fn take_before(&mut self, before: BeforeCommand) {
+        self.quiet |= before.quiet;
+        self.verbose |= before.verbose;
+        if self.config.is_none() {
+            self.config = before.config;
+        }
+        self.global.merge(before.global);
     }
 }

@@ -11,6 +11,7 @@ use stampede_runtime::run::{self, exit, Banner, OnStart, TestSpec};
 use stampede_runtime::serve::{Security, Server};
 
 use crate::cli::{Cli, Command, DemoArgs, DemoKind, RunArgs, ServeArgs};
+use crate::k6_flags::{bool_env, log_output};
 use crate::script;
 
 /// The quickstart example, compiled by build.rs (empty if the build skipped it).
@@ -29,8 +30,12 @@ pub fn run(cli: Cli) -> i32 {
             return 1;
         }
     };
-    match cli.command {
-        Command::Run(args) => runtime.block_on(run_test(*args)),
+    let Cli { command, before } = cli;
+    match command {
+        Command::Run(mut args) => {
+            args.take_before(before);
+            runtime.block_on(run_test(*args))
+        }
         Command::Capacity(args) => runtime.block_on(crate::capacity::run(*args)),
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Demo(args) => runtime.block_on(demo(args)),
@@ -63,16 +68,20 @@ fn fail(log: &Logger, message: &str, code: i32) -> i32 {
 }
 
 async fn run_test(args: RunArgs) -> i32 {
-    let log = Logger::stderr(if args.verbose {
+    let level = if args.verbose {
         Level::Debug
     } else {
         Level::Info
-    });
+    };
+    let (log, log_notice) = log_output(args.global.log_output.as_deref(), level);
+    if let Some(n) = log_notice {
+        log.log(Level::Warn, &n, &[]);
+    }
     let spec = match prepare(&args, log.clone()) {
         Ok(spec) => spec,
         Err(message) => return fail(&log, &message, exit::INVALID_CONFIG),
     };
-    execute(spec, &log, !args.no_summary).await
+    execute(spec, &log, !args.no_summary && !args.summary_disabled()).await
 }
 
 /// Runs the test, prints its summary (with `summary`), and returns the exit code.
@@ -129,6 +138,9 @@ fn progress(quiet: bool) -> bool {
 }
 
 pub(crate) fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
+    for n in args.global.notices().into_iter().chain(args.k6.notices()?) {
+        log.log(Level::Warn, &n, &[]);
+    }
     let mut cli_options = args.options()?;
     let extra_thresholds = args.thresholds()?;
     if !extra_thresholds.is_empty() {
@@ -140,16 +152,23 @@ pub(crate) fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
             let source = Source::ConfigFile(path.display().to_string());
-            Some((
-                path.display().to_string(),
-                Options::from_json(&text, &source)?,
-            ))
+            let (options, notices) = Options::parse_layer(&text, &source)?;
+            for n in notices {
+                log.log(Level::Warn, &n, &[]);
+            }
+            Some((path.display().to_string(), options))
         }
         None => None,
     };
     let env_options = from_env(std::env::vars())?;
     let mut env = BTreeMap::new();
-    if args.include_system_env_vars {
+    // As in k6, the system environment is the script's unless the flag or its variable
+    // (k6's K6_INCLUDE_SYSTEM_ENV_VARS) says otherwise.
+    let include = match args.include_system_env_vars {
+        Some(v) => v,
+        None => bool_env("STAMPEDE_INCLUDE_SYSTEM_ENV_VARS")?.unwrap_or(true),
+    };
+    if include {
         env.extend(std::env::vars());
     }
     env.extend(args.env.iter().cloned());
@@ -161,7 +180,7 @@ pub(crate) fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
         env_options,
         cli_options,
         env,
-        no_thresholds: args.no_thresholds,
+        no_thresholds: args.no_thresholds || bool_env("STAMPEDE_NO_THRESHOLDS")?.unwrap_or(false),
         outputs,
         process_env: std::env::vars().collect(),
         summary_mode: args.summary_mode(),

@@ -4,6 +4,7 @@ mod capacity;
 mod cargo_env;
 mod cli;
 mod commands;
+mod k6_flags;
 mod lang;
 mod new;
 mod script;

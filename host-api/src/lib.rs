@@ -17,5 +17,6 @@ pub use bindings::stampede::script::context::{ExecInfo, LogLevel};
 pub use bindings::stampede::script::metrics::MetricType;
 pub use bindings::{Script, ScriptPre};
 pub use host::{
-    add_to_linker, RequestMeta, ScriptApi, ScriptCtxView, ScriptView, TestAborted, VuHooks,
+    add_to_linker, RequestMeta, RequestThrown, ScriptApi, ScriptCtxView, ScriptView, TestAborted,
+    VuHooks,
 };

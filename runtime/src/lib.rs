@@ -17,6 +17,7 @@ pub mod output;
 pub mod progress;
 pub mod run;
 pub mod serve;
+pub mod settings;
 pub mod thresholds;
 pub mod vu;
 pub mod workers;

@@ -206,6 +206,7 @@ async fn search_with(
         pool,
         control,
         data: Arc::from(Vec::new()),
+        min_iteration_duration: Duration::ZERO,
         on_dropped: Arc::new(move |_: &ScenarioShared, n: u64| {
             dropped.record(&[Sample {
                 metric: builtin::DROPPED_ITERATIONS,

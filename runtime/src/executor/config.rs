@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::options::{Dur, Options, Stage};
+use crate::options::{Dur, Execution, Options, Stage};
 
 /// k6's default gracefulStop and gracefulRampDown.
 pub const DEFAULT_GRACEFUL_STOP: Duration = Duration::from_secs(30);
@@ -224,25 +224,50 @@ impl ScenarioConfig {
     }
 }
 
-/// The scenarios of a test, from merged options.
+/// The scenarios of a test, from merged options: the `scenarios`, or the one the shortcut
+/// options make (see [`Options::execution`]).
 pub fn scenarios(options: &Options) -> Result<Vec<ScenarioConfig>, String> {
-    let list = match &options.scenarios {
-        Some(map) => {
-            if map.is_empty() {
-                return Err("`scenarios` is empty: define at least one scenario".into());
-            }
-            map.iter()
-                .map(|(name, v)| parse_scenario(name, v))
-                .collect::<Result<Vec<_>, _>>()?
-        }
-        None => vec![shortcut_scenario(options)?],
+    let list = match options.execution()?.0 {
+        Execution::Scenarios => options
+            .scenarios
+            .iter()
+            .flatten()
+            .map(|(name, v)| parse_scenario(name, v))
+            .collect::<Result<Vec<_>, _>>()?,
+        shortcut => vec![shortcut_scenario(options, shortcut)?],
     };
     Ok(list)
 }
 
-fn shortcut_scenario(o: &Options) -> Result<ScenarioConfig, String> {
-    let vus = o.vus;
-    let base = |executor| ScenarioConfig {
+fn shortcut_scenario(o: &Options, execution: Execution) -> Result<ScenarioConfig, String> {
+    let vus = o.vus.unwrap_or(1);
+    let executor = match execution {
+        Execution::RampingVus => ExecutorKind::RampingVus {
+            start_vus: vus,
+            stages: o.stages.clone().unwrap_or_default(),
+            graceful_ramp_down: DEFAULT_GRACEFUL_STOP,
+        },
+        Execution::SharedIterations => ExecutorKind::SharedIterations {
+            vus,
+            iterations: o.iterations.unwrap_or(1),
+            max_duration: o.duration.map(|d| d.0).unwrap_or(DEFAULT_MAX_DURATION),
+        },
+        Execution::ConstantVus => ExecutorKind::ConstantVus {
+            vus,
+            duration: o.duration.map(|d| d.0).unwrap_or_default(),
+        },
+        Execution::VusOnly => ExecutorKind::SharedIterations {
+            vus,
+            iterations: vus,
+            max_duration: DEFAULT_MAX_DURATION,
+        },
+        Execution::OneIteration | Execution::Scenarios => ExecutorKind::PerVuIterations {
+            vus: 1,
+            iterations: 1,
+            max_duration: DEFAULT_MAX_DURATION,
+        },
+    };
+    let s = ScenarioConfig {
         name: "default".into(),
         executor,
         start_time: Duration::ZERO,
@@ -251,54 +276,19 @@ fn shortcut_scenario(o: &Options) -> Result<ScenarioConfig, String> {
         env: Vec::new(),
         tags: Vec::new(),
     };
-    if let Some(stages) = &o.stages {
-        if o.duration.is_some() || o.iterations.is_some() {
-            return Err("`stages` cannot be combined with `duration` or `iterations`: use one execution shortcut".into());
-        }
-        let s = base(ExecutorKind::RampingVus {
-            start_vus: vus.unwrap_or(1),
-            stages: stages.clone(),
-            graceful_ramp_down: DEFAULT_GRACEFUL_STOP,
-        });
-        validate(&s)?;
-        return Ok(s);
-    }
-    let s = match (o.iterations, o.duration) {
-        (Some(iterations), duration) => base(ExecutorKind::SharedIterations {
-            vus: vus.unwrap_or(1),
-            iterations,
-            max_duration: duration.map(|d| d.0).unwrap_or(DEFAULT_MAX_DURATION),
-        }),
-        (None, Some(duration)) => {
-            if duration.0.is_zero() {
-                return Err("`duration` must be more than 0 (to run until interrupted, set a long duration)".into());
-            }
-            base(ExecutorKind::ConstantVus { vus: vus.unwrap_or(1), duration: duration.0 })
-        }
-        (None, None) => match vus {
-            Some(v) if v > 1 => {
-                return Err(format!(
-                    "`vus` is {v} but neither `duration` nor `iterations` is set: say how long to run (e.g. --duration 30s) or how many iterations (e.g. --iterations 1000)"
-                ))
-            }
-            _ => base(ExecutorKind::PerVuIterations {
-                vus: vus.unwrap_or(1),
-                iterations: 1,
-                max_duration: DEFAULT_MAX_DURATION,
-            }),
-        },
-    };
     validate(&s)?;
     Ok(s)
 }
 
-const COMMON: [&str; 6] = [
+/// Every executor's options; `options` (k6's browser settings) is taken and not used.
+const COMMON: [&str; 7] = [
     "executor",
     "startTime",
     "gracefulStop",
     "exec",
     "env",
     "tags",
+    "options",
 ];
 
 fn parse_scenario(name: &str, v: &Value) -> Result<ScenarioConfig, String> {
@@ -641,10 +631,15 @@ mod tests {
             r#"{"stages": [{"duration": "5s", "target": 1}], "duration": "5s"}"#
         ))
         .is_err());
-        let err = scenarios(&opts(r#"{"vus": 10}"#)).unwrap_err();
-        assert!(
-            err.contains("duration") && err.contains("iterations"),
-            "{err}"
+        // `vus` alone is that many iterations shared by that many VUs, as in k6 v2.
+        let s = &scenarios(&opts(r#"{"vus": 10}"#)).unwrap()[0];
+        assert_eq!(
+            s.executor,
+            ExecutorKind::SharedIterations {
+                vus: 10,
+                iterations: 10,
+                max_duration: DEFAULT_MAX_DURATION
+            }
         );
         let err = scenarios(&opts(r#"{"vus": 10, "iterations": 5}"#)).unwrap_err();
         assert!(

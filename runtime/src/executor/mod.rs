@@ -213,6 +213,9 @@ pub struct Run<V> {
     pub on_dropped: OnDropped,
     /// Where VU tasks run.
     pub spawner: Spawner,
+    /// k6's `minIterationDuration`: a VU whose iteration ended sooner waits out the rest
+    /// before its next one (zero: no wait).
+    pub min_iteration_duration: Duration,
 }
 
 impl<V> Clone for Run<V> {
@@ -223,6 +226,7 @@ impl<V> Clone for Run<V> {
             data: self.data.clone(),
             on_dropped: self.on_dropped.clone(),
             spawner: self.spawner.clone(),
+            min_iteration_duration: self.min_iteration_duration,
         }
     }
 }
@@ -259,6 +263,7 @@ pub async fn run_scenario<V: ExecVu>(
         run,
         shared,
         start,
+        end: start + config.max_run_time(),
         graceful_stop: config.graceful_stop,
         hard_stop,
     };
@@ -315,6 +320,8 @@ pub(crate) struct ScenarioRun<V> {
     pub(crate) run: Run<V>,
     pub(crate) shared: Arc<ScenarioShared>,
     pub(crate) start: Instant,
+    /// When the scenario's regular run ends (before gracefulStop).
+    pub(crate) end: Instant,
     pub(crate) graceful_stop: Duration,
     /// Cancelled when running iterations must be interrupted.
     pub(crate) hard_stop: tokio_util::sync::CancellationToken,
@@ -326,6 +333,7 @@ impl<V> Clone for ScenarioRun<V> {
             run: self.run.clone(),
             shared: self.shared.clone(),
             start: self.start,
+            end: self.end,
             graceful_stop: self.graceful_stop,
             hard_stop: self.hard_stop.clone(),
         }
@@ -364,6 +372,7 @@ impl<V: ExecVu> ScenarioRun<V> {
         retire: Option<(&mut tokio::sync::watch::Receiver<u64>, u64, Duration)>,
     ) -> Ended {
         let hard_stop = &self.hard_stop;
+        let began = Instant::now();
         let ended = {
             let fut = vu.iteration(&self.shared.exec, &self.run.data, scheduled);
             tokio::pin!(fut);
@@ -416,7 +425,24 @@ impl<V: ExecVu> ScenarioRun<V> {
                 p.interrupted.fetch_add(1, Ordering::Relaxed)
             }
         };
+        if ended == Ended::Completed {
+            self.pause_after(began).await;
+        }
         ended
+    }
+
+    /// k6's `minIterationDuration`: holds the VU until that long after its iteration `began`.
+    /// The pause is not part of the iteration, and ends with the scenario or the test, when no
+    /// further iteration could start anyway.
+    async fn pause_after(&self, began: Instant) {
+        let min = self.run.min_iteration_duration;
+        if !min.is_zero() {
+            tokio::select! {
+                _ = tokio::time::sleep_until((began + min).min(self.end)) => {}
+                _ = self.run.control.graceful().cancelled() => {}
+                _ = self.hard_stop.cancelled() => {}
+            }
+        }
     }
 
     /// Lends `vu` to this scenario for a loop: `next()` claims the next iteration (false when
@@ -550,6 +576,7 @@ pub(crate) mod testing {
                 control: Control::new(),
                 data: Arc::from(Vec::new()),
                 on_dropped: Arc::new(|_: &ScenarioShared, _| {}),
+                min_iteration_duration: Duration::ZERO,
                 spawner: Spawner::Current,
             },
             log,

@@ -41,7 +41,7 @@ pub use report::{
     TrendStat, Values,
 };
 pub use runner::Outputs;
-pub use units::{format_data, format_time};
+pub use units::{format_data, format_time, format_time_in, TimeUnit};
 
 use crate::log::Logger;
 use crate::metrics::{Metrics, Sample};

@@ -391,7 +391,6 @@ fn add_points(m: &mut Metric, s: &Series, attributes: Vec<KeyValue>, start: u64,
     }
 }
 
-
 impl Output for Otlp {
     fn description(&self) -> String {
         format!("opentelemetry (http/protobuf, {})", self.config.push.url)

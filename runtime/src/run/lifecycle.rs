@@ -17,7 +17,7 @@ use crate::cpu::{CpuMeter, CpuUse};
 use crate::engine::{EngineLimits, ScriptEngine};
 use crate::executor::{self, Progress, Run, ScenarioConfig, ScenarioShared, VuPool};
 use crate::log::{Level, Logger};
-use crate::metrics::{builtin, Metrics, Sample};
+use crate::metrics::{builtin, Metrics, Sample, SystemTags};
 use crate::options::{format_duration, Options, Source};
 use crate::progress::{Progress as LiveProgress, Watched};
 use crate::thresholds::Thresholds;
@@ -54,7 +54,11 @@ pub async fn inspect(
         .options()
         .await
         .map_err(|e| Failure::script(format!("the script's options() failed: {e}")))?;
-    let options = Options::from_json(&json, &Source::Script).map_err(Failure::config)?;
+    let (options, notices) =
+        Options::parse_layer(&json, &Source::Script).map_err(Failure::config)?;
+    for n in notices {
+        log.log(Level::Warn, &n, &[]);
+    }
     let entry_points = vu
         .entry_points()
         .await
@@ -211,6 +215,7 @@ impl Lifecycle {
             control: self.control().clone(),
             data: Arc::from(self.data.clone()),
             on_dropped: dropped_recorder(&self.ctx.metrics, &self.settings.tags),
+            min_iteration_duration: self.settings.k6.min_iteration_duration,
         }
     }
 
@@ -290,6 +295,7 @@ impl Lifecycle {
             control: self.control().clone(),
             data: Arc::from(self.data.clone()),
             on_dropped: dropped_recorder(&metrics, &self.settings.tags),
+            min_iteration_duration: self.settings.k6.min_iteration_duration,
         };
         let mut tasks = tokio::task::JoinSet::new();
         let mut watched = Vec::new();
@@ -401,7 +407,9 @@ fn dropped_recorder(metrics: &Metrics, tags: &[(String, String)]) -> executor::O
         let mut pairs: Vec<(&str, &str)> =
             tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         pairs.extend(scenario.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        pairs.push(("scenario", &scenario.name));
+        if metrics.system_tags().has(SystemTags::SCENARIO) {
+            pairs.push(("scenario", &scenario.name));
+        }
         let tags = metrics.tag_set(&pairs);
         let time = metrics.now();
         metrics.record(&[Sample {

@@ -30,7 +30,7 @@ use std::time::{Duration, SystemTime};
 use crate::engine::{EngineLimits, LoadError, ScriptEngine};
 use crate::executor::ScenarioConfig;
 use crate::log::Logger;
-use crate::metrics::{builtin, MetricId, Metrics};
+use crate::metrics::{builtin, MetricId, Metrics, SystemTags};
 use crate::options::Options;
 use crate::output::registry::{self, MakeOptions, OutputSpec};
 use crate::output::summary_text::SummaryMode;
@@ -199,11 +199,14 @@ pub fn declare_breakdowns(
     progress: bool,
 ) {
     let mut store = metrics.store();
-    store.add_submetric(
-        "http_req_duration{expected_response:true}",
-        builtin::HTTP_REQ_DURATION,
-        vec![("expected_response".into(), "true".into())],
-    );
+    // k6 has this sub-metric unless `systemTags` leaves the tag out.
+    if metrics.system_tags().has(SystemTags::EXPECTED_RESPONSE) {
+        store.add_submetric(
+            "http_req_duration{expected_response:true}",
+            builtin::HTTP_REQ_DURATION,
+            vec![("expected_response".into(), "true".into())],
+        );
+    }
     for s in scenarios {
         if full {
             store.add_breakdown(&SCENARIO_BREAKDOWN, "scenario", &s.name);
@@ -302,6 +305,13 @@ async fn prepare(spec: &TestSpec) -> Result<Prepared, Failure> {
         &metrics.registry,
         spec.no_thresholds,
     )?;
+    for n in &plan.notices {
+        log.log(crate::log::Level::Warn, n, &[]);
+    }
+    if let Some(path) = &plan.settings.k6.console_output {
+        crate::settings::redirect_console(path, log).map_err(Failure::config)?;
+    }
+    metrics.set_system_tags(plan.settings.k6.system_tags);
     // The HTML report has per-scenario and per-group tables: the full summary's breakdown.
     let breakdown = spec.summary_mode == SummaryMode::Full
         || spec.outputs.iter().any(OutputSpec::is_html_report);

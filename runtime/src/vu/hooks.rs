@@ -8,7 +8,7 @@ use stampede_host_api::{ExecInfo, LogLevel, MetricType as WitMetricType, Request
 
 use super::{Stop, TestContext};
 use crate::log::Level;
-use crate::metrics::{builtin, MetricId, MetricType, Recorder, ValueType};
+use crate::metrics::{builtin, MetricId, MetricType, Recorder, SystemTags, ValueType};
 
 /// The execution state and recorder of one VU.
 pub struct Hooks {
@@ -29,6 +29,7 @@ impl Hooks {
     pub(super) fn new(ctx: Arc<TestContext>, vu_id: u32) -> Self {
         let mut rec = ctx.metrics.recorder();
         rec.set_base_tags(ctx.tags.clone());
+        rec.set_system_tags(ctx.metrics.system_tags());
         Self {
             ctx,
             rec,
@@ -69,7 +70,9 @@ impl Hooks {
         self.scenario_env = env.clone();
         let mut base = self.ctx.tags.clone();
         base.extend(tags.iter().cloned());
-        base.push(("scenario".into(), scenario.to_string()));
+        if self.ctx.metrics.system_tags().has(SystemTags::SCENARIO) {
+            base.push(("scenario".into(), scenario.to_string()));
+        }
         self.rec.set_base_tags(base);
     }
 
@@ -210,7 +213,7 @@ impl VuHooks for Hooks {
     }
 
     fn log(&mut self, l: LogLevel, message: &str) {
-        self.ctx.log.limited(
+        self.ctx.log.console().limited(
             "console",
             level(l),
             message,
@@ -245,6 +248,21 @@ impl VuHooks for Hooks {
             &[("vu", &self.vu_id_text), ("scenario", &self.scenario)],
         );
         self.ctx.control.stop(Stop::Script(reason.to_owned()), true);
+    }
+
+    fn http_debug(&mut self, text: &str) {
+        let iter = self.iteration_in_instance.to_string();
+        self.ctx.log.log(
+            Level::Info,
+            text,
+            &[
+                ("group", self.rec.group()),
+                ("iter", &iter),
+                ("scenario", &self.scenario),
+                ("source", "http-debug"),
+                ("vu", &self.vu_id_text),
+            ],
+        );
     }
 
     fn fail_test(&mut self, reason: &str) {

@@ -413,7 +413,6 @@ fn native(t: &TrendAgg, contains: ValueType, ts: i64) -> Histogram {
     }
 }
 
-
 impl Output for RemoteWrite {
     fn description(&self) -> String {
         format!("Prometheus remote write ({})", self.config.push.url)
