@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use stampede_runtime::executor::{Segment, SegmentSequence};
 use stampede_runtime::options::{parse_duration, parse_stage, Dur, Options, Stage, ThresholdSpec};
 use stampede_runtime::output::summary_text::SummaryMode;
 use stampede_runtime::thresholds::split_flag;
@@ -27,6 +28,39 @@ pub enum Command {
     Demo(DemoArgs),
     /// Create a script project that runs as generated.
     New(NewArgs),
+    /// Run a test on Kubernetes, split between pods.
+    Kubernetes(Box<crate::kubernetes::KubernetesArgs>),
+    /// Merge the partial results (--out partial=FILE) of a test split with execution
+    /// segments: the summary, exports, thresholds and exit code of the whole test.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The partial result files, one per instance (every segment of the test, once).
+    #[arg(value_name = "PARTIAL", required = true)]
+    pub parts: Vec<PathBuf>,
+    /// Write the end-of-test summary as JSON (k6's format) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub summary_export: Option<PathBuf>,
+    /// How much the summary shows.
+    #[arg(long, value_enum, default_value = "compact")]
+    pub summary_mode: Mode,
+    /// Statistics of trends in the summary, comma-separated (default: the test's).
+    #[arg(long, value_name = "STATS", value_delimiter = ',')]
+    pub summary_trend_stats: Vec<String>,
+    /// Do not print the summary.
+    #[arg(long)]
+    pub no_summary: bool,
+    /// Do not evaluate thresholds.
+    #[arg(long)]
+    pub no_thresholds: bool,
+    /// Wait up to DURATION for the files to appear (instances still running).
+    #[arg(long, value_name = "DURATION", value_parser = parse_dur)]
+    pub wait: Option<Dur>,
+    /// No banner.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -69,6 +103,15 @@ pub enum Mode {
     Full,
 }
 
+impl From<Mode> for SummaryMode {
+    fn from(m: Mode) -> Self {
+        match m {
+            Mode::Compact => SummaryMode::Compact,
+            Mode::Full => SummaryMode::Full,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The script: a WebAssembly component (.wasm), or a directory with a Rust script crate,
@@ -107,7 +150,8 @@ pub struct RunArgs {
     /// Write the end-of-test summary as JSON (k6's format) to FILE.
     #[arg(long, value_name = "FILE")]
     pub summary_export: Option<PathBuf>,
-    /// Stream every sample: json=FILE writes JSON lines (k6's format).
+    /// Stream every sample: json=FILE writes JSON lines (k6's format); partial=FILE writes this
+    /// instance's results for `stampede merge`.
     #[arg(short, long = "out", value_name = "json=FILE")]
     pub out: Vec<String>,
     /// A tag added to every sample, NAME=VALUE (repeatable).
@@ -161,6 +205,30 @@ pub struct RunArgs {
     /// Do not use or fill the cache of built and compiled scripts.
     #[arg(long)]
     pub no_cache: bool,
+    /// Run only this part of the test, FROM:TO (e.g. 1/4:2/4, 25%:50%, 0.25:0.5): its share of
+    /// every scenario's VUs and iterations, as k6 splits them.
+    #[arg(long, value_name = "FROM:TO", value_parser = Segment::parse)]
+    pub execution_segment: Option<Segment>,
+    /// All the parts the test is split into, e.g. 0,1/4,2/4,3/4,1: the instances' shares
+    /// interleave by it.
+    #[arg(long, value_name = "0,R1,…,1", value_parser = SegmentSequence::parse)]
+    pub execution_segment_sequence: Option<SegmentSequence>,
+    /// Run the INDEX-th part (from 0) of --execution-segment-sequence (e.g. a Kubernetes
+    /// Indexed Job's completion index).
+    #[arg(long, value_name = "INDEX")]
+    pub execution_segment_index: Option<u64>,
+    /// Hold the test, once its VUs are made and setup() has run, until TIME (RFC 3339, or
+    /// +DURATION from now): instances started apart begin the load together.
+    #[arg(long, value_name = "TIME")]
+    pub start_at: Option<String>,
+    /// Skip setup() and use the data in FILE, waiting for it up to setupTimeout. With
+    /// --export-setup-data naming the same FILE, the instance whose segment starts at 0 runs
+    /// setup() and teardown() and writes FILE; the others read it.
+    #[arg(long, value_name = "FILE")]
+    pub setup_data: Option<PathBuf>,
+    /// Write setup()'s data to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub export_setup_data: Option<PathBuf>,
 }
 
 fn parse_dur(s: &str) -> Result<Dur, String> {
@@ -194,6 +262,9 @@ impl RunArgs {
             blacklist_ips: (!self.blacklist_ips.is_empty()).then(|| self.blacklist_ips.clone()),
             summary_trend_stats: (!self.summary_trend_stats.is_empty())
                 .then(|| self.summary_trend_stats.clone()),
+            execution_segment: self.execution_segment,
+            execution_segment_sequence: self.execution_segment_sequence.clone(),
+            execution_segment_index: self.execution_segment_index,
             ..Options::default()
         };
         if !self.tags.is_empty() {
@@ -220,6 +291,7 @@ impl RunArgs {
         for out in &self.out {
             match out.split_once('=') {
                 Some(("json", p)) if !p.is_empty() => path = Some(PathBuf::from(p)),
+                Some(("partial", _)) => {}
                 _ if out == "json" => {
                     return Err("--out json needs a file: --out json=results.jsonl".into());
                 }
@@ -233,11 +305,23 @@ impl RunArgs {
         Ok(path)
     }
 
+    /// The `--out partial=FILE` path, if given.
+    pub fn partial_out(&self) -> Result<Option<PathBuf>, String> {
+        let mut path = None;
+        for out in &self.out {
+            match out.split_once('=') {
+                Some(("partial", p)) if !p.is_empty() => path = Some(PathBuf::from(p)),
+                Some(("partial", _)) => {
+                    return Err("--out partial needs a file: --out partial=part-0.json".into())
+                }
+                _ => {}
+            }
+        }
+        Ok(path)
+    }
+
     /// The summary mode.
     pub fn summary_mode(&self) -> SummaryMode {
-        match self.summary_mode {
-            Mode::Compact => SummaryMode::Compact,
-            Mode::Full => SummaryMode::Full,
-        }
+        self.summary_mode.into()
     }
 }

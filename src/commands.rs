@@ -9,7 +9,7 @@ use stampede_runtime::options::{from_env, Dur, Options, Source};
 use stampede_runtime::run::{self, exit, TestSpec};
 use stampede_runtime::serve::Server;
 
-use crate::cli::{Cli, Command, DemoArgs, RunArgs, ServeArgs};
+use crate::cli::{Cli, Command, DemoArgs, MergeArgs, RunArgs, ServeArgs};
 use crate::script;
 
 /// The quickstart example, compiled by build.rs (empty if the build skipped it).
@@ -32,6 +32,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Run(args) => runtime.block_on(run_test(*args)),
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Demo(args) => runtime.block_on(demo(args)),
+        Command::Merge(args) => merge(args),
+        Command::Kubernetes(args) => runtime.block_on(crate::kubernetes::run(*args)),
         Command::New(args) => {
             match crate::new::create(&crate::new::target(&args.name), args.lang) {
                 Ok(run) => {
@@ -80,13 +82,19 @@ async fn execute(spec: TestSpec, log: &Logger) -> i32 {
     }
 }
 
-fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
+pub(crate) fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
     let mut cli_options = args.options()?;
     let extra_thresholds = args.thresholds()?;
     if !extra_thresholds.is_empty() {
         cli_options.thresholds = Some(extra_thresholds);
     }
     let out_json = args.json_out()?;
+    let out_partial = args.partial_out()?;
+    let start_at = args
+        .start_at
+        .as_deref()
+        .map(|t| stampede_runtime::instance::parse_start_at(t, std::time::SystemTime::now()))
+        .transpose()?;
     let config = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -116,6 +124,10 @@ fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
         no_thresholds: args.no_thresholds,
         summary_export: args.summary_export.clone(),
         out_json,
+        out_partial,
+        start_at,
+        setup_data: args.setup_data.clone(),
+        export_setup_data: args.export_setup_data.clone(),
         summary_mode: args.summary_mode(),
         no_summary: args.no_summary,
         quiet: args.quiet,
@@ -125,6 +137,26 @@ fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
         handle_signals: true,
         log,
     })
+}
+
+fn merge(args: MergeArgs) -> i32 {
+    let log = Logger::stderr(Level::Info);
+    let spec = stampede_runtime::merge::MergeSpec {
+        parts: args.parts,
+        summary_export: args.summary_export,
+        summary_mode: args.summary_mode.into(),
+        no_summary: args.no_summary,
+        no_thresholds: args.no_thresholds,
+        summary_trend_stats: (!args.summary_trend_stats.is_empty())
+            .then_some(args.summary_trend_stats),
+        wait: args.wait.map(|d| d.0),
+        quiet: args.quiet,
+        log: log.clone(),
+    };
+    match stampede_runtime::merge::merge(spec) {
+        Ok(outcome) => outcome.exit_code,
+        Err(failure) => fail(&log, &failure.message, failure.exit_code),
+    }
 }
 
 async fn serve(args: ServeArgs) -> i32 {
@@ -185,6 +217,10 @@ async fn demo(args: DemoArgs) -> i32 {
         no_thresholds: false,
         summary_export: None,
         out_json: None,
+        out_partial: None,
+        start_at: None,
+        setup_data: None,
+        export_setup_data: None,
         summary_mode: Default::default(),
         no_summary: false,
         quiet: false,

@@ -3,6 +3,7 @@
 mod cargo_env;
 mod cli;
 mod commands;
+mod kubernetes;
 mod lang;
 mod new;
 mod script;

@@ -19,5 +19,13 @@ fi
 # componentize-js (npm) into its cache on first use; they need python3 with venv, and node.
 command -v python3 >/dev/null && python3 -c 'import venv' || as_root apt-get install -y python3 python3-venv
 command -v node >/dev/null && command -v npm >/dev/null || as_root apt-get install -y nodejs npm
+# Running on many machines: the container image is built with podman (the runc runtime, and a
+# build image made with debootstrap: no registry is needed), and rendered Kubernetes
+# manifests are checked with PyPI's kubernetes-validate (in a venv of its own).
+for tool in podman runc debootstrap; do
+    command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] \
+        || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "$tool"
+done
+tests/k8s-validate.sh
 
 cargo test --workspace --locked "$@"

@@ -8,7 +8,7 @@ use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 use crate::bindings::stampede::script::{checks, context, http as wit_http, metrics};
 use crate::bindings::Script;
 use crate::http::{errors, Exchange, Request, RequestError, VuClient};
-use crate::{ExecInfo, LogLevel, MetricType};
+use crate::{ExecInfo, LogLevel, MetricType, TestIds};
 
 /// What the script said about a request besides the request itself.
 #[derive(Debug, Clone, Copy)]
@@ -38,6 +38,8 @@ pub trait VuHooks: Send {
     fn add_metric(&mut self, id: u32, value: f64, tags: &[(String, String)]);
     /// The VU and iteration.
     fn info(&self) -> ExecInfo;
+    /// The VU's and the iteration's numbers in the whole test (split with execution segments).
+    fn ids(&self) -> TestIds;
     /// A variable from `-e`.
     fn env(&self, name: &str) -> Option<String>;
     /// A log line from the script.
@@ -403,6 +405,10 @@ impl metrics::Host for ScriptCtxView<'_> {
 impl context::Host for ScriptCtxView<'_> {
     fn info(&mut self) -> wasmtime::Result<ExecInfo> {
         Ok(self.hooks.info())
+    }
+
+    fn ids(&mut self) -> wasmtime::Result<TestIds> {
+        Ok(self.hooks.ids())
     }
 
     fn env(&mut self, name: String) -> wasmtime::Result<Option<String>> {

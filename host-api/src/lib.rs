@@ -11,7 +11,7 @@ mod host;
 pub mod http;
 pub mod wasi_http;
 
-pub use bindings::stampede::script::context::{ExecInfo, LogLevel};
+pub use bindings::stampede::script::context::{ExecInfo, LogLevel, TestIds};
 pub use bindings::stampede::script::metrics::MetricType;
 pub use bindings::{Script, ScriptPre};
 pub use host::{

@@ -10,7 +10,8 @@ use stampede_host_api::http::{ClientConfig, HttpClient, NetPolicy};
 
 use crate::cpu::{peak_rss, CpuMeter};
 use crate::engine::{EngineLimits, LoadError, ScriptEngine};
-use crate::executor::{self, Progress, Run, ScenarioConfig, ScenarioShared, VuPool};
+use crate::executor::{self, Run, ScenarioConfig, ScenarioShared, VuPool};
+use crate::instance::{self, SetupRole};
 use crate::log::{Level, Logger};
 use crate::metrics::{builtin, Metrics};
 use crate::options::{format_duration, Options, Source};
@@ -42,6 +43,26 @@ pub mod exit {
     pub const SCRIPT_ABORTED: i32 = 108;
     /// The script marked the test as failed.
     pub const MARKED_FAILED: i32 = 110;
+
+    /// The exit code of a test that ended so, in k6's precedence: stopped by a signal, then
+    /// aborted by the script, then a failed `setup()`/`teardown()` (its own code), then
+    /// thresholds (failed at the end, or `abortOnFail`), then marked failed. `stopped` is
+    /// the kind of early stop (`signal`, `script`, `threshold`).
+    pub fn code(
+        stopped: Option<&str>,
+        lifecycle: Option<i32>,
+        thresholds_failed: bool,
+        marked_failed: bool,
+    ) -> i32 {
+        match (stopped, lifecycle) {
+            (Some("signal"), _) => EXTERNAL_ABORT,
+            (Some("script"), _) => SCRIPT_ABORTED,
+            (_, Some(code)) => code,
+            _ if thresholds_failed || stopped == Some("threshold") => THRESHOLDS_FAILED,
+            _ if marked_failed => MARKED_FAILED,
+            _ => OK,
+        }
+    }
 }
 
 /// Metrics broken down per scenario (shown in full summary mode, and used by the progress).
@@ -92,6 +113,14 @@ pub struct TestSpec {
     pub summary_export: Option<PathBuf>,
     /// `--out json=FILE`.
     pub out_json: Option<PathBuf>,
+    /// `--out partial=FILE`.
+    pub out_partial: Option<PathBuf>,
+    /// `--start-at`.
+    pub start_at: Option<std::time::SystemTime>,
+    /// `--setup-data`.
+    pub setup_data: Option<PathBuf>,
+    /// `--export-setup-data`.
+    pub export_setup_data: Option<PathBuf>,
     /// `--summary-mode`.
     pub summary_mode: SummaryMode,
     /// `--no-summary`.
@@ -260,6 +289,36 @@ async fn inspect(
     })
 }
 
+/// The options of every layer, merged: the config file, the script's, `STAMPEDE_*`
+/// variables, flags.
+fn merge_layers(spec: &TestSpec, script: Options) -> Result<Options, Failure> {
+    let mut layers = Vec::new();
+    if let Some((path, o)) = &spec.config {
+        layers.push((Source::ConfigFile(path.clone()), o.clone()));
+    }
+    layers.push((Source::Script, script));
+    layers.push((Source::Env, spec.env_options.clone()));
+    layers.push((Source::Cli, spec.cli_options.clone()));
+    Options::merge(layers).map_err(Failure::config)
+}
+
+/// A test's merged options and scenarios, without running it (`stampede kubernetes render`).
+pub async fn plan(spec: &TestSpec) -> Result<(Options, Vec<ScenarioConfig>), Failure> {
+    let limits = EngineLimits {
+        memory_limit: spec.vu_memory_limit,
+        pool_size: None,
+    };
+    let engine = Arc::new(ScriptEngine::compile_cached(
+        &spec.wasm,
+        limits,
+        spec.cache_dir.as_deref(),
+    )?);
+    let info = inspect(engine, &Metrics::new(), &spec.env, &spec.log).await?;
+    let options = merge_layers(spec, info.options)?;
+    let scenarios = executor::scenarios(&options).map_err(Failure::config)?;
+    Ok((options, scenarios))
+}
+
 /// Runs a test.
 pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
     let log = spec.log.clone();
@@ -275,16 +334,9 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
     )?);
 
     let info = inspect(probe_engine.clone(), &metrics, &spec.env, &log).await?;
-
-    let mut layers = Vec::new();
-    if let Some((path, o)) = &spec.config {
-        layers.push((Source::ConfigFile(path.clone()), o.clone()));
-    }
-    layers.push((Source::Script, info.options));
-    layers.push((Source::Env, spec.env_options.clone()));
-    layers.push((Source::Cli, spec.cli_options.clone()));
-    let options = Options::merge(layers).map_err(Failure::config)?;
+    let options = merge_layers(&spec, info.options)?;
     let scenarios = executor::scenarios(&options).map_err(Failure::config)?;
+    let tuple = executor::execution_tuple(&options).map_err(Failure::config)?;
     for s in &scenarios {
         if !info.entry_points.contains(&s.exec) {
             return Err(Failure::config(format!(
@@ -370,9 +422,9 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
 
     let pool = {
         let (engine, ctx) = (engine.clone(), ctx.clone());
-        Arc::new(VuPool::new(move |id| {
+        Arc::new(VuPool::new(&tuple, move |ids| {
             let (engine, ctx) = (engine.clone(), ctx.clone());
-            Box::pin(async move { Vu::new(engine, ctx, id).await })
+            Box::pin(async move { Vu::with_ids(engine, ctx, ids).await })
         }))
     };
     let init_started = Instant::now();
@@ -416,42 +468,88 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
     let mut exit_code = None;
     let mut data: Vec<u8> = Vec::new();
     let mut setup_ok = true;
-    if !settings.no_setup {
-        match tokio::time::timeout(settings.setup_timeout, lifecycle_vu.setup()).await {
-            Ok(Ok(d)) => data = d,
-            Ok(Err(CallError::Aborted(_))) => {
-                setup_ok = false;
-            }
-            Ok(Err(e)) => {
-                log.log(
-                    Level::Error,
-                    &format!("setup() failed: {e}"),
-                    &[("source", "setup")],
-                );
-                exit_code = Some(exit::SCRIPT_EXCEPTION);
-                setup_ok = false;
-            }
-            Err(_) => {
-                log.log(
-                    Level::Error,
-                    &format!(
-                        "setup() did not finish within setupTimeout ({})",
-                        format_duration(settings.setup_timeout)
-                    ),
-                    &[("source", "setup")],
-                );
-                lifecycle_vu.interrupted();
-                exit_code = Some(exit::SETUP_TIMEOUT);
-                setup_ok = false;
+    // On a split test, setup() runs in one place and its data is handed over as a file.
+    let first = tuple.segment().from() == executor::segment::Fraction::ZERO;
+    let role = instance::setup_role(
+        spec.setup_data.as_deref(),
+        spec.export_setup_data.as_deref(),
+        first,
+    );
+    let mut skip_teardown = false;
+    match &role {
+        SetupRole::Reads {
+            path,
+            skip_teardown: elsewhere,
+        } => {
+            skip_teardown = *elsewhere;
+            let until_start = spec
+                .start_at
+                .and_then(|at| instance::until(at, std::time::SystemTime::now()).ok())
+                .unwrap_or_default();
+            match instance::read_setup_data(path, settings.setup_timeout + until_start).await {
+                Ok(d) => data = d,
+                Err(e) => {
+                    log.log(Level::Error, &e, &[("source", "setup")]);
+                    exit_code = Some(exit::SETUP_TIMEOUT);
+                    setup_ok = false;
+                }
             }
         }
-        lifecycle_vu.flush();
+        SetupRole::Runs(export) => {
+            if !settings.no_setup {
+                match tokio::time::timeout(settings.setup_timeout, lifecycle_vu.setup()).await {
+                    Ok(Ok(d)) => data = d,
+                    Ok(Err(CallError::Aborted(_))) => {
+                        setup_ok = false;
+                    }
+                    Ok(Err(e)) => {
+                        log.log(
+                            Level::Error,
+                            &format!("setup() failed: {e}"),
+                            &[("source", "setup")],
+                        );
+                        exit_code = Some(exit::SCRIPT_EXCEPTION);
+                        setup_ok = false;
+                    }
+                    Err(_) => {
+                        log.log(
+                            Level::Error,
+                            &format!(
+                                "setup() did not finish within setupTimeout ({})",
+                                format_duration(settings.setup_timeout)
+                            ),
+                            &[("source", "setup")],
+                        );
+                        lifecycle_vu.interrupted();
+                        exit_code = Some(exit::SETUP_TIMEOUT);
+                        setup_ok = false;
+                    }
+                }
+                lifecycle_vu.flush();
+            }
+            if let (true, Some(path)) = (setup_ok, export) {
+                if let Err(e) = instance::write_whole(path, &data) {
+                    log.log(
+                        Level::Error,
+                        &format!(
+                            "cannot write --export-setup-data file {}: {e}",
+                            path.display()
+                        ),
+                        &[("source", "setup")],
+                    );
+                }
+            }
+        }
+    }
+    if let (true, Some(at)) = (setup_ok, spec.start_at) {
+        instance::hold_until(at, &control, &log).await;
     }
 
     // The scenarios.
     let settings_tags = settings.tags.clone();
     let cpu = CpuMeter::start();
     let started = Instant::now();
+    let started_wall = std::time::SystemTime::now();
     let mut vu_threads_busy = None;
     if setup_ok && control.stopped().is_none() {
         let threads = if spec.vu_threads == 0 {
@@ -489,13 +587,7 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
         let mut tasks = tokio::task::JoinSet::new();
         let mut watched = Vec::new();
         for s in &scenarios {
-            let shared = Arc::new(ScenarioShared {
-                name: Arc::from(s.name.as_str()),
-                exec: s.exec.clone(),
-                tags: s.tags.clone(),
-                env: Arc::new(s.env.clone()),
-                progress: Progress::default(),
-            });
+            let shared = Arc::new(ScenarioShared::new(s));
             watched.push(Watched {
                 config: s.clone(),
                 shared: shared.clone(),
@@ -524,7 +616,7 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
     let cpu_use = cpu.read();
 
     // teardown()
-    if setup_ok && !settings.no_teardown {
+    if setup_ok && !settings.no_teardown && !skip_teardown {
         lifecycle_vu
             .hooks()
             .enter_scenario(&Arc::from("teardown"), &[], &Arc::new(Vec::new()));
@@ -625,16 +717,42 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
         log.log(Level::Warn, why, &[]);
     }
 
-    let code = match (&stopped, exit_code) {
-        (Some(Stop::Signal(_)), _) => exit::EXTERNAL_ABORT,
-        (Some(Stop::Script(_)), _) => exit::SCRIPT_ABORTED,
-        (_, Some(code)) => code,
-        _ if eval.failed || matches!(stopped, Some(Stop::Threshold(_))) => exit::THRESHOLDS_FAILED,
-        _ if control.failed().is_some() => exit::MARKED_FAILED,
-        _ => exit::OK,
-    };
+    let code = exit::code(
+        stopped.as_ref().map(Stop::kind),
+        exit_code,
+        eval.failed,
+        control.failed().is_some(),
+    );
     if eval.failed {
         log.log(Level::Error, "thresholds on metrics have been crossed", &[]);
+    }
+    if let Some(path) = &spec.out_partial {
+        let facts = crate::partial::RunFacts {
+            script: &spec.script,
+            wasm: &spec.wasm,
+            options: &options,
+            tuple: &tuple,
+            thresholds: options.thresholds.clone().unwrap_or_default(),
+            started: started_wall,
+            run_time,
+            generator: &report.generator,
+            outcome: crate::partial::OutcomePart {
+                exit_code: code,
+                stopped: stopped
+                    .as_ref()
+                    .map(|s| (s.kind().to_owned(), s.reason().to_owned())),
+                lifecycle_exit_code: exit_code,
+                marked_failed: control.failed().is_some(),
+            },
+        };
+        let store = metrics.store();
+        if let Err(e) = crate::partial::capture(&store, &facts).and_then(|p| p.write(path)) {
+            log.log(
+                Level::Error,
+                &format!("cannot write --out partial file {}: {e}", path.display()),
+                &[],
+            );
+        }
     }
     Ok(Outcome {
         exit_code: code,
@@ -656,8 +774,17 @@ fn banner(spec: &TestSpec, scenarios: &[ScenarioConfig], max_vus: u64) {
     if let Some(p) = &spec.out_json {
         eprintln!("        output: json ({})", p.display());
     }
+    // A split test says which part this instance runs, as k6 does.
+    let share = match scenarios.first().map(|s| &s.tuple) {
+        Some(t) if !t.is_full() => format!(
+            "({:.2}%, segment {}) ",
+            t.segment().length().as_f64() * 100.0,
+            t.segment()
+        ),
+        _ => String::new(),
+    };
     eprintln!(
-        "\n     scenarios: {} scenario{}, {max_vus} max VUs, {} max duration (incl. graceful stop):",
+        "\n     scenarios: {share}{} scenario{}, {max_vus} max VUs, {} max duration (incl. graceful stop):",
         scenarios.len(),
         if scenarios.len() == 1 { "" } else { "s" },
         format_duration(longest)

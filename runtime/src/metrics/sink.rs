@@ -192,7 +192,9 @@ impl TrendSink {
         let _ = self.hist.record(scaled);
     }
 
-    fn merge(&mut self, other: &TrendSink) {
+    /// Folds another trend into this one, exactly: HDR histograms of the same precision add
+    /// bucket by bucket, so the merge's percentiles are those of one trend of all samples.
+    pub fn merge(&mut self, other: &TrendSink) {
         if other.count == 0 {
             return;
         }
@@ -206,6 +208,25 @@ impl TrendSink {
         self.count += other.count;
         self.sum += other.sum;
         let _ = self.hist.add(&other.hist);
+    }
+
+    /// A trend made of another's exact count, sum, min and max and its histogram (read back
+    /// from a partial result). The histogram grows as samples or other trends are added.
+    pub fn from_parts(count: u64, sum: f64, min: f64, max: f64, mut hist: Histogram<u64>) -> Self {
+        hist.auto(true);
+        Self {
+            count,
+            sum,
+            min,
+            max,
+            hist,
+        }
+    }
+
+    /// The histogram of the samples (values in millionths of their unit: nanoseconds for
+    /// times in milliseconds), for serializing.
+    pub fn histogram(&self) -> &Histogram<u64> {
+        &self.hist
     }
 
     /// The mean (0 without samples).

@@ -244,6 +244,58 @@ impl Store {
         }
     }
 
+    /// Folds in `sink`, recorded elsewhere, as samples of `metric` (another instance's, when
+    /// partial results are merged).
+    pub fn absorb_total(&mut self, metric: MetricId, sink: &Sink) {
+        let m = usize::from(metric.0);
+        if m >= self.kinds.len() {
+            self.kinds = self.registry.all().iter().map(|d| d.kind).collect();
+            self.totals.resize(self.kinds.len(), None);
+        }
+        self.totals[m]
+            .get_or_insert_with(|| Sink::new(self.kinds[m]))
+            .merge(sink);
+    }
+
+    /// Folds in `sink`, recorded elsewhere, as samples of the sub-metric `id`.
+    pub fn absorb_submetric(&mut self, id: SubmetricId, sink: &Sink) {
+        self.subs[id.0 as usize].sink.merge(sink);
+    }
+
+    /// Counts `passes` and `fails` of the check `name` in `group`, recorded elsewhere.
+    pub fn absorb_check(&mut self, group: &str, name: &str, passes: u64, fails: u64) {
+        self.note_groups(group);
+        let key = (group.to_owned(), name.to_owned());
+        let next = self.checks.len() as u32;
+        let idx = *self.check_index.entry(key).or_insert(next) as usize;
+        if idx == self.checks.len() {
+            self.checks.push(CheckStats {
+                group: group.to_owned(),
+                name: name.to_owned(),
+                passes: 0,
+                fails: 0,
+            });
+        }
+        self.checks[idx].passes += passes;
+        self.checks[idx].fails += fails;
+    }
+
+    /// Records a group path seen elsewhere.
+    pub fn absorb_group(&mut self, path: &str) {
+        self.note_groups(path);
+    }
+
+    /// Declares a sub-metric of the per-scenario or per-group breakdown by its full name and
+    /// filter (as a partial result lists it).
+    pub fn add_breakdown_submetric(
+        &mut self,
+        name: &str,
+        parent: MetricId,
+        filter: Vec<(String, String)>,
+    ) -> SubmetricId {
+        self.add_sub(name, parent, filter, true)
+    }
+
     /// The sink of `metric` over all its samples, if it has any.
     pub fn total(&self, metric: MetricId) -> Option<&Sink> {
         self.totals

@@ -1,6 +1,7 @@
 //! The `STAMPEDE_*` environment variables layer (k6's `K6_*` ones, renamed).
 
 use super::{parse_duration, Dur, Options, Stage};
+use crate::executor::segment::{Segment, SegmentSequence};
 
 /// Parses a stage written `DURATION:TARGET`, as `-s 30s:10`.
 pub fn parse_stage(s: &str) -> Result<Stage, String> {
@@ -80,6 +81,14 @@ pub fn from_env(vars: impl IntoIterator<Item = (String, String)>) -> Result<Opti
             "NO_TEARDOWN" => o.no_teardown = Some(bool_var(&name, &v)?),
             "RESPONSE_BODY_LIMIT" => o.response_body_limit = Some(num_var(&name, &v)?),
             "HTTP_TIMEOUT" => o.http_timeout = Some(dur_var(&name, &v)?),
+            "EXECUTION_SEGMENT" => {
+                o.execution_segment = Some(Segment::parse(&v).map_err(|e| format!("{name}: {e}"))?)
+            }
+            "EXECUTION_SEGMENT_SEQUENCE" => {
+                o.execution_segment_sequence =
+                    Some(SegmentSequence::parse(&v).map_err(|e| format!("{name}: {e}"))?)
+            }
+            "EXECUTION_SEGMENT_INDEX" => o.execution_segment_index = Some(num_var(&name, &v)?),
             _ => {}
         }
     }

@@ -14,6 +14,8 @@ use serde_json::Value;
 pub use duration::{format_duration, parse_duration, Dur};
 pub use env::{from_env, parse_stage};
 
+use crate::executor::segment::{Segment, SegmentSequence};
+
 /// Where a layer of options came from, for error messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -167,6 +169,12 @@ options! {
     response_body_limit: u64,
     /// Timeout of requests that set none (default 60 s).
     http_timeout: Dur,
+    /// This instance's part of a test split between instances (`1/4:1/2`).
+    execution_segment: Segment,
+    /// All the parts the test is split into (`0,1/4,1/2,3/4,1`).
+    execution_segment_sequence: SegmentSequence,
+    /// This instance's part as its position in the sequence, from 0 (stampede's).
+    execution_segment_index: u64,
 }
 
 /// The shortcut options, which stand for a scenario of their own.

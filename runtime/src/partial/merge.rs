@@ -1,0 +1,414 @@
+//! Partial results merged into the whole test's metrics, after checking that they are the
+//! parts of one test, each once, together covering all of it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::{hdr, GeneratorPart, MetricPart, Partial, SinkPart};
+use crate::cpu::CpuUse;
+use crate::executor::{Segment, SegmentSequence};
+use crate::metrics::{
+    builtin, CounterSink, GaugeSink, MetricType, Metrics, RateSink, Sink, TrendSink, ValueType,
+};
+use crate::options::{Options, Source, ThresholdSpec};
+use crate::output::GeneratorReport;
+
+/// Partials that do not make one whole test (exit code 104).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct MergeError(pub String);
+
+/// The whole test, rebuilt from its parts.
+pub struct Merged {
+    /// The metrics, folded as one run would have folded them.
+    pub metrics: Metrics,
+    /// The thresholds, as configured.
+    pub thresholds: BTreeMap<String, Vec<ThresholdSpec>>,
+    /// The options the instances ran with.
+    pub options: Options,
+    /// From the first instance's start to the last one's end.
+    pub elapsed: Duration,
+    /// All generators together; the warnings name the instance.
+    pub generator: GeneratorReport,
+    /// Why the test stopped early (`signal`, `script`, `threshold`), if an instance did.
+    pub stopped: Option<(String, String)>,
+    /// A failed `setup()` or `teardown()`'s exit code, if any.
+    pub lifecycle_exit_code: Option<i32>,
+    /// Whether the script marked the test failed on any instance.
+    pub marked_failed: bool,
+    /// The sequence the test was split by.
+    pub sequence: SegmentSequence,
+}
+
+fn err(message: impl Into<String>) -> MergeError {
+    MergeError(message.into())
+}
+
+/// Checks that `parts` (labelled by file) are the segments of one test, each once, covering
+/// all of it.
+fn check_parts(parts: &[(String, Partial)]) -> Result<(), MergeError> {
+    let (first_label, first) = parts
+        .first()
+        .ok_or_else(|| err("no partial results to merge"))?;
+    for (label, p) in &parts[1..] {
+        if p.test.script_sha256 != first.test.script_sha256 {
+            return Err(err(format!(
+                "{label} and {first_label} are results of different scripts ({} and {}): merge the parts of one test only",
+                p.test.script, first.test.script
+            )));
+        }
+        if p.test.options_sha256 != first.test.options_sha256 {
+            return Err(err(format!(
+                "{label} and {first_label} are results of one script run with different options: merge the parts of one test only"
+            )));
+        }
+        if p.sequence != first.sequence {
+            return Err(err(format!(
+                "{label} split the test by {} and {first_label} by {}: the parts of one test share one execution segment sequence",
+                p.sequence, first.sequence
+            )));
+        }
+    }
+    let mut by_start: Vec<(&Segment, &str)> = parts
+        .iter()
+        .map(|(l, p)| (&p.segment, l.as_str()))
+        .collect();
+    by_start.sort_by(|a, b| a.0.from().cmp(&b.0.from()).then(a.0.to().cmp(&b.0.to())));
+    let mut covered = crate::executor::segment::Fraction::ZERO;
+    let mut last: Option<(&Segment, &str)> = None;
+    for (seg, label) in by_start {
+        if seg.from() < covered {
+            let (prev, prev_label) = last.expect("something covered it");
+            return Err(err(if prev == seg {
+                format!("segment {seg} is in both {prev_label} and {label}: each part of the test must be merged once")
+            } else {
+                format!("segments {prev} ({prev_label}) and {seg} ({label}) overlap")
+            }));
+        }
+        if seg.from() > covered {
+            return Err(err(format!(
+                "no partial result covers segment {covered}:{} of the test (sequence {}): the merge needs every part",
+                seg.from(),
+                first.sequence
+            )));
+        }
+        covered = seg.to();
+        last = Some((seg, label));
+    }
+    if covered != crate::executor::segment::Fraction::ONE {
+        return Err(err(format!(
+            "no partial result covers segment {covered}:1 of the test (sequence {}): the merge needs every part",
+            first.sequence
+        )));
+    }
+    Ok(())
+}
+
+fn metric_type(name: &str, kind: &str) -> Result<MetricType, MergeError> {
+    Ok(match kind {
+        "counter" => MetricType::Counter,
+        "gauge" => MetricType::Gauge,
+        "rate" => MetricType::Rate,
+        "trend" => MetricType::Trend,
+        other => {
+            return Err(err(format!(
+                "metric `{name}` has an unknown type `{other}`"
+            )))
+        }
+    })
+}
+
+fn value_type(contains: &str) -> ValueType {
+    match contains {
+        "time" => ValueType::Time,
+        "data" => ValueType::Data,
+        _ => ValueType::Default,
+    }
+}
+
+/// A sink from its partial form, checked against the metric's type.
+fn sink(kind: MetricType, part: &SinkPart, what: &str) -> Result<Sink, MergeError> {
+    let mismatch = || err(format!("`{what}` is a {kind} but its values are not"));
+    Ok(match (kind, part) {
+        (MetricType::Counter, SinkPart::Counter { sum, samples }) => Sink::Counter(CounterSink {
+            sum: *sum,
+            samples: *samples,
+        }),
+        (MetricType::Gauge, SinkPart::Gauge { value, min, max }) => Sink::Gauge(GaugeSink {
+            value: *value,
+            min: *min,
+            max: *max,
+            seen: true,
+        }),
+        (MetricType::Rate, SinkPart::Rate { trues, total }) => {
+            if trues > total {
+                return Err(err(format!("`{what}` has more trues than samples")));
+            }
+            Sink::Rate(RateSink {
+                trues: *trues,
+                total: *total,
+            })
+        }
+        (
+            MetricType::Trend,
+            SinkPart::Trend {
+                count,
+                sum,
+                min,
+                max,
+                hdr: h,
+            },
+        ) => {
+            let hist = hdr::decode(h).map_err(|e| err(format!("`{what}`: {e}")))?;
+            if hist.len() != *count {
+                return Err(err(format!(
+                    "`{what}` counts {count} samples but its histogram holds {}",
+                    hist.len()
+                )));
+            }
+            Sink::Trend(Box::new(TrendSink::from_parts(
+                *count, *sum, *min, *max, hist,
+            )))
+        }
+        _ => return Err(mismatch()),
+    })
+}
+
+/// How the instances' values of one gauge combine into the whole test's.
+#[derive(Clone, Copy)]
+enum GaugeRule {
+    /// VUs: each instance has its own, the test has them all.
+    Sum,
+    /// The generator's CPU use: the busiest instance's.
+    Max,
+    /// Anything else: the value of the instance that ended last; min and max over all.
+    Last,
+}
+
+fn gauge_rule(name: &str) -> GaugeRule {
+    match name {
+        "vus" | "vus_max" => GaugeRule::Sum,
+        "generator_cpu" => GaugeRule::Max,
+        _ => GaugeRule::Last,
+    }
+}
+
+/// Folds `next` (of an instance that ended at `end`) into `acc`.
+fn fold(acc: &mut Option<(Sink, f64)>, next: Sink, end: f64, rule: GaugeRule) {
+    let Some((have, have_end)) = acc else {
+        *acc = Some((next, end));
+        return;
+    };
+    match (have, &next, rule) {
+        (Sink::Gauge(a), Sink::Gauge(b), GaugeRule::Sum) => {
+            a.value += b.value;
+            a.min += b.min;
+            a.max += b.max;
+        }
+        (Sink::Gauge(a), Sink::Gauge(b), GaugeRule::Max) => {
+            a.value = a.value.max(b.value);
+            a.min = a.min.min(b.min);
+            a.max = a.max.max(b.max);
+        }
+        (Sink::Gauge(a), Sink::Gauge(b), GaugeRule::Last) => {
+            if end >= *have_end {
+                a.value = b.value;
+            }
+            a.min = a.min.min(b.min);
+            a.max = a.max.max(b.max);
+        }
+        (have, next, _) => have.merge(next),
+    }
+    *have_end = have_end.max(end);
+}
+
+/// A metric's folded sinks: the total, and each sub-metric with its filter and breakdown.
+type Folded = (
+    MetricType,
+    ValueType,
+    Option<(Sink, f64)>,
+    BTreeMap<String, (Vec<(String, String)>, bool, Option<(Sink, f64)>)>,
+);
+
+fn fold_metric(
+    into: &mut BTreeMap<String, Folded>,
+    m: &MetricPart,
+    end: f64,
+    label: &str,
+) -> Result<(), MergeError> {
+    let kind = metric_type(&m.name, &m.kind)?;
+    let entry = into
+        .entry(m.name.clone())
+        .or_insert_with(|| (kind, value_type(&m.contains), None, BTreeMap::new()));
+    if entry.0 != kind {
+        return Err(err(format!(
+            "metric `{}` is a {} in {label} but a {} in another part",
+            m.name, kind, entry.0
+        )));
+    }
+    let rule = gauge_rule(&m.name);
+    if let Some(part) = &m.sink {
+        fold(&mut entry.2, sink(kind, part, &m.name)?, end, rule);
+    }
+    for sub in &m.submetrics {
+        let slot = entry
+            .3
+            .entry(sub.name.clone())
+            .or_insert_with(|| (sub.filter.clone(), sub.breakdown, None));
+        if slot.0 != sub.filter {
+            return Err(err(format!(
+                "sub-metric `{}` filters on different tags in {label}",
+                sub.name
+            )));
+        }
+        slot.1 &= sub.breakdown;
+        fold(&mut slot.2, sink(kind, &sub.sink, &sub.name)?, end, rule);
+    }
+    Ok(())
+}
+
+fn thresholds_of(
+    parts: &[(String, Partial)],
+) -> Result<BTreeMap<String, Vec<ThresholdSpec>>, MergeError> {
+    let mut chosen: Option<(&str, &BTreeMap<String, Vec<ThresholdSpec>>)> = None;
+    for (label, p) in parts {
+        if p.thresholds.is_empty() {
+            continue; // run with --no-thresholds
+        }
+        match chosen {
+            Some((other, t)) if *t != p.thresholds => {
+                return Err(err(format!(
+                    "{label} and {other} were configured with different thresholds"
+                )))
+            }
+            _ => chosen = Some((label, &p.thresholds)),
+        }
+    }
+    Ok(chosen.map(|(_, t)| t.clone()).unwrap_or_default())
+}
+
+fn generator(parts: &[(String, Partial)]) -> GeneratorReport {
+    let mut g = GeneratorReport::default();
+    let mut wall = 0.0f64;
+    for (i, (_, p)) in parts.iter().enumerate() {
+        let part: &GeneratorPart = &p.generator;
+        g.cpu.user += Duration::from_secs_f64(part.cpu_user_s.max(0.0));
+        g.cpu.sys += Duration::from_secs_f64(part.cpu_system_s.max(0.0));
+        g.cpu.cores += part.cores;
+        wall = wall.max(part.wall_s);
+        g.peak_rss = g.peak_rss.max(part.peak_rss_bytes);
+        g.vus_made += part.vus_made;
+        g.vus_init = g
+            .vus_init
+            .max(Duration::from_secs_f64(part.vus_init_ms.max(0.0) / 1000.0));
+        g.vu_threads_busy = match (g.vu_threads_busy, part.vu_threads_busy) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        for w in &part.warnings {
+            g.warnings.push(format!(
+                "generator {} of {} ({}, segment {}): {w}",
+                i + 1,
+                parts.len(),
+                part.host,
+                p.segment
+            ));
+        }
+    }
+    g.cpu = CpuUse {
+        wall: Duration::from_secs_f64(wall.max(0.0)),
+        ..g.cpu
+    };
+    g
+}
+
+/// Merges partial results, each labelled (by its file name) for messages.
+pub fn merge(mut parts: Vec<(String, Partial)>) -> Result<Merged, MergeError> {
+    check_parts(&parts)?;
+    parts.sort_by_key(|p| p.1.segment.from());
+    let first = &parts[0].1;
+    let options = serde_json::to_string(&first.test.options)
+        .ok()
+        .and_then(|json| Options::from_json(&json, &Source::Script).ok())
+        .ok_or_else(|| err(format!("{}: its options cannot be read back", parts[0].0)))?;
+
+    let mut folded: BTreeMap<String, Folded> = BTreeMap::new();
+    let (mut start, mut end) = (f64::INFINITY, f64::NEG_INFINITY);
+    for (label, p) in &parts {
+        let p_end = p.window.start_unix_ms + p.window.duration_ms;
+        start = start.min(p.window.start_unix_ms);
+        end = end.max(p_end);
+        for m in &p.metrics {
+            fold_metric(&mut folded, m, p_end, label)?;
+        }
+    }
+
+    let metrics = Metrics::new();
+    {
+        let mut store = metrics.store();
+        for (name, (kind, contains, total, subs)) in folded {
+            let id = match metrics.registry.id(&name) {
+                Some(id) if metrics.registry.def(id).builtin => {
+                    if metrics.registry.def(id).kind != kind {
+                        return Err(err(format!(
+                            "`{name}` is a built-in {}, not a {kind}",
+                            metrics.registry.def(id).kind
+                        )));
+                    }
+                    id
+                }
+                _ => metrics
+                    .registry
+                    .register(&name, kind, contains)
+                    .map_err(err)?,
+            };
+            if let Some((sink, _)) = total {
+                store.absorb_total(id, &sink);
+            }
+            for (sub_name, (filter, breakdown, sink)) in subs {
+                let sub = if breakdown {
+                    store.add_breakdown_submetric(&sub_name, id, filter)
+                } else {
+                    store.add_submetric(&sub_name, id, filter)
+                };
+                if let Some((sink, _)) = sink {
+                    store.absorb_submetric(sub, &sink);
+                }
+            }
+        }
+        for (_, p) in &parts {
+            for g in &p.groups {
+                store.absorb_group(g);
+            }
+            for c in &p.checks {
+                store.absorb_check(&c.group, &c.name, c.passes, c.fails);
+            }
+        }
+    }
+    // The run records `vus` itself; a merge has it from the parts.
+    let _ = builtin::VUS;
+
+    let longest = parts
+        .iter()
+        .map(|(_, p)| p.window.duration_ms)
+        .fold(0.0f64, f64::max);
+    let elapsed_ms = (end - start).max(longest).max(1.0);
+    let stopped = ["signal", "script", "threshold"].iter().find_map(|kind| {
+        parts
+            .iter()
+            .find_map(|(_, p)| p.outcome.stopped.clone().filter(|(k, _)| k == kind))
+    });
+    Ok(Merged {
+        metrics,
+        thresholds: thresholds_of(&parts)?,
+        options,
+        elapsed: Duration::from_secs_f64(elapsed_ms / 1000.0),
+        generator: generator(&parts),
+        stopped,
+        lifecycle_exit_code: parts
+            .iter()
+            .find_map(|(_, p)| p.outcome.lifecycle_exit_code),
+        marked_failed: parts.iter().any(|(_, p)| p.outcome.marked_failed),
+        sequence: first.sequence.clone(),
+    })
+}
