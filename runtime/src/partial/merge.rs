@@ -8,7 +8,7 @@ use super::{hdr, GeneratorPart, MetricPart, Partial, SinkPart};
 use crate::cpu::CpuUse;
 use crate::executor::{Segment, SegmentSequence};
 use crate::metrics::{
-    builtin, CounterSink, GaugeSink, MetricType, Metrics, RateSink, Sink, TrendSink, ValueType,
+    CounterSink, GaugeSink, MetricType, Metrics, RateSink, Sink, TrendSink, ValueType,
 };
 use crate::options::{Options, Source, ThresholdSpec};
 use crate::output::GeneratorReport;
@@ -322,27 +322,11 @@ fn generator(parts: &[(String, Partial)]) -> GeneratorReport {
     g
 }
 
-/// Merges partial results, each labelled (by its file name) for messages.
-pub fn merge(mut parts: Vec<(String, Partial)>) -> Result<Merged, MergeError> {
-    check_parts(&parts)?;
-    parts.sort_by_key(|p| p.1.segment.from());
-    let first = &parts[0].1;
-    let options = serde_json::to_string(&first.test.options)
-        .ok()
-        .and_then(|json| Options::from_json(&json, &Source::Script).ok())
-        .ok_or_else(|| err(format!("{}: its options cannot be read back", parts[0].0)))?;
-
-    let mut folded: BTreeMap<String, Folded> = BTreeMap::new();
-    let (mut start, mut end) = (f64::INFINITY, f64::NEG_INFINITY);
-    for (label, p) in &parts {
-        let p_end = p.window.start_unix_ms + p.window.duration_ms;
-        start = start.min(p.window.start_unix_ms);
-        end = end.max(p_end);
-        for m in &p.metrics {
-            fold_metric(&mut folded, m, p_end, label)?;
-        }
-    }
-
+/// The store of the whole test: every metric's folded sinks, checks and groups.
+fn rebuild(
+    folded: BTreeMap<String, Folded>,
+    parts: &[(String, Partial)],
+) -> Result<Metrics, MergeError> {
     let metrics = Metrics::new();
     {
         let mut store = metrics.store();
@@ -376,7 +360,7 @@ pub fn merge(mut parts: Vec<(String, Partial)>) -> Result<Merged, MergeError> {
                 }
             }
         }
-        for (_, p) in &parts {
+        for (_, p) in parts {
             for g in &p.groups {
                 store.absorb_group(g);
             }
@@ -385,8 +369,32 @@ pub fn merge(mut parts: Vec<(String, Partial)>) -> Result<Merged, MergeError> {
             }
         }
     }
-    // The run records `vus` itself; a merge has it from the parts.
-    let _ = builtin::VUS;
+
+    Ok(metrics)
+}
+
+/// Merges partial results, each labelled (by its file name) for messages.
+pub fn merge(mut parts: Vec<(String, Partial)>) -> Result<Merged, MergeError> {
+    check_parts(&parts)?;
+    parts.sort_by_key(|p| p.1.segment.from());
+    let first = &parts[0].1;
+    let options = serde_json::to_string(&first.test.options)
+        .ok()
+        .and_then(|json| Options::from_json(&json, &Source::Script).ok())
+        .ok_or_else(|| err(format!("{}: its options cannot be read back", parts[0].0)))?;
+
+    let mut folded: BTreeMap<String, Folded> = BTreeMap::new();
+    let (mut start, mut end) = (f64::INFINITY, f64::NEG_INFINITY);
+    for (label, p) in &parts {
+        let p_end = p.window.start_unix_ms + p.window.duration_ms;
+        start = start.min(p.window.start_unix_ms);
+        end = end.max(p_end);
+        for m in &p.metrics {
+            fold_metric(&mut folded, m, p_end, label)?;
+        }
+    }
+
+    let metrics = rebuild(folded, &parts)?;
 
     let longest = parts
         .iter()

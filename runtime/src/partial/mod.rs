@@ -268,11 +268,14 @@ impl Partial {
                 "not a stampede partial result (its `format` is not \"{FORMAT}\"; write one with --out partial=FILE)"
             ));
         }
-        if header.version != Some(VERSION) {
-            return Err(format!(
-                "partial result version {:?} is not the version {VERSION} this stampede reads",
-                header.version
-            ));
+        match header.version {
+            Some(VERSION) => {}
+            Some(v) => {
+                return Err(format!(
+                    "partial result version {v} is not the version {VERSION} this stampede reads"
+                ))
+            }
+            None => return Err("not a stampede partial result (it has no `version`)".into()),
         }
         serde_json::from_slice(bytes).map_err(|e| format!("invalid partial result: {e}"))
     }
