@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use stampede_runtime::executor::{Segment, SegmentSequence};
 use stampede_runtime::options::{parse_duration, parse_stage, Dur, Options, Stage, ThresholdSpec};
+use stampede_runtime::output::registry::{self, OutputSpec};
 use stampede_runtime::output::summary_text::SummaryMode;
 use stampede_runtime::thresholds::split_flag;
 
@@ -150,9 +151,10 @@ pub struct RunArgs {
     /// Write the end-of-test summary as JSON (k6's format) to FILE.
     #[arg(long, value_name = "FILE")]
     pub summary_export: Option<PathBuf>,
-    /// Stream every sample: json=FILE writes JSON lines (k6's format); partial=FILE writes this
-    /// instance's results for `stampede merge`.
-    #[arg(short, long = "out", value_name = "json=FILE")]
+    /// Send results to an output, NAME[=ARG] (repeatable): json=FILE writes every sample as
+    /// JSON lines (k6's format); partial=FILE writes this instance's partial result for
+    /// `stampede merge`.
+    #[arg(short, long = "out", value_name = "NAME[=ARG]")]
     pub out: Vec<String>,
     /// A tag added to every sample, NAME=VALUE (repeatable).
     #[arg(long = "tag", value_name = "NAME=VALUE", value_parser = parse_kv)]
@@ -285,24 +287,17 @@ impl RunArgs {
         Ok(map)
     }
 
-    /// The `--out json=FILE` path, if given.
-    pub fn json_out(&self) -> Result<Option<PathBuf>, String> {
-        let mut path = None;
-        for out in &self.out {
-            match out.split_once('=') {
-                Some(("json", p)) if !p.is_empty() => path = Some(PathBuf::from(p)),
-                Some(("partial", _)) => {}
-                _ if out == "json" => {
-                    return Err("--out json needs a file: --out json=results.jsonl".into());
-                }
-                _ => {
-                    return Err(format!(
-                        "unsupported output `{out}`: stampede writes json=FILE (JSON lines); see also --summary-export"
-                    ))
-                }
-            }
+    /// The outputs: every `--out`, then the report flags.
+    pub fn outputs(&self) -> Result<Vec<OutputSpec>, String> {
+        let mut specs = self
+            .out
+            .iter()
+            .map(|o| OutputSpec::parse(o))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(path) = &self.summary_export {
+            specs.push(OutputSpec::report(registry::report::SUMMARY_EXPORT, path));
         }
-        Ok(path)
+        Ok(specs)
     }
 
     /// The `--out partial=FILE` path, if given.

@@ -4,9 +4,13 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use stampede_runtime::instance::Handover;
 use stampede_runtime::log::{Level, Logger};
-use stampede_runtime::options::{from_env, Dur, Options, Source};
-use stampede_runtime::run::{self, exit, TestSpec};
+use stampede_runtime::options::{format_duration, from_env, Dur, Options, Source};
+use stampede_runtime::output::registry::{self, OutputSpec};
+use stampede_runtime::output::summary_text::{self, SummaryMode};
+use stampede_runtime::output::Report;
+use stampede_runtime::run::{self, exit, Banner, OnStart, TestSpec};
 use stampede_runtime::serve::Server;
 
 use crate::cli::{Cli, Command, DemoArgs, MergeArgs, RunArgs, ServeArgs};
@@ -72,14 +76,74 @@ async fn run_test(args: RunArgs) -> i32 {
         Ok(spec) => spec,
         Err(message) => return fail(&log, &message, exit::INVALID_CONFIG),
     };
-    execute(spec, &log).await
+    execute(spec, &log, !args.no_summary).await
 }
 
-async fn execute(spec: TestSpec, log: &Logger) -> i32 {
+/// Prints the summary (in `mode`, unless `None`) and the closing log lines of a test.
+fn report_end(report: &Report, log: &Logger, mode: Option<SummaryMode>) {
+    if let Some(mode) = mode {
+        print!("{}", summary_text::render(report, mode));
+    }
+    if let Some(why) = &report.stopped {
+        log.log(Level::Warn, why, &[]);
+    }
+    if !report.thresholds_ok() {
+        log.log(Level::Error, "thresholds on metrics have been crossed", &[]);
+    }
+}
+
+/// Runs the test, prints its summary (with `summary`), and returns the exit code.
+async fn execute(spec: TestSpec, log: &Logger, summary: bool) -> i32 {
+    let mode = spec.summary_mode;
     match run::run(spec).await {
-        Ok(outcome) => outcome.exit_code,
+        Ok(outcome) => {
+            if let Some(report) = &outcome.report {
+                report_end(report, log, summary.then_some(mode));
+            }
+            outcome.exit_code
+        }
         Err(failure) => fail(log, &failure.message, failure.exit_code),
     }
+}
+
+/// The banner k6 prints before a test, on stderr.
+fn banner(b: &Banner<'_>) {
+    eprintln!("\n     execution: local");
+    eprintln!("        script: {}", b.script);
+    for o in &b.outputs {
+        eprintln!("        output: {o}");
+    }
+    // A split test says which part this instance runs, as k6 does.
+    let share = match b.scenarios.first().map(|s| &s.tuple) {
+        Some(t) if !t.is_full() => format!(
+            "({:.2}%, segment {}) ",
+            t.segment().length().as_f64() * 100.0,
+            t.segment()
+        ),
+        _ => String::new(),
+    };
+    eprintln!(
+        "\n     scenarios: {share}{} scenario{}, {} max VUs, {} max duration (incl. graceful stop):",
+        b.scenarios.len(),
+        if b.scenarios.len() == 1 { "" } else { "s" },
+        b.max_vus,
+        format_duration(b.max_duration)
+    );
+    for s in b.scenarios {
+        eprintln!("              * {}", s.describe());
+    }
+    eprintln!();
+}
+
+/// The banner, unless `quiet`.
+fn on_start(quiet: bool) -> Option<OnStart> {
+    (!quiet).then(|| Box::new(|b: &Banner<'_>| banner(b)) as OnStart)
+}
+
+/// Whether to draw the live progress: not quiet, and stderr is a terminal.
+fn progress(quiet: bool) -> bool {
+    use std::io::IsTerminal;
+    !quiet && std::io::stderr().is_terminal()
 }
 
 pub(crate) fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
@@ -88,8 +152,7 @@ pub(crate) fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
     if !extra_thresholds.is_empty() {
         cli_options.thresholds = Some(extra_thresholds);
     }
-    let out_json = args.json_out()?;
-    let out_partial = args.partial_out()?;
+    let outputs = args.outputs()?;
     let start_at = args
         .start_at
         .as_deref()
@@ -122,15 +185,16 @@ pub(crate) fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
         cli_options,
         env,
         no_thresholds: args.no_thresholds,
-        summary_export: args.summary_export.clone(),
-        out_json,
-        out_partial,
-        start_at,
-        setup_data: args.setup_data.clone(),
-        export_setup_data: args.export_setup_data.clone(),
+        outputs,
+        process_env: std::env::vars().collect(),
+        handover: Handover {
+            start_at,
+            setup_data: args.setup_data.clone(),
+            export_setup_data: args.export_setup_data.clone(),
+        },
         summary_mode: args.summary_mode(),
-        no_summary: args.no_summary,
-        quiet: args.quiet,
+        progress: progress(args.quiet),
+        on_start: on_start(args.quiet),
         vu_memory_limit: args.vu_memory_limit << 20,
         cache_dir: (!args.no_cache).then(script::cache_dir).flatten(),
         vu_threads: vu_threads(),
@@ -141,11 +205,15 @@ pub(crate) fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
 
 fn merge(args: MergeArgs) -> i32 {
     let log = Logger::stderr(Level::Info);
+    let mode: SummaryMode = args.summary_mode.into();
+    let mut outputs = Vec::new();
+    if let Some(path) = &args.summary_export {
+        outputs.push(OutputSpec::report(registry::report::SUMMARY_EXPORT, path));
+    }
     let spec = stampede_runtime::merge::MergeSpec {
         parts: args.parts,
-        summary_export: args.summary_export,
-        summary_mode: args.summary_mode.into(),
-        no_summary: args.no_summary,
+        outputs,
+        summary_mode: mode,
         no_thresholds: args.no_thresholds,
         summary_trend_stats: (!args.summary_trend_stats.is_empty())
             .then_some(args.summary_trend_stats),
@@ -154,7 +222,12 @@ fn merge(args: MergeArgs) -> i32 {
         log: log.clone(),
     };
     match stampede_runtime::merge::merge(spec) {
-        Ok(outcome) => outcome.exit_code,
+        Ok(outcome) => {
+            if let Some(report) = &outcome.report {
+                report_end(report, &log, (!args.no_summary).then_some(mode));
+            }
+            outcome.exit_code
+        }
         Err(failure) => fail(&log, &failure.message, failure.exit_code),
     }
 }
@@ -215,15 +288,12 @@ async fn demo(args: DemoArgs) -> i32 {
         },
         env,
         no_thresholds: false,
-        summary_export: None,
-        out_json: None,
-        out_partial: None,
-        start_at: None,
-        setup_data: None,
-        export_setup_data: None,
-        summary_mode: Default::default(),
-        no_summary: false,
-        quiet: false,
+        outputs: Vec::new(),
+        process_env: BTreeMap::new(),
+        handover: Handover::default(),
+        summary_mode: SummaryMode::Compact,
+        progress: progress(false),
+        on_start: on_start(false),
         vu_memory_limit: run::DEFAULT_VU_MEMORY,
         cache_dir: script::cache_dir(),
         vu_threads: vu_threads(),
@@ -231,7 +301,7 @@ async fn demo(args: DemoArgs) -> i32 {
 
         log: log.clone(),
     };
-    let code = execute(spec, &log).await;
+    let code = execute(spec, &log, true).await;
     eprintln!("the target answered {} requests", server.stats().requests());
     code
 }

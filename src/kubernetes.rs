@@ -216,10 +216,12 @@ async fn render(args: RenderArgs, log: &Logger) -> Result<(), String> {
         None => None,
     };
     let mut spec = crate::commands::prepare(&run_args, log.clone())?;
-    spec.quiet = true;
+    spec.on_start = None;
+    spec.progress = false;
     // The pods see none of this machine's STAMPEDE_* variables.
     spec.env_options = Options::default();
-    let (options, scenarios) = run::plan(&spec).await.map_err(|f| f.message)?;
+    let plan = run::plan_of(&spec).await.map_err(|f| f.message)?;
+    let (options, scenarios) = (plan.options, plan.scenarios);
 
     let sequence = SegmentSequence::even(args.instances.max(1))?;
     let vus = max_vus_per_pod(&scenarios, &sequence)?;

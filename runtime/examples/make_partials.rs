@@ -136,7 +136,7 @@ fn main() {
         let metrics = &distinct[i % distinct.len()];
         let facts = RunFacts {
             script: "bench.wasm",
-            wasm: b"bench",
+            script_sha256: "0",
             options: &options,
             tuple,
             thresholds: Default::default(),

@@ -5,6 +5,18 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+/// How an instance of a split test starts: when, and where `setup()`'s data comes from or
+/// goes to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Handover {
+    /// `--start-at`: hold until then, once ready.
+    pub start_at: Option<SystemTime>,
+    /// `--setup-data FILE`: read `setup()`'s data from it.
+    pub setup_data: Option<PathBuf>,
+    /// `--export-setup-data FILE`: write `setup()`'s data to it.
+    pub export_setup_data: Option<PathBuf>,
+}
+
 /// The largest setup data read from a file (k6 keeps setup data in memory too).
 pub const MAX_SETUP_DATA: u64 = 64 << 20;
 

@@ -1,27 +1,28 @@
 //! `stampede merge`: the whole test's result from its instances' partial results — the
-//! summary, the exports and the thresholds evaluated on the merged metrics, and the exit code
-//! one run of the whole test would have had.
+//! report (which the CLI prints as the summary), the report outputs, the thresholds evaluated
+//! on the merged metrics, and the exit code one run of the whole test would have had.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::log::{Level, Logger};
+use crate::output::registry::{self, MakeOptions, OutputSpec};
 use crate::output::summary_text::SummaryMode;
-use crate::output::{summary_json, summary_text, Report, TrendStat};
+use crate::output::{OutputContext, Report, TestInfo, TrendStat};
 use crate::partial::{self, Partial};
+use crate::run::reporting::{self, Ending};
 use crate::run::{exit, Failure, Outcome};
 use crate::thresholds::Thresholds;
+use crate::vu::Stop;
 
 /// What to merge, and how to report it.
 pub struct MergeSpec {
     /// The partial result files.
     pub parts: Vec<PathBuf>,
-    /// `--summary-export`.
-    pub summary_export: Option<PathBuf>,
+    /// The report outputs: `--summary-export`, …
+    pub outputs: Vec<OutputSpec>,
     /// `--summary-mode`.
     pub summary_mode: SummaryMode,
-    /// `--no-summary`.
-    pub no_summary: bool,
     /// `--no-thresholds`.
     pub no_thresholds: bool,
     /// `--summary-trend-stats` (else the test's `summaryTrendStats`).
@@ -121,54 +122,49 @@ pub fn merge(spec: MergeSpec) -> Result<Outcome, Failure> {
     } else {
         Thresholds::build(&merged.thresholds, &merged.metrics).map_err(config)?
     };
-    let store = merged.metrics.store();
-    let eval = thresholds.evaluate(&store, merged.elapsed);
+    let eval = thresholds.evaluate(&mut merged.metrics.store(), merged.elapsed);
+    let full = spec.summary_mode == SummaryMode::Full;
     let mut report = Report::build(
-        &store,
+        &merged.metrics.store(),
         &thresholds,
         &stats,
         merged.elapsed,
         merged.generator.clone(),
-        spec.summary_mode == SummaryMode::Full,
+        full,
     );
-    drop(store);
-    report.stopped = merged
-        .stopped
-        .as_ref()
-        .map(|(kind, reason)| match kind.as_str() {
-            "script" => format!("the script aborted the test: {reason}"),
-            "threshold" => format!("the test was aborted because {reason}"),
-            _ => format!("the test was stopped by {reason}"),
-        });
-    if let Some(path) = &spec.summary_export {
-        let json = serde_json::to_string_pretty(&summary_json::render(&report))
-            .expect("a report serializes");
-        if let Err(e) = std::fs::write(path, json) {
-            spec.log.log(
-                Level::Error,
-                &format!("cannot write --summary-export file {}: {e}", path.display()),
-                &[],
-            );
+    let stopped = merged.stopped.as_ref().map(|(kind, reason)| {
+        let reason = reason.clone();
+        match kind.as_str() {
+            "script" => Stop::Script(reason),
+            "threshold" => Stop::Threshold(reason),
+            _ => Stop::Signal(reason),
+        }
+    });
+    report.stopped = stopped.as_ref().map(reporting::stopped_reason);
+    report.test = TestInfo {
+        script,
+        started: None,
+        scenarios: Vec::new(),
+        options: serde_json::to_value(&merged.options).unwrap_or_default(),
+    };
+    report.ending = Ending {
+        stopped,
+        lifecycle_code: merged.lifecycle_exit_code,
+        thresholds_failed: eval.failed,
+        marked_failed: merged.marked_failed,
+    };
+    // The report outputs (--summary-export, …) as a run writes them.
+    let ctx = OutputContext::new(&merged.metrics, spec.log.clone());
+    let opts = MakeOptions { full_summary: full };
+    for out in &spec.outputs {
+        let mut output = registry::make(out, &ctx, opts).map_err(config)?;
+        if let Err(e) = output.report(&report) {
+            spec.log
+                .log(Level::Error, &format!("{}: {e}", output.description()), &[]);
         }
     }
-    if !spec.no_summary {
-        print!("{}", summary_text::render(&report, spec.summary_mode));
-    }
-    if let Some(why) = &report.stopped {
-        spec.log.log(Level::Warn, why, &[]);
-    }
-    if eval.failed {
-        spec.log
-            .log(Level::Error, "thresholds on metrics have been crossed", &[]);
-    }
-    let code = exit::code(
-        merged.stopped.as_ref().map(|(k, _)| k.as_str()),
-        merged.lifecycle_exit_code,
-        eval.failed,
-        merged.marked_failed,
-    );
     Ok(Outcome {
-        exit_code: code,
+        exit_code: reporting::exit_code(&report.ending),
         report: Some(report),
     })
 }

@@ -29,8 +29,8 @@ const PER_INSTANCE: [&str; 6] = [
 pub struct RunFacts<'a> {
     /// The script, as given.
     pub script: &'a str,
-    /// The component.
-    pub wasm: &'a [u8],
+    /// SHA-256 of the component, hex ([`sha256_hex`]).
+    pub script_sha256: &'a str,
     /// The merged options.
     pub options: &'a Options,
     /// This instance's segment.
@@ -51,6 +51,11 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// SHA-256 of `bytes`, hex: what names a component in a partial result.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
 fn identity(facts: &RunFacts<'_>) -> Result<TestIdentity, String> {
     let options = serde_json::to_value(facts.options).map_err(|e| e.to_string())?;
     let mut shared = options.clone();
@@ -62,7 +67,7 @@ fn identity(facts: &RunFacts<'_>) -> Result<TestIdentity, String> {
     let canonical = serde_json::to_vec(&shared).map_err(|e| e.to_string())?;
     Ok(TestIdentity {
         script: facts.script.to_owned(),
-        script_sha256: hex(&Sha256::digest(facts.wasm)),
+        script_sha256: facts.script_sha256.to_owned(),
         options_sha256: hex(&Sha256::digest(&canonical)),
         options,
     })

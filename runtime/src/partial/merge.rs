@@ -8,7 +8,7 @@ use super::{hdr, GeneratorPart, MetricPart, Partial, SinkPart};
 use crate::cpu::CpuUse;
 use crate::executor::{Segment, SegmentSequence};
 use crate::metrics::{
-    CounterSink, GaugeSink, MetricType, Metrics, RateSink, Sink, TrendSink, ValueType,
+    CheckStats, CounterSink, GaugeSink, MetricType, Metrics, RateSink, Sink, TrendSink, ValueType,
 };
 use crate::options::{Options, Source, ThresholdSpec};
 use crate::output::GeneratorReport;
@@ -347,25 +347,30 @@ fn rebuild(
                     .map_err(err)?,
             };
             if let Some((sink, _)) = total {
-                store.absorb_total(id, &sink);
+                store.merge_total(id, &sink);
             }
             for (sub_name, (filter, breakdown, sink)) in subs {
-                let sub = if breakdown {
-                    store.add_breakdown_submetric(&sub_name, id, filter)
+                if breakdown {
+                    store.add_breakdown_submetric(&sub_name, id, filter);
                 } else {
-                    store.add_submetric(&sub_name, id, filter)
-                };
+                    store.add_submetric(&sub_name, id, filter);
+                }
                 if let Some((sink, _)) = sink {
-                    store.absorb_submetric(sub, &sink);
+                    store.merge_submetric(&sub_name, &sink);
                 }
             }
         }
         for (_, p) in parts {
             for g in &p.groups {
-                store.absorb_group(g);
+                store.merge_group(g);
             }
             for c in &p.checks {
-                store.absorb_check(&c.group, &c.name, c.passes, c.fails);
+                store.merge_check(&CheckStats {
+                    group: c.group.clone(),
+                    name: c.name.clone(),
+                    passes: c.passes,
+                    fails: c.fails,
+                });
             }
         }
     }

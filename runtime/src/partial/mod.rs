@@ -22,14 +22,16 @@
 mod capture;
 pub mod hdr;
 mod merge;
+mod output;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-pub use capture::{capture, RunFacts};
+pub use capture::{capture, sha256_hex, RunFacts};
 pub use merge::{merge, MergeError, Merged};
+pub use output::PartialOutput;
 
 use crate::executor::{Segment, SegmentSequence};
 use crate::options::ThresholdSpec;

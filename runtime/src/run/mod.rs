@@ -1,0 +1,399 @@
+//! A test from start to end, in three parts that other commands use on their own:
+//!
+//! - [`plan`] — options → scenarios → thresholds → settings. Pure: [`plan::plan`] takes the
+//!   layers of options, the script's entry points and the metrics' registry, and returns a
+//!   [`plan::Plan`] or a configuration [`Failure`] (exit code 104).
+//! - [`lifecycle`] — the VUs, `setup()`, the scenarios, `teardown()`, signals, and the watcher
+//!   that samples `vus` and evaluates thresholds live. [`lifecycle::Lifecycle::run_scenarios`]
+//!   takes any scenarios, and may be called more than once (a capacity search runs its own
+//!   steps, reading windowed results in between).
+//! - [`reporting`] — the final evaluation of thresholds, the [`Report`] built from a store,
+//!   and the pure [`reporting::exit_code`]. A report can be rebuilt from merged metrics
+//!   without running anything: fill a [`Metrics`](crate::metrics::Metrics) store, attach the
+//!   thresholds ([`Thresholds::attach`](crate::thresholds::Thresholds::attach)), and call
+//!   [`reporting::finish`].
+//!
+//! [`run`] strings them together for `stampede run`, with the outputs
+//! ([`crate::output`]) fed along the way. Presentation — the banner, the printed summary,
+//! whether stderr is a terminal — is the caller's: [`TestSpec::on_start`] shows the plan,
+//! and [`Outcome::report`] is what the summary prints.
+
+pub mod lifecycle;
+pub mod plan;
+pub mod reporting;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crate::engine::{EngineLimits, LoadError, ScriptEngine};
+use crate::executor::ScenarioConfig;
+use crate::instance::Handover;
+use crate::log::Logger;
+use crate::metrics::{builtin, MetricId, Metrics};
+use crate::options::Options;
+use crate::output::registry::{self, MakeOptions, OutputSpec};
+use crate::output::summary_text::SummaryMode;
+use crate::output::{Output, OutputContext, Outputs, Report, ScenarioInfo, TestInfo};
+use crate::thresholds::Thresholds;
+
+use lifecycle::{Lifecycle, RunConfig, ScenariosRun};
+use plan::Plan;
+use reporting::{Ending, GeneratorFacts};
+
+/// k6's exit codes.
+pub mod exit {
+    /// The test ran and every threshold held.
+    pub const OK: i32 = 0;
+    /// A threshold failed.
+    pub const THRESHOLDS_FAILED: i32 = 99;
+    /// `setup()` ran past `setupTimeout`.
+    pub const SETUP_TIMEOUT: i32 = 100;
+    /// `teardown()` ran past `teardownTimeout`.
+    pub const TEARDOWN_TIMEOUT: i32 = 101;
+    /// Bad flags, options, thresholds or script.
+    pub const INVALID_CONFIG: i32 = 104;
+    /// Stopped by SIGINT or SIGTERM.
+    pub const EXTERNAL_ABORT: i32 = 105;
+    /// `setup()` or `teardown()` failed (or the script failed to start).
+    pub const SCRIPT_EXCEPTION: i32 = 107;
+    /// The script aborted the test.
+    pub const SCRIPT_ABORTED: i32 = 108;
+    /// The script marked the test as failed.
+    pub const MARKED_FAILED: i32 = 110;
+}
+
+/// Metrics broken down per scenario (full summary mode, and the HTML report).
+pub const SCENARIO_BREAKDOWN: [MetricId; 9] = [
+    builtin::HTTP_REQS,
+    builtin::HTTP_REQ_FAILED,
+    builtin::HTTP_REQ_DURATION,
+    builtin::ITERATIONS,
+    builtin::ITERATION_DURATION,
+    builtin::ITERATION_ERRORS,
+    builtin::DROPPED_ITERATIONS,
+    builtin::ITERATION_START_DELAY,
+    builtin::CHECKS,
+];
+/// Metrics broken down per scenario for the live progress.
+const PROGRESS_BREAKDOWN: [MetricId; 2] = [builtin::HTTP_REQS, builtin::HTTP_REQ_FAILED];
+/// Metrics broken down per group (full summary mode, and the HTML report).
+pub const GROUP_BREAKDOWN: [MetricId; 5] = [
+    builtin::HTTP_REQS,
+    builtin::HTTP_REQ_FAILED,
+    builtin::HTTP_REQ_DURATION,
+    builtin::GROUP_DURATION,
+    builtin::CHECKS,
+];
+
+/// The default memory limit of a VU.
+pub const DEFAULT_VU_MEMORY: u64 = 128 << 20;
+/// How long outputs may take to send what they hold at the end of the test.
+pub const OUTPUT_FLUSH_WAIT: Duration = Duration::from_secs(30);
+
+/// What the banner shows, once the plan is made and before any VU is.
+pub struct Banner<'a> {
+    /// The script's name.
+    pub script: &'a str,
+    /// The scenarios.
+    pub scenarios: &'a [ScenarioConfig],
+    /// VUs the scenarios may use at once.
+    pub max_vus: u64,
+    /// The longest the test may run, with graceful stops.
+    pub max_duration: Duration,
+    /// The outputs, described.
+    pub outputs: Vec<String>,
+}
+
+/// Shows the plan (the CLI prints the banner).
+pub type OnStart = Box<dyn FnOnce(&Banner<'_>) + Send>;
+
+/// Everything a test is made of, as the command line gathered it.
+pub struct TestSpec {
+    /// The component.
+    pub wasm: Vec<u8>,
+    /// The script's name, for messages.
+    pub script: String,
+    /// The `--config` file's options and path.
+    pub config: Option<(String, Options)>,
+    /// Options from `STAMPEDE_*` variables.
+    pub env_options: Options,
+    /// Options from flags.
+    pub cli_options: Options,
+    /// Variables from `-e`.
+    pub env: BTreeMap<String, String>,
+    /// `--no-thresholds`.
+    pub no_thresholds: bool,
+    /// On a split test: `--start-at` and setup data handed over as a file.
+    pub handover: Handover,
+    /// The outputs: `--out NAME[=ARG]` and the report flags (`--summary-export`, …).
+    pub outputs: Vec<OutputSpec>,
+    /// The process environment, for the outputs' `STAMPEDE_*` settings.
+    pub process_env: BTreeMap<String, String>,
+    /// `--summary-mode`.
+    pub summary_mode: SummaryMode,
+    /// Draw the live progress (the CLI decides: not quiet, and stderr is a terminal).
+    pub progress: bool,
+    /// Shows the plan before the VUs are made (the banner); `None` shows nothing.
+    pub on_start: Option<OnStart>,
+    /// Largest memory of a VU.
+    pub vu_memory_limit: u64,
+    /// Where compiled scripts are kept (`None`: compile every time).
+    pub cache_dir: Option<PathBuf>,
+    /// Threads that run VUs (0: one per core).
+    pub vu_threads: usize,
+    /// React to SIGINT/SIGTERM.
+    pub handle_signals: bool,
+    /// The log.
+    pub log: Logger,
+}
+
+/// How a test ended.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The exit code.
+    pub exit_code: i32,
+    /// What was measured (absent when the test could not start).
+    pub report: Option<Report>,
+}
+
+/// A test that could not start: the message and the exit code.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Failure {
+    /// What went wrong, naming the culprit.
+    pub message: String,
+    /// The exit code.
+    pub exit_code: i32,
+}
+
+impl Failure {
+    /// An invalid configuration (exit code 104).
+    pub fn config(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            exit_code: exit::INVALID_CONFIG,
+        }
+    }
+
+    /// A script that failed to start (exit code 107).
+    pub fn script(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            exit_code: exit::SCRIPT_EXCEPTION,
+        }
+    }
+}
+
+impl From<LoadError> for Failure {
+    fn from(e: LoadError) -> Self {
+        Failure::config(e.to_string())
+    }
+}
+
+/// Declares the sub-metrics that something will show: the per-scenario and per-group
+/// breakdowns (`full`), or the per-scenario counts of the live progress. Each costs a little
+/// per sample.
+pub fn declare_breakdowns(
+    metrics: &Metrics,
+    scenarios: &[ScenarioConfig],
+    full: bool,
+    progress: bool,
+) {
+    let mut store = metrics.store();
+    store.add_submetric(
+        "http_req_duration{expected_response:true}",
+        builtin::HTTP_REQ_DURATION,
+        vec![("expected_response".into(), "true".into())],
+    );
+    for s in scenarios {
+        if full {
+            store.add_breakdown(&SCENARIO_BREAKDOWN, "scenario", &s.name);
+        } else if progress {
+            store.add_breakdown(&PROGRESS_BREAKDOWN, "scenario", &s.name);
+        }
+    }
+    if full {
+        store.break_down_groups(&GROUP_BREAKDOWN);
+    }
+}
+
+/// Threshold expressions per metric name, as k6's JSON lines list them.
+fn threshold_sources(thresholds: &Thresholds) -> BTreeMap<String, Vec<String>> {
+    let mut map = BTreeMap::<String, Vec<String>>::new();
+    for t in &thresholds.list {
+        map.entry(t.selector.metric.clone())
+            .or_default()
+            .push(t.expression.source.clone());
+    }
+    map
+}
+
+fn make_outputs(
+    spec: &TestSpec,
+    plan: &Plan,
+    metrics: &Metrics,
+    thresholds: &Thresholds,
+) -> Result<Vec<Box<dyn Output>>, Failure> {
+    let ctx = OutputContext {
+        thresholds: threshold_sources(thresholds),
+        env: spec.process_env.clone(),
+        planned: plan.max_duration(),
+        script_sha256: crate::partial::sha256_hex(&spec.wasm),
+        ..OutputContext::new(metrics, spec.log.clone())
+    };
+    let opts = MakeOptions {
+        full_summary: spec.summary_mode == SummaryMode::Full,
+    };
+    spec.outputs
+        .iter()
+        .map(|o| registry::make(o, &ctx, opts).map_err(Failure::config))
+        .collect()
+}
+
+fn test_info(spec: &TestSpec, plan: &Plan, started: SystemTime) -> TestInfo {
+    TestInfo {
+        script: spec.script.clone(),
+        started: Some(started),
+        scenarios: plan
+            .scenarios
+            .iter()
+            .map(|s| ScenarioInfo {
+                name: s.name.clone(),
+                executor: s.executor.name().to_string(),
+                description: s.describe(),
+            })
+            .collect(),
+        options: serde_json::to_value(&plan.options).unwrap_or_default(),
+    }
+}
+
+/// A test's plan, without running it (`stampede kubernetes render` sizes pods with it).
+pub async fn plan_of(spec: &TestSpec) -> Result<Plan, Failure> {
+    let metrics = Metrics::new();
+    let probe = Arc::new(ScriptEngine::compile_cached(
+        &spec.wasm,
+        EngineLimits {
+            memory_limit: spec.vu_memory_limit,
+            pool_size: None,
+        },
+        spec.cache_dir.as_deref(),
+    )?);
+    let info = lifecycle::inspect(probe, &metrics, &spec.env, &spec.log).await?;
+    let layers = plan::layers(
+        spec.config.as_ref(),
+        info.options,
+        spec.env_options.clone(),
+        spec.cli_options.clone(),
+    );
+    plan::plan(
+        layers,
+        &info.entry_points,
+        &metrics.registry,
+        spec.no_thresholds,
+    )
+}
+
+/// Runs a test.
+pub async fn run(mut spec: TestSpec) -> Result<Outcome, Failure> {
+    let log = spec.log.clone();
+    let metrics = Metrics::new();
+    let probe = Arc::new(ScriptEngine::compile_cached(
+        &spec.wasm,
+        EngineLimits {
+            memory_limit: spec.vu_memory_limit,
+            pool_size: None,
+        },
+        spec.cache_dir.as_deref(),
+    )?);
+    let info = lifecycle::inspect(probe.clone(), &metrics, &spec.env, &log).await?;
+    let layers = plan::layers(
+        spec.config.as_ref(),
+        info.options,
+        spec.env_options.clone(),
+        spec.cli_options.clone(),
+    );
+    let plan = plan::plan(
+        layers,
+        &info.entry_points,
+        &metrics.registry,
+        spec.no_thresholds,
+    )?;
+    let wants_breakdown = spec.summary_mode == SummaryMode::Full;
+    declare_breakdowns(&metrics, &plan.scenarios, wants_breakdown, spec.progress);
+    let thresholds = Thresholds::attach(plan.thresholds.clone(), &mut metrics.store());
+    let outputs = make_outputs(&spec, &plan, &metrics, &thresholds)?;
+    let mut outputs = Outputs::start(outputs, &metrics, &log);
+    if let Some(show) = spec.on_start.take() {
+        show(&Banner {
+            script: &spec.script,
+            scenarios: &plan.scenarios,
+            max_vus: plan.max_vus(),
+            max_duration: plan.max_duration(),
+            outputs: outputs.descriptions(),
+        });
+    }
+    let config = RunConfig {
+        vu_threads: spec.vu_threads,
+        progress: spec.progress,
+        handle_signals: spec.handle_signals,
+    };
+    let mut test = Lifecycle::start(
+        &probe,
+        spec.vu_memory_limit,
+        plan.max_vus(),
+        plan.initial_vus(),
+        plan.settings.clone(),
+        &metrics,
+        &spec.env,
+        &log,
+        config,
+    )
+    .await?;
+    drop(probe);
+
+    test.setup_handing_over(&spec.handover).await;
+    if let (true, Some(at)) = (test.may_run(), spec.handover.start_at) {
+        crate::instance::hold_until(at, test.control(), &log).await;
+    }
+    let started = SystemTime::now();
+    let (measured, mut thresholds) = if test.may_run() {
+        test.run_scenarios(&plan.scenarios, thresholds).await?
+    } else {
+        (ScenariosRun::default(), thresholds)
+    };
+    test.teardown().await;
+
+    let stats = outputs.end_stream(&metrics, OUTPUT_FLUSH_WAIT);
+    let facts = GeneratorFacts {
+        cpu: measured.cpu,
+        vus_made: test.vus_made,
+        vus_init: test.vus_init,
+        vu_threads_busy: measured.vu_threads_busy,
+        outputs: stats,
+    };
+    let (mut report, eval) = reporting::finish(
+        &metrics,
+        &mut thresholds,
+        &plan.settings.trend_stats,
+        measured.run_time,
+        facts,
+        wants_breakdown,
+    );
+    let stopped = test.control().stopped();
+    report.stopped = stopped.as_ref().map(reporting::stopped_reason);
+    report.test = test_info(&spec, &plan, started);
+    report.ending = Ending {
+        stopped,
+        lifecycle_code: test.exit_code(),
+        thresholds_failed: eval.failed,
+        marked_failed: test.control().failed().is_some(),
+    };
+    outputs.report(&report);
+    let code = reporting::exit_code(&report.ending);
+    Ok(Outcome {
+        exit_code: code,
+        report: Some(report),
+    })
+}
