@@ -425,3 +425,180 @@ pub fn merge(mut parts: Vec<(String, Partial)>) -> Result<Merged, MergeError> {
         sequence: first.sequence.clone(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::executor::ExecutionTuple;
+    use crate::metrics::{builtin, Sample, TagSet};
+    use crate::partial::{capture, OutcomePart, RunFacts};
+
+    /// A partial of segment `index` of `n`, with `samples` (metric, value, tags).
+    fn part(
+        n: u64,
+        index: usize,
+        samples: &[(crate::metrics::MetricId, f64, &[(&str, &str)])],
+        generator: &GeneratorReport,
+    ) -> Partial {
+        let metrics = Metrics::new();
+        metrics.store().add_submetric(
+            "http_req_duration{status:200}",
+            builtin::HTTP_REQ_DURATION,
+            vec![("status".into(), "200".into())],
+        );
+        let batch: Vec<Sample> = samples
+            .iter()
+            .map(|(metric, value, tags)| Sample {
+                metric: *metric,
+                tags: metrics
+                    .tags
+                    .intern(TagSet::from_pairs(tags.iter().copied())),
+                value: *value,
+                time: 0,
+            })
+            .collect();
+        metrics.record(&batch);
+        let seq = SegmentSequence::even(n).unwrap();
+        let tuple = ExecutionTuple::of_index(&seq, index).unwrap();
+        let options = Options::default();
+        let facts = RunFacts {
+            script: "t.wasm",
+            script_sha256: "abc",
+            options: &options,
+            tuple: &tuple,
+            thresholds: Default::default(),
+            started: SystemTime::UNIX_EPOCH + Duration::from_secs(1000),
+            run_time: Duration::from_secs(10),
+            generator,
+            outcome: OutcomePart::default(),
+        };
+        let store = metrics.store();
+        let p = capture(&store, &facts).unwrap();
+        drop(store);
+        p
+    }
+
+    fn label(parts: Vec<Partial>) -> Vec<(String, Partial)> {
+        parts
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| (format!("part-{i}.json"), p))
+            .collect()
+    }
+
+    #[test]
+    fn merged_parts_equal_one_store_of_every_sample() {
+        let ok: &[(&str, &str)] = &[("status", "200"), ("check", "c")];
+        let bad: &[(&str, &str)] = &[("status", "500"), ("check", "c")];
+        let mut all = Vec::new();
+        let mut parts = Vec::new();
+        for i in 0..3usize {
+            let mut samples = Vec::new();
+            for k in 0..500 {
+                let v = ((k * 37 + i * 11) % 997) as f64 / 3.0;
+                let tags = if k % 10 == 0 { bad } else { ok };
+                samples.push((builtin::HTTP_REQ_DURATION, v, tags));
+                samples.push((builtin::HTTP_REQS, 1.0, tags));
+                samples.push((builtin::CHECKS, if k % 10 == 0 { 0.0 } else { 1.0 }, tags));
+            }
+            samples.push((builtin::VUS, 4.0, &[]));
+            all.extend(samples.clone());
+            parts.push(part(3, i, &samples, &GeneratorReport::default()));
+        }
+        let merged = merge(label(parts)).unwrap();
+        let one = Metrics::new();
+        let sub = one.store().add_submetric(
+            "http_req_duration{status:200}",
+            builtin::HTTP_REQ_DURATION,
+            vec![("status".into(), "200".into())],
+        );
+        for (metric, value, tags) in &all {
+            let tags = one.tags.intern(TagSet::from_pairs(tags.iter().copied()));
+            one.record(&[Sample {
+                metric: *metric,
+                tags,
+                value: *value,
+                time: 0,
+            }]);
+        }
+        let (m, o) = (merged.metrics.store(), one.store());
+        let trend = |s: &Sink| match s {
+            Sink::Trend(t) => (
+                t.count,
+                t.min,
+                t.max,
+                t.percentile(50.0),
+                t.percentile(95.0),
+                t.percentile(99.9),
+            ),
+            _ => panic!("not a trend"),
+        };
+        let d = builtin::HTTP_REQ_DURATION;
+        assert_eq!(trend(m.total(d).unwrap()), trend(o.total(d).unwrap()));
+        let msub = m
+            .submetrics()
+            .iter()
+            .find(|s| s.name == "http_req_duration{status:200}")
+            .unwrap();
+        assert_eq!(trend(&msub.sink), trend(&o.submetric(sub).sink));
+        let Some(Sink::Counter(c)) = m.total(builtin::HTTP_REQS) else {
+            panic!()
+        };
+        assert_eq!(c.sum, 1500.0);
+        assert_eq!((m.checks()[0].passes, m.checks()[0].fails), (1350, 150));
+        // VUs: each instance's own, added up.
+        let Some(Sink::Gauge(v)) = m.total(builtin::VUS) else {
+            panic!()
+        };
+        assert_eq!(v.value, 12.0);
+    }
+
+    #[test]
+    fn parts_that_do_not_make_one_test_are_refused() {
+        let g = GeneratorReport::default();
+        let p = |n, i| part(n, i, &[(builtin::HTTP_REQS, 1.0, &[])], &g);
+        let e = merge(label(vec![p(3, 0), p(3, 2)])).err().unwrap().0;
+        assert!(e.contains("covers segment 1/3:2/3"), "{e}");
+        let e = merge(label(vec![p(3, 0), p(3, 1)])).err().unwrap().0;
+        assert!(e.contains("covers segment 2/3:1"), "{e}");
+        let e = merge(label(vec![p(3, 0), p(3, 1), p(3, 1), p(3, 2)]))
+            .err()
+            .unwrap()
+            .0;
+        assert!(e.contains("is in both part-1.json and part-2.json"), "{e}");
+        let e = merge(label(vec![p(2, 0), p(3, 1), p(3, 2)]))
+            .err()
+            .unwrap()
+            .0;
+        assert!(e.contains("split the test by"), "{e}");
+        let mut other = p(3, 2);
+        other.test.script_sha256 = "def".into();
+        let e = merge(label(vec![p(3, 0), p(3, 1), other])).err().unwrap().0;
+        assert!(e.contains("different scripts"), "{e}");
+        let mut lie = p(1, 0);
+        if let Some(SinkPart::Counter { .. }) = lie.metrics[0].sink {
+            lie.metrics[0].sink = Some(SinkPart::Rate { trues: 2, total: 1 });
+        }
+        assert!(merge(label(vec![lie])).is_err());
+        assert!(merge(Vec::new()).is_err());
+    }
+
+    #[test]
+    fn the_merged_summary_names_the_generator_that_saturated() {
+        let busy = GeneratorReport {
+            warnings: vec!["the load generator used 97% of its 2 cores".into()],
+            ..GeneratorReport::default()
+        };
+        let quiet = GeneratorReport::default();
+        let s = &[(builtin::HTTP_REQS, 1.0, &[][..])];
+        let merged = merge(label(vec![part(2, 0, s, &quiet), part(2, 1, s, &busy)])).unwrap();
+        assert_eq!(merged.generator.warnings.len(), 1);
+        let w = &merged.generator.warnings[0];
+        assert!(
+            w.starts_with("generator 2 of 2") && w.contains("segment 1/2:1") && w.contains("97%"),
+            "{w}"
+        );
+    }
+}
