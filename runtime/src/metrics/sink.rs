@@ -210,17 +210,35 @@ impl TrendSink {
         let _ = self.hist.add(&other.hist);
     }
 
-    /// A trend made of another's exact count, sum, min and max and its histogram (read back
-    /// from a partial result). The histogram grows as samples or other trends are added.
-    pub fn from_parts(count: u64, sum: f64, min: f64, max: f64, mut hist: Histogram<u64>) -> Self {
-        hist.auto(true);
-        Self {
-            count,
-            sum,
-            min,
-            max,
-            hist,
+    /// Folds in another trend known by its exact count, sum, min and max, whose buckets `add`
+    /// adds to this trend's histogram (returning how many samples it added, which must be
+    /// `count`): a partial result's, read in place.
+    pub fn merge_parts(
+        &mut self,
+        count: u64,
+        sum: f64,
+        min: f64,
+        max: f64,
+        add: impl FnOnce(&mut Histogram<u64>) -> Result<u64, String>,
+    ) -> Result<(), String> {
+        let added = add(&mut self.hist)?;
+        if added != count {
+            return Err(format!(
+                "it counts {count} samples but its histogram holds {added}"
+            ));
         }
+        if count == 0 {
+            return Ok(());
+        }
+        if self.count == 0 {
+            (self.min, self.max) = (min, max);
+        } else {
+            self.min = self.min.min(min);
+            self.max = self.max.max(max);
+        }
+        self.count += count;
+        self.sum += sum;
+        Ok(())
     }
 
     /// The histogram of the samples (values in millionths of their unit: nanoseconds for

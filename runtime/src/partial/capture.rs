@@ -15,14 +15,15 @@ use crate::options::{Options, ThresholdSpec};
 use crate::output::GeneratorReport;
 
 /// Options that may differ between the instances of one test: their part, whether they run
-/// `setup()` and `teardown()`, and tags naming them.
-const PER_INSTANCE: [&str; 6] = [
+/// `setup()` and `teardown()`, tags naming them, and how their own summary looks.
+const PER_INSTANCE: [&str; 7] = [
     "executionSegment",
     "executionSegmentSequence",
     "executionSegmentIndex",
     "noSetup",
     "noTeardown",
     "tags",
+    "summaryTrendStats",
 ];
 
 /// What a run knows besides its metrics.

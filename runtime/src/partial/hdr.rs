@@ -25,10 +25,10 @@ const V2_COOKIE: u32 = 0x1c84_9313;
 const V2_DEFLATE_COOKIE: u32 = 0x1c84_9314;
 const V2_HEADER: usize = 40;
 
-/// Decodes what [`encode`] wrote (plain V2 is accepted too). The sizes the bytes claim are
-/// checked against the bytes there are before anything is allocated for them, and the
-/// precision must be stampede's (3 significant digits).
-pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
+/// The plain V2 serialisation inside `text` (base64 of V2, or of V2+DEFLATE), its sizes
+/// checked against the bytes there are before anything is allocated for them, and its
+/// precision stampede's (3 significant digits).
+fn plain_v2(text: &str) -> Result<Vec<u8>, String> {
     if text.len() > MAX_ENCODED {
         return Err(format!(
             "a histogram of {} bytes is larger than the {MAX_ENCODED} accepted",
@@ -60,9 +60,99 @@ pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
     if cookie(&plain, 12)? != 3 {
         return Err("a histogram is not of 3 significant digits, as stampede records them".into());
     }
+    Ok(plain)
+}
+
+/// Decodes what [`encode`] wrote (plain V2 is accepted too), with the library.
+pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
+    let plain = plain_v2(text)?;
+    library_decode(&plain)
+}
+
+fn library_decode(plain: &[u8]) -> Result<Histogram<u64>, String> {
     Deserializer::new()
-        .deserialize(&mut plain.as_slice())
+        .deserialize(&mut &plain[..])
         .map_err(|e| format!("a histogram is not a valid HdrHistogram V2 serialisation: {e:?}"))
+}
+
+/// Adds the samples of the histogram [`encode`] wrote to `into`, bucket by bucket, and returns
+/// how many it added. A histogram of stampede's layout (3 significant digits from 1) is read
+/// in place, without making a histogram of it: merging a thousand partial results then costs
+/// what their counts hold, not a whole array of buckets each (the library's way, which this
+/// is checked against); any other layout goes through the library.
+pub fn add_into(text: &str, into: &mut Histogram<u64>) -> Result<u64, String> {
+    let plain = plain_v2(text)?;
+    let low = u64::from_be_bytes(plain[16..24].try_into().expect("8 bytes"));
+    if low != 1 {
+        let h = library_decode(&plain)?;
+        into.add(&h)
+            .map_err(|e| format!("a histogram does not add up: {e:?}"))?;
+        return Ok(h.len());
+    }
+    let payload = cookie(&plain, 4)? as usize;
+    let mut counts = &plain[V2_HEADER..V2_HEADER + payload];
+    let (mut index, mut added) = (0u64, 0u64);
+    while !counts.is_empty() {
+        let (zz, used) = varint(counts)?;
+        counts = &counts[used..];
+        let n = ((zz >> 1) as i64) ^ -((zz & 1) as i64);
+        if n < 0 {
+            // A run of empty buckets.
+            let run = n
+                .checked_neg()
+                .ok_or("a histogram's run of empty buckets overflows")?;
+            index = index
+                .checked_add(run as u64)
+                .ok_or("a histogram's bucket index overflows")?;
+            continue;
+        }
+        if n > 0 {
+            into.record_n(value_at(index)?, n as u64)
+                .map_err(|e| format!("a histogram's counts do not fit: {e:?}"))?;
+            added = added
+                .checked_add(n as u64)
+                .ok_or("a histogram's count overflows")?;
+        }
+        index += 1;
+    }
+    Ok(added)
+}
+
+/// The lowest value of bucket `index` in a histogram of 3 significant digits from 1: 2,048
+/// sub-buckets, the first half of each bucket after the first repeating the one before at
+/// twice the value (HdrHistogram's layout).
+fn value_at(index: u64) -> Result<u64, String> {
+    const HALF_MAGNITUDE: u32 = 10;
+    const HALF: u64 = 1 << HALF_MAGNITUDE;
+    let bucket = (index >> HALF_MAGNITUDE) as i64 - 1;
+    let (bucket, sub) = if bucket < 0 {
+        (0, index & (HALF - 1))
+    } else {
+        (bucket as u32, (index & (HALF - 1)) + HALF)
+    };
+    // 11 bits of sub-bucket: a shift past 52 would lose the value.
+    if bucket > 52 {
+        return Err(format!(
+            "a histogram's bucket index {index} is out of range"
+        ));
+    }
+    Ok(sub << bucket)
+}
+
+/// HdrHistogram's variable-length integer: 7 bits a byte, high bit set when more follow; the
+/// ninth byte, if any, gives all 8 of its bits.
+fn varint(bytes: &[u8]) -> Result<(u64, usize), String> {
+    let mut value = 0u64;
+    for (i, &b) in bytes.iter().enumerate().take(9) {
+        if i == 8 {
+            return Ok((value | (u64::from(b) << 56), 9));
+        }
+        value |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Ok((value, i + 1));
+        }
+    }
+    Err("a histogram's counts are cut short".into())
 }
 
 /// The big-endian u32 at `at`.
@@ -108,11 +198,6 @@ mod tests {
         for q in [0.0, 0.5, 0.9, 0.99, 0.999, 1.0] {
             assert_eq!(back.value_at_quantile(q), h.value_at_quantile(q), "q={q}");
         }
-        let pairs = |x: &Histogram<u64>| -> Vec<(u64, u64)> {
-            x.iter_recorded()
-                .map(|v| (v.value_iterated_to(), v.count_at_value()))
-                .collect()
-        };
         assert_eq!(pairs(&back), pairs(&h));
         assert_eq!(
             decode(&encode(&Histogram::new(3).unwrap()).unwrap())
@@ -120,6 +205,54 @@ mod tests {
                 .len(),
             0
         );
+    }
+
+    /// The same buckets, whichever way they were read.
+    fn pairs(x: &Histogram<u64>) -> Vec<(u64, u64)> {
+        x.iter_recorded()
+            .map(|v| (v.value_iterated_to(), v.count_at_value()))
+            .collect()
+    }
+
+    #[test]
+    fn reading_in_place_adds_what_the_library_reads() {
+        // Histograms of every shape: sparse, dense, huge values, huge counts, empty.
+        let mut seed = 0x1234_5678_9abc_def0u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for case in 0..200 {
+            let mut h = Histogram::<u64>::new(3).unwrap();
+            let n = next() % 2000;
+            for _ in 0..n {
+                let magnitude = next() % 62;
+                let v = (next() >> (63 - magnitude)).max(1);
+                let count = if case % 7 == 0 {
+                    next() % (1 << 40) + 1
+                } else {
+                    1
+                };
+                h.record_n(v, count).unwrap();
+            }
+            let text = encode(&h).unwrap();
+            let mut fast = Histogram::<u64>::new(3).unwrap();
+            let added = add_into(&text, &mut fast).unwrap();
+            let mut slow = Histogram::<u64>::new(3).unwrap();
+            slow.add(decode(&text).unwrap()).unwrap();
+            assert_eq!(added, h.len(), "case {case}");
+            assert_eq!(pairs(&fast), pairs(&slow), "case {case}");
+            assert_eq!(pairs(&fast), pairs(&h), "case {case}");
+            // Plain V2 reads the same.
+            let mut plain = Vec::new();
+            V2Serializer::new().serialize(&h, &mut plain).unwrap();
+            let mut again = Histogram::<u64>::new(3).unwrap();
+            let text = base64::engine::general_purpose::STANDARD.encode(&plain);
+            add_into(&text, &mut again).unwrap();
+            assert_eq!(pairs(&again), pairs(&h), "case {case}");
+        }
     }
 
     #[test]
@@ -141,13 +274,18 @@ mod tests {
         }
         let mut real = Vec::new();
         V2Serializer::new().serialize(&h, &mut real).unwrap();
+        let mut into = Histogram::<u64>::new(3).unwrap();
         for cut in 0..real.len() {
-            let _ = decode(&base64::engine::general_purpose::STANDARD.encode(&real[..cut]));
+            let text = base64::engine::general_purpose::STANDARD.encode(&real[..cut]);
+            let _ = decode(&text);
+            let _ = add_into(&text, &mut into);
         }
         for at in 0..real.len() {
             let mut bent = real.clone();
             bent[at] ^= 0x5a;
-            let _ = decode(&base64::engine::general_purpose::STANDARD.encode(&bent));
+            let text = base64::engine::general_purpose::STANDARD.encode(&bent);
+            let _ = decode(&text);
+            let _ = add_into(&text, &mut into);
         }
     }
 }

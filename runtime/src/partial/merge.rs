@@ -8,7 +8,7 @@ use super::{hdr, GeneratorPart, MetricPart, Partial, SinkPart};
 use crate::cpu::CpuUse;
 use crate::executor::{Segment, SegmentSequence};
 use crate::metrics::{
-    CheckStats, CounterSink, GaugeSink, MetricType, Metrics, RateSink, Sink, TrendSink, ValueType,
+    CheckStats, CounterSink, GaugeSink, MetricType, Metrics, RateSink, Sink, ValueType,
 };
 use crate::options::{Options, Source, ThresholdSpec};
 use crate::output::GeneratorReport;
@@ -126,7 +126,8 @@ fn value_type(contains: &str) -> ValueType {
     }
 }
 
-/// A sink from its partial form, checked against the metric's type.
+/// A counter, gauge or rate from its partial form, checked against the metric's type (trends
+/// are read in place: [`fold_part`]).
 fn sink(kind: MetricType, part: &SinkPart, what: &str) -> Result<Sink, MergeError> {
     let mismatch = || err(format!("`{what}` is a {kind} but its values are not"));
     Ok(match (kind, part) {
@@ -148,27 +149,6 @@ fn sink(kind: MetricType, part: &SinkPart, what: &str) -> Result<Sink, MergeErro
                 trues: *trues,
                 total: *total,
             })
-        }
-        (
-            MetricType::Trend,
-            SinkPart::Trend {
-                count,
-                sum,
-                min,
-                max,
-                hdr: h,
-            },
-        ) => {
-            let hist = hdr::decode(h).map_err(|e| err(format!("`{what}`: {e}")))?;
-            if hist.len() != *count {
-                return Err(err(format!(
-                    "`{what}` counts {count} samples but its histogram holds {}",
-                    hist.len()
-                )));
-            }
-            Sink::Trend(Box::new(TrendSink::from_parts(
-                *count, *sum, *min, *max, hist,
-            )))
         }
         _ => return Err(mismatch()),
     })
@@ -222,6 +202,40 @@ fn fold(acc: &mut Option<(Sink, f64)>, next: Sink, end: f64, rule: GaugeRule) {
     *have_end = have_end.max(end);
 }
 
+/// Folds a partial's sink into `acc`. Trends are added bucket by bucket straight from their
+/// serialisation ([`hdr::add_into`]); the rest as sinks.
+fn fold_part(
+    acc: &mut Option<(Sink, f64)>,
+    kind: MetricType,
+    part: &SinkPart,
+    end: f64,
+    rule: GaugeRule,
+    what: &str,
+) -> Result<(), MergeError> {
+    if let SinkPart::Trend {
+        count,
+        sum,
+        min,
+        max,
+        hdr: text,
+    } = part
+    {
+        if kind != MetricType::Trend {
+            return Err(err(format!("`{what}` is a {kind} but its values are not")));
+        }
+        let (have, have_end) = acc.get_or_insert_with(|| (Sink::new(MetricType::Trend), end));
+        *have_end = have_end.max(end);
+        let Sink::Trend(t) = have else {
+            unreachable!("a trend's accumulator is a trend")
+        };
+        return t
+            .merge_parts(*count, *sum, *min, *max, |h| hdr::add_into(text, h))
+            .map_err(|e| err(format!("`{what}`: {e}")));
+    }
+    fold(acc, sink(kind, part, what)?, end, rule);
+    Ok(())
+}
+
 /// A metric's folded sinks: the total, and each sub-metric with its filter and breakdown.
 type Folded = (
     MetricType,
@@ -248,7 +262,7 @@ fn fold_metric(
     }
     let rule = gauge_rule(&m.name);
     if let Some(part) = &m.sink {
-        fold(&mut entry.2, sink(kind, part, &m.name)?, end, rule);
+        fold_part(&mut entry.2, kind, part, end, rule, &m.name)?;
     }
     for sub in &m.submetrics {
         let slot = entry
@@ -262,7 +276,7 @@ fn fold_metric(
             )));
         }
         slot.1 &= sub.breakdown;
-        fold(&mut slot.2, sink(kind, &sub.sink, &sub.name)?, end, rule);
+        fold_part(&mut slot.2, kind, &sub.sink, end, rule, &sub.name)?;
     }
     Ok(())
 }
@@ -435,13 +449,11 @@ mod tests {
     use crate::metrics::{builtin, Sample, TagSet};
     use crate::partial::{capture, OutcomePart, RunFacts};
 
-    /// A partial of segment `index` of `n`, with `samples` (metric, value, tags).
-    fn part(
-        n: u64,
-        index: usize,
-        samples: &[(crate::metrics::MetricId, f64, &[(&str, &str)])],
-        generator: &GeneratorReport,
-    ) -> Partial {
+    /// A sample: its metric, value and tags.
+    type Raw<'a> = (crate::metrics::MetricId, f64, &'a [(&'a str, &'a str)]);
+
+    /// A partial of segment `index` of `n`, with `samples`.
+    fn part(n: u64, index: usize, samples: &[Raw<'_>], generator: &GeneratorReport) -> Partial {
         let metrics = Metrics::new();
         metrics.store().add_submetric(
             "http_req_duration{status:200}",

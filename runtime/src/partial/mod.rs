@@ -6,8 +6,8 @@
 //!
 //! - `test`: the script's name and SHA-256, the options every instance ran with (merged from
 //!   all layers) and their SHA-256 without the keys that may differ between instances
-//!   (`executionSegment*`, `noSetup`, `noTeardown`, `tags`): partials of different tests do
-//!   not merge;
+//!   (`executionSegment*`, `noSetup`, `noTeardown`, `tags`, `summaryTrendStats`): partials
+//!   of different tests do not merge;
 //! - `segment`, `sequence`: the part of the test this instance ran;
 //! - `window`: when its scenarios started (Unix time) and how long they ran;
 //! - `thresholds`: as configured (empty with `--no-thresholds`), evaluated again on the merge;
