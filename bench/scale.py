@@ -26,22 +26,25 @@ def log(msg):
 
 
 def merge_figures(stampede, timed, counts=(10, 100, 1000), reps=3):
-    """(count, bytes per partial, median merge seconds, merge peak RSS) per count."""
+    """Per count: bytes per partial, and the merge's median wall and CPU seconds and peak RSS
+    (CPU time travels between machines; wall time on a shared machine does not)."""
     rows = []
     for n in counts:
         d = tempfile.mkdtemp(prefix="stampede-partials-")
         subprocess.run([MAKE_PARTIALS, d, str(n), "50", "20000"], check=True)
         files = sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".json"))
         size = statistics.mean(os.path.getsize(f) for f in files)
-        walls, rss = [], 0
+        walls, cpus, rss = [], [], 0
         for _ in range(reps):
             out, err, user, sys_, peak, wall = timed([stampede, "merge", "-q", "--no-summary"] + files)
             if "error" in err:
                 raise RuntimeError(err)
             walls.append(wall)
+            cpus.append(user + sys_)
             rss = max(rss, peak)
-        rows.append(dict(n=n, size=size, wall=statistics.median(walls), rss=rss))
-        log(f"  {n} partials: {size / 1024:.0f} KiB each, merged in {statistics.median(walls):.2f} s")
+        row = dict(n=n, size=size, wall=statistics.median(walls), cpu=statistics.median(cpus), rss=rss)
+        rows.append(row)
+        log(f"  {n} partials: {size / 1024:.0f} KiB each, merged in {row['wall']:.2f} s ({row['cpu']:.2f} s CPU)")
         subprocess.run(["rm", "-rf", d])
     return rows
 
@@ -101,9 +104,9 @@ def report(target, stampede, guest, timed, stampede_run, secs, vus):
     log("== running on many machines: partial results and their merge")
     rows = merge_figures(stampede, timed)
     print("\npartial results of a test with 50 sub-metrics (20,000 requests per instance), and their merge")
-    print(f"{'partials':>9} {'size each':>10} {'merge':>8} {'merge RSS':>10}")
+    print(f"{'partials':>9} {'size each':>10} {'merge wall':>11} {'merge CPU':>10} {'merge RSS':>10}")
     for r in rows:
-        print(f"{r['n']:9d} {r['size'] / 1024:8.0f}KiB {r['wall']:7.2f}s {r['rss'] / 1e6:8.0f}MB")
+        print(f"{r['n']:9d} {r['size'] / 1024:8.0f}KiB {r['wall']:10.2f}s {r['cpu']:9.2f}s {r['rss'] / 1e6:8.0f}MB")
     log("== memory per 1,000 VUs")
     mem = memory_per_1000(stampede_run, target)
     per = mem[1000] - mem[1]
