@@ -336,9 +336,9 @@ fn the_container_image_builds_small_and_runs_a_test_as_non_root() {
 
     let script = guest("split");
     let out = Command::new("podman")
+        .arg("run")
         .args(podman_flags())
         .args([
-            "run",
             "--rm",
             "--network=host",
             "--read-only",
