@@ -395,7 +395,7 @@ def main():
     ap.add_argument("--duration", type=int, default=10, help="seconds per run (10)")
     ap.add_argument("--conns", type=int, default=50, help="connections / VUs (50)")
     ap.add_argument("--soak", type=int, default=60, help="seconds of the memory-over-time run (60; 600 for the 10-minute soak)")
-    ap.add_argument("--skip", default="", help="comma-separated parts to skip: compare,h2,outputs,vus,rate,soak,langs")
+    ap.add_argument("--skip", default="", help="comma-separated parts to skip: compare,h2,outputs,vus,rate,soak,langs,scale")
     ap.add_argument("--target", choices=["auto", "serve"], default="auto", help="nginx if installed (auto) or stampede serve")
     a = ap.parse_args()
     skip = set(a.skip.split(",")) - {""}
@@ -479,6 +479,9 @@ def main():
                     continue
                 print(f"{r['lang']:11} {r['cpu4']:17.1f} {r['cpu50']:8.1f} {r['rss_vu'] / 1024:7.0f}KiB {r['pss_vu'] / 1024:7.0f}KiB"
                       f" {r['first']:11.1f}s {r['cached']:7.2f}s")
+        if "scale" not in skip:
+            import scale
+            scale.report(target, STAMPEDE, GUEST, timed, stampede_run, a.duration, a.conns)
         if "soak" not in skip:
             log(f"== memory over a {a.soak} s run")
             samples = soak_rss(target, a.soak)

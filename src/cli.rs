@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use stampede_runtime::executor::{Segment, SegmentSequence};
 use stampede_runtime::options::{
     parse_flag_duration, parse_stage, Dur, Options, Stage, ThresholdSpec,
 };
@@ -54,6 +55,39 @@ pub enum Command {
     Demo(DemoArgs),
     /// Create a script project that runs as generated.
     New(NewArgs),
+    /// Run a test on Kubernetes, split between pods.
+    Kubernetes(Box<crate::kubernetes::KubernetesArgs>),
+    /// Merge the partial results (--out partial=FILE) of a test split with execution
+    /// segments: the summary, exports, thresholds and exit code of the whole test.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The partial result files, one per instance (every segment of the test, once).
+    #[arg(value_name = "PARTIAL", required = true)]
+    pub parts: Vec<PathBuf>,
+    /// Write the end-of-test summary as JSON (k6's format) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub summary_export: Option<PathBuf>,
+    /// How much the summary shows.
+    #[arg(long, value_enum, default_value = "compact")]
+    pub summary_mode: Mode,
+    /// Statistics of trends in the summary, comma-separated (default: the test's).
+    #[arg(long, value_name = "STATS", value_delimiter = ',')]
+    pub summary_trend_stats: Vec<String>,
+    /// Do not print the summary.
+    #[arg(long)]
+    pub no_summary: bool,
+    /// Do not evaluate thresholds.
+    #[arg(long)]
+    pub no_thresholds: bool,
+    /// Wait up to DURATION for the files to appear (instances still running).
+    #[arg(long, value_name = "DURATION", value_parser = parse_dur)]
+    pub wait: Option<Dur>,
+    /// No banner.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -113,6 +147,15 @@ pub enum Mode {
     Disabled,
 }
 
+impl From<Mode> for SummaryMode {
+    fn from(m: Mode) -> Self {
+        match m {
+            Mode::Compact | Mode::Disabled => SummaryMode::Compact,
+            Mode::Full => SummaryMode::Full,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The script: a WebAssembly component (.wasm), or a directory with a Rust script crate,
@@ -155,7 +198,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub summary_export: Option<PathBuf>,
     /// Send results to an output, NAME[=ARG] (repeatable): json=FILE, csv[=FILE],
-    /// experimental-prometheus-rw, opentelemetry, web-dashboard=export=FILE.html.
+    /// experimental-prometheus-rw, opentelemetry, web-dashboard=export=FILE.html, and
+    /// partial=FILE (this instance's partial result for `stampede merge`).
     #[arg(short, long = "out", value_name = "NAME[=ARG]")]
     pub out: Vec<String>,
     /// Write the HTML report to FILE at the end (as --out web-dashboard=export=FILE).
@@ -226,6 +270,30 @@ pub struct RunArgs {
     pub k6: K6Flags,
     #[command(flatten)]
     pub global: GlobalFlags,
+    /// Run only this part of the test, FROM:TO (e.g. 1/4:2/4, 25%:50%, 0.25:0.5): its share of
+    /// every scenario's VUs and iterations, as k6 splits them.
+    #[arg(long, value_name = "FROM:TO", value_parser = Segment::parse)]
+    pub execution_segment: Option<Segment>,
+    /// All the parts the test is split into, e.g. 0,1/4,2/4,3/4,1: the instances' shares
+    /// interleave by it.
+    #[arg(long, value_name = "0,R1,…,1", value_parser = SegmentSequence::parse)]
+    pub execution_segment_sequence: Option<SegmentSequence>,
+    /// Run the INDEX-th part (from 0) of --execution-segment-sequence (e.g. a Kubernetes
+    /// Indexed Job's completion index).
+    #[arg(long, value_name = "INDEX")]
+    pub execution_segment_index: Option<u64>,
+    /// Hold the test, once its VUs are made and setup() has run, until TIME (RFC 3339, or
+    /// +DURATION from now): instances started apart begin the load together.
+    #[arg(long, value_name = "TIME")]
+    pub start_at: Option<String>,
+    /// Skip setup() and use the data in FILE, waiting for it up to setupTimeout. With
+    /// --export-setup-data naming the same FILE, the instance whose segment starts at 0 runs
+    /// setup() and teardown() and writes FILE; the others read it.
+    #[arg(long, value_name = "FILE")]
+    pub setup_data: Option<PathBuf>,
+    /// Write setup()'s data to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub export_setup_data: Option<PathBuf>,
 }
 
 fn parse_dur(s: &str) -> Result<Dur, String> {
@@ -273,6 +341,9 @@ impl RunArgs {
             blacklist_ips: (!self.blacklist_ips.is_empty()).then(|| self.blacklist_ips.clone()),
             summary_trend_stats: (!self.summary_trend_stats.is_empty())
                 .then(|| self.summary_trend_stats.clone()),
+            execution_segment: self.execution_segment,
+            execution_segment_sequence: self.execution_segment_sequence.clone(),
+            execution_segment_index: self.execution_segment_index,
             ..Options::default()
         };
         if !self.tags.is_empty() {
@@ -336,12 +407,24 @@ impl RunArgs {
         Ok(specs)
     }
 
+    /// The `--out partial=FILE` path, if given.
+    pub fn partial_out(&self) -> Result<Option<PathBuf>, String> {
+        let mut path = None;
+        for out in &self.out {
+            match out.split_once('=') {
+                Some(("partial", p)) if !p.is_empty() => path = Some(PathBuf::from(p)),
+                Some(("partial", _)) => {
+                    return Err("--out partial needs a file: --out partial=part-0.json".into())
+                }
+                _ => {}
+            }
+        }
+        Ok(path)
+    }
+
     /// The summary mode.
     pub fn summary_mode(&self) -> SummaryMode {
-        match self.summary_mode {
-            Mode::Compact | Mode::Disabled => SummaryMode::Compact,
-            Mode::Full => SummaryMode::Full,
-        }
+        self.summary_mode.into()
     }
 
     /// Whether the summary is neither printed nor exported (`--summary-mode disabled`).

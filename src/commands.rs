@@ -4,13 +4,16 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use stampede_runtime::instance::Handover;
 use stampede_runtime::log::{Level, Logger};
 use stampede_runtime::options::{format_duration, from_env, Dur, Options, Source};
+use stampede_runtime::output::registry::{self, OutputSpec};
 use stampede_runtime::output::summary_text::{self, SummaryMode};
+use stampede_runtime::output::Report;
 use stampede_runtime::run::{self, exit, Banner, OnStart, TestSpec};
 use stampede_runtime::serve::{Security, Server};
 
-use crate::cli::{Cli, Command, DemoArgs, DemoKind, RunArgs, ServeArgs};
+use crate::cli::{Cli, Command, DemoArgs, DemoKind, MergeArgs, RunArgs, ServeArgs};
 use crate::k6_flags::{bool_env, log_output};
 use crate::script;
 
@@ -39,6 +42,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Capacity(args) => runtime.block_on(crate::capacity::run(*args)),
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Demo(args) => runtime.block_on(demo(args)),
+        Command::Merge(args) => merge(args),
+        Command::Kubernetes(args) => runtime.block_on(crate::kubernetes::run(*args)),
         Command::New(args) => {
             match crate::new::create(&crate::new::target(&args.name), args.lang) {
                 Ok(run) => {
@@ -84,21 +89,26 @@ async fn run_test(args: RunArgs) -> i32 {
     execute(spec, &log, !args.no_summary && !args.summary_disabled()).await
 }
 
+/// Prints the summary (in `mode`, unless `None`) and the closing log lines of a test.
+fn report_end(report: &Report, log: &Logger, mode: Option<SummaryMode>) {
+    if let Some(mode) = mode {
+        print!("{}", summary_text::render(report, mode));
+    }
+    if let Some(why) = &report.stopped {
+        log.log(Level::Warn, why, &[]);
+    }
+    if !report.thresholds_ok() {
+        log.log(Level::Error, "thresholds on metrics have been crossed", &[]);
+    }
+}
+
 /// Runs the test, prints its summary (with `summary`), and returns the exit code.
 async fn execute(spec: TestSpec, log: &Logger, summary: bool) -> i32 {
     let mode = spec.summary_mode;
     match run::run(spec).await {
         Ok(outcome) => {
             if let Some(report) = &outcome.report {
-                if summary {
-                    print!("{}", summary_text::render(report, mode));
-                }
-                if let Some(why) = &report.stopped {
-                    log.log(Level::Warn, why, &[]);
-                }
-                if !report.thresholds_ok() {
-                    log.log(Level::Error, "thresholds on metrics have been crossed", &[]);
-                }
+                report_end(report, log, summary.then_some(mode));
             }
             outcome.exit_code
         }
@@ -113,8 +123,17 @@ fn banner(b: &Banner<'_>) {
     for o in &b.outputs {
         eprintln!("        output: {o}");
     }
+    // A split test says which part this instance runs, as k6 does.
+    let share = match b.scenarios.first().map(|s| &s.tuple) {
+        Some(t) if !t.is_full() => format!(
+            "({:.2}%, segment {}) ",
+            t.segment().length().as_f64() * 100.0,
+            t.segment()
+        ),
+        _ => String::new(),
+    };
     eprintln!(
-        "\n     scenarios: {} scenario{}, {} max VUs, {} max duration (incl. graceful stop):",
+        "\n     scenarios: {share}{} scenario{}, {} max VUs, {} max duration (incl. graceful stop):",
         b.scenarios.len(),
         if b.scenarios.len() == 1 { "" } else { "s" },
         b.max_vus,
@@ -147,6 +166,11 @@ pub(crate) fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
         cli_options.thresholds = Some(extra_thresholds);
     }
     let outputs = args.outputs()?;
+    let start_at = args
+        .start_at
+        .as_deref()
+        .map(|t| stampede_runtime::instance::parse_start_at(t, std::time::SystemTime::now()))
+        .transpose()?;
     let config = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -183,6 +207,11 @@ pub(crate) fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
         no_thresholds: args.no_thresholds || bool_env("STAMPEDE_NO_THRESHOLDS")?.unwrap_or(false),
         outputs,
         process_env: std::env::vars().collect(),
+        handover: Handover {
+            start_at,
+            setup_data: args.setup_data.clone(),
+            export_setup_data: args.export_setup_data.clone(),
+        },
         summary_mode: args.summary_mode(),
         progress: progress(args.quiet),
         on_start: on_start(args.quiet),
@@ -192,6 +221,35 @@ pub(crate) fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
         handle_signals: true,
         log,
     })
+}
+
+fn merge(args: MergeArgs) -> i32 {
+    let log = Logger::stderr(Level::Info);
+    let mode: SummaryMode = args.summary_mode.into();
+    let mut outputs = Vec::new();
+    if let Some(path) = &args.summary_export {
+        outputs.push(OutputSpec::report(registry::report::SUMMARY_EXPORT, path));
+    }
+    let spec = stampede_runtime::merge::MergeSpec {
+        parts: args.parts,
+        outputs,
+        summary_mode: mode,
+        no_thresholds: args.no_thresholds,
+        summary_trend_stats: (!args.summary_trend_stats.is_empty())
+            .then_some(args.summary_trend_stats),
+        wait: args.wait.map(|d| d.0),
+        quiet: args.quiet,
+        log: log.clone(),
+    };
+    match stampede_runtime::merge::merge(spec) {
+        Ok(outcome) => {
+            if let Some(report) = &outcome.report {
+                report_end(report, &log, (!args.no_summary).then_some(mode));
+            }
+            outcome.exit_code
+        }
+        Err(failure) => fail(&log, &failure.message, failure.exit_code),
+    }
 }
 
 async fn serve(args: ServeArgs) -> i32 {
@@ -268,6 +326,7 @@ async fn demo(args: DemoArgs) -> i32 {
         no_thresholds: false,
         outputs: Vec::new(),
         process_env: BTreeMap::new(),
+        handover: Handover::default(),
         summary_mode: SummaryMode::Compact,
         progress: progress(false),
         on_start: on_start(false),

@@ -112,12 +112,6 @@ pub struct K6Flags {
     /// Start the test paused (stampede has no REST API to resume it: ignored).
     #[arg(short = 'p', long)]
     pub paused: bool,
-    /// k6's execution segment (accepted and ignored by this build).
-    #[arg(long, value_name = "SEGMENT")]
-    pub execution_segment: Option<String>,
-    /// k6's execution segment sequence (accepted and ignored by this build).
-    #[arg(long, value_name = "SEQUENCE")]
-    pub execution_segment_sequence: Option<String>,
     /// k6's JavaScript compatibility mode, extended or base (stampede's engine runs both).
     #[arg(long, value_name = "MODE")]
     pub compatibility_mode: Option<String>,
@@ -179,12 +173,6 @@ impl K6Flags {
             n.push(ignored(
                 "--paused",
                 "stampede has no REST API to resume a paused test; it starts at once",
-            ));
-        }
-        if self.execution_segment.is_some() || self.execution_segment_sequence.is_some() {
-            n.push(ignored(
-                "--execution-segment",
-                "execution segments are not supported by this build",
             ));
         }
         if let Some(mode) = &self.compatibility_mode {

@@ -5,6 +5,7 @@ mod cargo_env;
 mod cli;
 mod commands;
 mod k6_flags;
+mod kubernetes;
 mod lang;
 mod new;
 mod script;

@@ -9,7 +9,7 @@ use crate::bindings::stampede::script::{checks, context, http as wit_http, metri
 use crate::bindings::Script;
 use crate::http::cookies::{JarHandle, SharedJar};
 use crate::http::{errors, AuthScheme, Exchange, Request, RequestCookie, RequestError, VuClient};
-use crate::{ExecInfo, LogLevel, MetricType};
+use crate::{ExecInfo, LogLevel, MetricType, TestIds};
 
 /// What the script said about a request besides the request itself.
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +39,8 @@ pub trait VuHooks: Send {
     fn add_metric(&mut self, id: u32, value: f64, tags: &[(String, String)]);
     /// The VU and iteration.
     fn info(&self) -> ExecInfo;
+    /// The VU's and the iteration's numbers in the whole test (split with execution segments).
+    fn ids(&self) -> TestIds;
     /// A variable from `-e`.
     fn env(&self, name: &str) -> Option<String>;
     /// A log line from the script.
@@ -573,6 +575,10 @@ impl metrics::Host for ScriptCtxView<'_> {
 impl context::Host for ScriptCtxView<'_> {
     fn info(&mut self) -> wasmtime::Result<ExecInfo> {
         Ok(self.hooks.info())
+    }
+
+    fn ids(&mut self) -> wasmtime::Result<TestIds> {
+        Ok(self.hooks.ids())
     }
 
     fn env(&mut self, name: String) -> wasmtime::Result<Option<String>> {

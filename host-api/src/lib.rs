@@ -13,7 +13,7 @@ mod host_jar;
 pub mod http;
 pub mod wasi_http;
 
-pub use bindings::stampede::script::context::{ExecInfo, LogLevel};
+pub use bindings::stampede::script::context::{ExecInfo, LogLevel, TestIds};
 pub use bindings::stampede::script::metrics::MetricType;
 pub use bindings::{Script, ScriptPre};
 pub use host::{

@@ -9,11 +9,11 @@ import { context } from './internal/host.js';
 import { currentInfo } from './internal/state.js';
 
 const vu = Object.freeze({
-  /** The VU's number in the test, from 1. */
+  /** The VU's number across every instance of a test split with execution segments, from 1. */
   get idInTest() {
-    return currentInfo().vuId;
+    return context.ids().vuIdInTest;
   },
-  /** The VU's number in this instance (stampede runs one instance: the same as idInTest). */
+  /** The VU's number in this instance, from 1 (`__VU`). */
   get idInInstance() {
     return currentInfo().vuId;
   },
@@ -31,6 +31,14 @@ const scenario = Object.freeze({
   /** The current scenario's name (`default` for the shortcut options). */
   get name() {
     return currentInfo().scenario;
+  },
+  /** The current iteration's number in its scenario on this instance, from 0. */
+  get iterationInInstance() {
+    return Number(context.ids().scenarioIterationInInstance);
+  },
+  /** The current iteration's number in its scenario across every instance, from 0. */
+  get iterationInTest() {
+    return Number(context.ids().scenarioIterationInTest);
   },
 });
 

@@ -78,6 +78,7 @@ globalThis.__stampedeHost = {
   },
   context: {
     info: () => ({ vuId: 3, iterationInInstance: 5n, iterationInScenario: 2n, scenario: 'default', testElapsedMs: 1234n }),
+    ids: () => ({ vuIdInTest: 7, scenarioIterationInInstance: 4n, scenarioIterationInTest: 11n }),
     env: (name) => env[name],
     sleep: (s) => calls.push(['sleep', s]),
     log: (level, msg) => calls.push(['log', level, msg]),
@@ -229,6 +230,10 @@ test('globals and execution', () => {
   assert.equal(exec.vu.iterationInInstance, 5);
   assert.equal(exec.vu.iterationInScenario, 2);
   assert.equal(exec.scenario.name, 'default');
+  assert.equal(exec.vu.idInInstance, 3);
+  assert.equal(exec.vu.idInTest, 7);
+  assert.equal(exec.scenario.iterationInInstance, 4);
+  assert.equal(exec.scenario.iterationInTest, 11);
   console.log('x', { a: 1 });
   assert.deepEqual(last('log'), ['log', 'info', 'x {"a":1}']);
 });

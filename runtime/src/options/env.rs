@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::{parse_duration, parse_flag_duration, DnsOptions, Dur, Options, Stage, ThresholdSpec};
+use crate::executor::segment::{Segment, SegmentSequence};
 
 /// Parses a stage written `DURATION:TARGET`, as `-s 30s:10`.
 pub fn parse_stage(s: &str) -> Result<Stage, String> {
@@ -82,6 +83,14 @@ pub fn from_env(vars: impl IntoIterator<Item = (String, String)>) -> Result<Opti
             "NO_TEARDOWN" => o.no_teardown = Some(bool_var(&name, &v)?),
             "RESPONSE_BODY_LIMIT" => o.response_body_limit = Some(num_var(&name, &v)?),
             "HTTP_TIMEOUT" => o.http_timeout = Some(dur_var(&name, &v)?),
+            "EXECUTION_SEGMENT" => {
+                o.execution_segment = Some(Segment::parse(&v).map_err(|e| format!("{name}: {e}"))?)
+            }
+            "EXECUTION_SEGMENT_SEQUENCE" => {
+                o.execution_segment_sequence =
+                    Some(SegmentSequence::parse(&v).map_err(|e| format!("{name}: {e}"))?)
+            }
+            "EXECUTION_SEGMENT_INDEX" => o.execution_segment_index = Some(num_var(&name, &v)?),
             "HTTP_VERSION" => o.http_version = Some(v),
             _ => k6_var(&mut o, key, &name, v)?,
         }

@@ -13,14 +13,6 @@ const NOT_USED: &[(&str, &str)] = &[
         "stampede has no REST API to resume a paused test; it starts at once",
     ),
     (
-        "executionSegment",
-        "execution segments are not supported by this build",
-    ),
-    (
-        "executionSegmentSequence",
-        "execution segments are not supported by this build",
-    ),
-    (
         "handleSummaryTimeout",
         "handleSummary() is not supported by this build",
     ),

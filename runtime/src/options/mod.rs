@@ -16,6 +16,8 @@ pub use duration::{format_duration, parse_duration, parse_flag_duration, Dur};
 pub use env::{from_env, parse_stage};
 pub use k6::Execution;
 
+use crate::executor::segment::{Segment, SegmentSequence};
+
 /// Where a layer of options came from, for error messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -215,6 +217,12 @@ options! {
     tls_cipher_suites: Vec<String>,
     /// HTTP version of requests that set none: `auto` (ALPN picks), `1.1` or `2`.
     http_version: String,
+    /// This instance's part of a test split between instances (`1/4:1/2`).
+    execution_segment: Segment,
+    /// All the parts the test is split into (`0,1/4,1/2,3/4,1`).
+    execution_segment_sequence: SegmentSequence,
+    /// This instance's part as its position in the sequence, from 0 (stampede's).
+    execution_segment_index: u64,
 }
 
 /// How names are resolved (k6's `dns` option); values are checked when the test starts.

@@ -290,6 +290,9 @@ pub struct Report {
     pub stopped: Option<String>,
     /// What the test was.
     pub test: TestInfo,
+    /// How it ended (what decides the exit code), for outputs that keep it: a partial result
+    /// must let `stampede merge` decide the whole test's.
+    pub ending: crate::run::reporting::Ending,
 }
 
 fn values(sink: &Sink, stats: &[TrendStat], elapsed: Duration) -> Values {
@@ -417,6 +420,7 @@ impl Report {
             generator,
             stopped: None,
             test: TestInfo::default(),
+            ending: Default::default(),
         }
     }
 

@@ -29,6 +29,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::engine::{EngineLimits, LoadError, ScriptEngine};
 use crate::executor::ScenarioConfig;
+use crate::instance::Handover;
 use crate::log::Logger;
 use crate::metrics::{builtin, MetricId, Metrics, SystemTags};
 use crate::options::Options;
@@ -124,6 +125,8 @@ pub struct TestSpec {
     pub env: BTreeMap<String, String>,
     /// `--no-thresholds`.
     pub no_thresholds: bool,
+    /// On a split test: `--start-at` and setup data handed over as a file.
+    pub handover: Handover,
     /// The outputs: `--out NAME[=ARG]` and the report flags (`--summary-export`, …).
     pub outputs: Vec<OutputSpec>,
     /// The process environment, for the outputs' `STAMPEDE_*` settings.
@@ -240,6 +243,7 @@ fn make_outputs(
         thresholds: threshold_sources(thresholds),
         env: spec.process_env.clone(),
         planned: plan.max_duration(),
+        script_sha256: crate::partial::sha256_hex(&spec.wasm),
         ..OutputContext::new(metrics, spec.log.clone())
     };
     let opts = MakeOptions {
@@ -249,6 +253,32 @@ fn make_outputs(
         .iter()
         .map(|o| registry::make(o, &ctx, opts).map_err(Failure::config))
         .collect()
+}
+
+/// A test's plan, without running it (`stampede kubernetes render` sizes pods with it).
+pub async fn plan_of(spec: &TestSpec) -> Result<Plan, Failure> {
+    let metrics = Metrics::new();
+    let probe = Arc::new(ScriptEngine::compile_cached(
+        &spec.wasm,
+        EngineLimits {
+            memory_limit: spec.vu_memory_limit,
+            pool_size: None,
+        },
+        spec.cache_dir.as_deref(),
+    )?);
+    let info = lifecycle::inspect(probe, &metrics, &spec.env, &spec.log).await?;
+    let layers = plan::layers(
+        spec.config.as_ref(),
+        info.options,
+        spec.env_options.clone(),
+        spec.cli_options.clone(),
+    );
+    plan::plan(
+        layers,
+        &info.entry_points,
+        &metrics.registry,
+        spec.no_thresholds,
+    )
 }
 
 fn test_info(spec: &TestSpec, plan: &Plan, started: SystemTime) -> TestInfo {
@@ -329,8 +359,8 @@ async fn prepare(spec: &TestSpec) -> Result<Prepared, Failure> {
     })
 }
 
-/// Ends the outputs' streams, builds the report, hands it to the outputs; returns it with
-/// whether thresholds failed. Draining, flushing and writing block (files, pushes): they run
+/// Ends the outputs' streams, builds the report (with how the test ended), and hands it to
+/// the outputs. Draining, flushing and writing block (files, pushes): they run
 /// off the async threads, where the signal handler must keep running.
 async fn conclude(
     p: Prepared,
@@ -338,7 +368,7 @@ async fn conclude(
     measured: ScenariosRun,
     mut thresholds: Thresholds,
     info: TestInfo,
-) -> Result<(Report, bool), Failure> {
+) -> Result<Report, Failure> {
     let Prepared {
         metrics,
         plan,
@@ -370,19 +400,21 @@ async fn conclude(
         facts,
         breakdown,
     );
-    report.stopped = test
-        .control()
-        .stopped()
-        .as_ref()
-        .map(reporting::stopped_reason);
+    let stopped = test.control().stopped();
+    report.stopped = stopped.as_ref().map(reporting::stopped_reason);
     report.test = info;
-    let report = tokio::task::spawn_blocking(move || {
+    report.ending = Ending {
+        stopped,
+        lifecycle_code: test.exit_code(),
+        thresholds_failed: eval.failed,
+        marked_failed: test.control().failed().is_some(),
+    };
+    tokio::task::spawn_blocking(move || {
         outputs.report(&report);
         report
     })
     .await
-    .map_err(|e| Failure::config(format!("the outputs' report failed: {e}")))?;
-    Ok((report, eval.failed))
+    .map_err(|e| Failure::config(format!("the outputs' report failed: {e}")))
 }
 
 /// Runs a test.
@@ -416,7 +448,10 @@ pub async fn run(mut spec: TestSpec) -> Result<Outcome, Failure> {
     )
     .await?;
     drop(probe);
-    test.setup().await;
+    test.setup_handing_over(&spec.handover).await;
+    if let (true, Some(at)) = (test.may_run(), spec.handover.start_at) {
+        crate::instance::hold_until(at, test.control(), &spec.log).await;
+    }
     let started = SystemTime::now();
     let thresholds = std::mem::take(&mut p.thresholds);
     let (measured, thresholds) = if test.may_run() {
@@ -426,13 +461,8 @@ pub async fn run(mut spec: TestSpec) -> Result<Outcome, Failure> {
     };
     test.teardown().await;
     let info = test_info(&spec, &p.plan, started);
-    let (report, thresholds_failed) = conclude(p, &test, measured, thresholds, info).await?;
-    let code = reporting::exit_code(&Ending {
-        stopped: test.control().stopped(),
-        lifecycle_code: test.exit_code(),
-        thresholds_failed,
-        marked_failed: test.control().failed().is_some(),
-    });
+    let report = conclude(p, &test, measured, thresholds, info).await?;
+    let code = reporting::exit_code(&report.ending);
     Ok(Outcome {
         exit_code: code,
         report: Some(report),

@@ -7,7 +7,7 @@ use std::time::Duration;
 use stampede_host_api::http::{ClientConfig, NetPolicy, TlsSettings};
 
 use super::Failure;
-use crate::executor::{self, ScenarioConfig};
+use crate::executor::{self, ExecutionTuple, ScenarioConfig};
 use crate::metrics::Registry;
 use crate::options::{Options, Source};
 use crate::output::TrendStat;
@@ -36,6 +36,9 @@ pub struct Settings {
     pub tags: Vec<(String, String)>,
     /// What k6's options stampede took as they are set for the run.
     pub k6: K6Run,
+    /// This instance's execution segment (the whole test, unless split): VUs are numbered in
+    /// the whole test along it.
+    pub tuple: ExecutionTuple,
 }
 
 /// What a test will run.
@@ -194,6 +197,7 @@ pub fn settings(o: &Options) -> Result<Settings, Failure> {
         http,
         tags: o.tags.clone().unwrap_or_default().into_iter().collect(),
         k6,
+        tuple: executor::execution_tuple(o).map_err(Failure::config)?,
     })
 }
 

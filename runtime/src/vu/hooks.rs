@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use stampede_host_api::http::Exchange;
-use stampede_host_api::{ExecInfo, LogLevel, MetricType as WitMetricType, RequestMeta, VuHooks};
+use stampede_host_api::{
+    ExecInfo, LogLevel, MetricType as WitMetricType, RequestMeta, TestIds, VuHooks,
+};
 
 use super::{Stop, TestContext};
 use crate::log::Level;
@@ -15,9 +17,12 @@ pub struct Hooks {
     ctx: Arc<TestContext>,
     rec: Recorder,
     vu_id: u32,
+    vu_id_in_test: u32,
     vu_id_text: String,
     iteration_in_instance: u64,
     iteration_in_scenario: u64,
+    /// The current iteration's numbers in its scenario: on this instance, in the whole test.
+    scenario_iteration: (u64, u64),
     scenario: Arc<str>,
     scenario_env: Arc<Vec<(String, String)>>,
     groups: Vec<(String, Instant)>,
@@ -26,7 +31,7 @@ pub struct Hooks {
 }
 
 impl Hooks {
-    pub(super) fn new(ctx: Arc<TestContext>, vu_id: u32) -> Self {
+    pub(super) fn new(ctx: Arc<TestContext>, vu_id: u32, vu_id_in_test: u32) -> Self {
         let mut rec = ctx.metrics.recorder();
         rec.set_base_tags(ctx.tags.clone());
         rec.set_system_tags(ctx.metrics.system_tags());
@@ -34,9 +39,11 @@ impl Hooks {
             ctx,
             rec,
             vu_id,
+            vu_id_in_test,
             vu_id_text: vu_id.to_string(),
             iteration_in_instance: 0,
             iteration_in_scenario: 0,
+            scenario_iteration: (0, 0),
             scenario: Arc::from(""),
             scenario_env: Arc::new(Vec::new()),
             groups: Vec::new(),
@@ -74,6 +81,11 @@ impl Hooks {
             base.push(("scenario".into(), scenario.to_string()));
         }
         self.rec.set_base_tags(base);
+    }
+
+    /// Notes the coming iteration's numbers in its scenario: on this instance, in the test.
+    pub fn set_scenario_iteration(&mut self, in_instance: u64, in_test: u64) {
+        self.scenario_iteration = (in_instance, in_test);
     }
 
     /// Notes when an arrival-rate executor meant the coming iteration to start: its lateness
@@ -200,6 +212,14 @@ impl VuHooks for Hooks {
             iteration_in_scenario: self.iteration_in_scenario,
             scenario: self.scenario.to_string(),
             test_elapsed_ms: self.ctx.metrics.test_elapsed().as_millis() as u64,
+        }
+    }
+
+    fn ids(&self) -> TestIds {
+        TestIds {
+            vu_id_in_test: self.vu_id_in_test,
+            scenario_iteration_in_instance: self.scenario_iteration.0,
+            scenario_iteration_in_test: self.scenario_iteration.1,
         }
     }
 

@@ -23,7 +23,7 @@ pub use control::{Control, Stop};
 pub use hooks::Hooks;
 
 use crate::engine::{Instance, ScriptEngine};
-use crate::executor::{ExecVu, ScenarioShared};
+use crate::executor::{ExecVu, IterationStart, ScenarioShared, VuIds};
 use crate::log::Level;
 use crate::log::Logger;
 use crate::metrics::Metrics;
@@ -136,10 +136,28 @@ impl Vu {
         ctx: Arc<TestContext>,
         id: u32,
     ) -> Result<Vu, String> {
-        let hooks = Hooks::new(ctx.clone(), id);
+        Vu::with_ids(
+            engine,
+            ctx,
+            VuIds {
+                in_instance: id,
+                in_test: id,
+            },
+        )
+        .await
+    }
+
+    /// Creates a VU numbered `ids` in this instance and in the whole test.
+    pub async fn with_ids(
+        engine: Arc<ScriptEngine>,
+        ctx: Arc<TestContext>,
+        ids: VuIds,
+    ) -> Result<Vu, String> {
+        let id = ids.in_instance;
+        let hooks = Hooks::new(ctx.clone(), id, ids.in_test);
         // k6's VU n (from 1) sends from the nth of `localIPs`; the VU of setup and teardown
         // (0) from the first.
-        let http = ctx.http.vu_at(u64::from(id.saturating_sub(1)));
+        let http = ctx.http.vu_at(u64::from(ids.in_test.saturating_sub(1)));
         let store = new_store(&engine, &ctx, hooks, http);
         let mut vu = Vu {
             id,
@@ -428,13 +446,10 @@ impl ExecVu for Vu {
             .enter_scenario(&scenario.name, &scenario.tags, &scenario.env);
     }
 
-    async fn iteration<'a>(
-        &'a mut self,
-        exec: &'a str,
-        data: &'a [u8],
-        scheduled: Option<tokio::time::Instant>,
-    ) {
-        if let Some(at) = scheduled {
+    async fn iteration<'a>(&'a mut self, exec: &'a str, data: &'a [u8], start: IterationStart) {
+        self.hooks()
+            .set_scenario_iteration(start.in_instance, start.in_test);
+        if let Some(at) = start.scheduled {
             self.hooks().record_schedule(at.into_std());
         }
         match self.run_iteration(exec, data).await {
