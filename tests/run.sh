@@ -52,3 +52,7 @@ cargo test --workspace --locked "$@"
 # The capacity searches hold steady load for seconds and judge the generator's own timing
 # along with the service's: they run alone, one at a time, after the rest.
 cargo test --locked --test all capacity -- --ignored --test-threads 1
+
+# The container image: a release build of stampede inside podman takes both cores for minutes,
+# which would starve the timing-sensitive tests above; it runs last, alone.
+cargo test --locked --test all kubernetes::the_container_image -- --ignored

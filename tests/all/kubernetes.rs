@@ -311,6 +311,7 @@ fn podman_flags() -> Vec<String> {
 }
 
 #[test]
+#[ignore = "a release build in a container, minutes of both cores: tests/run.sh runs it alone"]
 fn the_container_image_builds_small_and_runs_a_test_as_non_root() {
     let rt = runtime();
     let server = target(&rt);
