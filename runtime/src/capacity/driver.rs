@@ -209,6 +209,15 @@ impl<V: ExecVu> Driver<V> {
         }
     }
 
+    /// Folds the samples recorded so far into `window`. The store hands samples to its taps
+    /// in large batches (cheap for outputs); a step must see them at once, so it asks for them.
+    fn take_samples(&mut self, window: &mut Window) {
+        self.metrics.store().flush_taps();
+        while let Ok(batch) = self.samples.try_recv() {
+            window.fold(&batch);
+        }
+    }
+
     /// Runs one step and judges it.
     async fn step(&mut self, load: f64) -> Step {
         self.make_vus(load).await;
@@ -216,6 +225,7 @@ impl<V: ExecVu> Driver<V> {
         let max_vus = config.max_vus();
         let shared = Arc::new(ScenarioShared::new(&config));
         // Samples of the previous step that arrived since it was judged are not this one's.
+        self.metrics.store().flush_taps();
         while self.samples.try_recv().is_ok() {}
         let start = Instant::now();
         let measured = (
@@ -235,9 +245,7 @@ impl<V: ExecVu> Driver<V> {
             (self.flush)(vu);
         }
         self.run.pool.unreserve(vus);
-        while let Ok(batch) = self.samples.try_recv() {
-            window.fold(&batch);
-        }
+        self.take_samples(&mut window);
         let generator = GeneratorHealth::measure(window.store(), cpu, busy, max_vus);
         let measured = Measured {
             load,
@@ -297,11 +305,7 @@ impl<V: ExecVu> Driver<V> {
                     }
                     Phase::Tail => {}
                 },
-                _ = tick.tick() => {
-                    while let Ok(batch) = self.samples.try_recv() {
-                        window.fold(&batch);
-                    }
-                }
+                _ = tick.tick() => self.take_samples(window),
             }
         }
         // A step stopped early (by a signal) ends within its measured part.
