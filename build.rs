@@ -1,5 +1,10 @@
-//! Builds examples/quickstart into a component that `stampede demo` carries inside the binary.
-//! Set STAMPEDE_SKIP_GUEST_BUILD=1 to skip it (the demo then says how to get it).
+//! Builds what the stampede binary carries inside it:
+//! - examples/quickstart, the script `stampede demo` runs;
+//! - guest-sdk/js-engine, the JavaScript engine that runs `.js` scripts.
+//!
+//! Set STAMPEDE_SKIP_GUEST_BUILD=1 to skip both (the demo and `.js` scripts then say how to get
+//! them). The engine needs a C compiler for wasm (Debian: clang-19, lld-19 and wasi-libc):
+//! without it stampede is built without the engine, with a warning, and everything else works.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -8,30 +13,75 @@ include!("src/cargo_env.rs");
 
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
-    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("quickstart.wasm");
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     for path in [
         "examples/quickstart/src",
         "examples/quickstart/Cargo.toml",
         "guest-sdk/src",
         "guest-sdk/Cargo.toml",
+        "guest-sdk/js-engine/src",
+        "guest-sdk/js-engine/Cargo.toml",
+        "guest-sdk/js-engine/Cargo.lock",
+        "guest-sdk/js-engine/.cargo/config.toml",
         "host-api/wit",
     ] {
         println!("cargo:rerun-if-changed={path}");
     }
     println!("cargo:rerun-if-env-changed=STAMPEDE_SKIP_GUEST_BUILD");
+    let quickstart_out = out_dir.join("quickstart.wasm");
+    let engine_out = out_dir.join("js_engine.wasm");
     if std::env::var_os("STAMPEDE_SKIP_GUEST_BUILD").is_some() {
-        std::fs::write(&out, b"").unwrap();
+        std::fs::write(&quickstart_out, b"").unwrap();
+        std::fs::write(&engine_out, b"").unwrap();
         return;
     }
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"))
         .join("guests");
-    let wasm = build(&root.join("examples/quickstart"), &target_dir);
-    std::fs::copy(&wasm, &out).unwrap();
+
+    let wasm = build(&root.join("examples/quickstart"), &target_dir).unwrap_or_else(|| {
+        panic!(
+            "building examples/quickstart for wasm32-wasip2 failed. If the target is missing, run \
+             `rustup target add wasm32-wasip2`; to build stampede without its demo, set STAMPEDE_SKIP_GUEST_BUILD=1"
+        )
+    });
+    std::fs::copy(wasm.join("quickstart.wasm"), &quickstart_out).unwrap();
+
+    // The engine's C (QuickJS) needs clang and wasi-libc: without them, build the rest.
+    if !c_for_wasm_available() {
+        println!(
+            "cargo:warning=stampede is built without its JavaScript engine: it needs clang-19 and wasi-libc \
+             (Debian: apt-get install clang-19 lld-19 wasi-libc); `.js` scripts will say so"
+        );
+        std::fs::write(&engine_out, b"").unwrap();
+        // Looked at again once they are installed.
+        println!("cargo:rerun-if-changed=/usr/include/wasm32-wasi/stdio.h");
+        return;
+    }
+    match build(&root.join("guest-sdk/js-engine"), &target_dir) {
+        Some(dir) => {
+            std::fs::copy(dir.join("stampede_js_engine.wasm"), &engine_out).unwrap();
+        }
+        None => panic!(
+            "building the JavaScript engine (guest-sdk/js-engine) for wasm32-wasip2 failed: see cargo's messages \
+             above; to build stampede without it, set STAMPEDE_SKIP_GUEST_BUILD=1"
+        ),
+    }
 }
 
-fn build(dir: &Path, target_dir: &Path) -> PathBuf {
+/// Whether Debian's clang-19 and the wasi-libc headers are there.
+fn c_for_wasm_available() -> bool {
+    let clang = Command::new("clang-19")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    clang && Path::new("/usr/include/wasm32-wasi/stdio.h").is_file()
+}
+
+/// Builds the crate in `dir` for wasm32-wasip2 in release mode; returns the directory of its
+/// artifacts, or `None` when the build failed.
+fn build(dir: &Path, target_dir: &Path) -> Option<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(dir)
@@ -44,14 +94,8 @@ fn build(dir: &Path, target_dir: &Path) -> PathBuf {
         ])
         .arg(target_dir);
     clear_outer_cargo(&mut cmd, &[]);
-    let status = cmd
-        .status()
-        .expect("running cargo to build the demo script");
-    if !status.success() {
-        panic!(
-            "building examples/quickstart for wasm32-wasip2 failed. If the target is missing, run \
-             `rustup target add wasm32-wasip2`; to build stampede without its demo, set STAMPEDE_SKIP_GUEST_BUILD=1"
-        );
-    }
-    target_dir.join("wasm32-wasip2/release/quickstart.wasm")
+    let status = cmd.status().expect("running cargo to build a guest");
+    status
+        .success()
+        .then(|| target_dir.join("wasm32-wasip2/release"))
 }

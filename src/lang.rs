@@ -246,12 +246,40 @@ fn js_toolchain(cache: &Path, quiet: bool) -> Result<PathBuf, String> {
     Ok(dir)
 }
 
+/// The JavaScript engine (guest-sdk/js-engine), built by build.rs (empty if it could not be).
+const JS_ENGINE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/js_engine.wasm"));
+
+/// The JavaScript engine component, pre-initialised (from the cache when it was made before).
+pub fn js_engine(cache: Option<&Path>) -> Result<Vec<u8>, String> {
+    if JS_ENGINE.is_empty() {
+        return Err(
+            "this stampede was built without its JavaScript engine: install clang-19 and wasi-libc \
+             (Debian: apt-get install clang-19 lld-19 wasi-libc) and build stampede again"
+                .into(),
+        );
+    }
+    stampede_runtime::preinit::preinitialized(
+        JS_ENGINE,
+        cache.map(|c| c.join("engines")).as_deref(),
+    )
+}
+
+/// `STAMPEDE_JS_ENGINE=componentize-js` builds `.js` scripts with componentize-js instead.
+pub fn componentize_js_requested() -> bool {
+    std::env::var("STAMPEDE_JS_ENGINE").is_ok_and(|v| v == "componentize-js")
+}
+
 /// Builds a JavaScript script into a component; returns its path in the cache.
 ///
 /// With `STAMPEDE_WEVAL` naming a weval binary, the component is compiled ahead of time
 /// (componentize-js's `enableAot`): about 10% less CPU per request, a bigger component and a
 /// slower build.
-pub fn js(script: &Path, cache: &Path, rebuild: bool, quiet: bool) -> Result<PathBuf, String> {
+pub fn componentize_js(
+    script: &Path,
+    cache: &Path,
+    rebuild: bool,
+    quiet: bool,
+) -> Result<PathBuf, String> {
     let tools = js_toolchain(cache, quiet)?;
     let weval = std::env::var_os("STAMPEDE_WEVAL").filter(|w| !w.is_empty());
     let salt = format!("{}{}", tools.display(), weval.is_some());

@@ -9,6 +9,7 @@
 mod bindings;
 mod host;
 pub mod http;
+pub mod modules;
 pub mod wasi_http;
 
 pub use bindings::stampede::script::context::{ExecInfo, LogLevel};

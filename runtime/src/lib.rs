@@ -13,6 +13,7 @@ pub mod log;
 pub mod metrics;
 pub mod options;
 pub mod output;
+pub mod preinit;
 pub mod progress;
 pub mod run;
 pub mod serve;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use stampede_host_api::http::{ClientConfig, HttpClient, NetPolicy};
+use stampede_host_api::modules::ScriptFiles;
 
 use crate::cpu::{peak_rss, CpuMeter};
 use crate::engine::{EngineLimits, LoadError, ScriptEngine};
@@ -76,6 +77,8 @@ const DEFAULT_SETUP_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct TestSpec {
     /// The component.
     pub wasm: Vec<u8>,
+    /// The script's files, when the component is an engine that loads them (JavaScript).
+    pub files: Option<Arc<ScriptFiles>>,
     /// The script's name, for messages.
     pub script: String,
     /// The `--config` file's options and path.
@@ -231,6 +234,7 @@ async fn inspect(
     engine: Arc<ScriptEngine>,
     metrics: &Metrics,
     env: &BTreeMap<String, String>,
+    files: &Option<Arc<ScriptFiles>>,
     log: &Logger,
 ) -> Result<ScriptInfo, Failure> {
     let ctx = Arc::new(TestContext {
@@ -240,6 +244,7 @@ async fn inspect(
         tags: Vec::new(),
         log: log.clone(),
         control: Control::new(),
+        files: files.clone(),
     });
     let mut vu = Vu::new(engine, ctx, 0)
         .await
@@ -274,7 +279,7 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
         spec.cache_dir.as_deref(),
     )?);
 
-    let info = inspect(probe_engine.clone(), &metrics, &spec.env, &log).await?;
+    let info = inspect(probe_engine.clone(), &metrics, &spec.env, &spec.files, &log).await?;
 
     let mut layers = Vec::new();
     if let Some((path, o)) = &spec.config {
@@ -340,6 +345,7 @@ pub async fn run(spec: TestSpec) -> Result<Outcome, Failure> {
         tags: settings.tags.clone(),
         log: log.clone(),
         control: control.clone(),
+        files: spec.files.clone(),
     });
 
     let jsonl = match &spec.out_json {

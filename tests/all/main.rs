@@ -7,6 +7,8 @@ mod support;
 mod cli_errors;
 mod examples;
 mod http_client;
+mod js_engine;
+mod js_errors;
 mod languages;
 mod lifecycle;
 mod load;
