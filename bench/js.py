@@ -2,8 +2,8 @@
 path, on the same k6 script (bench/scripts/get.js). Part of `bench/run.sh` (`--skip js` leaves it
 out; `--only js` runs it alone).
 
-k6 is found through $K6 or PATH (bench/run.sh also looks for /work/ext/bin/k6); without it the
-k6 rows say so and the rest runs. The componentize-js row needs node and npm (its toolchain is
+k6 is found through $K6 or PATH; without it the k6 rows are left out (with a note) and the rest
+runs. The componentize-js row needs node and npm (its toolchain is
 installed into stampede's cache on first use); STAMPEDE_JS_ENGINE=componentize-js selects it.
 
 Figures (medians of `reps` interleaved runs where timing matters):
@@ -29,7 +29,7 @@ SCRIPT = os.path.join(HERE, "scripts", "get.js")
 
 
 def k6_binary():
-    for cand in (os.environ.get("K6"), shutil.which("k6"), "/work/ext/bin/k6"):
+    for cand in (os.environ.get("K6"), shutil.which("k6")):
         if cand and os.path.isfile(cand) and os.access(cand, os.X_OK):
             return cand
     return None
@@ -53,7 +53,7 @@ class Candidate:
             if export:
                 cmd += ["--summary-export", export]
             else:
-                cmd += ["--no-summary"]
+                cmd += ["--summary-mode", "disabled"]
             return cmd + [script]
         cmd = [self.stampede, "run", script, "-q", "--no-thresholds"] + self.extra + args
         if export:
@@ -143,7 +143,7 @@ def run(target, stampede, timed, pss_during, cache_dir, reps=3, secs=5, log=prin
     """Measures every candidate; returns rows of figures (None where not measured)."""
     cands = candidates(stampede)
     if cands[0] is None:
-        log("  k6 not found ($K6, PATH or /work/ext/bin/k6): its rows are left out")
+        log("  k6 not found ($K6 or PATH): its rows are left out")
     cands = [c for c in cands if c is not None]
     rows = {c.name: {"cpu4": [], "cpu50": []} for c in cands}
     for c in cands:  # warm up: prepares caches (engine snapshot, componentize-js build)
