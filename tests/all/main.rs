@@ -23,6 +23,7 @@ mod http_tls;
 mod http_wire;
 mod js_engine;
 mod js_errors;
+mod js_http;
 mod languages;
 mod lifecycle;
 mod load;
