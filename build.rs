@@ -1,6 +1,12 @@
-//! Builds examples/quickstart and examples/capacity into components that `stampede demo` and
-//! `stampede demo capacity` carry inside the binary.
-//! Set STAMPEDE_SKIP_GUEST_BUILD=1 to skip it (the demo then says how to get it).
+//! Builds what the stampede binary carries inside it:
+//! - examples/quickstart and examples/capacity, the scripts `stampede demo` and `stampede demo
+//!   capacity` run;
+//! - guest-sdk/js-engine, the JavaScript engine that runs `.js` scripts.
+//!
+//! Set STAMPEDE_SKIP_GUEST_BUILD=1 to skip them all (the demos and `.js` scripts then say how to
+//! get them). The engine needs a C compiler for wasm (Debian: clang-19, lld-19, llvm-19 and
+//! wasi-libc): without it stampede is built without the engine, with a warning, and everything
+//! else works.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,15 +23,26 @@ fn main() {
         "examples/capacity/Cargo.toml",
         "guest-sdk/src",
         "guest-sdk/Cargo.toml",
+        "guest-sdk/js-engine/src",
+        "guest-sdk/js-engine/Cargo.toml",
+        "guest-sdk/js-engine/Cargo.lock",
+        "guest-sdk/js-engine/.cargo/config.toml",
         "host-api/wit",
     ] {
         println!("cargo:rerun-if-changed={path}");
     }
     println!("cargo:rerun-if-env-changed=STAMPEDE_SKIP_GUEST_BUILD");
+    // The engine's unit tests run natively, on this target (tests/all/sdk_units.rs).
+    println!(
+        "cargo:rustc-env=STAMPEDE_HOST_TARGET={}",
+        std::env::var("TARGET").unwrap()
+    );
+    let engine_out = out_dir.join("js_engine.wasm");
     if std::env::var_os("STAMPEDE_SKIP_GUEST_BUILD").is_some() {
         for name in DEMOS {
             std::fs::write(out_dir.join(format!("{name}.wasm")), b"").unwrap();
         }
+        std::fs::write(&engine_out, b"").unwrap();
         return;
     }
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
@@ -33,15 +50,60 @@ fn main() {
         .unwrap_or_else(|| root.join("target"))
         .join("guests");
     for name in DEMOS {
-        let wasm = build(&root.join("examples").join(name), &target_dir, name);
-        std::fs::copy(&wasm, out_dir.join(format!("{name}.wasm"))).unwrap();
+        let wasm = build(&root.join("examples").join(name), &target_dir).unwrap_or_else(|| {
+            panic!(
+                "building examples/{name} for wasm32-wasip2 failed. If the target is missing, run \
+                 `rustup target add wasm32-wasip2`; to build stampede without its demos, set STAMPEDE_SKIP_GUEST_BUILD=1"
+            )
+        });
+        std::fs::copy(
+            wasm.join(format!("{name}.wasm")),
+            out_dir.join(format!("{name}.wasm")),
+        )
+        .unwrap();
     }
+
+    // The engine's C (QuickJS) needs clang and wasi-libc: without them, build the rest.
+    if !c_for_wasm_available() {
+        println!(
+            "cargo:warning=stampede is built without its JavaScript engine: it needs clang-19, llvm-19 and \
+             wasi-libc (Debian: apt-get install clang-19 llvm-19 wasi-libc); `.js` scripts will say so"
+        );
+        std::fs::write(&engine_out, b"").unwrap();
+        // Looked at again once they are installed.
+        println!("cargo:rerun-if-changed=/usr/include/wasm32-wasi/stdio.h");
+        return;
+    }
+    match build(&root.join("guest-sdk/js-engine"), &target_dir) {
+        Some(dir) => {
+            std::fs::copy(dir.join("stampede_js_engine.wasm"), &engine_out).unwrap();
+        }
+        None => panic!(
+            "building the JavaScript engine (guest-sdk/js-engine) for wasm32-wasip2 failed: see cargo's messages \
+             above; to build stampede without it, set STAMPEDE_SKIP_GUEST_BUILD=1"
+        ),
+    }
+}
+
+/// Whether Debian's clang-19, llvm-ar-19 and the wasi-libc headers are there.
+fn c_for_wasm_available() -> bool {
+    let runs = |tool: &str| {
+        Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    runs("clang-19")
+        && runs("llvm-ar-19")
+        && Path::new("/usr/include/wasm32-wasi/stdio.h").is_file()
 }
 
 /// The examples the demos run.
 const DEMOS: [&str; 2] = ["quickstart", "capacity"];
 
-fn build(dir: &Path, target_dir: &Path, name: &str) -> PathBuf {
+/// Builds the crate in `dir` for wasm32-wasip2 in release mode; returns the directory of its
+/// artifacts, or `None` when the build failed.
+fn build(dir: &Path, target_dir: &Path) -> Option<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(dir)
@@ -54,14 +116,8 @@ fn build(dir: &Path, target_dir: &Path, name: &str) -> PathBuf {
         ])
         .arg(target_dir);
     clear_outer_cargo(&mut cmd, &[]);
-    let status = cmd
-        .status()
-        .expect("running cargo to build the demo script");
-    if !status.success() {
-        panic!(
-            "building examples/{name} for wasm32-wasip2 failed. If the target is missing, run \
-             `rustup target add wasm32-wasip2`; to build stampede without its demos, set STAMPEDE_SKIP_GUEST_BUILD=1"
-        );
-    }
-    target_dir.join(format!("wasm32-wasip2/release/{name}.wasm"))
+    let status = cmd.status().expect("running cargo to build a guest");
+    status
+        .success()
+        .then(|| target_dir.join("wasm32-wasip2/release"))
 }

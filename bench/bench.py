@@ -241,10 +241,10 @@ def soak_rss(target, secs, vus=50, every=5):
     return samples
 
 
-def pss_during(cmd, settle):
+def pss_during(cmd, settle, env=None):
     """Runs cmd; after `settle` seconds reads its RSS and PSS (shared pages split among their
     users: the memory it really costs). Returns (rss, pss) in bytes, or (0, 0)."""
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     time.sleep(settle)
     rss = pss = 0
     try:
@@ -395,10 +395,13 @@ def main():
     ap.add_argument("--duration", type=int, default=10, help="seconds per run (10)")
     ap.add_argument("--conns", type=int, default=50, help="connections / VUs (50)")
     ap.add_argument("--soak", type=int, default=60, help="seconds of the memory-over-time run (60; 600 for the 10-minute soak)")
-    ap.add_argument("--skip", default="", help="comma-separated parts to skip: compare,h2,outputs,vus,rate,soak,langs,scale")
+    ap.add_argument("--skip", default="", help="comma-separated parts to skip: compare,h2,outputs,vus,rate,soak,langs,scale,js")
+    ap.add_argument("--only", default="", help="comma-separated parts to run (the others are skipped)")
     ap.add_argument("--target", choices=["auto", "serve"], default="auto", help="nginx if installed (auto) or stampede serve")
     a = ap.parse_args()
     skip = set(a.skip.split(",")) - {""}
+    if a.only:
+        skip = {"compare", "h2", "outputs", "vus", "rate", "soak", "langs", "scale", "js"} - set(a.only.split(","))
 
     target = Target(prefer_nginx=a.target == "auto")
     nproc = os.cpu_count()
@@ -479,6 +482,13 @@ def main():
                     continue
                 print(f"{r['lang']:11} {r['cpu4']:17.1f} {r['cpu50']:8.1f} {r['rss_vu'] / 1024:7.0f}KiB {r['pss_vu'] / 1024:7.0f}KiB"
                       f" {r['first']:11.1f}s {r['cached']:7.2f}s")
+        if "js" not in skip:
+            log("== JavaScript: k6 and stampede's engines on the same script")
+            import js
+            cache = os.environ.get("STAMPEDE_CACHE_DIR") or os.path.join(
+                os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "stampede")
+            rows = js.run(target, STAMPEDE, timed, pss_during, cache, reps=a.reps, secs=min(a.duration, 5), log=log)
+            js.report(rows)
         if "scale" not in skip:
             import scale
             scale.report(target, STAMPEDE, GUEST, timed, stampede_run, a.duration, a.conns)

@@ -238,6 +238,7 @@ pub async fn demo(step: Option<Dur>) -> i32 {
     );
     let spec = TestSpec {
         wasm: CAPACITY_SCRIPT.to_vec(),
+        files: None,
         script: "examples/capacity (built in)".into(),
         config: None,
         env_options: Options::default(),

@@ -196,10 +196,11 @@ pub(crate) fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
         env.extend(std::env::vars());
     }
     env.extend(args.env.iter().cloned());
-    let (wasm, script) = script::load(&args.script, args.quiet, args.no_cache)?;
+    let loaded = script::load(&args.script, args.quiet, args.no_cache)?;
     Ok(TestSpec {
-        wasm,
-        script,
+        wasm: loaded.wasm,
+        files: loaded.files,
+        script: loaded.name,
         config,
         env_options,
         cli_options,
@@ -314,6 +315,7 @@ async fn demo(args: DemoArgs) -> i32 {
     env.insert("BASE_URL".to_string(), server.url());
     let spec = TestSpec {
         wasm: QUICKSTART.to_vec(),
+        files: None,
         script: "examples/quickstart (built in)".into(),
         config: None,
         env_options: Options::default(),

@@ -2,6 +2,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use stampede_host_api::modules::ScriptFiles;
 
 /// Where stampede keeps built and compiled scripts: `$STAMPEDE_CACHE_DIR`, else
 /// `$XDG_CACHE_HOME/stampede`, else `~/.cache/stampede`.
@@ -15,9 +18,21 @@ pub fn cache_dir() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/stampede"))
 }
 
-/// Reads the component at `path`: a `.wasm` file as it is; a Rust crate directory, a `.py` or
-/// a `.js` script built into one first. `rebuild` ignores a cached build.
-pub fn load(path: &Path, quiet: bool, rebuild: bool) -> Result<(Vec<u8>, String), String> {
+/// A script ready to run: the component, its name for messages, and for JavaScript the files
+/// the engine component loads.
+pub struct Loaded {
+    /// The component.
+    pub wasm: Vec<u8>,
+    /// The script's name.
+    pub name: String,
+    /// The script's files, for an engine component.
+    pub files: Option<Arc<ScriptFiles>>,
+}
+
+/// Reads the component at `path`: a `.wasm` file as it is; a Rust crate directory or a `.py`
+/// script built into one first; a `.js` script run by the JavaScript engine. `rebuild` ignores
+/// a cached build.
+pub fn load(path: &Path, quiet: bool, rebuild: bool) -> Result<Loaded, String> {
     let cache = || {
         cache_dir()
             .ok_or_else(|| "cannot find a cache directory: set STAMPEDE_CACHE_DIR".to_string())
@@ -34,7 +49,13 @@ pub fn load(path: &Path, quiet: bool, rebuild: bool) -> Result<(Vec<u8>, String)
         )?
     } else if (ext == "js" || ext == "mjs") && path.is_file() {
         let script = path.canonicalize().map_err(|e| e.to_string())?;
-        crate::lang::js(&script, &cache()?, rebuild, quiet)?
+        let cache = if rebuild { None } else { cache_dir() };
+        let wasm = crate::lang::js_engine(cache.as_deref())?;
+        return Ok(Loaded {
+            wasm,
+            name: path.display().to_string(),
+            files: Some(Arc::new(ScriptFiles::new(script))),
+        });
     } else {
         path.to_owned()
     };
@@ -46,7 +67,11 @@ pub fn load(path: &Path, quiet: bool, rebuild: bool) -> Result<(Vec<u8>, String)
         return Err(format!("script {} is empty", wasm_path.display()));
     }
     let bytes = gunzip(bytes).map_err(|e| format!("script {}: {e}", wasm_path.display()))?;
-    Ok((bytes, wasm_path.display().to_string()))
+    Ok(Loaded {
+        wasm: bytes,
+        name: wasm_path.display().to_string(),
+        files: None,
+    })
 }
 
 /// The largest component read from a gzip-compressed file.

@@ -20,3 +20,21 @@ wasmtime::component::bindgen!({
         "stampede:script/http.cookie-jar": crate::http::cookies::JarHandle,
     },
 });
+
+/// The `js-engine` world: `script` plus the script's files. Only `modules` is new here; the
+/// other interfaces are the ones above.
+pub mod js {
+    wasmtime::component::bindgen!({
+        path: "wit",
+        world: "js-engine",
+        imports: { default: trappable },
+        exports: { default: async },
+        require_store_data_send: true,
+        with: {
+            "stampede:script/http": crate::bindings::stampede::script::http,
+            "stampede:script/checks": crate::bindings::stampede::script::checks,
+            "stampede:script/metrics": crate::bindings::stampede::script::metrics,
+            "stampede:script/context": crate::bindings::stampede::script::context,
+        },
+    });
+}

@@ -11,6 +11,7 @@ pub mod fuzzing;
 mod host;
 mod host_jar;
 pub mod http;
+pub mod modules;
 pub mod wasi_http;
 
 pub use bindings::stampede::script::context::{ExecInfo, LogLevel, TestIds};

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod options;
 pub mod output;
 pub mod partial;
+pub mod preinit;
 pub mod progress;
 pub mod run;
 pub mod serve;

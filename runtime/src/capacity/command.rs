@@ -220,7 +220,7 @@ pub async fn run(spec: TestSpec, mut request: Request) -> Result<Outcome, Failur
         },
         spec.cache_dir.as_deref(),
     )?);
-    let info = lifecycle::inspect(probe.clone(), &metrics, &spec.env, &log).await?;
+    let info = lifecycle::inspect(probe.clone(), &metrics, &spec.env, &spec.files, &log).await?;
     let layers = plan::layers(
         spec.config.as_ref(),
         info.options,
@@ -267,6 +267,7 @@ pub async fn run(spec: TestSpec, mut request: Request) -> Result<Outcome, Failur
         settings,
         &metrics,
         &spec.env,
+        &spec.files,
         &log,
         config,
     )

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use stampede_host_api::http::{ClientConfig, HttpClient};
+use stampede_host_api::modules::ScriptFiles;
 
 use super::plan::Settings;
 use super::{exit, Failure};
@@ -38,6 +39,7 @@ pub async fn inspect(
     engine: Arc<ScriptEngine>,
     metrics: &Metrics,
     env: &BTreeMap<String, String>,
+    files: &Option<Arc<ScriptFiles>>,
     log: &Logger,
 ) -> Result<ScriptInfo, Failure> {
     let ctx = Arc::new(TestContext {
@@ -47,6 +49,7 @@ pub async fn inspect(
         tags: Vec::new(),
         log: log.clone(),
         control: Control::new(),
+        files: files.clone(),
     });
     let mut vu = Vu::new(engine, ctx, 0)
         .await
@@ -115,7 +118,7 @@ pub struct Lifecycle {
 
 impl Lifecycle {
     /// Makes `initial_vus` VUs (with room in the pool for `max_vus`) from `engine`, for a test
-    /// with `settings`; `metrics`, `env` and `log` are the test's.
+    /// with `settings`; `metrics`, `env`, `files` and `log` are the test's.
     #[allow(clippy::too_many_arguments)]
     pub async fn start(
         engine: &ScriptEngine,
@@ -125,6 +128,7 @@ impl Lifecycle {
         settings: Settings,
         metrics: &Metrics,
         env: &BTreeMap<String, String>,
+        files: &Option<Arc<ScriptFiles>>,
         log: &Logger,
         config: RunConfig,
     ) -> Result<Lifecycle, Failure> {
@@ -144,6 +148,7 @@ impl Lifecycle {
             tags: settings.tags.clone(),
             log: log.clone(),
             control: control.clone(),
+            files: files.clone(),
         });
         let pool = {
             let (engine, ctx) = (engine.clone(), ctx.clone());

@@ -27,6 +27,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use stampede_host_api::modules::ScriptFiles;
+
 use crate::engine::{EngineLimits, LoadError, ScriptEngine};
 use crate::executor::ScenarioConfig;
 use crate::instance::Handover;
@@ -113,6 +115,8 @@ pub type OnStart = Box<dyn FnOnce(&Banner<'_>) + Send>;
 pub struct TestSpec {
     /// The component.
     pub wasm: Vec<u8>,
+    /// The script's files, when the component is an engine that loads them (JavaScript).
+    pub files: Option<Arc<ScriptFiles>>,
     /// The script's name, for messages.
     pub script: String,
     /// The `--config` file's options and path.
@@ -266,7 +270,7 @@ pub async fn plan_of(spec: &TestSpec) -> Result<Plan, Failure> {
         },
         spec.cache_dir.as_deref(),
     )?);
-    let info = lifecycle::inspect(probe, &metrics, &spec.env, &spec.log).await?;
+    let info = lifecycle::inspect(probe, &metrics, &spec.env, &spec.files, &spec.log).await?;
     let layers = plan::layers(
         spec.config.as_ref(),
         info.options,
@@ -322,7 +326,7 @@ async fn prepare(spec: &TestSpec) -> Result<Prepared, Failure> {
         },
         spec.cache_dir.as_deref(),
     )?);
-    let info = lifecycle::inspect(probe.clone(), &metrics, &spec.env, log).await?;
+    let info = lifecycle::inspect(probe.clone(), &metrics, &spec.env, &spec.files, log).await?;
     let layers = plan::layers(
         spec.config.as_ref(),
         info.options,
@@ -443,6 +447,7 @@ pub async fn run(mut spec: TestSpec) -> Result<Outcome, Failure> {
         p.plan.settings.clone(),
         &p.metrics,
         &spec.env,
+        &spec.files,
         &spec.log,
         config,
     )

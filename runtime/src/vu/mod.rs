@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use stampede_host_api::http::{HttpClient, VuClient};
+use stampede_host_api::modules::{ModulesView, ScriptFiles};
 use stampede_host_api::wasi_http::Bridge;
 use stampede_host_api::{
     RequestMeta, RequestThrown, ScriptCtxView, ScriptView, TestAborted, VuHooks,
@@ -42,6 +43,8 @@ pub struct TestContext {
     pub log: Logger,
     /// Stopping and failing the test.
     pub control: Control,
+    /// The script's files, when an engine component runs it (JavaScript).
+    pub files: Option<Arc<ScriptFiles>>,
 }
 
 /// A VU's store data.
@@ -53,6 +56,13 @@ pub struct VuState {
     limits: StoreLimits,
     wasi_http: WasiHttpCtx,
     bridge: Bridge,
+    files: Option<Arc<ScriptFiles>>,
+}
+
+impl ModulesView for VuState {
+    fn modules(&mut self) -> Option<&ScriptFiles> {
+        self.files.as_deref()
+    }
 }
 
 impl WasiHttpView for VuState {
@@ -387,6 +397,7 @@ fn new_store(
             limits,
             wasi_http: WasiHttpCtx::new(),
             bridge,
+            files: ctx.files.clone(),
         },
     );
     store.limiter(|s| &mut s.limits);

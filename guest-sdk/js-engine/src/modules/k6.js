@@ -1,41 +1,33 @@
-// `stampede` (k6): checks, think time, groups and failing an iteration.
+// `k6` (also `stampede`): checks, think time, groups, failing an iteration.
 //
-//   import { check, sleep, group, fail } from 'stampede';
+//   import { check, sleep, group, fail } from 'k6';
 //   group('home page', () => {
 //     const res = http.get(url);
 //     check(res, { 'status is 200': (r) => r.status === 200 }) || fail('unexpected status');
 //   });
 //   sleep(1);
 
-import { context } from './internal/host.js';
-import { flushChecks, queueCheck } from './internal/state.js';
-import { pairs } from './internal/util.js';
+import * as host from 'stampede:host';
 
 /**
  * Runs each named assertion on `value` and records its result in the `checks` rate. An
- * assertion is a function of the value (a non-function is taken as the result itself); an
+ * assertion is a function of the value (anything else is taken as the result itself); an
  * exception in it ends the iteration, as in k6. Returns true when all passed.
- *
- * @param {*} value
- * @param {Record<string, ((v: any) => any) | any>} sets
- * @param {Record<string, string>} [tags]
  */
 export function check(value, sets, tags) {
-  const tagList = tags ? pairs(tags) : [];
   let all = true;
-  for (const name of Object.keys(sets)) {
+  for (const name in sets) {
     const assertion = sets[name];
     const ok = !!(typeof assertion === 'function' ? assertion(value) : assertion);
-    queueCheck(String(name), ok, tagList);
-    all &&= ok;
+    host.check(name, ok, tags);
+    if (!ok) all = false;
   }
   return all;
 }
 
 /** Suspends this VU for `seconds` (think time); other VUs keep running. */
 export function sleep(seconds) {
-  const s = Number(seconds);
-  if (s > 0) context.sleep(s);
+  host.sleep(Number(seconds));
 }
 
 /**
@@ -43,19 +35,23 @@ export function sleep(seconds) {
  * duration becomes a `group_duration` sample. Returns what `fn` returns.
  */
 export function group(name, fn) {
-  flushChecks();
-  context.groupEnter(String(name));
+  if (typeof fn !== 'function') throw new TypeError('group: the second argument must be a function');
+  host.groupEnter(name);
   try {
     return fn();
   } finally {
-    flushChecks();
-    context.groupExit();
+    host.groupExit();
   }
 }
 
-/** Ends the iteration with an error (counted, logged), as k6's `fail`. Does not return. */
+/** Ends the iteration with an error (counted and logged), as k6's `fail`. Does not return. */
 export function fail(message = '') {
   throw new Error(message);
 }
 
-export default { check, sleep, group, fail };
+/** Seeds `Math.random` of this VU, for repeatable random data. */
+export function randomSeed(seed) {
+  host.randomSeed(Number(seed));
+}
+
+export default { check, sleep, group, fail, randomSeed };

@@ -1,40 +1,28 @@
-// `stampede/metrics` (k6/metrics): custom Counter, Gauge, Rate and Trend metrics.
+// `k6/metrics` (also `stampede/metrics`): custom Counter, Gauge, Rate and Trend metrics.
 //
-//   import { Trend } from 'stampede/metrics';
-//   const waiting = new Trend('waiting_time', true);   // at the top level, as in k6
+//   import { Trend } from 'k6/metrics';
+//   const waiting = new Trend('waiting_time', true);   // in the init context, as in k6
 //   export default function () { waiting.add(res.timings.waiting, { page: 'home' }); }
 //
-// Creating a metric registers it with the host at once. That is allowed at the top level
-// because stampede evaluates the script at run time (once per VU, as k6's init context), and
-// it lets thresholds name the metric: the host reads the options after the top level ran.
+// Creating a metric registers it with the host at once, so that thresholds can name it (the
+// host reads the options after the init context ran).
 
-import { metrics } from './internal/host.js';
-import { pairs } from './internal/util.js';
+import * as host from 'stampede:host';
 
 class Metric {
   #handle;
 
-  /**
-   * @param {string} name  the metric's name (k6's rules: letters, digits, `_`)
-   * @param {'counter'|'gauge'|'rate'|'trend'} kind
-   * @param {boolean} isTime  a trend of milliseconds
-   */
   constructor(name, kind, isTime) {
     if (typeof name !== 'string' || name === '') throw new TypeError('a metric needs a name');
     this.name = name;
     this.type = kind;
     this.isTime = !!isTime;
-    try {
-      this.#handle = metrics.register(name, kind, this.isTime);
-    } catch (e) {
-      // A failed `result` import arrives as an Error whose `payload` is the host's message.
-      throw new Error(`cannot create the ${kind} metric '${name}': ${e.payload ?? e.message}`);
-    }
+    this.#handle = host.register(name, kind, this.isTime);
   }
 
   /** Adds a sample, with optional tags (`{name: value}`). Returns true, as in k6. */
   add(value, tags) {
-    metrics.add(this.#handle, this.toNumber(value), tags ? pairs(tags) : []);
+    host.add(this.#handle, this.toNumber(value), tags);
     return true;
   }
 
@@ -71,7 +59,7 @@ export class Rate extends Metric {
   }
 }
 
-/** A distribution: `avg`, `min`, `med`, `max`, `p(N)`. `isTime` shows values as durations (ms). */
+/** A distribution: `avg`, `min`, `med`, `max`, `p(N)`. `isTime` shows values as durations. */
 export class Trend extends Metric {
   constructor(name, isTime = false) {
     super(name, 'trend', isTime);

@@ -1,68 +1,63 @@
-// `stampede/execution` (k6/execution): facts about the running VU, iteration and scenario, and
-// control of the test.
+// `k6/execution` (also `stampede/execution`): facts about the running VU, iteration and
+// scenario, and control of the test.
 //
-//   import exec from 'stampede/execution';
+//   import exec from 'k6/execution';
 //   if (exec.vu.iterationInScenario === 0) login();
 //   if (somethingIsBroken) exec.test.abort('the target is down');
 
-import { context } from './internal/host.js';
-import { currentInfo } from './internal/state.js';
+import * as host from 'stampede:host';
 
-const vu = Object.freeze({
+export const vu = Object.freeze({
   /** The VU's number across every instance of a test split with execution segments, from 1. */
   get idInTest() {
-    return context.ids().vuIdInTest;
+    return host.ids().vuIdInTest;
   },
   /** The VU's number in this instance, from 1 (`__VU`). */
   get idInInstance() {
-    return currentInfo().vuId;
+    return host.info().vuId;
   },
   /** Iterations this VU started, across scenarios, from 0. */
   get iterationInInstance() {
-    return Number(currentInfo().iterationInInstance);
+    return host.info().iterationInInstance;
   },
   /** Iterations this VU started in the current scenario, from 0. */
   get iterationInScenario() {
-    return Number(currentInfo().iterationInScenario);
+    return host.info().iterationInScenario;
   },
 });
 
-const scenario = Object.freeze({
+export const scenario = Object.freeze({
   /** The current scenario's name (`default` for the shortcut options). */
   get name() {
-    return currentInfo().scenario;
+    return host.info().scenario;
   },
   /** The current iteration's number in its scenario on this instance, from 0. */
   get iterationInInstance() {
-    return Number(context.ids().scenarioIterationInInstance);
+    return host.ids().scenarioIterationInInstance;
   },
   /** The current iteration's number in its scenario across every instance, from 0. */
   get iterationInTest() {
-    return Number(context.ids().scenarioIterationInTest);
+    return host.ids().scenarioIterationInTest;
   },
 });
 
-const instance = Object.freeze({
+export const instance = Object.freeze({
   /** Milliseconds since the test started. */
   get currentTestRunDuration() {
-    return Number(context.info().testElapsedMs);
+    return host.info().testElapsedMs;
   },
 });
 
-const test = Object.freeze({
+export const test = Object.freeze({
   /** Stops the whole test now (exit code 108); teardown still runs. Does not return. */
   abort(reason = 'test aborted by the script') {
-    context.abortTest(String(reason));
-    // The host ends the call; should it ever come back, do not run on.
+    host.abortTest(String(reason));
     throw new Error(`test aborted: ${reason}`);
   },
   /** Marks the test as failed (exit code 110) and lets it go on. */
   fail(reason = 'test failed by the script') {
-    context.failTest(String(reason));
+    host.failTest(String(reason));
   },
 });
 
-const execution = Object.freeze({ vu, scenario, instance, test });
-
-export { vu, scenario, instance, test };
-export default execution;
+export default Object.freeze({ vu, scenario, instance, test });

@@ -1,0 +1,151 @@
+//! Module names and where each module's code comes from.
+//!
+//! - `k6`, `k6/http`, … and their `stampede`, `stampede/http`, … aliases are the engine's own
+//!   ([`modules::BUILTINS`](crate::modules::BUILTINS));
+//! - `./x.js`, `../lib/x.js` and `/abs/x.js` are files, resolved against the importing file
+//!   and read through the host (`modules.read`), which keeps the list of what was read;
+//! - anything else (a bare name, a URL) is an error that names it and the importing file.
+
+use rquickjs::loader::{ImportAttributes, Loader as JsLoader, Resolver as JsResolver};
+use rquickjs::{Ctx, Error, Module, Result};
+
+use crate::modules;
+
+/// The module name of the entry script at `path`.
+pub fn entry_name(path: &str) -> String {
+    normalize(path)
+}
+
+/// Resolves import specifiers to module names.
+pub struct Resolver;
+
+/// Loads a module by its resolved name.
+pub struct Loader;
+
+impl JsResolver for Resolver {
+    fn resolve<'js>(
+        &mut self,
+        _ctx: &Ctx<'js>,
+        base: &str,
+        name: &str,
+        _attributes: Option<ImportAttributes<'js>>,
+    ) -> Result<String> {
+        resolve(base, name).map_err(|message| Error::new_resolving_message(base, name, message))
+    }
+}
+
+/// The module name `name` imported from the module `base` stands for.
+pub fn resolve(base: &str, name: &str) -> std::result::Result<String, String> {
+    if let Some(builtin) = modules::builtin_name(name) {
+        // The engine itself imports from no module (an empty base).
+        if modules::is_internal(builtin) && !modules::is_builtin(base) && !base.is_empty() {
+            return Err(format!("'{name}' is internal to stampede's engine"));
+        }
+        return Ok(builtin.to_string());
+    }
+    let path = name.strip_prefix("file://").unwrap_or(name);
+    if path.starts_with('/') {
+        return Ok(normalize(path));
+    }
+    if path.starts_with("./") || path.starts_with("../") {
+        let dir = match base.rfind('/') {
+            Some(i) => &base[..i],
+            None => "",
+        };
+        return Ok(normalize(&format!("{dir}/{path}")));
+    }
+    if name.starts_with("k6/") || name.starts_with("stampede/") {
+        return Err(format!(
+            "no module named '{name}' in stampede (it has {})",
+            modules::public_names().join(", ")
+        ));
+    }
+    if name.starts_with("http://") || name.starts_with("https://") {
+        return Err(format!(
+            "remote modules are not loaded ('{name}'): download the file next to the script and import it by a relative path"
+        ));
+    }
+    Err(format!(
+        "cannot find module '{name}': import files by a relative path ('./{name}'), or a built-in module ({})",
+        modules::public_names().join(", ")
+    ))
+}
+
+/// Removes `.` and `..` segments and repeated slashes from an absolute path.
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+impl JsLoader for Loader {
+    fn load<'js>(
+        &mut self,
+        ctx: &Ctx<'js>,
+        name: &str,
+        _attributes: Option<ImportAttributes<'js>>,
+    ) -> Result<Module<'js>> {
+        if modules::is_builtin(name) {
+            return modules::declare(ctx, name);
+        }
+        let source = crate::host::modules::read(name)
+            .map_err(|message| Error::new_loading_message(name, message))?;
+        Module::declare(ctx.clone(), name, source)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_imports_resolve_against_the_importing_file() {
+        assert_eq!(resolve("/a/b/main.js", "./lib.js").unwrap(), "/a/b/lib.js");
+        assert_eq!(
+            resolve("/a/b/main.js", "../c/lib.js").unwrap(),
+            "/a/c/lib.js"
+        );
+        assert_eq!(resolve("/a/b/main.js", "./x/../y.js").unwrap(), "/a/b/y.js");
+        assert_eq!(resolve("/a/main.js", "/etc//z.js").unwrap(), "/etc/z.js");
+        assert_eq!(
+            resolve("/a/main.js", "file:///srv/z.js").unwrap(),
+            "/srv/z.js"
+        );
+        assert_eq!(entry_name("/a/./b/../main.js"), "/a/main.js");
+    }
+
+    #[test]
+    fn k6_and_stampede_names_are_the_same_modules() {
+        assert_eq!(
+            resolve("/a.js", "k6/http").unwrap(),
+            resolve("/a.js", "stampede/http").unwrap()
+        );
+        assert_eq!(
+            resolve("/a.js", "k6").unwrap(),
+            resolve("/a.js", "stampede").unwrap()
+        );
+    }
+
+    #[test]
+    fn unknown_modules_are_named() {
+        let e = resolve("/a.js", "k6/nope").unwrap_err();
+        assert!(e.contains("'k6/nope'"), "{e}");
+        let e = resolve("/a.js", "lodash").unwrap_err();
+        assert!(e.contains("'lodash'"), "{e}");
+        let e = resolve("/a.js", "https://jslib.k6.io/x.js").unwrap_err();
+        assert!(e.contains("remote"), "{e}");
+        assert!(
+            resolve("/a.js", "stampede:host").is_err(),
+            "internal modules are hidden"
+        );
+        assert!(resolve("k6/http", "stampede:host").is_ok());
+    }
+}

@@ -1,0 +1,161 @@
+//! The host side of `stampede:script/modules`: a script's files, handed to the engine
+//! component that runs it (JavaScript).
+//!
+//! Every VU of a test loads the same script, so each file is read from disk once per test and
+//! then served from memory. The paths read are the script's module graph as the engine's
+//! loader resolved it: what a cached build of the script depends on, and nothing else (a
+//! summary file written next to the script is not part of it).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use wasmtime::component::{HasData, Linker};
+
+use crate::bindings::js::stampede::script::modules;
+
+/// The largest file a script may import, in bytes: a module past it is surely a mistake, and
+/// every VU keeps its own copy of what it compiles.
+pub const MAX_FILE: u64 = 64 << 20;
+
+/// One file as read: its contents, or why it could not be read.
+type Read = Result<Arc<[u8]>, String>;
+
+/// The files of one script, shared by the VUs of a test.
+#[derive(Debug)]
+pub struct ScriptFiles {
+    main: PathBuf,
+    read: Mutex<BTreeMap<PathBuf, Read>>,
+}
+
+impl ScriptFiles {
+    /// The files of the script whose entry module is `main` (an absolute path).
+    pub fn new(main: impl Into<PathBuf>) -> Self {
+        Self {
+            main: main.into(),
+            read: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// The entry module.
+    pub fn main(&self) -> &Path {
+        &self.main
+    }
+
+    /// The contents of `path`, read from disk on first use.
+    pub fn read(&self, path: &Path) -> Read {
+        let mut read = self.read.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = read.get(path) {
+            return found.clone();
+        }
+        let result = read_file(path);
+        read.insert(path.to_owned(), result.clone());
+        result
+    }
+
+    /// Every path the engine asked for so far (read or not), in order, with its contents.
+    pub fn graph(&self) -> Vec<(PathBuf, Read)> {
+        let read = self.read.lock().unwrap_or_else(|e| e.into_inner());
+        read.iter().map(|(p, r)| (p.clone(), r.clone())).collect()
+    }
+}
+
+/// Reads one module file, refusing what is not a regular file or is too large.
+fn read_file(path: &Path) -> Read {
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => format!("no such file: {}", path.display()),
+        _ => format!("cannot read {}: {e}", path.display()),
+    })?;
+    if !meta.is_file() {
+        return Err(format!("{} is not a file", path.display()));
+    }
+    if meta.len() > MAX_FILE {
+        return Err(format!(
+            "{} is {} MiB: larger than the {} MiB a module may be",
+            path.display(),
+            meta.len() >> 20,
+            MAX_FILE >> 20
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(bytes.into())
+}
+
+/// Implemented by the store's data of VUs that may run an engine component.
+pub trait ModulesView: Send {
+    /// The script's files; `None` when the VU runs a plain component (it then gets errors).
+    fn modules(&mut self) -> Option<&ScriptFiles>;
+}
+
+/// The [`HasData`] marker for `stampede:script/modules`.
+struct ModulesApi;
+
+impl HasData for ModulesApi {
+    type Data<'a> = ModulesHost<'a>;
+}
+
+/// What the import sees: the script's files, if any.
+struct ModulesHost<'a>(Option<&'a ScriptFiles>);
+
+impl modules::Host for ModulesHost<'_> {
+    fn main(&mut self) -> wasmtime::Result<String> {
+        Ok(self
+            .0
+            .map(|f| f.main().display().to_string())
+            .unwrap_or_default())
+    }
+
+    fn read(&mut self, path: String) -> wasmtime::Result<Result<Vec<u8>, String>> {
+        Ok(match self.0 {
+            Some(files) => files.read(Path::new(&path)).map(|b| b.to_vec()),
+            None => Err("this script has no files to read".into()),
+        })
+    }
+}
+
+/// Adds `stampede:script/modules` to `linker`.
+pub fn add_to_linker<T: ModulesView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    modules::add_to_linker::<T, ModulesApi>(linker, |t| ModulesHost(t.modules()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_read_once_and_remembered_as_the_graph() {
+        let dir = std::env::temp_dir().join(format!("stampede-modules-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let main = dir.join("main.js");
+        std::fs::write(&main, "export default function () {}").unwrap();
+        let files = ScriptFiles::new(&main);
+        assert_eq!(
+            &*files.read(&main).unwrap(),
+            b"export default function () {}"
+        );
+        // Changed on disk after the first read: the test keeps the version it started with.
+        std::fs::write(&main, "changed").unwrap();
+        assert_eq!(
+            &*files.read(&main).unwrap(),
+            b"export default function () {}"
+        );
+        let missing = files.read(&dir.join("nope.js")).unwrap_err();
+        assert!(missing.contains("no such file"), "{missing}");
+        let not_file = files.read(&dir).unwrap_err();
+        assert!(not_file.contains("is not a file"), "{not_file}");
+        let graph: Vec<_> = files
+            .graph()
+            .into_iter()
+            .map(|(p, r)| (p, r.is_ok()))
+            .collect();
+        assert_eq!(
+            graph,
+            vec![
+                (dir.clone(), false),
+                (main.clone(), true),
+                (dir.join("nope.js"), false)
+            ]
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

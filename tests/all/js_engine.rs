@@ -1,0 +1,310 @@
+//! JavaScript scripts on stampede's engine (QuickJS in a component, the script loaded as data):
+//! k6 scripts run unchanged against real servers, modules import each other, and the engine is
+//! prepared once and cached.
+
+use std::path::{Path, PathBuf};
+
+use crate::guests::target_dir;
+use crate::support::{run_command, runtime, stampede, target, RunResult, TempDir};
+
+/// The cache the JavaScript tests share: the engine is prepared once per test run.
+pub fn js_cache() -> PathBuf {
+    target_dir().join("js-test-cache")
+}
+
+/// Writes `files` (path relative to `dir`, contents) into `dir`.
+pub fn write_files(dir: &TempDir, files: &[(&str, &str)]) {
+    for (name, text) in files {
+        let path = dir.path(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+/// Runs `stampede run SCRIPT ARGS… --summary-export` with the tests' JavaScript cache.
+pub fn run_js(script: &Path, args: &[&str]) -> RunResult {
+    run_js_with_cache(script, args, &js_cache())
+}
+
+/// `run_js` with a cache directory of its own.
+pub fn run_js_with_cache(script: &Path, args: &[&str], cache: &Path) -> RunResult {
+    let out = TempDir::new("js-run");
+    let export = out.path("summary.json");
+    let mut cmd = stampede();
+    cmd.env("STAMPEDE_CACHE_DIR", cache)
+        .arg("run")
+        .arg(script)
+        .args(args)
+        .arg("--summary-export")
+        .arg(&export);
+    run_command(cmd, Some(&export))
+}
+
+const K6_SCRIPT: &str = r#"
+import http from 'k6/http';
+import { check, group, sleep } from 'k6';
+import { Counter, Trend } from 'k6/metrics';
+import exec from 'k6/execution';
+import { itemName } from './lib/items.js';
+
+const orders = new Counter('orders');
+const echoTime = new Trend('echo_time', true);
+
+export const options = {
+  vus: 2,
+  iterations: 6,
+  thresholds: { checks: ['rate==1'], orders: ['count==6'], 'http_req_duration{name:echo}': ['max>0'] },
+};
+
+export function setup() {
+  const res = http.get(`${__ENV.BASE_URL}/get`);
+  return { token: 't0k3n', status: res.status };
+}
+
+export default function (data) {
+  group('order', () => {
+    const res = http.post(`${__ENV.BASE_URL}/post`, JSON.stringify({ item: itemName(exec.vu.idInTest) }), {
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${data.token}` },
+      tags: { name: 'echo' },
+    });
+    check(res, {
+      'status is 200': (r) => r.status === 200,
+      'echoed': (r) => r.json().item === `item-${__VU}`,
+      'setup data arrived': () => data.status === 200,
+      'content type': (r) => r.headers['Content-Type'] !== undefined,
+    });
+    echoTime.add(res.timings.duration);
+    orders.add(1);
+  });
+  const [a, b] = http.batch([`${__ENV.BASE_URL}/`, ['GET', `${__ENV.BASE_URL}/status/204`]]);
+  check(a, { 'batch 1': (r) => r.body.includes('hello') });
+  check(b, { 'batch 2': (r) => r.status === 204 });
+  if (__ITER === 0) console.log(`vu ${__VU} in ${exec.scenario.name}`);
+  sleep(0.01);
+}
+
+export function teardown(data) {
+  console.log(`teardown with ${data.token}`);
+}
+"#;
+
+const ITEMS_JS: &str = r#"
+import { sleep } from 'k6';
+export function itemName(vu) {
+  sleep(0);
+  return `item-${vu}`;
+}
+"#;
+
+#[test]
+fn a_k6_script_runs_unchanged() {
+    let rt = runtime();
+    let server = target(&rt);
+    let dir = TempDir::new("js-k6");
+    write_files(
+        &dir,
+        &[("script.js", K6_SCRIPT), ("lib/items.js", ITEMS_JS)],
+    );
+    let r = run_js(
+        &dir.path("script.js"),
+        &["-e", &format!("BASE_URL={}", server.url())],
+    );
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("iterations", "count"), 6.0);
+    // setup's GET, then per iteration one POST and a batch of two.
+    assert_eq!(r.metric("http_reqs", "count"), 19.0);
+    assert_eq!(r.metric("checks", "passes"), 36.0, "{}", r.output());
+    assert_eq!(r.metric("checks", "fails"), 0.0);
+    assert_eq!(r.metric("orders", "count"), 6.0);
+    assert!(r.metric("echo_time", "max") > 0.0);
+    assert!(r.has_metric("group_duration"));
+    assert!(r.stderr.contains("vu 1 in default"), "{}", r.output());
+    assert!(r.stderr.contains("teardown with t0k3n"), "{}", r.output());
+    assert_eq!(server.stats().requests(), 19);
+}
+
+#[test]
+fn the_examples_run_on_the_engine() {
+    let rt = runtime();
+    let server = target(&rt);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let base = format!("BASE_URL={}", server.url());
+    let quick = run_js(
+        &root.join("examples/js-quickstart/script.js"),
+        &["-e", &base, "-u", "2", "-i", "10", "-q"],
+    );
+    assert_eq!(quick.code, 0, "{}", quick.output());
+    assert_eq!(quick.metric("http_reqs", "count"), 10.0);
+    assert_eq!(quick.metric("checks", "passes"), 20.0);
+    let fetch = run_js(
+        &root.join("examples/js-fetch/script.js"),
+        &[
+            "-e",
+            &base,
+            "-q",
+            "--threshold",
+            "http_reqs{client:fetch}: count==10",
+        ],
+    );
+    assert_eq!(fetch.code, 0, "{}", fetch.output());
+    assert_eq!(fetch.metric("http_reqs", "count"), 10.0);
+    assert_eq!(fetch.metric("checks", "passes"), 20.0);
+    assert_eq!(server.stats().requests(), 20);
+}
+
+/// Issue 14: a scenario's `env` must not leak into the next scenario the same VU runs.
+#[test]
+fn each_scenario_sees_its_own_env() {
+    let dir = TempDir::new("js-env");
+    write_files(
+        &dir,
+        &[(
+            "script.js",
+            r#"
+import { check } from 'k6';
+import exec from 'k6/execution';
+export const options = {
+  scenarios: {
+    first: { executor: 'per-vu-iterations', vus: 1, iterations: 2, env: { COLOR: 'red' } },
+    second: { executor: 'per-vu-iterations', vus: 1, iterations: 2, startTime: '500ms', env: { SHAPE: 'square' } },
+  },
+};
+export default function () {
+  const first = exec.scenario.name === 'first';
+  check(__ENV, {
+    'COLOR is the scenario\'s': (e) => e.COLOR === (first ? 'red' : undefined),
+    'SHAPE is the scenario\'s': (e) => e.SHAPE === (first ? undefined : 'square'),
+    '-e reaches every scenario': (e) => e.GLOBAL === 'yes',
+  });
+}
+"#,
+        )],
+    );
+    let r = run_js(&dir.path("script.js"), &["-e", "GLOBAL=yes", "-q"]);
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("iterations", "count"), 4.0);
+    assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.output());
+    assert_eq!(r.metric("checks", "passes"), 12.0);
+}
+
+/// Issue 14: the cache depends on the files the script imports, not on its folder.
+#[test]
+fn files_next_to_the_script_do_not_rebuild_it() {
+    let dir = TempDir::new("js-cache");
+    let cache = TempDir::new("js-cache-dir");
+    write_files(
+        &dir,
+        &[
+            (
+                "script.js",
+                "import { greet } from './lib.js';\nexport default function () { greet(); }\n",
+            ),
+            ("lib.js", "export function greet() { console.log('hi'); }\n"),
+        ],
+    );
+    let script = dir.path("script.js");
+    let first = run_js_with_cache(&script, &["-q"], &cache.0);
+    assert_eq!(first.code, 0, "{}", first.output());
+    let entries = |p: &Path| -> Vec<String> {
+        let mut v: Vec<String> = walk(p)
+            .into_iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let before = entries(&cache.0);
+    assert!(!before.is_empty(), "the engine is cached");
+    // A summary written next to the script, and another script there: neither is imported.
+    std::fs::write(dir.path("summary.json"), "{}").unwrap();
+    std::fs::write(dir.path("other.js"), "export default function () {}").unwrap();
+    let second = run_js_with_cache(&script, &["-q"], &cache.0);
+    assert_eq!(second.code, 0, "{}", second.output());
+    assert_eq!(entries(&cache.0), before, "nothing new was built");
+    assert!(
+        second.elapsed < std::time::Duration::from_secs(5),
+        "cached start: {:?}",
+        second.elapsed
+    );
+    // An imported file that changes is seen at once.
+    std::fs::write(
+        dir.path("lib.js"),
+        "export function greet() { console.log('hello again'); }\n",
+    )
+    .unwrap();
+    let third = run_js_with_cache(&script, &[], &cache.0);
+    assert_eq!(third.code, 0, "{}", third.output());
+    assert!(third.stderr.contains("hello again"), "{}", third.output());
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// `k6/execution`'s numbers in the test come from the host (`context.ids`): on a test that is
+/// not split into execution segments they equal those in the instance.
+#[test]
+fn execution_numbers_in_the_test_match_the_instance_when_not_split() {
+    let dir = TempDir::new("js-ids");
+    write_files(
+        &dir,
+        &[(
+            "script.js",
+            r#"
+import { check } from 'k6';
+import exec from 'k6/execution';
+export const options = { vus: 2, iterations: 6 };
+const seen = [];
+export default function () {
+  seen.push(exec.scenario.iterationInTest);
+  check(exec, {
+    'idInTest is __VU': (e) => e.vu.idInTest === __VU && e.vu.idInInstance === __VU,
+    'iterationInTest is iterationInInstance': (e) => e.scenario.iterationInTest === e.scenario.iterationInInstance,
+    'iterationInTest is below 6': (e) => e.scenario.iterationInTest >= 0 && e.scenario.iterationInTest < 6,
+    'never seen twice by this VU': () => new Set(seen).size === seen.length,
+  });
+}
+"#,
+        )],
+    );
+    let r = run_js(&dir.path("script.js"), &["-q"]);
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.output());
+    assert_eq!(r.metric("checks", "passes"), 24.0, "{}", r.output());
+}
+
+/// `stampede kubernetes render script.js` ships the script's source (the pods' stampede carries
+/// the engine), not the engine component without the script.
+#[test]
+fn a_javascript_script_renders_for_kubernetes_as_its_source() {
+    let dir = TempDir::new("js-k8s");
+    write_files(
+        &dir,
+        &[(
+            "checkout.js",
+            "export default function () { console.log('checkout-marker'); }\n",
+        )],
+    );
+    let mut cmd = stampede();
+    cmd.env("STAMPEDE_CACHE_DIR", js_cache())
+        .args(["kubernetes", "render"])
+        .arg(dir.path("checkout.js"))
+        .args(["--instances", "2", "--", "-i", "4"]);
+    let r = run_command(cmd, None);
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert!(r.stdout.contains("checkout.js:"), "{}", r.stdout);
+    assert!(r.stdout.contains("checkout-marker"), "{}", r.stdout);
+    assert!(r.stdout.contains("\"/script/checkout.js\""), "{}", r.stdout);
+    assert!(!r.stdout.contains(".wasm.gz"), "{}", r.stdout);
+}
