@@ -1,5 +1,6 @@
 // The benchmark's JavaScript script: one GET of $URL and one check per iteration
-// ($MODE=sleep: park for $SLEEP seconds instead, for memory per VU).
+// ($MODE=sleep: park for $SLEEP seconds instead, for memory per VU; $MODE=fresh: a URL never
+// seen before each time, `$URL?id=<random>`, with no `name` tag).
 import http from 'stampede/http';
 import { check, sleep } from 'stampede';
 
@@ -8,6 +9,7 @@ export default function () {
     sleep(Number(__ENV.SLEEP || 1));
     return;
   }
-  const res = http.get(__ENV.URL);
+  const url = __ENV.MODE === 'fresh' ? `${__ENV.URL}?id=${Math.random().toString(36).slice(2)}` : __ENV.URL;
+  const res = http.get(url);
   check(res, { 'status is 200': (r) => r.status === 200 });
 }
