@@ -33,6 +33,7 @@ mod prometheus_rw;
 mod sandbox;
 mod scale_out;
 mod scenarios;
+mod series;
 mod script_faults;
 mod sdk_units;
 mod target_faults;
