@@ -15,8 +15,10 @@ use super::{builtin, MetricId, Metrics, Sample, SystemTags, TagSet, TagSetId};
 const BATCH: usize = 1024;
 /// Longest a sample waits in a VU before reaching the store.
 const MAX_HOLD: Duration = Duration::from_millis(200);
-/// Tag sets a VU remembers; past this (e.g. a URL per request) the cache starts over.
-const MAX_CACHED_TAG_SETS: usize = 4096;
+/// Tag sets a VU remembers; past this (e.g. a URL per request) the cache starts over. Small:
+/// a VU rarely uses more, and a thousand VUs each caching thousands of fresh URLs would hold
+/// hundreds of megabytes.
+const MAX_CACHED_TAG_SETS: usize = 512;
 
 type Pairs<'a> = SmallVec<[(&'a str, &'a str); 16]>;
 /// Tag sets by the 128-bit hash of their pairs.
@@ -527,11 +529,8 @@ mod tests {
                         rec.record_check(check, true, check_tags);
                         let mut extra = vec![("check", check)];
                         extra.extend(check_tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-                        assert_eq!(
-                            rec.buf.last().unwrap().tags,
-                            rec.tag_set(&extra),
-                            "check {step}"
-                        );
+                        let got = rec.buf.last().unwrap().tags;
+                        assert_eq!(got, rec.tag_set(&extra), "check {step}");
                         // Twice in a row: the remembered set.
                         rec.flush();
                         rec.record_request(&meta, ex);
