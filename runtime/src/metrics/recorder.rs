@@ -47,8 +47,11 @@ pub struct Recorder {
     /// The last request's tag set and what made it.
     last: LastRequest,
     /// The last check's tag set, name and tags (forgotten with the request's).
-    last_check: Option<(TagSetId, String, Vec<(String, String)>)>,
+    last_check: Option<LastCheck>,
 }
+
+/// A check's tag set, with the name and tags that made it.
+type LastCheck = (TagSetId, String, Vec<(String, String)>);
 
 /// What made the last request's tag set, and the set: a VU mostly sends the same request
 /// again, and comparing a few fields costs a fraction of hashing every tag and looking the
@@ -330,9 +333,14 @@ impl Recorder {
         pairs.push(("group", self.group.as_str()));
         let sys = self.system;
         let expected_str = if expected { "true" } else { "false" };
-        // A request named by the script is recorded under its name in `url` too (as k6 does
-        // for URLs made with `http.url`): naming dynamic URLs is what keeps their series few.
-        let name = meta.name.unwrap_or(ex.url.as_str());
+        // A request named by the script (its `name`, or a `name` tag as k6 scripts set it) is
+        // recorded under its name in `url` too, as k6 does for URLs made with `http.url`:
+        // naming dynamic URLs is what keeps their series few.
+        let tag_name = || meta.tags.iter().rev().find(|(k, _)| k == "name");
+        let name = meta
+            .name
+            .or_else(|| tag_name().map(|(_, v)| v.as_str()))
+            .unwrap_or(ex.url.as_str());
         for (tag, key, value) in [
             (SystemTags::METHOD, "method", ex.method.as_str()),
             (SystemTags::URL, "url", name),
@@ -524,8 +532,12 @@ mod tests {
                         let got = rec.buf[rec.buf.len() - 3].tags;
                         let want = rec.request_tags(&meta, ex, ex.error_code(), ex.expected());
                         assert_eq!(got, want, "step {step}: {ex:?} {meta:?}");
-                        let check_tags = if step % 2 == 0 { &tags[1][..] } else { &[] };
-                        let check = if step % 3 == 0 { "a" } else { "b" };
+                        let check_tags = if step.is_multiple_of(2) {
+                            &tags[1][..]
+                        } else {
+                            &[]
+                        };
+                        let check = if step.is_multiple_of(3) { "a" } else { "b" };
                         rec.record_check(check, true, check_tags);
                         let mut extra = vec![("check", check)];
                         extra.extend(check_tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));

@@ -151,13 +151,14 @@ impl TagInterner {
 
     /// Once, after the first set was folded: the tags it lost (for the warning).
     pub fn take_overflow_notice(&self) -> Option<Vec<String>> {
-        if self
+        // A read lock answers the usual question (no fold yet) without blocking interning.
+        let none = self
             .inner
             .read()
             .expect("tag interner lock")
             .notice
-            .is_none()
-        {
+            .is_none();
+        if none {
             return None;
         }
         self.inner.write().expect("tag interner lock").notice.take()
