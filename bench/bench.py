@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""stampede's benchmark: stampede and wrk side by side (HTTP/1.1), stampede and h2load side by
+"""stampede's benchmark: the same-run table of stampede, wrk, oha and k6 (HTTP/1.1: CPU,
+instructions and cache misses per request, RSS; see table.py), stampede and h2load side by
 side (HTTP/2), VU start-up and memory, the highest arrival rate held, and memory over a long run. One command: `bench/run.sh` (see the README's
 Performance section).
 
@@ -21,8 +22,9 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STAMPEDE = os.path.join(ROOT, "target", "release", "stampede")
-GUEST = os.path.join(ROOT, "target", "guests", "wasm32-wasip2", "release", "bench_guest.wasm")
+TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
+STAMPEDE = os.path.join(TARGET, "release", "stampede")
+GUEST = os.path.join(TARGET, "guests", "wasm32-wasip2", "release", "bench_guest.wasm")
 
 
 def free_port():
@@ -130,25 +132,6 @@ def stampede_run(args, export=True, env=None):
 
 def metric(summary, name, field, default=0.0):
     return summary.get("metrics", {}).get(name, {}).get(field, default)
-
-
-def side_by_side(target, reps, duration, conns):
-    rows = {"wrk": [], "stampede": []}
-    wrk = shutil.which("wrk")
-    if not wrk:
-        log("wrk is not installed (apt-get install wrk): running stampede alone")
-    for rep in range(reps):
-        if wrk:
-            out, _, user, sys_, rss, _ = timed([wrk, "-t2", f"-c{conns}", f"-d{duration}s", target.url])
-            n = int(re.search(r"(\d+) requests in", out).group(1))
-            rows["wrk"].append(dict(rps=n / duration, cpu_us=(user + sys_) / n * 1e6, rss=rss, n=n))
-            log(f"  rep {rep + 1}: wrk      {n / duration:10.0f} req/s  {(user + sys_) / n * 1e6:5.1f} µs CPU/req")
-        summary, _, _, user, sys_, rss, _ = stampede_run(["-e", f"URL={target.url}", "-u", str(conns), "-d", f"{duration}s"])
-        n = metric(summary, "http_reqs", "count")
-        fails = metric(summary, "http_req_failed", "passes")
-        rows["stampede"].append(dict(rps=n / duration, cpu_us=(user + sys_) / n * 1e6, rss=rss, n=n, failed=fails))
-        log(f"  rep {rep + 1}: stampede {n / duration:10.0f} req/s  {(user + sys_) / n * 1e6:5.1f} µs CPU/req")
-    return rows
 
 
 def h2_side_by_side(url, reps, duration, conns, streams):
@@ -391,36 +374,30 @@ def mb(b):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--reps", type=int, default=3, help="interleaved repetitions of wrk and stampede (3)")
+    ap.add_argument("--reps", type=int, default=5, help="interleaved repetitions of each timed run (5)")
+    ap.add_argument("--count-small", type=int, default=2000, help="requests of the short counted run (2000)")
+    ap.add_argument("--count-large", type=int, default=7000, help="requests of the long counted run (7000)")
     ap.add_argument("--duration", type=int, default=10, help="seconds per run (10)")
     ap.add_argument("--conns", type=int, default=50, help="connections / VUs (50)")
     ap.add_argument("--soak", type=int, default=60, help="seconds of the memory-over-time run (60; 600 for the 10-minute soak)")
-    ap.add_argument("--skip", default="", help="comma-separated parts to skip: compare,h2,outputs,vus,rate,soak,langs,scale,js")
+    ap.add_argument("--cardinality", type=int, default=30,
+                    help="seconds of each run of the URL-cardinality memory part (30; 600 for the 10-minute one)")
+    ap.add_argument("--skip", default="", help="comma-separated parts to skip: table,h2,outputs,vus,rate,soak,langs,scale,cardinality,js")
     ap.add_argument("--only", default="", help="comma-separated parts to run (the others are skipped)")
     ap.add_argument("--target", choices=["auto", "serve"], default="auto", help="nginx if installed (auto) or stampede serve")
     a = ap.parse_args()
     skip = set(a.skip.split(",")) - {""}
     if a.only:
-        skip = {"compare", "h2", "outputs", "vus", "rate", "soak", "langs", "scale", "js"} - set(a.only.split(","))
+        skip = {"table", "h2", "outputs", "vus", "rate", "soak", "langs", "scale", "cardinality", "js"} - set(a.only.split(","))
 
     target = Target(prefer_nginx=a.target == "auto")
     nproc = os.cpu_count()
     print(f"machine: {nproc} cores, {os.uname().release}; target: {target.name} on {target.url}")
     try:
-        if "compare" not in skip:
-            log(f"== stampede vs wrk: keep-alive GET, {a.conns} connections/VUs, closed loop, {a.duration} s, {a.reps} reps")
-            rows = side_by_side(target, a.reps, a.duration, a.conns)
-            print(f"\nstampede vs wrk ({a.conns} connections, {a.duration} s, median of {a.reps} interleaved runs)")
-            print(f"{'tool':10} {'req/s':>10} {'CPU µs/req':>11} {'peak RSS':>10}")
-            med = {}
-            for tool, rs in rows.items():
-                if not rs:
-                    continue
-                med[tool] = {k: statistics.median(r[k] for r in rs) for k in ("rps", "cpu_us", "rss")}
-                print(f"{tool:10} {med[tool]['rps']:10.0f} {med[tool]['cpu_us']:11.1f} {mb(med[tool]['rss']):>10}")
-            if "wrk" in med:
-                s, w = med["stampede"], med["wrk"]
-                print(f"{'ratio':10} {s['rps'] / w['rps']:10.2f} {s['cpu_us'] / w['cpu_us']:11.2f}   (stampede / wrk; CPU target <= 1.5)")
+        if "table" not in skip:
+            import table
+            table.report(target, STAMPEDE, GUEST, timed, log, a.reps, a.duration, a.conns,
+                         small=a.count_small, large=a.count_large)
         if "h2" not in skip and target.h2_url and shutil.which("h2load"):
             for streams in (1, 10):
                 log(f"== stampede vs h2load: HTTP/2 over TLS, {a.conns} connections x {streams} streams, {a.duration} s, {a.reps} reps")
@@ -492,6 +469,10 @@ def main():
         if "scale" not in skip:
             import scale
             scale.report(target, STAMPEDE, GUEST, timed, stampede_run, a.duration, a.conns)
+        if "cardinality" not in skip:
+            import cardinality
+            log(f"== memory with one URL and with a fresh URL per request ({a.cardinality} s)")
+            cardinality.report(target, STAMPEDE, GUEST, a.cardinality)
         if "soak" not in skip:
             log(f"== memory over a {a.soak} s run")
             samples = soak_rss(target, a.soak)

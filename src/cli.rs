@@ -254,6 +254,10 @@ pub struct RunArgs {
     /// it), 1.1, or 2 (h2c with prior knowledge on http://).
     #[arg(long, value_name = "VERSION")]
     pub http_version: Option<String>,
+    /// Most distinct tag sets (metric series) kept (default 10000); past it, new ones are
+    /// folded into overflow series tagged name=(overflow).
+    #[arg(long, value_name = "N")]
+    pub max_series: Option<u64>,
     /// Block requests to these host names, comma-separated (*.example.com matches subdomains).
     #[arg(long, value_name = "HOSTS", value_delimiter = ',')]
     pub block_hostnames: Vec<String>,
@@ -333,6 +337,7 @@ impl RunArgs {
             user_agent: self.user_agent.clone(),
             http_timeout: self.http_timeout,
             http_version: self.http_version.clone(),
+            max_series: self.max_series,
             discard_response_bodies: self.discard_response_bodies.then_some(true),
             no_setup: self.no_setup.then_some(true),
             no_teardown: self.no_teardown.then_some(true),

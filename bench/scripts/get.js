@@ -1,6 +1,7 @@
 // The benchmark's JavaScript script, written for k6 (it runs unchanged in k6 and in stampede):
 // one GET of $URL and one check per iteration ($MODE=sleep: park for $SLEEP seconds instead,
-// for memory per VU and VU start-up).
+// for memory per VU and VU start-up; $MODE=fresh: a URL never seen before each time,
+// `$URL?id=<random>`, with no `name` tag).
 import http from 'k6/http';
 import { check, sleep } from 'k6';
 
@@ -9,6 +10,7 @@ export default function () {
     sleep(Number(__ENV.SLEEP || 1));
     return;
   }
-  const res = http.get(__ENV.URL);
+  const url = __ENV.MODE === 'fresh' ? `${__ENV.URL}?id=${Math.random().toString(36).slice(2)}` : __ENV.URL;
+  const res = http.get(url);
   check(res, { 'status is 200': (r) => r.status === 200 });
 }

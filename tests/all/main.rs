@@ -38,5 +38,6 @@ mod scale_out;
 mod scenarios;
 mod script_faults;
 mod sdk_units;
+mod series;
 mod target_faults;
 mod windows;

@@ -4,7 +4,8 @@
 //! VU for `$SLEEP` seconds per iteration (VU start-up and memory); `$MODE=batch` sends `$BATCH`
 //! GETs at once per iteration (HTTP/2 streams on one connection, against h2load's `-m`);
 //! `$MODE=think` sends the GET and then sleeps `$SLEEP` seconds (memory of VUs that hold a
-//! connection).
+//! connection); `$MODE=fresh` sends each GET to a URL never seen before (`$URL?id=VU-N`), with
+//! no `name` tag (memory whatever the number of distinct URLs).
 
 use std::sync::OnceLock;
 
@@ -40,6 +41,13 @@ fn iteration() {
         for res in http::batch(requests) {
             check!(res, { "status is 200" => |r| r.status() == 200 });
         }
+        return;
+    }
+    if mode() == "fresh" {
+        let info = stampede::info();
+        let url = format!("{}?id={}-{}", url(), info.vu_id, info.iteration_in_scenario);
+        let res = http::get(&url);
+        check!(res, { "status is 200" => |r| r.status() == 200 });
         return;
     }
     let res = http::get(url());

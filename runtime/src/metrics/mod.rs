@@ -21,7 +21,7 @@ pub use registry::{
 pub use sink::{CounterSink, GaugeSink, RateSink, Sink, TrendSink};
 pub use store::{CheckStats, SampleTap, Store, SubmetricId};
 pub use system_tags::SystemTags;
-pub use tags::{TagInterner, TagSet, TagSetId};
+pub use tags::{TagInterner, TagSet, TagSetId, DEFAULT_MAX_SERIES, OVERFLOW};
 pub use window::{ClosedWindow, WindowId, WindowSeries};
 
 /// One measurement.
@@ -131,6 +131,24 @@ impl Metrics {
             })
             .collect();
         self.record(&samples);
+    }
+
+    /// Once, after the first tag set was folded into an overflow series (see
+    /// [`TagInterner::set_limit`]): the warning that says so and which tag to set.
+    pub fn take_series_warning(&self) -> Option<String> {
+        let lost = self.tags.take_overflow_notice()?;
+        let lost = if lost.is_empty() {
+            String::new()
+        } else {
+            format!(" (without their {} tags)", lost.join(", "))
+        };
+        Some(format!(
+            "the test made more than {} metric series (distinct tag sets): new ones are folded into \
+             series tagged name={OVERFLOW}{lost}, so that memory stays bounded. For URLs with IDs in \
+             them, set the `name` tag to the URL's pattern (e.g. {{ tags: {{ name: '/user/{{id}}' }} }}); \
+             or raise the limit with maxSeries (--max-series)",
+            self.tags.limit()
+        ))
     }
 
     /// The id of the tag set made of `pairs`.

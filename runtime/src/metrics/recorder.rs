@@ -15,8 +15,10 @@ use super::{builtin, MetricId, Metrics, Sample, SystemTags, TagSet, TagSetId};
 const BATCH: usize = 1024;
 /// Longest a sample waits in a VU before reaching the store.
 const MAX_HOLD: Duration = Duration::from_millis(200);
-/// Tag sets a VU remembers; past this (e.g. a URL per request) the cache starts over.
-const MAX_CACHED_TAG_SETS: usize = 4096;
+/// Tag sets a VU remembers; past this (e.g. a URL per request) the cache starts over. Small:
+/// a VU rarely uses more, and a thousand VUs each caching thousands of fresh URLs would hold
+/// hundreds of megabytes.
+const MAX_CACHED_TAG_SETS: usize = 512;
 
 type Pairs<'a> = SmallVec<[(&'a str, &'a str); 16]>;
 /// Tag sets by the 128-bit hash of their pairs.
@@ -42,6 +44,74 @@ pub struct Recorder {
     plain: Option<TagSetId>,
     /// The system tags requests are recorded with (`systemTags`).
     system: SystemTags,
+    /// The last request's tag set and what made it.
+    last: LastRequest,
+    /// The last check's tag set, name and tags (forgotten with the request's).
+    last_check: Option<LastCheck>,
+}
+
+/// A check's tag set, with the name and tags that made it.
+type LastCheck = (TagSetId, String, Vec<(String, String)>);
+
+/// What made the last request's tag set, and the set: a VU mostly sends the same request
+/// again, and comparing a few fields costs a fraction of hashing every tag and looking the
+/// hash up. Forgotten whenever the base tags, the group or the system tags change.
+#[derive(Default)]
+struct LastRequest {
+    id: Option<TagSetId>,
+    method: http::Method,
+    url: String,
+    name: Option<String>,
+    status: u16,
+    proto: &'static str,
+    code: u32,
+    expected: bool,
+    tags: Vec<(String, String)>,
+}
+
+impl LastRequest {
+    /// The set, if `meta` and `ex` make the same one as last time.
+    #[inline]
+    fn get(
+        &self,
+        meta: &RequestMeta<'_>,
+        ex: &Exchange,
+        code: u32,
+        expected: bool,
+    ) -> Option<TagSetId> {
+        let same = self.status == ex.status
+            && self.code == code
+            && self.expected == expected
+            && self.proto == ex.proto
+            && self.method == ex.method
+            && self.url == ex.url
+            && self.name.as_deref() == meta.name
+            && self.tags == meta.tags;
+        self.id.filter(|_| same)
+    }
+
+    fn remember(
+        &mut self,
+        meta: &RequestMeta<'_>,
+        ex: &Exchange,
+        code: u32,
+        expected: bool,
+        id: TagSetId,
+    ) {
+        self.id = Some(id);
+        self.method.clone_from(&ex.method);
+        self.url.clone_from(&ex.url);
+        match (meta.name, &mut self.name) {
+            (Some(n), Some(have)) => n.clone_into(have),
+            (n, have) => *have = n.map(str::to_owned),
+        }
+        self.status = ex.status;
+        self.proto = ex.proto;
+        self.code = code;
+        self.expected = expected;
+        self.tags.clear();
+        self.tags.extend_from_slice(meta.tags);
+    }
 }
 
 impl Recorder {
@@ -55,6 +125,8 @@ impl Recorder {
             group: String::new(),
             plain: None,
             system: SystemTags::DEFAULT,
+            last: LastRequest::default(),
+            last_check: None,
         }
     }
 
@@ -63,6 +135,8 @@ impl Recorder {
         if system != self.system {
             self.system = system;
             self.interner.cache.clear();
+            self.last.id = None;
+            self.last_check = None;
         }
     }
 
@@ -78,6 +152,8 @@ impl Recorder {
             self.base = tags;
             self.interner.cache.clear();
             self.plain = None;
+            self.last.id = None;
+            self.last_check = None;
         }
     }
 
@@ -91,6 +167,8 @@ impl Recorder {
         if group != self.group {
             self.group = group;
             self.plain = None;
+            self.last.id = None;
+            self.last_check = None;
         }
     }
 
@@ -197,41 +275,15 @@ impl Recorder {
     pub fn record_request(&mut self, meta: &RequestMeta<'_>, ex: &Exchange) {
         let time = self.metrics.now();
         let expected = ex.expected();
-        let mut status_buf = [0u8; 5];
-        let status = format_u32(u32::from(ex.status), &mut status_buf);
         let code = ex.error_code();
-        let mut code_buf = [0u8; 10];
-        let code_str = format_u32(code, &mut code_buf);
-        let mut pairs: Pairs<'_> = SmallVec::new();
-        pairs.extend(self.base.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        pairs.push(("group", self.group.as_str()));
-        let sys = self.system;
-        let expected_str = if expected { "true" } else { "false" };
-        for (tag, key, value) in [
-            (SystemTags::METHOD, "method", ex.method.as_str()),
-            (SystemTags::URL, "url", ex.url.as_str()),
-            (
-                SystemTags::NAME,
-                "name",
-                meta.name.unwrap_or(ex.url.as_str()),
-            ),
-            (SystemTags::STATUS, "status", status),
-            (SystemTags::PROTO, "proto", ex.proto),
-            (
-                SystemTags::EXPECTED_RESPONSE,
-                "expected_response",
-                expected_str,
-            ),
-        ] {
-            if sys.has(tag) {
-                pairs.push((key, value));
+        let tags = match self.last.get(meta, ex, code, expected) {
+            Some(id) => id,
+            None => {
+                let id = self.request_tags(meta, ex, code, expected);
+                self.last.remember(meta, ex, code, expected, id);
+                id
             }
-        }
-        if code != 0 && sys.has(SystemTags::ERROR_CODE) {
-            pairs.push(("error_code", code_str));
-        }
-        pairs.extend(meta.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        let tags = Self::lookup(&mut self.interner, &self.metrics, pairs);
+        };
         let io_tags = self.plain_tags();
 
         let t = &ex.timings;
@@ -264,12 +316,67 @@ impl Recorder {
         );
     }
 
+    /// The tag set of a request: base tags, group, the system tags and the script's tags.
+    fn request_tags(
+        &mut self,
+        meta: &RequestMeta<'_>,
+        ex: &Exchange,
+        code: u32,
+        expected: bool,
+    ) -> TagSetId {
+        let mut status_buf = [0u8; 5];
+        let status = format_u32(u32::from(ex.status), &mut status_buf);
+        let mut code_buf = [0u8; 10];
+        let code_str = format_u32(code, &mut code_buf);
+        let mut pairs: Pairs<'_> = SmallVec::new();
+        pairs.extend(self.base.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        pairs.push(("group", self.group.as_str()));
+        let sys = self.system;
+        let expected_str = if expected { "true" } else { "false" };
+        // A request named by the script (its `name`, or a `name` tag as k6 scripts set it) is
+        // recorded under its name in `url` too, as k6 does for URLs made with `http.url`:
+        // naming dynamic URLs is what keeps their series few.
+        let tag_name = || meta.tags.iter().rev().find(|(k, _)| k == "name");
+        let name = meta
+            .name
+            .or_else(|| tag_name().map(|(_, v)| v.as_str()))
+            .unwrap_or(ex.url.as_str());
+        for (tag, key, value) in [
+            (SystemTags::METHOD, "method", ex.method.as_str()),
+            (SystemTags::URL, "url", name),
+            (SystemTags::NAME, "name", name),
+            (SystemTags::STATUS, "status", status),
+            (SystemTags::PROTO, "proto", ex.proto),
+            (
+                SystemTags::EXPECTED_RESPONSE,
+                "expected_response",
+                expected_str,
+            ),
+        ] {
+            if sys.has(tag) {
+                pairs.push((key, value));
+            }
+        }
+        if code != 0 && sys.has(SystemTags::ERROR_CODE) {
+            pairs.push(("error_code", code_str));
+        }
+        pairs.extend(meta.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        Self::lookup(&mut self.interner, &self.metrics, pairs)
+    }
+
     /// Records a check.
     pub fn record_check(&mut self, name: &str, ok: bool, tags: &[(String, String)]) {
-        let mut extra: Pairs<'_> = SmallVec::new();
-        extra.push(("check", name));
-        extra.extend(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        let id = self.tag_set(&extra);
+        let id = match &self.last_check {
+            Some((id, n, t)) if n == name && t == tags => *id,
+            _ => {
+                let mut extra: Pairs<'_> = SmallVec::new();
+                extra.push(("check", name));
+                extra.extend(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                let id = self.tag_set(&extra);
+                self.last_check = Some((id, name.to_owned(), tags.to_vec()));
+                id
+            }
+        };
         self.push(builtin::CHECKS, id, if ok { 1.0 } else { 0.0 });
     }
 
@@ -366,6 +473,84 @@ mod tests {
         assert_eq!(metrics.tags.get(c).get("a"), Some("3"));
         // Pairs are length-prefixed before hashing: moving a byte from key to value changes it.
         assert_ne!(rec.tag_set(&[("ab", "c")]), rec.tag_set(&[("a", "bc")]));
+    }
+
+    fn exchange(method: &str, url: &str, status: u16, proto: &'static str) -> Exchange {
+        Exchange {
+            method: method.parse().unwrap(),
+            url: url.into(),
+            status,
+            proto,
+            headers: Default::default(),
+            body: Default::default(),
+            timings: Default::default(),
+            error: (status == 0)
+                .then(|| stampede_host_api::http::RequestError::new(1211, "timeout".to_owned())),
+            bytes_sent: 0,
+            bytes_received: 0,
+            challenge: false,
+        }
+    }
+
+    /// The last request's remembered set is the one hashing and interning give, whatever
+    /// changes between two requests: a differential test of the fast path against the slow.
+    #[test]
+    fn the_remembered_request_set_is_always_the_one_lookup_gives() {
+        let metrics = Metrics::new();
+        let mut rec = metrics.recorder();
+        let tags = [vec![], vec![("tier".to_owned(), "gold".to_owned())]];
+        let exchanges = [
+            exchange("GET", "http://a/", 200, "HTTP/1.1"),
+            exchange("GET", "http://a/", 200, "HTTP/1.1"),
+            exchange("GET", "http://a/x", 200, "HTTP/1.1"),
+            exchange("POST", "http://a/x", 200, "HTTP/1.1"),
+            exchange("POST", "http://a/x", 404, "HTTP/1.1"),
+            exchange("POST", "http://a/x", 404, "HTTP/2.0"),
+            exchange("POST", "http://a/x", 0, ""),
+        ];
+        let mut step = 0u32;
+        for round in 0..3 {
+            for ex in &exchanges {
+                for extra in &tags {
+                    for name in [None, Some("named"), Some("other")] {
+                        step += 1;
+                        // Now and then the VU's context changes under the remembered set.
+                        match step % 17 {
+                            3 => rec.set_group(format!("::g{round}")),
+                            7 => rec.set_base_tags(vec![("scenario".into(), format!("s{round}"))]),
+                            11 => rec.set_system_tags(if round == 1 {
+                                SystemTags::from_names(&["status".to_owned()]).0
+                            } else {
+                                SystemTags::DEFAULT
+                            }),
+                            _ => {}
+                        }
+                        let meta = RequestMeta { name, tags: extra };
+                        rec.flush();
+                        rec.record_request(&meta, ex);
+                        // The request's set (data sent and received follow, untagged by it).
+                        let got = rec.buf[rec.buf.len() - 3].tags;
+                        let want = rec.request_tags(&meta, ex, ex.error_code(), ex.expected());
+                        assert_eq!(got, want, "step {step}: {ex:?} {meta:?}");
+                        let check_tags = if step.is_multiple_of(2) {
+                            &tags[1][..]
+                        } else {
+                            &[]
+                        };
+                        let check = if step.is_multiple_of(3) { "a" } else { "b" };
+                        rec.record_check(check, true, check_tags);
+                        let mut extra = vec![("check", check)];
+                        extra.extend(check_tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                        let got = rec.buf.last().unwrap().tags;
+                        assert_eq!(got, rec.tag_set(&extra), "check {step}");
+                        // Twice in a row: the remembered set.
+                        rec.flush();
+                        rec.record_request(&meta, ex);
+                        assert_eq!(rec.buf[rec.buf.len() - 3].tags, want, "step {step} again");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

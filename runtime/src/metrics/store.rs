@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
 use super::window::{WindowId, WindowSeries};
@@ -54,6 +53,9 @@ pub trait SampleTap: Send {
 /// wake-up of each output's thread) per this many samples rather than per VU batch.
 const TAP_BATCH: usize = 8192;
 
+/// A metric of a tag set whose route is not known yet.
+const NO_ROUTE: u32 = u32::MAX;
+
 #[derive(Debug, Default, Clone)]
 struct Route {
     subs: SmallVec<[u32; 4]>,
@@ -69,7 +71,9 @@ pub struct Store {
     totals: Vec<Option<Sink>>,
     subs: Vec<Submetric>,
     subs_by_metric: HashMap<MetricId, Vec<u32>>,
-    route_ids: FxHashMap<(MetricId, TagSetId), u32>,
+    /// Per tag set (by id: they are dense), the index in `routes` of each metric's route
+    /// ([`NO_ROUTE`] until a sample needs it): two array lookups per sample, no hashing.
+    route_ids: Vec<Vec<u32>>,
     routes: Vec<Route>,
     checks: Vec<CheckStats>,
     check_index: HashMap<(String, String), u32>,
@@ -91,7 +95,7 @@ impl Store {
             totals: Vec::new(),
             subs: Vec::new(),
             subs_by_metric: HashMap::new(),
-            route_ids: FxHashMap::default(),
+            route_ids: Vec::new(),
             routes: Vec::new(),
             checks: Vec::new(),
             check_index: HashMap::new(),
@@ -270,16 +274,13 @@ impl Store {
             self.totals[m]
                 .get_or_insert_with(|| Sink::new(self.kinds[m]))
                 .add(s.value);
-            let key = (s.metric, s.tags);
-            let at = match self.route_ids.get(&key) {
-                Some(&at) => at,
-                None => {
-                    let r = self.route(s.metric, s.tags);
-                    self.routes.push(r);
-                    let at = (self.routes.len() - 1) as u32;
-                    self.route_ids.insert(key, at);
-                    at
-                }
+            let at = match self
+                .route_ids
+                .get(s.tags.0 as usize)
+                .and_then(|row| row.get(m))
+            {
+                Some(&at) if at != NO_ROUTE => at,
+                _ => self.new_route(s.metric, s.tags),
             };
             let route = &self.routes[at as usize];
             for &sub in &route.subs {
@@ -303,6 +304,24 @@ impl Store {
                 self.flush_taps();
             }
         }
+    }
+
+    /// Computes and remembers the route of `metric`'s samples tagged `tags`.
+    #[cold]
+    fn new_route(&mut self, metric: MetricId, tags: TagSetId) -> u32 {
+        let r = self.route(metric, tags);
+        self.routes.push(r);
+        let at = (self.routes.len() - 1) as u32;
+        let (t, m) = (tags.0 as usize, usize::from(metric.0));
+        if t >= self.route_ids.len() {
+            self.route_ids.resize_with(t + 1, Vec::new);
+        }
+        let row = &mut self.route_ids[t];
+        if m >= row.len() {
+            row.resize(m.max(self.kinds.len()) + 1, NO_ROUTE);
+        }
+        row[m] = at;
+        at
     }
 
     fn route(&mut self, metric: MetricId, tags: TagSetId) -> Route {

@@ -92,6 +92,7 @@ pub fn from_env(vars: impl IntoIterator<Item = (String, String)>) -> Result<Opti
             }
             "EXECUTION_SEGMENT_INDEX" => o.execution_segment_index = Some(num_var(&name, &v)?),
             "HTTP_VERSION" => o.http_version = Some(v),
+            "MAX_SERIES" => o.max_series = Some(num_var(&name, &v)?),
             _ => k6_var(&mut o, key, &name, v)?,
         }
     }

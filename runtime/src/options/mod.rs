@@ -223,6 +223,9 @@ options! {
     execution_segment_sequence: SegmentSequence,
     /// This instance's part as its position in the sequence, from 0 (stampede's).
     execution_segment_index: u64,
+    /// Most distinct tag sets (metric series) kept; past it, new ones are folded into
+    /// overflow series (default 10,000; stampede's).
+    max_series: u64,
 }
 
 /// How names are resolved (k6's `dns` option); values are checked when the test starts.

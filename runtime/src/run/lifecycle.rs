@@ -396,6 +396,9 @@ impl Lifecycle {
         if let Some(p) = progress {
             p.finish();
         }
+        if let Some(w) = metrics.take_series_warning() {
+            self.ctx.log.log(Level::Warn, &w, &[]);
+        }
         Ok((measured, thresholds))
     }
 
@@ -527,6 +530,9 @@ impl Watcher {
                     (builtin::VUS_MAX, pool.made() as f64),
                 ]);
                 metrics.store().flush_taps();
+                if let Some(w) = metrics.take_series_warning() {
+                    log.log(Level::Warn, &w, &[]);
+                }
                 if n.is_multiple_of(2) && !thresholds.is_empty() {
                     let mut store = metrics.store();
                     store.close_windows_before(metrics.now());

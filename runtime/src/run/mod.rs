@@ -196,6 +196,28 @@ impl From<LoadError> for Failure {
     }
 }
 
+/// Bounds the number of metric series (`maxSeries`), and makes the overflow series keep the
+/// tags that thresholds filter on, so that a threshold still sees every sample it should.
+fn bound_series(metrics: &Metrics, max_series: Option<u64>) -> Result<(), Failure> {
+    let limit = match max_series {
+        None => crate::metrics::DEFAULT_MAX_SERIES,
+        Some(0) => {
+            return Err(Failure::config(
+                "invalid maxSeries 0: it must be at least 1",
+            ))
+        }
+        Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+    };
+    metrics.tags.set_limit(limit);
+    let store = metrics.store();
+    let subs = store.submetrics().iter().flat_map(|s| &s.filter);
+    let windows = store.windows().iter().flat_map(|w| &w.filter);
+    metrics
+        .tags
+        .keep_keys(subs.chain(windows).map(|(k, _)| k.as_str()));
+    Ok(())
+}
+
 /// Declares the sub-metrics that something will show: the per-scenario and per-group
 /// breakdowns (`full`), or the per-scenario counts of the live progress. Each costs a little
 /// per sample.
@@ -351,6 +373,7 @@ async fn prepare(spec: &TestSpec) -> Result<Prepared, Failure> {
         || spec.outputs.iter().any(OutputSpec::is_html_report);
     declare_breakdowns(&metrics, &plan.scenarios, breakdown, spec.progress);
     let thresholds = Thresholds::attach(plan.thresholds.clone(), &mut metrics.store());
+    bound_series(&metrics, plan.options.max_series)?;
     let outputs = make_outputs(spec, &plan, &metrics, &thresholds)?;
     let outputs = Outputs::start(outputs, &metrics, log);
     Ok(Prepared {

@@ -368,8 +368,17 @@ impl Decoder {
     /// Decides the framing and keep-alive of the body that follows `head`.
     fn start_body(&mut self, head: &Head) -> Result<(), Error> {
         let h = &head.headers;
-        let has_te = h.contains_key(TRANSFER_ENCODING);
-        let has_cl = h.contains_key(CONTENT_LENGTH);
+        // One pass over the few fields of a head instead of a hashed lookup per name.
+        let (mut has_te, mut has_cl, mut has_connection) = (false, false, false);
+        for name in h.keys() {
+            if *name == TRANSFER_ENCODING {
+                has_te = true;
+            } else if *name == CONTENT_LENGTH {
+                has_cl = true;
+            } else if *name == CONNECTION {
+                has_connection = true;
+            }
+        }
         if has_te {
             check_transfer_encoding(h)?;
         }
@@ -386,10 +395,11 @@ impl Decoder {
         } else {
             Framing::UntilClose
         };
+        let token = |t: &str| has_connection && has_token(h, &CONNECTION, t);
         let persistent = match head.version {
             // HTTP/1.0 keeps a connection only when it says so, with a delimited body.
-            Version::Http10 => has_token(h, &CONNECTION, "keep-alive") && !has_te,
-            Version::Http11 => !has_token(h, &CONNECTION, "close"),
+            Version::Http10 => token("keep-alive") && !has_te,
+            Version::Http11 => !token("close"),
         };
         // Both lengths at once may be an attempt at response splitting (RFC 9112 §6.3):
         // the chunks are read, and the connection is not trusted with another request.
@@ -530,7 +540,7 @@ fn parse_head(buf: &mut BytesMut, limits: &Limits) -> Result<Option<(usize, Head
     let raw = buf.split_to(len).freeze();
     let mut headers = HeaderMap::with_capacity(fields.len());
     for (name, start, end) in fields {
-        let value = field_value(raw.slice(start..end))
+        let value = field_value_at(&raw, start, end)
             .ok_or_else(|| malformed(format!("invalid value of header `{name}`")))?;
         headers.append(name, value);
     }
@@ -560,26 +570,25 @@ fn locate(res: &httparse::Response<'_, '_>, base: usize) -> Result<Fields, Error
     Ok(fields)
 }
 
-/// A field value; an obs-fold (line end and indentation) becomes spaces (RFC 9112 §5.2).
-fn field_value(raw: Bytes) -> Option<HeaderValue> {
+/// The field value at `start..end` of `raw`, sharing its memory; an obs-fold (line end and
+/// indentation) becomes spaces (RFC 9112 §5.2).
+fn field_value_at(raw: &Bytes, start: usize, end: usize) -> Option<HeaderValue> {
     // Line ends are not valid in a value: only a value that fails can hold an obs-fold, so
-    // the usual value is checked once.
-    match HeaderValue::from_maybe_shared(raw.clone()) {
-        Ok(value) => Some(value),
-        Err(_) => {
-            let unfolded: Vec<u8> = raw
-                .iter()
-                .map(|b| {
-                    if matches!(*b, b'\r' | b'\n') {
-                        b' '
-                    } else {
-                        *b
-                    }
-                })
-                .collect();
-            HeaderValue::from_bytes(&unfolded).ok()
-        }
+    // the usual value is checked once, and takes the slice without another reference to it.
+    if let Ok(value) = HeaderValue::from_maybe_shared(raw.slice(start..end)) {
+        return Some(value);
     }
+    let unfolded: Vec<u8> = raw[start..end]
+        .iter()
+        .map(|b| {
+            if matches!(*b, b'\r' | b'\n') {
+                b' '
+            } else {
+                *b
+            }
+        })
+        .collect();
+    HeaderValue::from_bytes(&unfolded).ok()
 }
 
 fn parse_trailers(section: &Bytes, limits: &Limits) -> Result<HeaderMap, Error> {
@@ -601,7 +610,7 @@ fn parse_trailers(section: &Bytes, limits: &Limits) -> Result<HeaderMap, Error> 
         let name = HeaderName::from_bytes(f.name.as_bytes())
             .map_err(|_| malformed(format!("invalid trailer name `{}`", f.name)))?;
         let start = f.value.as_ptr() as usize - base;
-        let value = field_value(section.slice(start..start + f.value.len()))
+        let value = field_value_at(section, start, start + f.value.len())
             .ok_or_else(|| malformed(format!("invalid value of trailer `{name}`")))?;
         trailers.append(name, value);
     }

@@ -11,6 +11,8 @@
 //! - `group`: GET inside the groups `outer` and `outer › inner`.
 //! - `work`: `$WORK` rounds of arithmetic (CPU the generator spends per iteration), then `get`.
 //! - `batch`: `$N` GETs of `$PATH` in one `http::batch`.
+//! - `fresh`: GET `$BASE_URL/?id=VU-ITERATION`, a URL never seen before (and, with
+//!   `$NAME` set, tagged `name=$NAME`).
 //!
 //! `$SETUP` and `$TEARDOWN` pick what setup and teardown do: nothing (unset), `sleep:SECONDS`,
 //! `error`, `trap` or `abort`; teardown logs `teardown ran` when it runs.
@@ -96,6 +98,21 @@ fn iteration() -> Result<()> {
                     "body as expected" => |r| body.as_deref().is_none_or(|b| r.text() == b),
                 });
             }
+        }
+        "fresh" => {
+            let info = stampede::info();
+            let url = format!(
+                "{}/?id={}-{}",
+                var("BASE_URL", "http://127.0.0.1:8080"),
+                info.vu_id,
+                info.iteration_in_scenario
+            );
+            let mut req = http::Request::get(&url);
+            if let Some(name) = stampede::env("NAME") {
+                req = req.tag("name", &name);
+            }
+            let res = req.send();
+            check!(res, { "status is 200" => |r| r.status() == 200 });
         }
         "trap" => {
             get();
