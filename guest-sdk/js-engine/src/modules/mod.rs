@@ -7,6 +7,9 @@
 
 use rquickjs::{Ctx, Error, Module, Result, Value};
 
+pub mod bytes;
+pub mod crypto;
+pub mod encoding;
 pub mod host;
 
 /// How a built-in module is made.
@@ -26,6 +29,16 @@ pub const BUILTINS: &[(&str, Source)] = &[
     ("k6/http", Source::Js(include_str!("http.js"))),
     ("k6/metrics", Source::Js(include_str!("metrics.js"))),
     ("k6/execution", Source::Js(include_str!("execution.js"))),
+    // k6's API beyond HTTP (see README.md, "Adding a module").
+    (
+        "stampede:crypto",
+        Source::Native(crypto::declare_primitives),
+    ),
+    ("stampede:text", Source::Native(encoding::declare_text)),
+    ("stampede:webapi", Source::Js(include_str!("webapi.js"))),
+    ("k6/encoding", Source::Native(encoding::declare)),
+    ("k6/crypto", Source::Native(crypto::declare)),
+    ("k6/timers", Source::Js(include_str!("timers.js"))),
 ];
 
 /// The host's imports. The engine's own unit tests run natively, without a host: they get a
@@ -39,7 +52,13 @@ const HOST: Source = Source::Js(include_str!("fake_host.js"));
 mod tests;
 
 /// Modules only the engine's own modules may import.
-const INTERNAL: &[&str] = &["stampede:host", "stampede:web"];
+const INTERNAL: &[&str] = &[
+    "stampede:host",
+    "stampede:web",
+    "stampede:crypto",
+    "stampede:text",
+    "stampede:webapi",
+];
 
 /// Modules evaluated when the engine is pre-initialised, so that every VU finds them ready.
 pub const PRELOADED: &[&str] = &[
@@ -48,6 +67,7 @@ pub const PRELOADED: &[&str] = &[
     "k6/http",
     "k6/metrics",
     "k6/execution",
+    "stampede:webapi",
 ];
 
 /// The canonical name of a built-in module `name` (`stampede/http` → `k6/http`), if it is one.
