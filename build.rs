@@ -28,6 +28,11 @@ fn main() {
         println!("cargo:rerun-if-changed={path}");
     }
     println!("cargo:rerun-if-env-changed=STAMPEDE_SKIP_GUEST_BUILD");
+    // The engine's unit tests run natively, on this target (tests/all/sdk_units.rs).
+    println!(
+        "cargo:rustc-env=STAMPEDE_HOST_TARGET={}",
+        std::env::var("TARGET").unwrap()
+    );
     let quickstart_out = out_dir.join("quickstart.wasm");
     let engine_out = out_dir.join("js_engine.wasm");
     if std::env::var_os("STAMPEDE_SKIP_GUEST_BUILD").is_some() {
@@ -51,8 +56,8 @@ fn main() {
     // The engine's C (QuickJS) needs clang and wasi-libc: without them, build the rest.
     if !c_for_wasm_available() {
         println!(
-            "cargo:warning=stampede is built without its JavaScript engine: it needs clang-19 and wasi-libc \
-             (Debian: apt-get install clang-19 lld-19 wasi-libc); `.js` scripts will say so"
+            "cargo:warning=stampede is built without its JavaScript engine: it needs clang-19, llvm-19 and \
+             wasi-libc (Debian: apt-get install clang-19 llvm-19 wasi-libc); `.js` scripts will say so"
         );
         std::fs::write(&engine_out, b"").unwrap();
         // Looked at again once they are installed.
@@ -70,13 +75,17 @@ fn main() {
     }
 }
 
-/// Whether Debian's clang-19 and the wasi-libc headers are there.
+/// Whether Debian's clang-19, llvm-ar-19 and the wasi-libc headers are there.
 fn c_for_wasm_available() -> bool {
-    let clang = Command::new("clang-19")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    clang && Path::new("/usr/include/wasm32-wasi/stdio.h").is_file()
+    let runs = |tool: &str| {
+        Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    runs("clang-19")
+        && runs("llvm-ar-19")
+        && Path::new("/usr/include/wasm32-wasi/stdio.h").is_file()
 }
 
 /// Builds the crate in `dir` for wasm32-wasip2 in release mode; returns the directory of its

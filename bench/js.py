@@ -1,10 +1,10 @@
-"""JavaScript side by side: k6 (the anchor), stampede's QuickJS engine, and the componentize-js
-path, on the same k6 script (bench/scripts/get.js). Part of `bench/run.sh` (`--skip js` leaves it
-out; `--only js` runs it alone).
+"""JavaScript side by side: k6 (the anchor) and stampede's QuickJS engine, on the same k6 script
+(bench/scripts/get.js), and the engine again with VU memories reserved at 4 GiB (no explicit
+bounds checks in the compiled code). Part of `bench/run.sh` (`--skip js` leaves it out; `--only
+js` runs it alone).
 
-k6 is found through $K6 or PATH (bench/run.sh also looks for /work/ext/bin/k6); without it the
-k6 rows say so and the rest runs. The componentize-js row needs node and npm (its toolchain is
-installed into stampede's cache on first use); STAMPEDE_JS_ENGINE=componentize-js selects it.
+k6 is found through $K6 or PATH; without it the k6 rows are left out (with a note) and the rest
+runs.
 
 Figures (medians of `reps` interleaved runs where timing matters):
 - CPU per request: user + system CPU of the load generator / requests, 4 and 50 VUs, closed loop;
@@ -29,7 +29,7 @@ SCRIPT = os.path.join(HERE, "scripts", "get.js")
 
 
 def k6_binary():
-    for cand in (os.environ.get("K6"), shutil.which("k6"), "/work/ext/bin/k6"):
+    for cand in (os.environ.get("K6"), shutil.which("k6")):
         if cand and os.path.isfile(cand) and os.access(cand, os.X_OK):
             return cand
     return None
@@ -53,7 +53,7 @@ class Candidate:
             if export:
                 cmd += ["--summary-export", export]
             else:
-                cmd += ["--no-summary"]
+                cmd += ["--summary-mode", "disabled"]
             return cmd + [script]
         cmd = [self.stampede, "run", script, "-q", "--no-thresholds"] + self.extra + args
         if export:
@@ -121,8 +121,7 @@ def idle_memory(pss_during, cand):
 def component_size(cand, cache_dir):
     if cand.k6:
         return os.path.getsize(cand.k6)
-    sub = "components" if "componentize" in cand.name else "engines"
-    d = os.path.join(cache_dir, sub)
+    d = os.path.join(cache_dir, "engines")
     files = [os.path.join(d, f) for f in os.listdir(d) if f.endswith(".wasm")] if os.path.isdir(d) else []
     return max((os.path.getsize(f) for f in files), default=0)
 
@@ -133,9 +132,6 @@ def candidates(stampede):
     out.append(Candidate("k6 v2 (goja)", k6=k6) if k6 else None)
     out.append(Candidate("stampede QuickJS", stampede=stampede))
     out.append(Candidate("stampede QuickJS, 4 GiB reservation", stampede=stampede, extra=["--vu-memory-limit", "4096"]))
-    if shutil.which("node") and shutil.which("npm"):
-        out.append(Candidate("stampede componentize-js", stampede=stampede,
-                             env={"STAMPEDE_JS_ENGINE": "componentize-js"}))
     return out
 
 
@@ -143,10 +139,10 @@ def run(target, stampede, timed, pss_during, cache_dir, reps=3, secs=5, log=prin
     """Measures every candidate; returns rows of figures (None where not measured)."""
     cands = candidates(stampede)
     if cands[0] is None:
-        log("  k6 not found ($K6, PATH or /work/ext/bin/k6): its rows are left out")
+        log("  k6 not found ($K6 or PATH): its rows are left out")
     cands = [c for c in cands if c is not None]
     rows = {c.name: {"cpu4": [], "cpu50": []} for c in cands}
-    for c in cands:  # warm up: prepares caches (engine snapshot, componentize-js build)
+    for c in cands:  # warm up: prepares the caches (the engine's snapshot and compiled code)
         try:
             wall(c.cmd(SCRIPT, ["-e", f"URL={target.url}", "-i", "1"]), c.env)
         except RuntimeError as e:

@@ -1,8 +1,9 @@
-//! Scripts in other languages: `stampede run script.py` and `stampede run script.js` build the
-//! script into a component with the language's componentizer, installed on first use into
-//! stampede's cache, and keep the result keyed by the hash of everything that went into it.
+//! Scripts in other languages. `stampede run script.py` builds the script into a component with
+//! componentize-py, installed on first use into stampede's cache, and keeps the result keyed by
+//! the hash of everything that went into it. `stampede run script.js` builds nothing: the
+//! JavaScript engine carried inside the binary runs the script as data.
 //!
-//! The SDKs and their build scripts are carried inside the binary, as is the WIT: a stampede
+//! The Python SDK and its build script are carried inside the binary, as is the WIT: a stampede
 //! binary builds scripts for exactly the host API it serves.
 
 use std::path::{Path, PathBuf};
@@ -185,67 +186,6 @@ pub fn python(script: &Path, cache: &Path, rebuild: bool, quiet: bool) -> Result
     Ok(out)
 }
 
-/// componentize-js and esbuild, pinned by the lock file.
-const JS_SDK: &[(&str, &str)] = &[
-    ("package.json", include_str!("../guest-sdk/js/package.json")),
-    (
-        "package-lock.json",
-        include_str!("../guest-sdk/js/package-lock.json"),
-    ),
-    ("build.mjs", include_str!("../guest-sdk/js/build.mjs")),
-    ("sdk/index.js", include_str!("../guest-sdk/js/sdk/index.js")),
-    ("sdk/http.js", include_str!("../guest-sdk/js/sdk/http.js")),
-    (
-        "sdk/metrics.js",
-        include_str!("../guest-sdk/js/sdk/metrics.js"),
-    ),
-    (
-        "sdk/execution.js",
-        include_str!("../guest-sdk/js/sdk/execution.js"),
-    ),
-    (
-        "sdk/internal/globals.js",
-        include_str!("../guest-sdk/js/sdk/internal/globals.js"),
-    ),
-    (
-        "sdk/internal/host.js",
-        include_str!("../guest-sdk/js/sdk/internal/host.js"),
-    ),
-    (
-        "sdk/internal/runtime.js",
-        include_str!("../guest-sdk/js/sdk/internal/runtime.js"),
-    ),
-    (
-        "sdk/internal/state.js",
-        include_str!("../guest-sdk/js/sdk/internal/state.js"),
-    ),
-    (
-        "sdk/internal/util.js",
-        include_str!("../guest-sdk/js/sdk/internal/util.js"),
-    ),
-];
-
-/// The JS SDK with its build tools installed next to it (once per SDK version).
-fn js_toolchain(cache: &Path, quiet: bool) -> Result<PathBuf, String> {
-    let dir = materialize(&cache.join("toolchains"), "componentize-js", JS_SDK)?;
-    if dir.join("node_modules/.package-lock.json").exists() {
-        return Ok(dir);
-    }
-    let hint = "`stampede run script.js` needs Node.js 18 or later with npm (e.g. `apt-get install nodejs npm`), \
-                and access to the npm registry the first time";
-    if !quiet {
-        eprintln!(
-            "installing componentize-js and esbuild into {} (once; needs npm)…",
-            dir.display()
-        );
-    }
-    let mut npm = Command::new(std::env::var_os("STAMPEDE_NPM").unwrap_or_else(|| "npm".into()));
-    npm.current_dir(&dir)
-        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]);
-    run(&mut npm, "installing componentize-js").map_err(|e| format!("{e}: {hint}"))?;
-    Ok(dir)
-}
-
 /// The JavaScript engine (guest-sdk/js-engine), built by build.rs (empty if it could not be).
 const JS_ENGINE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/js_engine.wasm"));
 
@@ -253,8 +193,8 @@ const JS_ENGINE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/js_engine.was
 pub fn js_engine(cache: Option<&Path>) -> Result<Vec<u8>, String> {
     if JS_ENGINE.is_empty() {
         return Err(
-            "this stampede was built without its JavaScript engine: install clang-19 and wasi-libc \
-             (Debian: apt-get install clang-19 lld-19 wasi-libc) and build stampede again"
+            "this stampede was built without its JavaScript engine: install clang-19, llvm-19 and \
+             wasi-libc (Debian: apt-get install clang-19 llvm-19 wasi-libc) and build stampede again"
                 .into(),
         );
     }
@@ -262,54 +202,4 @@ pub fn js_engine(cache: Option<&Path>) -> Result<Vec<u8>, String> {
         JS_ENGINE,
         cache.map(|c| c.join("engines")).as_deref(),
     )
-}
-
-/// `STAMPEDE_JS_ENGINE=componentize-js` builds `.js` scripts with componentize-js instead.
-pub fn componentize_js_requested() -> bool {
-    std::env::var("STAMPEDE_JS_ENGINE").is_ok_and(|v| v == "componentize-js")
-}
-
-/// Builds a JavaScript script into a component; returns its path in the cache.
-///
-/// With `STAMPEDE_WEVAL` naming a weval binary, the component is compiled ahead of time
-/// (componentize-js's `enableAot`): about 10% less CPU per request, a bigger component and a
-/// slower build.
-pub fn componentize_js(
-    script: &Path,
-    cache: &Path,
-    rebuild: bool,
-    quiet: bool,
-) -> Result<PathBuf, String> {
-    let tools = js_toolchain(cache, quiet)?;
-    let weval = std::env::var_os("STAMPEDE_WEVAL").filter(|w| !w.is_empty());
-    let salt = format!("{}{}", tools.display(), weval.is_some());
-    let key = script_key(script, &["js", "mjs", "json"], &salt)?;
-    let out = cache.join("components").join(format!("js-{key}.wasm"));
-    if out.exists() && !rebuild {
-        return Ok(out);
-    }
-    let wit = wit_dir(cache)?;
-    if !quiet {
-        eprintln!("building {} with componentize-js…", script.display());
-    }
-    std::fs::create_dir_all(out.parent().expect("components dir")).map_err(|e| e.to_string())?;
-    let tmp = out.with_extension(format!("tmp{}.wasm", std::process::id()));
-    let node = std::env::var_os("STAMPEDE_NODE").unwrap_or_else(|| "node".into());
-    let mut cmd = Command::new(node);
-    cmd.arg(tools.join("build.mjs"))
-        .arg(script)
-        .arg("-o")
-        .arg(&tmp)
-        .arg("--wit")
-        .arg(wit.join("script.wit"));
-    if let Some(weval) = weval {
-        cmd.arg("--aot").arg("--weval-bin").arg(weval);
-    }
-    if quiet {
-        cmd.stdout(std::process::Stdio::null());
-    }
-    run(&mut cmd, "building the JavaScript script")
-        .map_err(|e| format!("{e}: see the messages above"))?;
-    std::fs::rename(&tmp, &out).map_err(|e| format!("cannot store the built script: {e}"))?;
-    Ok(out)
 }

@@ -49,17 +49,13 @@ pub fn load(path: &Path, quiet: bool, rebuild: bool) -> Result<Loaded, String> {
         )?
     } else if (ext == "js" || ext == "mjs") && path.is_file() {
         let script = path.canonicalize().map_err(|e| e.to_string())?;
-        if crate::lang::componentize_js_requested() {
-            crate::lang::componentize_js(&script, &cache()?, rebuild, quiet)?
-        } else {
-            let cache = if rebuild { None } else { cache_dir() };
-            let wasm = crate::lang::js_engine(cache.as_deref())?;
-            return Ok(Loaded {
-                wasm,
-                name: path.display().to_string(),
-                files: Some(Arc::new(ScriptFiles::new(script))),
-            });
-        }
+        let cache = if rebuild { None } else { cache_dir() };
+        let wasm = crate::lang::js_engine(cache.as_deref())?;
+        return Ok(Loaded {
+            wasm,
+            name: path.display().to_string(),
+            files: Some(Arc::new(ScriptFiles::new(script))),
+        });
     } else {
         path.to_owned()
     };

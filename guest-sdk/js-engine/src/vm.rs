@@ -21,6 +21,12 @@ use crate::modules;
 /// `RangeError`, before the wasm stack (1 MiB) overflows.
 const MAX_STACK: usize = 768 << 10;
 
+/// Memory the JavaScript heap may grow by after the snapshot before the first garbage
+/// collection. QuickJS frees most garbage at once by reference counting; its collector (for
+/// cycles) visits, and so writes to, every object: one run in a VU would copy most of the
+/// snapshot's pages into that VU.
+const GC_HEADROOM: usize = 1 << 20;
+
 /// Names a script exports that are not entry points.
 const NOT_ENTRY_POINTS: &[&str] = &["options", "setup", "teardown", "handleSummary"];
 
@@ -71,6 +77,10 @@ impl Vm {
             }
             Ok(())
         })?;
+        // Leave the snapshot without garbage, and far from the next collection.
+        rt.run_gc();
+        let used = rt.memory_usage().malloc_size.max(0) as usize;
+        rt.set_gc_threshold(used + GC_HEADROOM);
         Ok(Self {
             ctx,
             rt,
