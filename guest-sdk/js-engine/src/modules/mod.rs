@@ -10,6 +10,7 @@ use rquickjs::{Ctx, Error, Module, Result, Value};
 pub mod bytes;
 pub mod crypto;
 pub mod encoding;
+pub mod files;
 pub mod host;
 
 /// How a built-in module is made.
@@ -39,6 +40,8 @@ pub const BUILTINS: &[(&str, Source)] = &[
     ("k6/encoding", Source::Native(encoding::declare)),
     ("k6/crypto", Source::Native(crypto::declare)),
     ("k6/timers", Source::Js(include_str!("timers.js"))),
+    ("stampede:files", Source::Native(files::declare)),
+    ("k6/data", Source::Js(include_str!("data.js"))),
 ];
 
 /// The host's imports. The engine's own unit tests run natively, without a host: they get a
@@ -49,6 +52,8 @@ const HOST: Source = Source::Native(host::declare);
 const HOST: Source = Source::Js(include_str!("fake_host.js"));
 
 #[cfg(test)]
+mod api_tests;
+#[cfg(test)]
 mod tests;
 
 /// Modules only the engine's own modules may import.
@@ -58,6 +63,7 @@ const INTERNAL: &[&str] = &[
     "stampede:crypto",
     "stampede:text",
     "stampede:webapi",
+    "stampede:files",
 ];
 
 /// Modules evaluated when the engine is pre-initialised, so that every VU finds them ready.
@@ -111,12 +117,14 @@ pub fn declare<'js>(ctx: &Ctx<'js>, name: &str) -> Result<Module<'js>> {
 /// Installs k6's globals (`__ENV`, `__VU`, `__ITER`, `console`, `open` …) before any script.
 pub fn install_globals(ctx: &Ctx<'_>) -> Result<()> {
     host::install(ctx)?;
+    files::install(ctx)?;
     ctx.eval::<(), _>(include_str!("globals.js"))
 }
 
 /// Called when a VU loads its script: per-VU state that the snapshot must not share.
 pub fn vu_started() {
     host::vu_started();
+    files::enter_init();
 }
 
 /// Called at the start of every call into the script (setup, iteration, teardown).
@@ -128,6 +136,7 @@ pub fn begin_call() {
 /// released.
 pub fn end_call() {
     host::end_call();
+    files::leave_init();
 }
 
 /// A value as `console.log` prints it.

@@ -1,0 +1,238 @@
+//! Unit tests of k6's API beyond HTTP (`k6/encoding`, `k6/crypto`, WebCrypto, `k6/data`,
+//! `open`, `k6/html`), run natively in a bare runtime: each test is a module whose `result`
+//! export is compared as JSON. Expected values come from RFCs and other implementations, not
+//! from this code.
+
+use rquickjs::{CatchResultExt, Context, Module, Runtime, Value};
+
+use crate::loader;
+
+/// Evaluates `source` as the module `name` (it may import the built-ins and use top-level
+/// `await`) in a VU's init context, and returns its `result` export as JSON, or the error.
+fn eval_at(name: &str, source: &str) -> Result<String, String> {
+    let rt = Runtime::new().unwrap();
+    rt.set_loader(loader::Resolver, loader::Loader);
+    let ctx = Context::full(&rt).unwrap();
+    ctx.with(|ctx| {
+        super::install_globals(&ctx).unwrap();
+        Module::import(&ctx, "stampede:webapi")
+            .unwrap()
+            .finish::<Value>()
+            .unwrap();
+        super::files::enter_init();
+        let result = (|| {
+            let module = Module::declare(ctx.clone(), name, source)?;
+            let (module, promise) = module.eval()?;
+            promise.finish::<Value>()?;
+            let result: Value = module.get("result")?;
+            Ok(ctx.json_stringify(result)?.map(|s| s.to_string()).transpose()?)
+        })();
+        super::files::leave_init();
+        result
+            .catch(&ctx)
+            .map(Option::unwrap_or_default)
+            .map_err(|e| crate::vm::describe(&e))
+    })
+}
+
+fn eval(source: &str) -> String {
+    eval_at("/test/script.js", source).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn encoding_round_trips_every_variant() {
+    let out = eval(
+        r#"
+import encoding, { b64encode, b64decode } from 'k6/encoding';
+const bytes = new Uint8Array([0xfb, 0xff, 0xfe, 0x61]);
+export const result = [
+  b64encode('hello, world'),
+  encoding.b64encode(bytes.buffer, 'rawstd'),
+  b64encode(bytes, 'url'),
+  b64encode(bytes, 'rawurl'),
+  b64decode('aGVsbG8sIHdvcmxk', 'std', 's'),
+  Array.from(new Uint8Array(b64decode('-__-YQ', 'rawurl'))),
+  b64decode('w6lsw6h2ZQ==', 'std', 's'),
+];
+"#,
+    );
+    assert_eq!(
+        out,
+        r#"["aGVsbG8sIHdvcmxk","+//+YQ","-__-YQ==","-__-YQ","hello, world",[251,255,254,97],"élève"]"#
+    );
+    let e = eval_at(
+        "/t.js",
+        "import { b64decode } from 'k6/encoding'; b64decode('not base64!');",
+    )
+    .unwrap_err();
+    assert!(e.contains("illegal base64 data at input byte"), "{e}");
+}
+
+#[test]
+fn crypto_hashes_hmacs_and_hashers() {
+    let out = eval(
+        r#"
+import crypto from 'k6/crypto';
+const h = crypto.createHash('sha1');
+h.update('The quick brown fox ');
+const partial = h.digest('hex');
+h.update('jumps over the lazy dog');
+const mac = crypto.createHMAC('sha256', 'key');
+mac.update('The quick brown fox jumps over the lazy dog');
+export const result = [
+  crypto.md5('', 'hex'),
+  crypto.sha256('abc', 'hex'),
+  crypto.sha512_256('abc', 'base64'),
+  crypto.ripemd160('abc', 'hex'),
+  h.digest('hex'),
+  partial !== h.digest('hex'),
+  mac.digest('hex'),
+  crypto.hmac('md5', 'key', 'The quick brown fox jumps over the lazy dog', 'hex'),
+  new Uint8Array(crypto.sha1('abc', 'binary')).length,
+  crypto.randomBytes(16).byteLength,
+];
+"#,
+    );
+    assert_eq!(
+        out,
+        concat!(
+            r#"["d41d8cd98f00b204e9800998ecf8427e","#,
+            r#""ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad","#,
+            r#""UwSOJoGUHvmbLim3a0x9q+TC0MY0/G1G4OLxMQfnryM=","#,
+            r#""8eb208f7e05d987a9b044a8e98c6b087f15a0bfc","#,
+            r#""2fd4e1c67a2d28fced849ee1bb76e7391b93eb12",true,"#,
+            r#""f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8","#,
+            r#""80070713463e7749b90c2dc24911e275",20,16]"#
+        )
+    );
+    let e = eval_at(
+        "/t.js",
+        "import { createHash } from 'k6/crypto'; createHash('sha3');",
+    )
+    .unwrap_err();
+    assert!(e.contains("invalid algorithm: sha3"), "{e}");
+}
+
+#[test]
+fn webcrypto_digests_and_signs() {
+    let out = eval(
+        r#"
+const enc = new TextEncoder();
+const hex = (b) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, '0')).join('');
+const key = await crypto.subtle.importKey('raw', enc.encode('key'), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+const data = enc.encode('The quick brown fox jumps over the lazy dog');
+const sig = await crypto.subtle.sign('HMAC', key, data);
+const good = await crypto.subtle.verify('HMAC', key, sig, data);
+const bad = await crypto.subtle.verify('HMAC', key, sig, enc.encode('other'));
+let refused = '';
+try { await crypto.subtle.digest('MD5', data); } catch (e) { refused = e.name; }
+const id = crypto.randomUUID();
+const filled = crypto.getRandomValues(new Uint32Array(8));
+export const result = [
+  hex(await crypto.subtle.digest('SHA-256', enc.encode('abc'))),
+  hex(await crypto.subtle.digest({ name: 'sha-1' }, new Uint8Array([97, 98, 99]))),
+  hex(sig), good, bad, refused,
+  /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(id),
+  filled.some((x) => x !== 0),
+  new TextDecoder().decode(enc.encode('été')),
+];
+"#,
+    );
+    assert_eq!(
+        out,
+        concat!(
+            r#"["ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad","#,
+            r#""a9993e364706816aba3e25717850c26c9cd0d89d","#,
+            r#""f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8","#,
+            r#"true,false,"NotSupportedError",true,true,"été"]"#
+        )
+    );
+}
+
+#[test]
+fn open_reads_files_relative_to_the_calling_module() {
+    let dir = std::env::temp_dir().join(format!("stampede-open-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    std::fs::write(dir.join("data/users.json"), r#"[{"name":"ada"},{"name":"bob"}]"#).unwrap();
+    std::fs::write(dir.join("blob.bin"), [0u8, 159, 255]).unwrap();
+    let name = format!("{}/script.js", dir.display());
+    let out = eval_at(
+        &name,
+        r#"
+const users = JSON.parse(open('./data/users.json'));
+const blob = new Uint8Array(open('blob.bin', 'b'));
+let missing = '';
+try { open('nope.txt'); } catch (e) { missing = e.message; }
+export const result = [users[1].name, Array.from(blob), missing.startsWith("open('nope.txt'): ")];
+"#,
+    )
+    .unwrap();
+    assert_eq!(out, r#"["bob",[0,159,255],true]"#);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn open_and_shared_array_refuse_to_run_outside_the_init_context() {
+    let rt = Runtime::new().unwrap();
+    rt.set_loader(loader::Resolver, loader::Loader);
+    let ctx = Context::full(&rt).unwrap();
+    ctx.with(|ctx| {
+        super::install_globals(&ctx).unwrap();
+        super::files::leave_init();
+        let e = ctx
+            .eval::<Value, _>("open('/etc/hostname')")
+            .catch(&ctx)
+            .unwrap_err();
+        let e = crate::vm::describe(&e);
+        assert!(e.contains("only be called in the init context"), "{e}");
+        let e = Module::declare(
+            ctx.clone(),
+            "/t/late.js",
+            "import { SharedArray } from 'k6/data'; new SharedArray('late', () => [1]);",
+        )
+        .and_then(|m| m.eval())
+        .and_then(|(_, p)| p.finish::<Value>())
+        .catch(&ctx)
+        .unwrap_err();
+        let e = crate::vm::describe(&e);
+        assert!(e.contains("can only be made in the init context"), "{e}");
+    });
+}
+
+#[test]
+fn shared_arrays_are_read_only_and_made_once_per_name() {
+    let out = eval(
+        r#"
+import { SharedArray } from 'k6/data';
+let calls = 0;
+const users = new SharedArray('users', () => { calls++; return [{ name: 'ada', tags: ['a'] }, { name: 'bob' }, 3]; });
+const again = new SharedArray('users', () => { calls++; return []; });
+const errors = [];
+for (const f of [
+  () => { users[0] = 1; },
+  () => { users[0].name = 'eve'; },
+  () => { users[0].tags.push('b'); },
+  () => { users.push(4); },
+  () => new SharedArray('bad', () => 'text'),
+  () => new SharedArray('', () => []),
+]) {
+  try { f(); errors.push('none'); } catch (e) { errors.push(e.name); }
+}
+const names = [];
+for (const u of users) names.push(typeof u === 'object' ? u.name : u);
+export const result = [
+  users.length, again.length, calls, users[1].name, users[5], names,
+  users.map((u) => typeof u).join(','), users.filter((u) => u === 3).length,
+  errors, Object.keys(users), users instanceof SharedArray,
+];
+"#,
+    );
+    assert_eq!(
+        out,
+        concat!(
+            r#"[3,3,1,"bob",null,["ada","bob",3],"object,object,number",1,"#,
+            r#"["TypeError","TypeError","TypeError","TypeError","TypeError","TypeError"],"#,
+            r#"["0","1","2"],true]"#
+        )
+    );
+}
