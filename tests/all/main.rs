@@ -9,6 +9,7 @@ mod examples;
 mod http_client;
 mod js_engine;
 mod js_errors;
+mod js_modules;
 mod languages;
 mod lifecycle;
 mod load;

@@ -25,7 +25,9 @@ fn eval_at(name: &str, source: &str) -> Result<String, String> {
             let (module, promise) = module.eval()?;
             promise.finish::<Value>()?;
             let result: Value = module.get("result")?;
-            Ok(ctx.json_stringify(result)?.map(|s| s.to_string()).transpose()?)
+            ctx.json_stringify(result)?
+                .map(|s| s.to_string())
+                .transpose()
         })();
         super::files::leave_init();
         result
@@ -153,7 +155,11 @@ export const result = [
 fn open_reads_files_relative_to_the_calling_module() {
     let dir = std::env::temp_dir().join(format!("stampede-open-{}", std::process::id()));
     std::fs::create_dir_all(dir.join("data")).unwrap();
-    std::fs::write(dir.join("data/users.json"), r#"[{"name":"ada"},{"name":"bob"}]"#).unwrap();
+    std::fs::write(
+        dir.join("data/users.json"),
+        r#"[{"name":"ada"},{"name":"bob"}]"#,
+    )
+    .unwrap();
     std::fs::write(dir.join("blob.bin"), [0u8, 159, 255]).unwrap();
     let name = format!("{}/script.js", dir.display());
     let out = eval_at(
@@ -233,6 +239,52 @@ export const result = [
             r#"[3,3,1,"bob",null,["ada","bob",3],"object,object,number",1,"#,
             r#"["TypeError","TypeError","TypeError","TypeError","TypeError","TypeError"],"#,
             r#"["0","1","2"],true]"#
+        )
+    );
+}
+
+#[test]
+fn html_is_queried_with_css_selectors() {
+    let out = eval(
+        r#"
+import { parseHTML } from 'k6/html';
+const doc = parseHTML(`<html><body>
+  <div id="a" class="box"><p>one <b>two</b></p><p class="x">three</p></div>
+  <select name="s"><option value="1">a</option><option selected>b</option></select>
+  <textarea>t&lt;x</textarea><input type="checkbox" name="c"><button value="go">Go</button>
+</body></html>`);
+const seen = [];
+doc.find('p').each((i, el) => seen.push(`${i}:${el.nodeName()}:${el.textContent()}`));
+let bad = '';
+try { doc.find('p[[['); } catch (e) { bad = e.name; }
+export const result = [
+  seen,
+  doc.find('p').map((i, s) => s.text()),
+  doc.find('div.box > p.x').text(),
+  doc.find('p').eq(-1).attr('class'),
+  doc.find('p').attr('class', 'none'),
+  doc.find('b').closest('div').attr('id'),
+  doc.find('b').parents('div').size(),
+  doc.find('p').first().next().text(),
+  doc.find('p').last().prev().html(),
+  doc.find('p').filter('.x').size(), doc.find('p').not('.x').size(),
+  doc.find('p').filter((i) => i === 0).text(),
+  doc.find('p').slice(1).text(),
+  doc.find('#a').children('p').toArray().length,
+  doc.find('select').val(), doc.find('option').first().val(), doc.find('textarea').val(),
+  doc.find('input').val(), doc.find('button').val(), doc.find('div').val(),
+  doc.find('div').get(0).querySelectorAll('p').length,
+  Object.keys(doc.find('div').get(0).attributes()).sort(),
+  doc.find('nothing').attr('x'), doc.find('nothing').html(), bad,
+];
+"#,
+    );
+    assert_eq!(
+        out,
+        concat!(
+            r#"[["0:p:one two","1:p:three"],["one two","three"],"three","x","none","a",1,"#,
+            r#""three","one <b>two</b>",1,1,"one two","three",2,"b","1","t&lt;x","on","go",null,"#,
+            r#"2,["class","id"],null,null,"SyntaxError"]"#
         )
     );
 }

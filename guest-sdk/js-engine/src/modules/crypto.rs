@@ -160,7 +160,7 @@ const MAX_RANDOM: f64 = 65536.0;
 
 fn random_bytes<'js>(ctx: Ctx<'js>, size: Value<'js>) -> Result<Value<'js>> {
     let n = size.as_number().unwrap_or(f64::NAN);
-    if !(n >= 1.0) || n.fract() != 0.0 {
+    if n.is_nan() || n < 1.0 || n.fract() != 0.0 {
         return Err(Exception::throw_type(&ctx, "randomBytes: invalid size"));
     }
     if n > MAX_RANDOM * 16.0 {

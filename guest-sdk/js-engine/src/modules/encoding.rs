@@ -124,30 +124,6 @@ pub fn declare<'js>(ctx: &Ctx<'js>, name: &str) -> Result<Module<'js>> {
     Module::declare_def::<EncodingModule, _>(ctx.clone(), name)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn variants_match_go() {
-        assert_eq!(encode(b"hello?>", "std"), "aGVsbG8/Pg==");
-        assert_eq!(encode(b"hello?>", "rawstd"), "aGVsbG8/Pg");
-        assert_eq!(encode(b"hello?>", "url"), "aGVsbG8_Pg==");
-        assert_eq!(encode(b"hello?>", "rawurl"), "aGVsbG8_Pg");
-        assert_eq!(encode(b"x", "nonsense"), "eA==");
-        assert_eq!(decode("aGVsbG8/Pg==", "std").unwrap(), b"hello?>");
-        assert_eq!(decode("aGVs\r\nbG8/Pg==", "std").unwrap(), b"hello?>");
-        assert_eq!(decode("aGVsbG8_Pg", "rawurl").unwrap(), b"hello?>");
-        // Padding exactly when the variant has it.
-        assert!(decode("aGVsbG8/Pg", "std").is_err());
-        assert!(decode("aGVsbG8/Pg==", "rawstd").is_err());
-        // Go accepts non-canonical trailing bits.
-        assert_eq!(decode("eB==", "std").unwrap(), b"x");
-        let e = decode("a$==", "std").unwrap_err();
-        assert_eq!(e, "illegal base64 data at input byte 1");
-    }
-}
-
 /// `stampede:text`: UTF-8 for `TextEncoder` and `TextDecoder` (`webapi.js`).
 struct TextModule;
 
@@ -195,4 +171,28 @@ impl ModuleDef for TextModule {
 /// Declares `stampede:text` under `name`.
 pub fn declare_text<'js>(ctx: &Ctx<'js>, name: &str) -> Result<Module<'js>> {
     Module::declare_def::<TextModule, _>(ctx.clone(), name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variants_match_go() {
+        assert_eq!(encode(b"hello?>", "std"), "aGVsbG8/Pg==");
+        assert_eq!(encode(b"hello?>", "rawstd"), "aGVsbG8/Pg");
+        assert_eq!(encode(b"hello?>", "url"), "aGVsbG8_Pg==");
+        assert_eq!(encode(b"hello?>", "rawurl"), "aGVsbG8_Pg");
+        assert_eq!(encode(b"x", "nonsense"), "eA==");
+        assert_eq!(decode("aGVsbG8/Pg==", "std").unwrap(), b"hello?>");
+        assert_eq!(decode("aGVs\r\nbG8/Pg==", "std").unwrap(), b"hello?>");
+        assert_eq!(decode("aGVsbG8_Pg", "rawurl").unwrap(), b"hello?>");
+        // Padding exactly when the variant has it.
+        assert!(decode("aGVsbG8/Pg", "std").is_err());
+        assert!(decode("aGVsbG8/Pg==", "rawstd").is_err());
+        // Go accepts non-canonical trailing bits.
+        assert_eq!(decode("eB==", "std").unwrap(), b"x");
+        let e = decode("a$==", "std").unwrap_err();
+        assert_eq!(e, "illegal base64 data at input byte 1");
+    }
 }

@@ -92,7 +92,10 @@ fn open<'js>(ctx: Ctx<'js>, path: Value<'js>, mode: Opt<Value<'js>>) -> Result<V
         ));
     };
     if path.is_empty() {
-        return Err(Exception::throw_type(&ctx, "open() needs a file path, got ''"));
+        return Err(Exception::throw_type(
+            &ctx,
+            "open() needs a file path, got ''",
+        ));
     }
     if !in_init() {
         return Err(Exception::throw_message(
@@ -112,7 +115,9 @@ fn open<'js>(ctx: Ctx<'js>, path: Value<'js>, mode: Opt<Value<'js>>) -> Result<V
             _ => {
                 return Err(Exception::throw_type(
                     &ctx,
-                    &format!("open('{path}'): mode must be 'b' (an ArrayBuffer) or left out (a string)"),
+                    &format!(
+                        "open('{path}'): mode must be 'b' (an ArrayBuffer) or left out (a string)"
+                    ),
                 ))
             }
         },
@@ -122,8 +127,8 @@ fn open<'js>(ctx: Ctx<'js>, path: Value<'js>, mode: Opt<Value<'js>>) -> Result<V
         .script_or_module_name(0)
         .and_then(|a| a.to_string().ok());
     let full = resolve(caller.as_deref(), &path);
-    let data = read(&full)
-        .map_err(|e| Exception::throw_message(&ctx, &format!("open('{path}'): {e}")))?;
+    let data =
+        read(&full).map_err(|e| Exception::throw_message(&ctx, &format!("open('{path}'): {e}")))?;
     if binary {
         return bytes::buffer(&ctx, data);
     }

@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod encoding;
 pub mod files;
 pub mod host;
+pub mod html;
 
 /// How a built-in module is made.
 pub enum Source {
@@ -42,6 +43,8 @@ pub const BUILTINS: &[(&str, Source)] = &[
     ("k6/timers", Source::Js(include_str!("timers.js"))),
     ("stampede:files", Source::Native(files::declare)),
     ("k6/data", Source::Js(include_str!("data.js"))),
+    ("stampede:html", Source::Native(html::declare)),
+    ("k6/html", Source::Js(include_str!("html.js"))),
 ];
 
 /// The host's imports. The engine's own unit tests run natively, without a host: they get a
@@ -64,6 +67,7 @@ const INTERNAL: &[&str] = &[
     "stampede:text",
     "stampede:webapi",
     "stampede:files",
+    "stampede:html",
 ];
 
 /// Modules evaluated when the engine is pre-initialised, so that every VU finds them ready.
@@ -74,6 +78,7 @@ pub const PRELOADED: &[&str] = &[
     "k6/metrics",
     "k6/execution",
     "stampede:webapi",
+    "k6/html",
 ];
 
 /// The canonical name of a built-in module `name` (`stampede/http` → `k6/http`), if it is one.
