@@ -55,12 +55,13 @@ export const result = [
   b64decode('aGVsbG8sIHdvcmxk', 'std', 's'),
   Array.from(new Uint8Array(b64decode('-__-YQ', 'rawurl'))),
   b64decode('w6lsw6h2ZQ==', 'std', 's'),
+  b64decode('aGk=', null, 's') + b64encode('hi', undefined),
 ];
 "#,
     );
     assert_eq!(
         out,
-        r#"["aGVsbG8sIHdvcmxk","+//+YQ","-__-YQ==","-__-YQ","hello, world",[251,255,254,97],"élève"]"#
+        r#"["aGVsbG8sIHdvcmxk","+//+YQ","-__-YQ==","-__-YQ","hello, world",[251,255,254,97],"élève","hiaGk="]"#
     );
     let e = eval_at(
         "/t.js",

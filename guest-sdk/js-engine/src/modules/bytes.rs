@@ -72,3 +72,23 @@ pub fn type_name(value: &Value<'_>) -> &'static str {
         "an object"
     }
 }
+
+/// An optional string argument (a variant, an encoding, a selector) where k6's scripts may
+/// also pass `null` or `undefined` to mean "the default".
+pub struct OptText(pub Option<String>);
+
+impl<'js> FromJs<'js> for OptText {
+    fn from_js(ctx: &Ctx<'js>, value: Value<'js>) -> Result<Self> {
+        if value.is_undefined() || value.is_null() {
+            return Ok(Self(None));
+        }
+        Ok(Self(Some(
+            rquickjs::Coerced::<String>::from_js(ctx, value)?.0,
+        )))
+    }
+}
+
+/// The string an optional argument holds, if any.
+pub fn text(arg: rquickjs::function::Opt<OptText>) -> Option<String> {
+    arg.0.and_then(|t| t.0)
+}

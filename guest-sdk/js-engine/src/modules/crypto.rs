@@ -114,9 +114,9 @@ impl Hasher {
     }
 
     /// The hash of everything so far, in `encoding`; the hasher may go on.
-    pub fn digest<'js>(&self, ctx: Ctx<'js>, encoding: Opt<String>) -> Result<Value<'js>> {
+    pub fn digest<'js>(&self, ctx: Ctx<'js>, encoding: Opt<bytes::OptText>) -> Result<Value<'js>> {
         let sum = self.state.box_clone().finalize().into_vec();
-        output(&ctx, sum, encoding.0.as_deref().unwrap_or(""))
+        output(&ctx, sum, bytes::text(encoding).as_deref().unwrap_or(""))
     }
 }
 
@@ -140,7 +140,7 @@ fn one_hmac<'js>(
     alg: String,
     key: Value<'js>,
     data: Value<'js>,
-    encoding: Opt<String>,
+    encoding: Opt<bytes::OptText>,
 ) -> Result<Value<'js>> {
     let mut h = create_hmac(ctx.clone(), alg, key)?;
     h.update(ctx.clone(), data)?;
@@ -223,11 +223,11 @@ impl ModuleDef for CryptoModule {
         ] {
             let f = Function::new(
                 ctx.clone(),
-                move |ctx: Ctx<'js>, data: Value<'js>, encoding: Opt<String>| {
+                move |ctx: Ctx<'js>, data: Value<'js>, encoding: Opt<bytes::OptText>| {
                     let mut state = hash(alg).expect("known algorithm");
                     state.update(&bytes::of(&ctx, &data, alg)?);
                     let sum = state.finalize().into_vec();
-                    output(&ctx, sum, encoding.0.as_deref().unwrap_or(""))
+                    output(&ctx, sum, bytes::text(encoding).as_deref().unwrap_or(""))
                 },
             )?;
             export(alg, f)?;

@@ -72,24 +72,31 @@ pub fn decode(text: &str, variant: &str) -> std::result::Result<Vec<u8>, String>
         })
 }
 
-fn b64encode<'js>(ctx: Ctx<'js>, input: Value<'js>, variant: Opt<String>) -> Result<String> {
+fn b64encode<'js>(
+    ctx: Ctx<'js>,
+    input: Value<'js>,
+    variant: Opt<bytes::OptText>,
+) -> Result<String> {
     let data = bytes::of(&ctx, &input, "b64encode")?;
-    Ok(encode(&data, variant.0.as_deref().unwrap_or("std")))
+    Ok(encode(
+        &data,
+        bytes::text(variant).as_deref().unwrap_or("std"),
+    ))
 }
 
 fn b64decode<'js>(
     ctx: Ctx<'js>,
     input: Value<'js>,
-    variant: Opt<String>,
-    format: Opt<String>,
+    variant: Opt<bytes::OptText>,
+    format: Opt<bytes::OptText>,
 ) -> Result<Value<'js>> {
     let text = match input.as_string() {
         Some(s) => s.to_string()?,
         None => String::from_utf8_lossy(&bytes::of(&ctx, &input, "b64decode")?).into_owned(),
     };
-    let out = decode(&text, variant.0.as_deref().unwrap_or("std"))
+    let out = decode(&text, bytes::text(variant).as_deref().unwrap_or("std"))
         .map_err(|e| Exception::throw_message(&ctx, &e))?;
-    if format.0.as_deref() == Some("s") {
+    if bytes::text(format).as_deref() == Some("s") {
         let s = String::from_utf8_lossy(&out).into_owned();
         return Ok(rquickjs::String::from_str(ctx, &s)?.into_value());
     }

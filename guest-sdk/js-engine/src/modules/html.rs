@@ -17,6 +17,8 @@ use rquickjs::{
 };
 use scraper::{ElementRef, Html, Node, Selector};
 
+use super::bytes::{self, OptText};
+
 /// Elements at most in one selection: a selector over a huge page cannot make a VU allocate
 /// without bound.
 const MAX_NODES: usize = 1 << 20;
@@ -264,20 +266,22 @@ impl Selection {
     }
 
     /// The element children of the selected nodes, optionally only those matching `filter`.
-    pub fn children(&self, ctx: Ctx<'_>, filter: Opt<String>) -> Result<Selection> {
-        self.relatives(&ctx, filter.0, |n| n.children().collect())
+    pub fn children(&self, ctx: Ctx<'_>, filter: Opt<OptText>) -> Result<Selection> {
+        self.relatives(&ctx, bytes::text(filter), |n| n.children().collect())
     }
 
-    pub fn parent(&self, ctx: Ctx<'_>, filter: Opt<String>) -> Result<Selection> {
-        self.relatives(&ctx, filter.0, |n| n.parent().into_iter().collect())
+    pub fn parent(&self, ctx: Ctx<'_>, filter: Opt<OptText>) -> Result<Selection> {
+        self.relatives(&ctx, bytes::text(filter), |n| {
+            n.parent().into_iter().collect()
+        })
     }
 
-    pub fn parents(&self, ctx: Ctx<'_>, filter: Opt<String>) -> Result<Selection> {
-        self.relatives(&ctx, filter.0, |n| n.ancestors().collect())
+    pub fn parents(&self, ctx: Ctx<'_>, filter: Opt<OptText>) -> Result<Selection> {
+        self.relatives(&ctx, bytes::text(filter), |n| n.ancestors().collect())
     }
 
-    pub fn siblings(&self, ctx: Ctx<'_>, filter: Opt<String>) -> Result<Selection> {
-        self.relatives(&ctx, filter.0, |n| {
+    pub fn siblings(&self, ctx: Ctx<'_>, filter: Opt<OptText>) -> Result<Selection> {
+        self.relatives(&ctx, bytes::text(filter), |n| {
             let me = n.id();
             n.parent()
                 .map(|p| p.children().filter(|c| c.id() != me).collect())
@@ -286,8 +290,8 @@ impl Selection {
     }
 
     /// The next element sibling of each selected node.
-    pub fn next(&self, ctx: Ctx<'_>, filter: Opt<String>) -> Result<Selection> {
-        self.relatives(&ctx, filter.0, |n| {
+    pub fn next(&self, ctx: Ctx<'_>, filter: Opt<OptText>) -> Result<Selection> {
+        self.relatives(&ctx, bytes::text(filter), |n| {
             n.next_siblings()
                 .find(|s| s.value().is_element())
                 .into_iter()
@@ -295,8 +299,8 @@ impl Selection {
         })
     }
 
-    pub fn prev(&self, ctx: Ctx<'_>, filter: Opt<String>) -> Result<Selection> {
-        self.relatives(&ctx, filter.0, |n| {
+    pub fn prev(&self, ctx: Ctx<'_>, filter: Opt<OptText>) -> Result<Selection> {
+        self.relatives(&ctx, bytes::text(filter), |n| {
             n.prev_siblings()
                 .find(|s| s.value().is_element())
                 .into_iter()
