@@ -1,10 +1,12 @@
 //! Builds what the stampede binary carries inside it:
-//! - examples/quickstart, the script `stampede demo` runs;
+//! - examples/quickstart and examples/capacity, the scripts `stampede demo` and `stampede demo
+//!   capacity` run;
 //! - guest-sdk/js-engine, the JavaScript engine that runs `.js` scripts.
 //!
-//! Set STAMPEDE_SKIP_GUEST_BUILD=1 to skip both (the demo and `.js` scripts then say how to get
-//! them). The engine needs a C compiler for wasm (Debian: clang-19, lld-19 and wasi-libc):
-//! without it stampede is built without the engine, with a warning, and everything else works.
+//! Set STAMPEDE_SKIP_GUEST_BUILD=1 to skip them all (the demos and `.js` scripts then say how to
+//! get them). The engine needs a C compiler for wasm (Debian: clang-19, lld-19, llvm-19 and
+//! wasi-libc): without it stampede is built without the engine, with a warning, and everything
+//! else works.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,6 +19,8 @@ fn main() {
     for path in [
         "examples/quickstart/src",
         "examples/quickstart/Cargo.toml",
+        "examples/capacity/src",
+        "examples/capacity/Cargo.toml",
         "guest-sdk/src",
         "guest-sdk/Cargo.toml",
         "guest-sdk/js-engine/src",
@@ -33,10 +37,11 @@ fn main() {
         "cargo:rustc-env=STAMPEDE_HOST_TARGET={}",
         std::env::var("TARGET").unwrap()
     );
-    let quickstart_out = out_dir.join("quickstart.wasm");
     let engine_out = out_dir.join("js_engine.wasm");
     if std::env::var_os("STAMPEDE_SKIP_GUEST_BUILD").is_some() {
-        std::fs::write(&quickstart_out, b"").unwrap();
+        for name in DEMOS {
+            std::fs::write(out_dir.join(format!("{name}.wasm")), b"").unwrap();
+        }
         std::fs::write(&engine_out, b"").unwrap();
         return;
     }
@@ -44,14 +49,19 @@ fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"))
         .join("guests");
-
-    let wasm = build(&root.join("examples/quickstart"), &target_dir).unwrap_or_else(|| {
-        panic!(
-            "building examples/quickstart for wasm32-wasip2 failed. If the target is missing, run \
-             `rustup target add wasm32-wasip2`; to build stampede without its demo, set STAMPEDE_SKIP_GUEST_BUILD=1"
+    for name in DEMOS {
+        let wasm = build(&root.join("examples").join(name), &target_dir).unwrap_or_else(|| {
+            panic!(
+                "building examples/{name} for wasm32-wasip2 failed. If the target is missing, run \
+                 `rustup target add wasm32-wasip2`; to build stampede without its demos, set STAMPEDE_SKIP_GUEST_BUILD=1"
+            )
+        });
+        std::fs::copy(
+            wasm.join(format!("{name}.wasm")),
+            out_dir.join(format!("{name}.wasm")),
         )
-    });
-    std::fs::copy(wasm.join("quickstart.wasm"), &quickstart_out).unwrap();
+        .unwrap();
+    }
 
     // The engine's C (QuickJS) needs clang and wasi-libc: without them, build the rest.
     if !c_for_wasm_available() {
@@ -87,6 +97,9 @@ fn c_for_wasm_available() -> bool {
         && runs("llvm-ar-19")
         && Path::new("/usr/include/wasm32-wasi/stdio.h").is_file()
 }
+
+/// The examples the demos run.
+const DEMOS: [&str; 2] = ["quickstart", "capacity"];
 
 /// Builds the crate in `dir` for wasm32-wasip2 in release mode; returns the directory of its
 /// artifacts, or `None` when the build failed.

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""stampede's benchmark: stampede and wrk side by side, VU start-up and memory, the highest
-arrival rate held, and memory over a long run. One command: `bench/run.sh` (see the README's
+"""stampede's benchmark: stampede and wrk side by side (HTTP/1.1), stampede and h2load side by
+side (HTTP/2), VU start-up and memory, the highest arrival rate held, and memory over a long run. One command: `bench/run.sh` (see the README's
 Performance section).
 
 Everything runs on 127.0.0.1 against a local target (nginx when installed, else
@@ -43,9 +43,22 @@ class Target:
         self.dir = tempfile.mkdtemp(prefix="stampede-bench-")
         self.proc = None
         nginx = shutil.which("nginx") if prefer_nginx else None
+        self.h2_port = free_port()
+        self.h2_url = None
+        with_h2 = nginx and "http_v2_module" in subprocess.run([nginx, "-V"], capture_output=True, text=True).stderr
+        if with_h2 and shutil.which("openssl"):
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                            "-subj", "/CN=127.0.0.1", "-keyout", os.path.join(self.dir, "key.pem"),
+                            "-out", os.path.join(self.dir, "cert.pem")], capture_output=True, check=True)
+            self.h2_url = f"https://127.0.0.1:{self.h2_port}/"
         if nginx:
             os.makedirs(os.path.join(self.dir, "logs"), exist_ok=True)
             conf = os.path.join(self.dir, "nginx.conf")
+            h2_conf = ""
+            if self.h2_url:
+                h2_conf = (f"    listen 127.0.0.1:{self.h2_port} ssl http2 backlog=4096;\n"
+                           f"    ssl_certificate {self.dir}/cert.pem;\n    ssl_certificate_key {self.dir}/key.pem;\n"
+                           "    http2_max_concurrent_streams 128;\n")
             with open(conf, "w") as f:
                 f.write(f"""worker_processes 1;
 daemon off;
@@ -58,7 +71,7 @@ http {{
   keepalive_timeout 300s;
   server {{
     listen 127.0.0.1:{self.port} backlog=4096;
-    location / {{ return 200 "hello from nginx\\n"; }}
+{h2_conf}    location / {{ return 200 "hello from nginx\\n"; }}
   }}
 }}
 """)
@@ -136,6 +149,41 @@ def side_by_side(target, reps, duration, conns):
         rows["stampede"].append(dict(rps=n / duration, cpu_us=(user + sys_) / n * 1e6, rss=rss, n=n, failed=fails))
         log(f"  rep {rep + 1}: stampede {n / duration:10.0f} req/s  {(user + sys_) / n * 1e6:5.1f} µs CPU/req")
     return rows
+
+
+def h2_side_by_side(url, reps, duration, conns, streams):
+    """h2load and stampede on the same HTTP/2 target: `conns` connections with `streams`
+    concurrent streams each (stampede: `conns` VUs, each sending a batch of `streams`)."""
+    rows = {"h2load": [], "stampede": []}
+    h2load = shutil.which("h2load")
+    for rep in range(reps):
+        if h2load:
+            out, _, user, sys_, rss, _ = timed([h2load, "-t2", f"-c{conns}", f"-m{streams}", "-D", str(duration), url])
+            n = int(re.search(r"requests: \d+ total, \d+ started, (\d+) done", out).group(1))
+            rows["h2load"].append(dict(rps=n / duration, cpu_us=(user + sys_) / n * 1e6, rss=rss, n=n))
+            log(f"  rep {rep + 1}: h2load   {n / duration:10.0f} req/s  {(user + sys_) / n * 1e6:5.1f} µs CPU/req")
+        args = ["-e", f"URL={url}", "-u", str(conns), "-d", f"{duration}s", "--insecure-skip-tls-verify"]
+        if streams > 1:
+            args += ["-e", "MODE=batch", "-e", f"BATCH={streams}"]
+        summary, _, _, user, sys_, rss, _ = stampede_run(args)
+        n = metric(summary, "http_reqs", "count")
+        rows["stampede"].append(dict(rps=n / duration, cpu_us=(user + sys_) / n * 1e6, rss=rss, n=n))
+        log(f"  rep {rep + 1}: stampede {n / duration:10.0f} req/s  {(user + sys_) / n * 1e6:5.1f} µs CPU/req")
+    return rows
+
+
+def print_rows(title, rows, anchor, goal):
+    print(f"\n{title}")
+    print(f"{'tool':10} {'req/s':>10} {'CPU µs/req':>11} {'peak RSS':>10}")
+    med = {}
+    for tool, rs in rows.items():
+        if not rs:
+            continue
+        med[tool] = {k: statistics.median(r[k] for r in rs) for k in ("rps", "cpu_us", "rss")}
+        print(f"{tool:10} {med[tool]['rps']:10.0f} {med[tool]['cpu_us']:11.1f} {mb(med[tool]['rss']):>10}")
+    if anchor in med and "stampede" in med:
+        s, w = med["stampede"], med[anchor]
+        print(f"{'ratio':10} {s['rps'] / w['rps']:10.2f} {s['cpu_us'] / w['cpu_us']:11.2f}   (stampede / {anchor}; CPU target <= {goal})")
 
 
 def vu_startup(counts, sleep_s=5):
@@ -250,6 +298,93 @@ def languages(target, duration):
     return rows
 
 
+class Sinks:
+    """Receivers for the outputs: a real Prometheus with its remote-write receiver (Debian's
+    `prometheus`, when installed) and an OTLP/HTTP sink that answers every request with 200."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        self.dir = tempfile.mkdtemp(prefix="stampede-bench-sinks-")
+        self.prom = None
+        self.prom_port = free_port()
+        if shutil.which("prometheus"):
+            cfg = os.path.join(self.dir, "prometheus.yml")
+            with open(cfg, "w") as f:
+                f.write("global:\n  scrape_interval: 1h\n")
+            self.prom = subprocess.Popen(
+                ["prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={self.dir}/data",
+                 f"--web.listen-address=127.0.0.1:{self.prom_port}", "--web.enable-remote-write-receiver"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", self.prom_port), timeout=0.2).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+
+        class Sink(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.otlp = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+        self.otlp_port = self.otlp.server_address[1]
+        threading.Thread(target=self.otlp.serve_forever, daemon=True).start()
+
+    def args(self):
+        """--out flags for every streaming output; files go to /dev/null (formatting, not disk)."""
+        rw = (f"http://127.0.0.1:{self.prom_port}/api/v1/write" if self.prom
+              else f"http://127.0.0.1:{self.otlp_port}/api/v1/write")
+        return ["--out", "json=/dev/null", "--out", "csv=/dev/null",
+                "--out", f"experimental-prometheus-rw=url={rw},pushInterval=5s",
+                "--out", "opentelemetry=exportInterval=10s"]
+
+    def env(self):
+        env = dict(os.environ)
+        env["STAMPEDE_OTEL_HTTP_EXPORTER_INSECURE"] = "true"
+        env["STAMPEDE_OTEL_HTTP_EXPORTER_ENDPOINT"] = f"127.0.0.1:{self.otlp_port}"
+        return env
+
+    def stop(self):
+        self.otlp.shutdown()
+        if self.prom:
+            self.prom.terminate()
+            self.prom.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def outputs_cost(target, reps, duration, conns):
+    """CPU per request with every streaming output on (JSON lines, CSV, remote-write, OTLP)
+    against none, interleaved; and what the outputs dropped."""
+    sinks = Sinks()
+    rows = {"none": [], "all": []}
+    try:
+        for rep in range(reps):
+            for mode in ("none", "all"):
+                extra = sinks.args() if mode == "all" else []
+                summary, _, _, user, sys_, rss, _ = stampede_run(
+                    ["-e", f"URL={target.url}", "-u", str(conns), "-d", f"{duration}s"] + extra,
+                    env=sinks.env())
+                n = metric(summary, "http_reqs", "count")
+                outs = summary.get("generator", {}).get("outputs", [])
+                dropped = sum(o.get("dropped", 0) for o in outs)
+                errors = sum(o.get("errors", 0) for o in outs)
+                rows[mode].append(dict(rps=n / duration, cpu_us=(user + sys_) / n * 1e6, rss=rss,
+                                       dropped=dropped, errors=errors))
+                log(f"  rep {rep + 1}: {mode:5} {n / duration:10.0f} req/s  {(user + sys_) / n * 1e6:5.1f} µs CPU/req"
+                    f"  dropped {dropped}  failed writes {errors}")
+    finally:
+        sinks.stop()
+    return rows, sinks.prom is not None
+
+
 def mb(b):
     return f"{b / 1e6:.1f} MB"
 
@@ -260,13 +395,13 @@ def main():
     ap.add_argument("--duration", type=int, default=10, help="seconds per run (10)")
     ap.add_argument("--conns", type=int, default=50, help="connections / VUs (50)")
     ap.add_argument("--soak", type=int, default=60, help="seconds of the memory-over-time run (60; 600 for the 10-minute soak)")
-    ap.add_argument("--skip", default="", help="comma-separated parts to skip: compare,vus,rate,soak,langs,js")
+    ap.add_argument("--skip", default="", help="comma-separated parts to skip: compare,h2,outputs,vus,rate,soak,langs,js")
     ap.add_argument("--only", default="", help="comma-separated parts to run (the others are skipped)")
     ap.add_argument("--target", choices=["auto", "serve"], default="auto", help="nginx if installed (auto) or stampede serve")
     a = ap.parse_args()
     skip = set(a.skip.split(",")) - {""}
     if a.only:
-        skip = {"compare", "vus", "rate", "soak", "langs", "js"} - set(a.only.split(","))
+        skip = {"compare", "h2", "outputs", "vus", "rate", "soak", "langs", "js"} - set(a.only.split(","))
 
     target = Target(prefer_nginx=a.target == "auto")
     nproc = os.cpu_count()
@@ -286,6 +421,27 @@ def main():
             if "wrk" in med:
                 s, w = med["stampede"], med["wrk"]
                 print(f"{'ratio':10} {s['rps'] / w['rps']:10.2f} {s['cpu_us'] / w['cpu_us']:11.2f}   (stampede / wrk; CPU target <= 1.5)")
+        if "h2" not in skip and target.h2_url and shutil.which("h2load"):
+            for streams in (1, 10):
+                log(f"== stampede vs h2load: HTTP/2 over TLS, {a.conns} connections x {streams} streams, {a.duration} s, {a.reps} reps")
+                rows = h2_side_by_side(target.h2_url, a.reps, a.duration, a.conns, streams)
+                print_rows(f"stampede vs h2load (HTTP/2 over TLS, {a.conns} connections x {streams} streams, "
+                           f"{a.duration} s, median of {a.reps} interleaved runs)", rows, "h2load", 2)
+        elif "h2" not in skip:
+            log("h2load, nginx or openssl missing: the HTTP/2 comparison is skipped (apt-get install nghttp2-client)")
+        if "outputs" not in skip:
+            log(f"== outputs: json, csv, remote-write and OTLP all on, against none ({a.conns} VUs, {a.duration} s)")
+            rows, real_prom = outputs_cost(target, a.reps, a.duration, a.conns)
+            print(f"\noutputs (median of {a.reps} interleaved runs; remote-write to "
+                  f"{'Prometheus' if real_prom else 'an HTTP sink'}, OTLP to an HTTP sink, files to /dev/null)")
+            print(f"{'outputs':8} {'req/s':>10} {'CPU µs/req':>11} {'peak RSS':>10} {'dropped':>9}")
+            med = {}
+            for mode, rs in rows.items():
+                med[mode] = {k: statistics.median(r[k] for r in rs) for k in ("rps", "cpu_us", "rss", "dropped")}
+                m = med[mode]
+                print(f"{mode:8} {m['rps']:10.0f} {m['cpu_us']:11.1f} {mb(m['rss']):>10} {m['dropped']:9.0f}")
+            print(f"{'ratio':8} {med['all']['rps'] / med['none']['rps']:10.2f} "
+                  f"{med['all']['cpu_us'] / med['none']['cpu_us']:11.2f}   (all / none; CPU target <= 1.10)")
         if "vus" not in skip:
             log("== VU start-up and memory (VUs that sleep)")
             res = vu_startup([1, 1000, 10000])

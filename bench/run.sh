@@ -5,11 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rustup target add wasm32-wasip2 >/dev/null
-# wrk is the yardstick and nginx the target; without them the benchmark runs stampede alone
-# against its built-in target.
-if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
+# wrk (HTTP/1.1) and h2load (HTTP/2) are the yardsticks and nginx the target; without them the
+# benchmark runs stampede alone against its built-in target.
+if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null || ! command -v h2load >/dev/null; then
     if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-        DEBIAN_FRONTEND=noninteractive apt-get install -y wrk nginx-light >/dev/null || true
+        DEBIAN_FRONTEND=noninteractive apt-get install -y wrk nginx-light nghttp2-client openssl >/dev/null || true
     fi
 fi
 cargo build --release --locked

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use stampede_runtime::options::{parse_duration, parse_stage, Dur, Options, Stage, ThresholdSpec};
+use stampede_runtime::output::registry::{self, OutputSpec};
 use stampede_runtime::output::summary_text::SummaryMode;
 use stampede_runtime::thresholds::split_flag;
 
@@ -23,7 +24,10 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Serve the built-in HTTP target (for demos and tests).
     Serve(ServeArgs),
-    /// Start the built-in target on a free loopback port and run the quickstart against it.
+    /// Find the highest load SCRIPT's service carries within its SLOs.
+    Capacity(Box<crate::capacity::CapacityArgs>),
+    /// Start the built-in target on a free loopback port and run the quickstart against it
+    /// (`demo capacity`: search its service of known capacity).
     Demo(DemoArgs),
     /// Create a script project that runs as generated.
     New(NewArgs),
@@ -51,13 +55,28 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     pub listen: SocketAddr,
+    /// Serve HTTPS, with a self-signed certificate made at start (ALPN h2, http/1.1);
+    /// without it, plain HTTP/1.1 and HTTP/2 with prior knowledge (h2c).
+    #[arg(long)]
+    pub tls: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DemoKind {
+    /// The quickstart, with VUs for a duration.
+    Quickstart,
+    /// `stampede capacity` against a service of known capacity.
+    Capacity,
 }
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// How long the demo runs.
-    #[arg(short, long, default_value = "10s", value_parser = parse_dur)]
-    pub duration: Dur,
+    /// Which demo.
+    #[arg(value_enum, default_value = "quickstart")]
+    pub what: DemoKind,
+    /// How long the demo runs (default 10s); for `capacity`, each step (default 2s).
+    #[arg(short, long, value_parser = parse_dur)]
+    pub duration: Option<Dur>,
     /// Number of VUs.
     #[arg(short = 'u', long, default_value_t = 20)]
     pub vus: u64,
@@ -107,9 +126,19 @@ pub struct RunArgs {
     /// Write the end-of-test summary as JSON (k6's format) to FILE.
     #[arg(long, value_name = "FILE")]
     pub summary_export: Option<PathBuf>,
-    /// Stream every sample: json=FILE writes JSON lines (k6's format).
-    #[arg(short, long = "out", value_name = "json=FILE")]
+    /// Send results to an output, NAME[=ARG] (repeatable): json=FILE, csv[=FILE],
+    /// experimental-prometheus-rw, opentelemetry, web-dashboard=export=FILE.html.
+    #[arg(short, long = "out", value_name = "NAME[=ARG]")]
     pub out: Vec<String>,
+    /// Write the HTML report to FILE at the end (as --out web-dashboard=export=FILE).
+    #[arg(long, value_name = "FILE", env = "STAMPEDE_WEB_DASHBOARD_EXPORT")]
+    pub report: Option<PathBuf>,
+    /// Write the thresholds as JUnit XML to FILE at the end.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// With --junit, a test case per check too.
+    #[arg(long, requires = "junit")]
+    pub junit_checks: bool,
     /// A tag added to every sample, NAME=VALUE (repeatable).
     #[arg(long = "tag", value_name = "NAME=VALUE", value_parser = parse_kv)]
     pub tags: Vec<(String, String)>,
@@ -149,6 +178,10 @@ pub struct RunArgs {
     /// Do not hand response bodies to the script (they are still read and counted).
     #[arg(long)]
     pub discard_response_bodies: bool,
+    /// HTTP version of requests that set none: auto (HTTP/2 when the TLS handshake picks
+    /// it), 1.1, or 2 (h2c with prior knowledge on http://).
+    #[arg(long, value_name = "VERSION")]
+    pub http_version: Option<String>,
     /// Block requests to these host names, comma-separated (*.example.com matches subdomains).
     #[arg(long, value_name = "HOSTS", value_delimiter = ',')]
     pub block_hostnames: Vec<String>,
@@ -186,6 +219,7 @@ impl RunArgs {
             max_redirects: self.max_redirects,
             user_agent: self.user_agent.clone(),
             http_timeout: self.http_timeout,
+            http_version: self.http_version.clone(),
             discard_response_bodies: self.discard_response_bodies.then_some(true),
             no_setup: self.no_setup.then_some(true),
             no_teardown: self.no_teardown.then_some(true),
@@ -214,23 +248,40 @@ impl RunArgs {
         Ok(map)
     }
 
-    /// The `--out json=FILE` path, if given.
-    pub fn json_out(&self) -> Result<Option<PathBuf>, String> {
-        let mut path = None;
-        for out in &self.out {
-            match out.split_once('=') {
-                Some(("json", p)) if !p.is_empty() => path = Some(PathBuf::from(p)),
-                _ if out == "json" => {
-                    return Err("--out json needs a file: --out json=results.jsonl".into());
-                }
-                _ => {
-                    return Err(format!(
-                        "unsupported output `{out}`: stampede writes json=FILE (JSON lines); see also --summary-export"
-                    ))
-                }
+    /// The outputs: every `--out`, then the report flags.
+    pub fn outputs(&self) -> Result<Vec<OutputSpec>, String> {
+        let mut specs = self
+            .out
+            .iter()
+            .map(|o| OutputSpec::parse(o))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(path) = &self.summary_export {
+            specs.push(OutputSpec::report(registry::report::SUMMARY_EXPORT, path));
+        }
+        if let Some(path) = &self.report {
+            specs.push(OutputSpec {
+                name: registry::WEB_DASHBOARD.into(),
+                arg: Some(format!("export={}", path.display())),
+            });
+        }
+        if let Some(path) = &self.junit {
+            let name = if self.junit_checks {
+                registry::report::JUNIT_CHECKS
+            } else {
+                registry::report::JUNIT
+            };
+            specs.push(OutputSpec::report(name, path));
+        }
+        // In a GitHub Actions step, the report goes to the job summary too.
+        if let Some(path) = std::env::var_os(stampede_runtime::output::github::VAR) {
+            if !path.is_empty() {
+                specs.push(OutputSpec::report(
+                    registry::report::GITHUB,
+                    std::path::Path::new(&path),
+                ));
             }
         }
-        Ok(path)
+        Ok(specs)
     }
 
     /// The summary mode.

@@ -5,11 +5,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use stampede_runtime::log::{Level, Logger};
-use stampede_runtime::options::{from_env, Dur, Options, Source};
-use stampede_runtime::run::{self, exit, TestSpec};
-use stampede_runtime::serve::Server;
+use stampede_runtime::options::{format_duration, from_env, Dur, Options, Source};
+use stampede_runtime::output::summary_text::{self, SummaryMode};
+use stampede_runtime::run::{self, exit, Banner, OnStart, TestSpec};
+use stampede_runtime::serve::{Security, Server};
 
-use crate::cli::{Cli, Command, DemoArgs, RunArgs, ServeArgs};
+use crate::cli::{Cli, Command, DemoArgs, DemoKind, RunArgs, ServeArgs};
 use crate::script;
 
 /// The quickstart example, compiled by build.rs (empty if the build skipped it).
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> i32 {
     };
     match cli.command {
         Command::Run(args) => runtime.block_on(run_test(*args)),
+        Command::Capacity(args) => runtime.block_on(crate::capacity::run(*args)),
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Demo(args) => runtime.block_on(demo(args)),
         Command::New(args) => {
@@ -48,7 +50,7 @@ pub fn run(cli: Cli) -> i32 {
 }
 
 /// `STAMPEDE_VU_THREADS`: threads that run VUs (default: one per core).
-fn vu_threads() -> usize {
+pub(crate) fn vu_threads() -> usize {
     std::env::var("STAMPEDE_VU_THREADS")
         .ok()
         .and_then(|n| n.parse().ok())
@@ -70,23 +72,69 @@ async fn run_test(args: RunArgs) -> i32 {
         Ok(spec) => spec,
         Err(message) => return fail(&log, &message, exit::INVALID_CONFIG),
     };
-    execute(spec, &log).await
+    execute(spec, &log, !args.no_summary).await
 }
 
-async fn execute(spec: TestSpec, log: &Logger) -> i32 {
+/// Runs the test, prints its summary (with `summary`), and returns the exit code.
+async fn execute(spec: TestSpec, log: &Logger, summary: bool) -> i32 {
+    let mode = spec.summary_mode;
     match run::run(spec).await {
-        Ok(outcome) => outcome.exit_code,
+        Ok(outcome) => {
+            if let Some(report) = &outcome.report {
+                if summary {
+                    print!("{}", summary_text::render(report, mode));
+                }
+                if let Some(why) = &report.stopped {
+                    log.log(Level::Warn, why, &[]);
+                }
+                if !report.thresholds_ok() {
+                    log.log(Level::Error, "thresholds on metrics have been crossed", &[]);
+                }
+            }
+            outcome.exit_code
+        }
         Err(failure) => fail(log, &failure.message, failure.exit_code),
     }
 }
 
-fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
+/// The banner k6 prints before a test, on stderr.
+fn banner(b: &Banner<'_>) {
+    eprintln!("\n     execution: local");
+    eprintln!("        script: {}", b.script);
+    for o in &b.outputs {
+        eprintln!("        output: {o}");
+    }
+    eprintln!(
+        "\n     scenarios: {} scenario{}, {} max VUs, {} max duration (incl. graceful stop):",
+        b.scenarios.len(),
+        if b.scenarios.len() == 1 { "" } else { "s" },
+        b.max_vus,
+        format_duration(b.max_duration)
+    );
+    for s in b.scenarios {
+        eprintln!("              * {}", s.describe());
+    }
+    eprintln!();
+}
+
+/// The banner, unless `quiet`.
+fn on_start(quiet: bool) -> Option<OnStart> {
+    (!quiet).then(|| Box::new(|b: &Banner<'_>| banner(b)) as OnStart)
+}
+
+/// Whether to draw the live progress: not quiet, and stderr is a terminal.
+fn progress(quiet: bool) -> bool {
+    use std::io::IsTerminal;
+    !quiet && std::io::stderr().is_terminal()
+}
+
+pub(crate) fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
     let mut cli_options = args.options()?;
     let extra_thresholds = args.thresholds()?;
     if !extra_thresholds.is_empty() {
         cli_options.thresholds = Some(extra_thresholds);
     }
-    let out_json = args.json_out()?;
+    let outputs = args.outputs()?;
     let config = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -115,11 +163,11 @@ fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
         cli_options,
         env,
         no_thresholds: args.no_thresholds,
-        summary_export: args.summary_export.clone(),
-        out_json,
+        outputs,
+        process_env: std::env::vars().collect(),
         summary_mode: args.summary_mode(),
-        no_summary: args.no_summary,
-        quiet: args.quiet,
+        progress: progress(args.quiet),
+        on_start: on_start(args.quiet),
         vu_memory_limit: args.vu_memory_limit << 20,
         cache_dir: (!args.no_cache).then(script::cache_dir).flatten(),
         vu_threads: vu_threads(),
@@ -129,15 +177,25 @@ fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
 }
 
 async fn serve(args: ServeArgs) -> i32 {
-    let server = match Server::start(args.listen).await {
+    let security = if args.tls {
+        Security::Tls
+    } else {
+        Security::Plain
+    };
+    let server = match Server::start_with(args.listen, security).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: cannot listen on {}: {e}", args.listen);
             return 1;
         }
     };
+    let protocols = if args.tls {
+        "HTTP/1.1 and HTTP/2 by ALPN, self-signed certificate"
+    } else {
+        "HTTP/1.1, and HTTP/2 with prior knowledge"
+    };
     eprintln!(
-        "stampede's built-in target listening on {} (Ctrl+C to stop)",
+        "stampede's built-in target listening on {} ({protocols}; Ctrl+C to stop)",
         server.url()
     );
     let _ = tokio::signal::ctrl_c().await;
@@ -150,6 +208,12 @@ async fn serve(args: ServeArgs) -> i32 {
 }
 
 async fn demo(args: DemoArgs) -> i32 {
+    if let DemoKind::Capacity = args.what {
+        return crate::capacity::demo(args.duration).await;
+    }
+    let duration = args
+        .duration
+        .unwrap_or(Dur(std::time::Duration::from_secs(10)));
     let log = Logger::stderr(Level::Info);
     if QUICKSTART.is_empty() {
         return fail(
@@ -168,7 +232,7 @@ async fn demo(args: DemoArgs) -> i32 {
         "\nstampede demo: the built-in target listens on {}; running examples/quickstart against it with {} VUs for {}.",
         server.url(),
         args.vus,
-        Dur(args.duration.0)
+        duration
     );
     let mut env = BTreeMap::new();
     env.insert("BASE_URL".to_string(), server.url());
@@ -180,16 +244,16 @@ async fn demo(args: DemoArgs) -> i32 {
         env_options: Options::default(),
         cli_options: Options {
             vus: Some(args.vus),
-            duration: Some(args.duration),
+            duration: Some(duration),
             ..Options::default()
         },
         env,
         no_thresholds: false,
-        summary_export: None,
-        out_json: None,
-        summary_mode: Default::default(),
-        no_summary: false,
-        quiet: false,
+        outputs: Vec::new(),
+        process_env: BTreeMap::new(),
+        summary_mode: SummaryMode::Compact,
+        progress: progress(false),
+        on_start: on_start(false),
         vu_memory_limit: run::DEFAULT_VU_MEMORY,
         cache_dir: script::cache_dir(),
         vu_threads: vu_threads(),
@@ -197,7 +261,7 @@ async fn demo(args: DemoArgs) -> i32 {
 
         log: log.clone(),
     };
-    let code = execute(spec, &log).await;
+    let code = execute(spec, &log, true).await;
     eprintln!("the target answered {} requests", server.stats().requests());
     code
 }

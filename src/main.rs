@@ -1,5 +1,6 @@
 //! `stampede`: parse the command line, run it, exit with k6's exit codes.
 
+mod capacity;
 mod cargo_env;
 mod cli;
 mod commands;

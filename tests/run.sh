@@ -20,8 +20,31 @@ fi
 # Python scripts: stampede installs componentize-py (PyPI) into its cache on first use; it needs
 # python3 with venv.
 command -v python3 >/dev/null && python3 -c 'import venv' || as_root apt-get install -y python3 python3-venv
+# Outputs and reports are tested against their real consumers: Prometheus (remote-write),
+# Chromium (the HTML report), xmllint (JUnit against junit-10.xsd, which the tests take from
+# pytest's source distribution on PyPI with pip).
+missing=()
+command -v prometheus >/dev/null || missing+=(prometheus)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v xmllint >/dev/null || missing+=(libxml2-utils)
+python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+if [ ${#missing[@]} -gt 0 ]; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}" || {
+        as_root apt-get update
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+    }
+fi
+
+# TLS tests: nginx (a client-certificate-checking server) and openssl (legacy-encrypted keys);
+# the capacity tests use nginx's limit_req as a service of known capacity.
+command -v nginx >/dev/null || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light
+command -v openssl >/dev/null || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y openssl
 
 if [ "${1:-}" = "--install-only" ]; then
     exit 0
 fi
 cargo test --workspace --locked "$@"
+
+# The capacity searches hold steady load for seconds and judge the generator's own timing
+# along with the service's: they run alone, one at a time, after the rest.
+cargo test --locked --test all capacity -- --ignored --test-threads 1

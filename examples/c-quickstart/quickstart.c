@@ -55,7 +55,9 @@ static char *env_or(const char *name, const char *fallback) {
 // Sends a GET with the test's defaults (no headers, tags, timeout, name, redirect limit) and
 // returns the owned response handle.
 static stampede_script_http_own_response_t http_get(const char *url) {
-    stampede_script_http_request_t req = {0};  // empty lists, options `none`, discard-body false
+    // All zero: empty lists and strings, options `none`, discard-body false, and jar-choice
+    // tag 0, the VU's cookie jar.
+    stampede_script_http_request_t req = {0};
     script_string_set(&req.method, "GET");
     script_string_set(&req.url, url);
     return stampede_script_http_send(&req);

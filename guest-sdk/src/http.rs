@@ -32,6 +32,7 @@ use serde::Serialize;
 
 use crate::bindings::stampede::script::http as wit;
 
+pub use crate::cookies::{cookie_jar, CookieJar, CookieOptions, ResponseCookie};
 pub use wit::Timings;
 
 /// Sends a `GET` request.
@@ -64,27 +65,90 @@ pub fn head(url: &str) -> Response {
     Request::new("HEAD", url).send()
 }
 
-/// Sends several requests at once, each on its own connection, like k6's `http.batch`.
-/// The responses come back in the order of the requests.
+/// Sends several requests at once, like k6's `http.batch`: over HTTP/2 as concurrent streams
+/// of one connection per origin, over HTTP/1.1 each on its own connection. The responses come
+/// back in the order of the requests.
 pub fn batch(requests: Vec<Request>) -> Vec<Response> {
-    let requests: Vec<wit::Request> = requests.into_iter().map(|r| r.inner).collect();
+    let (parts, jars): (Vec<Parts>, Vec<JarSel>) =
+        requests.into_iter().map(|r| (r.parts, r.jar)).unzip();
+    let requests: Vec<wit::Request<'_>> = parts
+        .into_iter()
+        .zip(jars.iter())
+        .map(|(p, j)| p.into_wit(j))
+        .collect();
     wit::batch(&requests)
         .into_iter()
         .map(Response::new)
         .collect()
 }
 
+/// How a request authenticates with the credentials of its URL (`http://user:pass@host/`).
+pub use wit::AuthScheme as Auth;
+
+/// Which jar a request uses.
+#[derive(Debug, Clone, Default)]
+enum JarSel {
+    #[default]
+    Vu,
+    None,
+    Custom(CookieJar),
+}
+
+/// A request's fields, owned until it is sent.
+#[derive(Debug, Clone)]
+struct Parts {
+    method: String,
+    url: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    timeout_ms: Option<u64>,
+    tags: Vec<(String, String)>,
+    name: Option<String>,
+    max_redirects: Option<u32>,
+    discard_body: bool,
+    cookies: Vec<wit::RequestCookie>,
+    compression: String,
+    auth: Option<Auth>,
+    http_version: Option<String>,
+}
+
+impl Parts {
+    fn into_wit(self, jar: &JarSel) -> wit::Request<'_> {
+        wit::Request {
+            method: self.method,
+            url: self.url,
+            headers: self.headers,
+            body: self.body,
+            timeout_ms: self.timeout_ms,
+            tags: self.tags,
+            name: self.name,
+            max_redirects: self.max_redirects,
+            discard_body: self.discard_body,
+            jar: match jar {
+                JarSel::Vu => wit::JarChoice::Vu,
+                JarSel::None => wit::JarChoice::NoJar,
+                JarSel::Custom(j) => wit::JarChoice::Custom(j.handle()),
+            },
+            cookies: self.cookies,
+            compression: self.compression,
+            auth: self.auth,
+            http_version: self.http_version,
+        }
+    }
+}
+
 /// An HTTP request being built. Nothing is sent until [`send`](Request::send).
 #[derive(Debug, Clone)]
 pub struct Request {
-    inner: wit::Request,
+    parts: Parts,
+    jar: JarSel,
 }
 
 impl Request {
     /// A request with any method.
     pub fn new(method: &str, url: &str) -> Self {
         Self {
-            inner: wit::Request {
+            parts: Parts {
                 method: method.to_owned(),
                 url: url.to_owned(),
                 headers: Vec::new(),
@@ -94,7 +158,12 @@ impl Request {
                 name: None,
                 max_redirects: None,
                 discard_body: false,
+                cookies: Vec::new(),
+                compression: String::new(),
+                auth: None,
+                http_version: None,
             },
+            jar: JarSel::Vu,
         }
     }
 
@@ -125,13 +194,13 @@ impl Request {
 
     /// Adds a header.
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.inner.headers.push((name.to_owned(), value.to_owned()));
+        self.parts.headers.push((name.to_owned(), value.to_owned()));
         self
     }
 
     /// Sets the body.
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
-        self.inner.body = body.into();
+        self.parts.body = body.into();
         self
     }
 
@@ -145,40 +214,151 @@ impl Request {
 
     /// Sets the timeout for the whole request (default: 60 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.inner.timeout_ms = Some(timeout.as_millis().try_into().unwrap_or(u64::MAX));
+        self.parts.timeout_ms = Some(timeout.as_millis().try_into().unwrap_or(u64::MAX));
         self
     }
 
     /// Sets the `name` tag, which groups dynamic URLs into one series in the metrics.
     pub fn name(mut self, name: &str) -> Self {
-        self.inner.name = Some(name.to_owned());
+        self.parts.name = Some(name.to_owned());
         self
     }
 
     /// Adds a tag to this request's samples.
     pub fn tag(mut self, key: &str, value: &str) -> Self {
-        self.inner.tags.push((key.to_owned(), value.to_owned()));
+        self.parts.tags.push((key.to_owned(), value.to_owned()));
         self
     }
 
     /// How many redirects to follow (default: the test's `maxRedirects`, 10). 0 returns the
     /// redirect response itself.
     pub fn max_redirects(mut self, redirects: u32) -> Self {
-        self.inner.max_redirects = Some(redirects);
+        self.parts.max_redirects = Some(redirects);
         self
     }
 
     /// Reads and counts the response body but does not hand it to the script, which saves
     /// copying it into the VU's memory.
     pub fn discard_body(mut self) -> Self {
-        self.inner.discard_body = true;
+        self.parts.discard_body = true;
+        self
+    }
+
+    /// Adds the cookie `name=value` to this request, besides the jar's cookies (k6's
+    /// `cookies: { name: value }`).
+    pub fn cookie(mut self, name: &str, value: &str) -> Self {
+        self.parts.cookies.push(wit::RequestCookie {
+            name: name.to_owned(),
+            value: value.to_owned(),
+            replace: false,
+        });
+        self
+    }
+
+    /// Adds the cookie `name=value` instead of the jar's cookie of that name (k6's
+    /// `cookies: { name: { value, replace: true } }`).
+    pub fn replace_cookie(mut self, name: &str, value: &str) -> Self {
+        self.parts.cookies.push(wit::RequestCookie {
+            name: name.to_owned(),
+            value: value.to_owned(),
+            replace: true,
+        });
+        self
+    }
+
+    /// Uses `jar` instead of the VU's cookie jar (k6's `jar` param).
+    pub fn jar(mut self, jar: &CookieJar) -> Self {
+        self.jar = JarSel::Custom(jar.clone());
+        self
+    }
+
+    /// Uses no cookie jar: no cookie is sent from one or stored into one.
+    pub fn no_jar(mut self) -> Self {
+        self.jar = JarSel::None;
+        self
+    }
+
+    /// Compresses the body with `codings` (k6's `compression`: `"gzip"`, `"deflate"`, `"br"`,
+    /// `"zstd"`, or several separated by commas) and sets `Content-Encoding`.
+    pub fn compression(mut self, codings: &str) -> Self {
+        self.parts.compression = codings.to_owned();
+        self
+    }
+
+    /// How to authenticate with the URL's credentials (k6's `auth`): [`Auth::Basic`] (also
+    /// what happens without this) or [`Auth::Digest`].
+    pub fn auth(mut self, auth: Auth) -> Self {
+        self.parts.auth = Some(auth);
+        self
+    }
+
+    /// Sets `Authorization: Basic` for `user` and `password`.
+    pub fn basic_auth(self, user: &str, password: &str) -> Self {
+        let token = base64(format!("{user}:{password}").as_bytes());
+        self.header("authorization", &format!("Basic {token}"))
+    }
+
+    /// Authenticates with RFC 7616 digest as `user` with `password` (the credentials go into
+    /// the URL, as k6 wants them).
+    pub fn digest_auth(mut self, user: &str, password: &str) -> Self {
+        self.parts.url = with_credentials(&self.parts.url, user, password);
+        self.auth(Auth::Digest)
+    }
+
+    /// Sets the HTTP version of this request, k6-style: `"1.1"` forces HTTP/1.1, `"2"` forces
+    /// HTTP/2 (h2c with prior knowledge on `http://`), `"auto"` lets the TLS handshake pick
+    /// (the default, or the test's `httpVersion` option).
+    pub fn http_version(mut self, version: &str) -> Self {
+        self.parts.http_version = Some(version.to_owned());
         self
     }
 
     /// Sends the request and waits for the response.
     pub fn send(self) -> Response {
-        Response::new(wit::send(&self.inner))
+        let Request { parts, jar } = self;
+        Response::new(wit::send(&parts.into_wit(&jar)))
     }
+}
+
+/// `url` with `user:password@` after its scheme, percent-encoded.
+fn with_credentials(url: &str, user: &str, password: &str) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    match url.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://{}:{}@{rest}", enc(user), enc(password)),
+        None => url.to_owned(),
+    }
+}
+
+/// Standard base64 with padding.
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 /// An HTTP response, or the failure to get one.
@@ -212,7 +392,7 @@ impl Response {
         *self.status.get_or_init(|| self.inner.status())
     }
 
-    /// The protocol, e.g. `HTTP/1.1`; empty when no response was received.
+    /// The protocol, `HTTP/1.1` or `HTTP/2.0`; empty when no response was received.
     pub fn proto(&self) -> String {
         self.inner.proto()
     }
@@ -271,8 +451,38 @@ impl Response {
         self.inner.error_code()
     }
 
+    /// The cookies the response set (its `Set-Cookie` headers), as k6's `res.cookies` lists
+    /// them.
+    pub fn cookies(&self) -> Vec<ResponseCookie> {
+        self.inner.cookies()
+    }
+
+    /// The first cookie named `name` the response set.
+    pub fn cookie(&self, name: &str) -> Option<ResponseCookie> {
+        self.cookies().into_iter().find(|c| c.name == name)
+    }
+
     /// Whether a response arrived with a 2xx or 3xx status.
     pub fn is_ok(&self) -> bool {
         (200..400).contains(&self.status())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_and_credentials_are_encoded() {
+        assert_eq!(
+            base64(b"Aladdin:open sesame"),
+            "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(base64(b""), "");
+        assert_eq!(
+            with_credentials("http://h/x", "a@b", "p:w"),
+            "http://a%40b:p%3Aw@h/x"
+        );
     }
 }

@@ -56,6 +56,7 @@ extern crate self as stampede;
 
 pub mod check;
 pub mod context;
+mod cookies;
 pub mod http;
 pub mod metrics;
 pub mod options;

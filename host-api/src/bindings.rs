@@ -17,6 +17,7 @@ wasmtime::component::bindgen!({
     exports: { default: async },
     with: {
         "stampede:script/http.response": crate::http::Exchange,
+        "stampede:script/http.cookie-jar": crate::http::cookies::JarHandle,
     },
 });
 

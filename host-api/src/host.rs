@@ -7,7 +7,8 @@ use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
 use crate::bindings::stampede::script::{checks, context, http as wit_http, metrics};
 use crate::bindings::Script;
-use crate::http::{errors, Exchange, Request, RequestError, VuClient};
+use crate::http::cookies::{JarHandle, SharedJar};
+use crate::http::{errors, AuthScheme, Exchange, Request, RequestCookie, RequestError, VuClient};
 use crate::{ExecInfo, LogLevel, MetricType};
 
 /// What the script said about a request besides the request itself.
@@ -108,6 +109,15 @@ struct JsonRequest {
     max_redirects: Option<u32>,
     #[serde(default)]
     discard_body: bool,
+    /// `[[name, value, replace]]`.
+    #[serde(default)]
+    cookies: Vec<(String, String, bool)>,
+    #[serde(default)]
+    compression: String,
+    #[serde(default)]
+    auth: Option<String>,
+    #[serde(default)]
+    http_version: Option<String>,
 }
 
 fn default_method() -> String {
@@ -115,8 +125,23 @@ fn default_method() -> String {
 }
 
 impl JsonRequest {
-    fn into_wit(self, body: Vec<u8>) -> wit_http::Request {
-        wit_http::Request {
+    fn into_wit(
+        self,
+        body: Vec<u8>,
+        jar: wit_http::JarChoice,
+    ) -> Result<wit_http::Request, RequestError> {
+        let auth = match self.auth.as_deref() {
+            None | Some("") => None,
+            Some("basic") => Some(wit_http::AuthScheme::Basic),
+            Some("digest") => Some(wit_http::AuthScheme::Digest),
+            Some(other) => {
+                return Err(RequestError::new(
+                    errors::GENERIC,
+                    format!("unsupported auth scheme `{other}` (use 'basic' or 'digest')"),
+                ))
+            }
+        };
+        Ok(wit_http::Request {
             method: self.method,
             url: self.url,
             headers: self.headers,
@@ -129,7 +154,20 @@ impl JsonRequest {
             name: self.name,
             max_redirects: self.max_redirects,
             discard_body: self.discard_body,
-        }
+            jar,
+            cookies: self
+                .cookies
+                .into_iter()
+                .map(|(name, value, replace)| wit_http::RequestCookie {
+                    name,
+                    value,
+                    replace,
+                })
+                .collect(),
+            compression: self.compression,
+            auth,
+            http_version: self.http_version,
+        })
     }
 }
 
@@ -141,14 +179,37 @@ enum CheckResult {
     Tagged(String, bool, Vec<(String, String)>),
 }
 
-fn to_request(req: &mut wit_http::Request) -> Result<Request, RequestError> {
+fn to_request(
+    req: &mut wit_http::Request,
+    vu_jar: &SharedJar,
+    table: &ResourceTable,
+) -> Result<Request, RequestError> {
     let method = http::Method::from_bytes(req.method.as_bytes()).map_err(|_| {
         RequestError::new(
             errors::GENERIC,
             format!("invalid HTTP method `{}`", req.method),
         )
     })?;
+    let jar = match &req.jar {
+        wit_http::JarChoice::Vu => Some(vu_jar.clone()),
+        wit_http::JarChoice::NoJar => None,
+        wit_http::JarChoice::Custom(handle) => Some(
+            match table.get(handle).map_err(|e| {
+                RequestError::new(errors::GENERIC, format!("invalid cookie jar: {e}"))
+            })? {
+                JarHandle::Vu => vu_jar.clone(),
+                JarHandle::Own(jar) => jar.clone(),
+            },
+        ),
+    };
+    let http_version = match req.http_version.as_deref() {
+        None => None,
+        Some(v) => Some(v.parse::<crate::http::HttpVersion>().map_err(|e| {
+            RequestError::new(errors::GENERIC, format!("invalid httpVersion: {e}"))
+        })?),
+    };
     Ok(Request {
+        http_version,
         method,
         url: std::mem::take(&mut req.url),
         headers: std::mem::take(&mut req.headers),
@@ -156,6 +217,21 @@ fn to_request(req: &mut wit_http::Request) -> Result<Request, RequestError> {
         timeout: req.timeout_ms.map(Duration::from_millis),
         max_redirects: req.max_redirects,
         discard_body: req.discard_body,
+        jar,
+        cookies: std::mem::take(&mut req.cookies)
+            .into_iter()
+            .map(|c| RequestCookie {
+                name: c.name,
+                value: c.value,
+                replace: c.replace,
+            })
+            .collect(),
+        compression: std::mem::take(&mut req.compression),
+        auth: req.auth.map(|a| match a {
+            wit_http::AuthScheme::Basic => AuthScheme::Basic,
+            wit_http::AuthScheme::Digest => AuthScheme::Digest,
+        }),
+        decompress: true,
     })
 }
 
@@ -190,6 +266,13 @@ fn timings(t: &crate::http::Timings) -> wit_http::Timings {
 impl ScriptCtxView<'_> {
     fn exchange(&self, r: &Resource<Exchange>) -> wasmtime::Result<&Exchange> {
         Ok(self.table.get(r)?)
+    }
+
+    /// Logs the client's warnings about the requests just sent, as k6 logs them.
+    fn log_notices(&mut self) {
+        for notice in self.http.notices().drain() {
+            self.hooks.log(LogLevel::Warn, &notice);
+        }
     }
 }
 
@@ -228,6 +311,18 @@ impl wit_http::HostResponse for ScriptCtxView<'_> {
         Ok(self.exchange(&r)?.body.to_vec())
     }
 
+    fn cookies(
+        &mut self,
+        r: Resource<Exchange>,
+    ) -> wasmtime::Result<Vec<wit_http::ResponseCookie>> {
+        Ok(self
+            .exchange(&r)?
+            .cookies()
+            .into_iter()
+            .map(crate::host_jar::response_cookie)
+            .collect())
+    }
+
     fn timings(&mut self, r: Resource<Exchange>) -> wasmtime::Result<wit_http::Timings> {
         Ok(timings(&self.exchange(&r)?.timings))
     }
@@ -256,14 +351,19 @@ impl wit_http::Host for ScriptCtxView<'_> {
         &mut self,
         request: Vec<u8>,
         body: Vec<u8>,
+        jar: wit_http::JarChoice,
     ) -> wasmtime::Result<Resource<Exchange>> {
-        match serde_json::from_slice::<JsonRequest>(&request) {
-            Ok(json) => wit_http::Host::send(self, json.into_wit(body)).await,
-            Err(e) => {
-                let error = RequestError::new(
+        let parsed = serde_json::from_slice::<JsonRequest>(&request)
+            .map_err(|e| {
+                RequestError::new(
                     errors::INVALID_URL,
                     format!("invalid request (send-json): {e}"),
-                );
+                )
+            })
+            .and_then(|json| json.into_wit(body, jar));
+        match parsed {
+            Ok(req) => wit_http::Host::send(self, req).await,
+            Err(error) => {
                 let ex = Exchange::failed_before_sending("GET", String::new(), error);
                 self.hooks.on_request(
                     &RequestMeta {
@@ -277,8 +377,12 @@ impl wit_http::Host for ScriptCtxView<'_> {
         }
     }
 
+    fn vu_cookie_jar(&mut self) -> wasmtime::Result<Resource<JarHandle>> {
+        Ok(self.table.push(JarHandle::Vu)?)
+    }
+
     async fn send(&mut self, mut req: wit_http::Request) -> wasmtime::Result<Resource<Exchange>> {
-        let request = to_request(&mut req);
+        let request = to_request(&mut req, self.http.jar(), self.table);
         let meta = RequestMeta {
             name: req.name.as_deref(),
             tags: &req.tags,
@@ -296,6 +400,7 @@ impl wit_http::Host for ScriptCtxView<'_> {
                 ex
             }
         };
+        self.log_notices();
         Ok(self.table.push(exchange)?)
     }
 
@@ -307,7 +412,7 @@ impl wit_http::Host for ScriptCtxView<'_> {
         let mut results: Vec<Option<Exchange>> = Vec::with_capacity(reqs.len());
         let mut index = Vec::with_capacity(reqs.len());
         for (i, req) in reqs.iter_mut().enumerate() {
-            match to_request(req) {
+            match to_request(req, self.http.jar(), self.table) {
                 Ok(r) => {
                     index.push(i);
                     requests.push(r);
@@ -342,6 +447,7 @@ impl wit_http::Host for ScriptCtxView<'_> {
         for (j, ex) in sent.into_iter().enumerate() {
             results[index[j]] = Some(ex);
         }
+        self.log_notices();
         results
             .into_iter()
             .map(|ex| Ok(self.table.push(ex.expect("every request has a result"))?))

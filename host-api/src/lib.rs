@@ -7,7 +7,9 @@
 //! execution context are forwarded to the hooks, which own metrics and scheduling.
 
 mod bindings;
+pub mod fuzzing;
 mod host;
+mod host_jar;
 pub mod http;
 pub mod modules;
 pub mod wasi_http;

@@ -118,16 +118,14 @@ impl WasiHttpHooks for Bridge {
                 (None, None) => None,
                 (c, f) => Some(c.unwrap_or(Duration::ZERO) + f.unwrap_or(client.config().timeout)),
             });
-            let req = Request {
-                method: parts.method,
-                url: parts.uri.to_string(),
-                headers,
-                body,
-                timeout,
-                // The guest's own client decides about redirects.
-                max_redirects: Some(0),
-                discard_body: false,
-            };
+            // The guest's own client decides about redirects, cookies and decompression: the
+            // request goes as it is and the response comes back as it came.
+            let mut req = Request::new(parts.method, parts.uri.to_string());
+            req.headers = headers;
+            req.body = body;
+            req.timeout = timeout;
+            req.max_redirects = Some(0);
+            req.decompress = false;
             let mut ex: Exchange = client.send(req, &mut |_| {}).await;
             let body = std::mem::take(&mut ex.body);
             let headers = std::mem::take(&mut ex.headers);

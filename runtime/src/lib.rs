@@ -4,6 +4,7 @@
 //!
 //! The command-line tool is a thin layer over [`run::run`] and [`serve`].
 
+pub mod capacity;
 pub mod cpu;
 pub mod engine;
 pub mod executor;

@@ -5,7 +5,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 #[path = "../../src/cargo_env.rs"]
-mod cargo_env;
+pub mod cargo_env;
 
 /// Where guest builds go (shared with build.rs, so the quickstart is built once).
 pub fn target_dir() -> PathBuf {
@@ -52,6 +52,7 @@ pub fn guest(name: &str) -> PathBuf {
             "ramping",
             "arrival-rate",
             "wasi-http",
+            "capacity",
         ] {
             cargo_build(&root.join("examples").join(example))?;
         }

@@ -4,9 +4,6 @@
 use std::path::Path;
 use std::process::Command;
 
-#[path = "../../src/cargo_env.rs"]
-mod cargo_env;
-
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -25,7 +22,7 @@ fn the_javascript_engine_passes_its_unit_tests() {
     ])
     .arg(crate::guests::target_dir().join("native"))
     .current_dir(root().join("guest-sdk/js-engine"));
-    cargo_env::clear_outer_cargo(&mut cmd, &[]);
+    crate::guests::cargo_env::clear_outer_cargo(&mut cmd, &[]);
     let out = cmd.output().expect("running cargo");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(

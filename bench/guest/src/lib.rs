@@ -1,7 +1,8 @@
 //! The benchmark's script: each iteration sends one keep-alive GET to `$URL` and checks its
 //! status — the same work wrk does per request, plus what makes stampede a load tester (the
 //! script, the check, the metrics). Modes for the other measurements: `$MODE=sleep` parks the
-//! VU for `$SLEEP` seconds per iteration (VU start-up and memory).
+//! VU for `$SLEEP` seconds per iteration (VU start-up and memory); `$MODE=batch` sends `$BATCH`
+//! GETs at once per iteration (HTTP/2 streams on one connection, against h2load's `-m`).
 
 use std::sync::OnceLock;
 
@@ -21,6 +22,19 @@ fn iteration() {
     if mode() == "sleep" {
         let secs = stampede::env("SLEEP").and_then(|s| s.parse().ok()).unwrap_or(1.0);
         stampede::sleep_secs(secs);
+        return;
+    }
+    if mode() == "batch" {
+        static BATCH: OnceLock<usize> = OnceLock::new();
+        let n = *BATCH.get_or_init(|| {
+            stampede::env("BATCH")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(10)
+        });
+        let requests = (0..n).map(|_| http::Request::get(url())).collect();
+        for res in http::batch(requests) {
+            check!(res, { "status is 200" => |r| r.status() == 200 });
+        }
         return;
     }
     let res = http::get(url());

@@ -9,6 +9,12 @@ samples. A request that fails (refused, reset, timed out, TLS…) does not raise
     res = http.get(f"{base}/get", headers={"accept": "application/json"}, tags={"page": "home"})
     res = http.post(f"{base}/post", json={"user": "ada"}, timeout=2.5, name="create user")
     a, b = http.batch([("GET", f"{base}/a"), http.Request("GET", f"{base}/b", discard_body=True)])
+
+Cookies work as in k6: the VU's jar (`http.cookie_jar()`, emptied at the start of every
+iteration) stores what responses set and sends it back; `cookies={"name": "value"}` (or
+`{"name": {"value": "v", "replace": True}}`) adds cookies to one request; `jar=http.CookieJar()`
+uses a jar of the script's own and `jar=None` none at all. `compression="gzip"` compresses the
+body; `auth="digest"` answers a digest challenge with the URL's credentials.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from urllib.parse import urlencode
 from ._wit import http as _wit
 
 __all__ = [
-    "Request", "Response", "Headers", "Timings",
+    "Request", "Response", "Headers", "Timings", "CookieJar", "cookie_jar",
     "request", "get", "head", "post", "put", "patch", "delete", "options", "batch",
 ]
 
@@ -74,13 +80,99 @@ def _timeout_ms(timeout: Union[float, int, str, None]) -> Optional[int]:
     return int(timeout * 1000)
 
 
+class CookieJar:
+    """A cookie jar, as k6's: `cookie_jar()` is the VU's, `CookieJar()` a new one of the
+    script's own, for requests that pass it as `jar=`."""
+
+    __slots__ = ("_jar",)
+
+    def __init__(self, _handle: Any = None) -> None:
+        self._jar = _handle if _handle is not None else _wit.CookieJar()
+
+    def set(self, url: str, name: str, value: str, *, domain: Optional[str] = None,
+            path: Optional[str] = None, expires: Optional[float] = None,
+            max_age: Optional[int] = None, secure: bool = False, http_only: bool = False) -> None:
+        """Stores `name=value` for `url`, as if a response from it had set the cookie.
+        `expires` is a Unix time in seconds; `max_age` seconds (0 or less deletes)."""
+        opts = _wit.CookieOptions(
+            domain=domain, path=path,
+            expires_ms=None if expires is None else int(expires * 1000),
+            max_age=None if max_age is None else int(max_age),
+            secure=bool(secure), http_only=bool(http_only),
+        )
+        self._jar.set(str(url), str(name), str(value), opts)
+
+    def cookies_for_url(self, url: str) -> dict:
+        """The cookies a request to `url` would send: `{name: [value, ...]}` (k6's shape)."""
+        out: dict = {}
+        for name, value in self._jar.cookies_for_url(str(url)):
+            out.setdefault(name, []).append(value)
+        return out
+
+    def clear(self, url: str) -> None:
+        """Removes every cookie a request to `url` would send."""
+        self._jar.clear(str(url))
+
+    def delete(self, url: str, name: str) -> None:
+        """Removes the cookie `name` that a request to `url` would send."""
+        self._jar.delete(str(url), str(name))
+
+
+_vu_jar: Optional[CookieJar] = None
+
+
+def cookie_jar() -> CookieJar:
+    """The VU's own cookie jar (k6's `http.cookieJar()`)."""
+    global _vu_jar
+    if _vu_jar is None:
+        _vu_jar = CookieJar(_wit.vu_cookie_jar())
+    return _vu_jar
+
+
+class _VuJar:
+    """The default of `jar=`: the VU's jar."""
+
+
+_VU = _VuJar()
+
+
+def _jar_choice(jar: Any) -> Any:
+    if jar is _VU:
+        return _wit.JarChoice_Vu()
+    if jar is None:
+        return _wit.JarChoice_NoJar()
+    if isinstance(jar, CookieJar):
+        return _wit.JarChoice_Custom(jar._jar)
+    raise TypeError(f"jar must be a CookieJar or None, not {type(jar).__name__}")
+
+
+def _request_cookies(cookies: Optional[Mapping[str, Any]]) -> list:
+    out = []
+    for name, c in (cookies or {}).items():
+        if c is None:
+            continue
+        if isinstance(c, Mapping):
+            value = c.get("value")
+            out.append(_wit.RequestCookie(str(name), "" if value is None else str(value),
+                                          bool(c.get("replace", False))))
+        else:
+            out.append(_wit.RequestCookie(str(name), str(c), False))
+    return out
+
+
+_AUTH = {None: None, "": None, "basic": _wit.AuthScheme.BASIC, "digest": _wit.AuthScheme.DIGEST}
+
+
 class Request:
     """A request that has not been sent yet; for `batch`, or to send later with `send()`.
 
     `timeout` is in seconds (or a string like "10s"); `redirects` is how many redirects to
     follow (0 returns the redirect itself); `name` sets the `name` tag that groups dynamic URLs
     into one series; `discard_body` keeps the body out of the VU's memory (it is still read
-    and counted). `json=` sends a JSON body with its content type.
+    and counted). `json=` sends a JSON body with its content type. `cookies`, `jar`,
+    `compression` and `auth` are k6's params of those names (see the module's doc);
+    `http_version` is "1.1", "2" or "auto" (k6's default: HTTP/2 when the TLS handshake picks
+    it).
     """
 
     __slots__ = ("_inner",)
@@ -98,7 +190,14 @@ class Request:
         name: Optional[str] = None,
         redirects: Optional[int] = None,
         discard_body: bool = False,
+        cookies: Optional[Mapping[str, Any]] = None,
+        jar: Any = _VU,
+        compression: Optional[str] = None,
+        auth: Optional[str] = None,
+        http_version: Optional[str] = None,
     ) -> None:
+        if auth not in _AUTH:
+            raise ValueError(f"unsupported auth {auth!r}: use 'basic' or 'digest'")
         hdrs = _fields(headers)
         if json is not None:
             if body is not None:
@@ -117,6 +216,11 @@ class Request:
             name=name,
             max_redirects=redirects,
             discard_body=bool(discard_body),
+            jar=_jar_choice(jar),
+            cookies=_request_cookies(cookies),
+            compression=compression or "",
+            auth=_AUTH[auth],
+            http_version=None if http_version is None else str(http_version),
         )
 
     @property
@@ -192,7 +296,7 @@ class Response:
     garbage-collected, or at once with `close()` / `with http.get(...) as res:`.
     """
 
-    __slots__ = ("_inner", "_status", "_body", "_headers", "_timings", "_url")
+    __slots__ = ("_inner", "_status", "_body", "_headers", "_timings", "_url", "_cookies")
 
     def __init__(self, inner: "_wit.Response") -> None:
         self._inner = inner
@@ -201,6 +305,23 @@ class Response:
         self._headers: Optional[Headers] = None
         self._timings: Optional[Timings] = None
         self._url: Optional[str] = None
+        self._cookies: Optional[dict] = None
+
+    @property
+    def cookies(self) -> dict:
+        """The cookies the response set, as k6 shows them: `{name: [{"name", "value",
+        "domain", "path", "http_only", "secure", "max_age", "expires"}]}` (`expires` in ms
+        since the epoch, 0 when absent)."""
+        if self._cookies is None:
+            out: dict = {}
+            for c in self._inner.cookies():
+                out.setdefault(c.name, []).append({
+                    "name": c.name, "value": c.value, "domain": c.domain, "path": c.path,
+                    "http_only": c.http_only, "secure": c.secure, "max_age": c.max_age,
+                    "expires": c.expires,
+                })
+            self._cookies = out
+        return self._cookies
 
     @property
     def status(self) -> int:

@@ -31,7 +31,7 @@ class FakeResponse:
     def __init__(self, host, status, url, headers, body, timings):
         self._host, self._parts = host, dict(status=status, proto="HTTP/1.1", url=url,
                                               headers=headers, body=body, timings=timings,
-                                              error="", error_code=0)
+                                              error="", error_code=0, cookies=host.cookies)
         self.dropped = False
 
     def __getattr__(self, part):
@@ -71,6 +71,7 @@ class FakeHost:
         self.status = 200
         self.body = b"{}"
         self.headers = [("Content-Type", "application/json"), ("Set-Cookie", "a=1"), ("set-cookie", "b=2")]
+        self.cookies = []        # ResponseCookie records the next responses report
 
     def respond(self, req):
         self.sent.append(req)

@@ -17,6 +17,9 @@ def test_get_maps_every_parameter(host):
     assert req.headers == [("Accept", "text/plain")]
     assert req.tags == [("page", "a")]
     assert (req.timeout_ms, req.name, req.max_redirects, req.discard_body) == (1500, "page a", 0, True)
+    assert req.http_version is None
+    http.get("http://x/b", http_version=2)
+    assert host.sent[-1].http_version == "2"
 
 
 def test_defaults_are_none(host):
@@ -190,3 +193,51 @@ def test_host_calls_at_import_time_raise():
     with pytest.raises(RuntimeError, match=r"context\.env\(\) was called while the script"):
         env("A")
     wit.go_live()
+
+
+def test_cookies_jars_compression_and_auth(host, monkeypatch):
+    from stampede import _wit, http
+
+    w = _wit.http
+    host.cookies = [w.ResponseCookie("a", "1", "", "/", True, False, 60, 0),
+                    w.ResponseCookie("a", "2", "x", "", False, True, -1, 1700000000000)]
+    res = http.get("http://x/", cookies={"a": "1", "b": {"value": 2, "replace": True}, "c": None},
+                   compression="gzip, br", auth="digest")
+    (req,) = host.sent
+    assert [(c.name, c.value, c.replace) for c in req.cookies] == [("a", "1", False), ("b", "2", True)]
+    assert (req.compression, req.auth) == ("gzip, br", w.AuthScheme.DIGEST)
+    assert isinstance(req.jar, w.JarChoice_Vu)
+    assert [(c["value"], c["http_only"], c["max_age"]) for c in res.cookies["a"]] == [
+        ("1", True, 60), ("2", False, -1)]
+    http.get("http://x/", jar=None)
+    assert isinstance(host.sent[-1].jar, w.JarChoice_NoJar)
+
+    class Jar:
+        def __init__(self):
+            self.calls = []
+
+        def set(self, *a):
+            self.calls.append(("set",) + a)
+
+        def cookies_for_url(self, url):
+            return [("s", "1"), ("s", "2")]
+
+        def clear(self, url):
+            self.calls.append(("clear", url))
+
+        def delete(self, url, name):
+            self.calls.append(("delete", url, name))
+
+    monkeypatch.setattr(w, "CookieJar", Jar)
+    jar = http.CookieJar()
+    http.get("http://x/", jar=jar)
+    assert isinstance(host.sent[-1].jar, w.JarChoice_Custom) and host.sent[-1].jar.value is jar._jar
+    jar.set("http://x/", "n", "v", domain="x", max_age=5, expires=1.5, secure=True)
+    (_, url, name, value, opts), = jar._jar.calls
+    assert (url, name, value, opts.domain, opts.max_age, opts.expires_ms, opts.secure) == (
+        "http://x/", "n", "v", "x", 5, 1500, True)
+    assert jar.cookies_for_url("http://x/") == {"s": ["1", "2"]}
+    with pytest.raises(ValueError):
+        http.get("http://x/", auth="ntlm")
+    with pytest.raises(TypeError):
+        http.get("http://x/", jar="nope")

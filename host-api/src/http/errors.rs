@@ -59,10 +59,20 @@ pub const TCP_DIAL_REFUSED: u32 = 1212;
 pub const TCP_RESET_BY_PEER: u32 = 1220;
 /// A TLS error other than the ones below.
 pub const TLS: u32 = 1300;
+/// The peer did not speak TLS (the first record was not a TLS record).
+pub const TLS_HEADER: u32 = 1301;
 /// The server's certificate is not signed by a trusted authority.
 pub const TLS_UNKNOWN_AUTHORITY: u32 = 1310;
 /// The server's certificate does not match the host name.
 pub const TLS_HOSTNAME_MISMATCH: u32 = 1311;
+/// The response body could not be decompressed (k6's 1701).
+pub const DECOMPRESSION: u32 = 1701;
+/// An HTTP/2 GOAWAY from the server; 1611 + its error code when RFC 9113 defines it.
+pub const HTTP2_GOAWAY: u32 = 1610;
+/// An HTTP/2 stream reset; 1631 + its error code when RFC 9113 defines it.
+pub const HTTP2_STREAM: u32 = 1630;
+/// An HTTP/2 connection error; 1651 + its error code when RFC 9113 defines it.
+pub const HTTP2_CONNECTION: u32 = 1650;
 /// The response was not valid HTTP.
 pub const INVALID_RESPONSE: u32 = 1000;
 /// The response body is larger than `responseBodyLimit`.
@@ -93,6 +103,11 @@ pub(crate) fn dial_error(err: &io::Error) -> RequestError {
 
 /// Classifies an I/O error on an established connection.
 pub(crate) fn io_error(op: &str, err: &io::Error) -> RequestError {
+    // A TLS alert after the handshake (a server that refuses the client certificate tells so
+    // in TLS 1.3 only once the client has started sending).
+    if let Some(tls) = rustls_error(err) {
+        return classify_tls(tls);
+    }
     match err.kind() {
         io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted => {
             RequestError::new(TCP_RESET_BY_PEER, format!("{op}: connection reset by peer"))
@@ -110,26 +125,8 @@ pub(crate) fn io_error(op: &str, err: &io::Error) -> RequestError {
 
 /// Classifies a TLS handshake failure.
 pub(crate) fn tls_error(err: &io::Error) -> RequestError {
-    if let Some(tls) = err
-        .get_ref()
-        .and_then(|e| e.downcast_ref::<rustls::Error>())
-    {
-        use rustls::CertificateError as C;
-        return match tls {
-            rustls::Error::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => {
-                RequestError::new(
-                    TLS_UNKNOWN_AUTHORITY,
-                    "x509: certificate signed by unknown authority",
-                )
-            }
-            rustls::Error::InvalidCertificate(
-                C::NotValidForName | C::NotValidForNameContext { .. },
-            ) => RequestError::new(
-                TLS_HOSTNAME_MISMATCH,
-                "x509: certificate doesn't match hostname",
-            ),
-            other => RequestError::new(TLS, format!("tls: {other}")),
-        };
+    if let Some(tls) = rustls_error(err) {
+        return classify_tls(tls);
     }
     match err.kind() {
         io::ErrorKind::ConnectionReset
@@ -138,6 +135,46 @@ pub(crate) fn tls_error(err: &io::Error) -> RequestError {
             RequestError::new(TLS, format!("tls: handshake failed: {err}"))
         }
         _ => RequestError::new(TLS, format!("tls: {err}")),
+    }
+}
+
+/// The rustls error inside an I/O error, if that is what it is.
+pub(crate) fn rustls_error(err: &io::Error) -> Option<&rustls::Error> {
+    err.get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+}
+
+/// k6's code for a TLS failure: 1310 for an unknown authority (a self-signed certificate
+/// too), 1311 for a name mismatch, 1301 for a peer that does not speak TLS, 1300 otherwise
+/// (an expired certificate, a handshake the server refused, no common version or suite).
+pub(crate) fn classify_tls(tls: &rustls::Error) -> RequestError {
+    use rustls::CertificateError as C;
+    match tls {
+        rustls::Error::InvalidCertificate(
+            C::UnknownIssuer | C::BadSignature | C::UnknownRevocationStatus,
+        ) => RequestError::new(
+            TLS_UNKNOWN_AUTHORITY,
+            "x509: certificate signed by unknown authority",
+        ),
+        rustls::Error::InvalidCertificate(C::Other(other))
+            if other.to_string().contains("CaUsedAsEndEntity") =>
+        {
+            RequestError::new(
+                TLS_UNKNOWN_AUTHORITY,
+                "x509: certificate signed by unknown authority (a CA certificate used by the server)",
+            )
+        }
+        rustls::Error::InvalidCertificate(
+            C::NotValidForName | C::NotValidForNameContext { .. },
+        ) => RequestError::new(
+            TLS_HOSTNAME_MISMATCH,
+            "x509: certificate doesn't match hostname",
+        ),
+        rustls::Error::InvalidMessage(_) => RequestError::new(
+            TLS_HEADER,
+            format!("tls: the server does not speak TLS ({tls})"),
+        ),
+        other => RequestError::new(TLS, format!("tls: {other}")),
     }
 }
 

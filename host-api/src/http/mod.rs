@@ -2,24 +2,41 @@
 //! connections, every request is timed per phase on the real socket, and every failure comes
 //! back as an [`Exchange`] with a k6 error code — never as a panic or a host error.
 
+pub mod auth;
+mod compress;
 mod conn;
+pub mod cookies;
+pub(crate) mod decompress;
 pub mod errors;
+mod exchange;
+mod framing;
+pub mod h1;
+mod h2;
 mod io;
 pub mod netpolicy;
-mod tls;
+mod pemcrypt;
+mod pool;
+mod redirect;
+mod target;
+pub mod tls;
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
-pub use conn::Origin;
-use conn::{Conn, PoolHandle};
+pub use auth::AuthScheme;
+pub use cookies::{CookieJar, SharedJar};
 pub use errors::RequestError;
 pub use netpolicy::{HostPattern, IpNet, NetPolicy};
+use pool::PoolHandle;
+pub use redirect::RequestCookie;
+use redirect::{Chain, Next};
+pub use target::Origin;
+pub use tls::TlsSettings;
 
 /// Settings shared by every VU's client in a test.
 #[derive(Debug, Clone)]
@@ -28,6 +45,8 @@ pub struct ClientConfig {
     pub timeout: Duration,
     /// Redirects followed when the script does not say (k6's `maxRedirects`: 10).
     pub max_redirects: u32,
+    /// `max_redirects` was set by the options: reaching it is not worth a warning.
+    pub max_redirects_set: bool,
     /// The `User-Agent` header sent when the script sets none (k6's `userAgent`).
     pub user_agent: String,
     /// Accept any TLS certificate (`--insecure-skip-tls-verify`).
@@ -38,6 +57,39 @@ pub struct ClientConfig {
     pub discard_response_bodies: bool,
     /// Where requests may not go.
     pub net: NetPolicy,
+    /// Trusted roots, client certificates, TLS versions and cipher suites.
+    pub tls: TlsSettings,
+    /// Which HTTP version requests use when they do not say (`httpVersion`).
+    pub http_version: HttpVersion,
+}
+
+/// Which HTTP version a request uses (the `httpVersion` option and request parameter).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HttpVersion {
+    /// HTTP/2 when the server picks it in the TLS handshake (ALPN offers `h2` and
+    /// `http/1.1`, as k6 does), else HTTP/1.1; plain `http://` is HTTP/1.1.
+    #[default]
+    Auto,
+    /// HTTP/1.1 only (ALPN offers only `http/1.1`).
+    Http1,
+    /// HTTP/2 only: ALPN offers only `h2` over TLS, and plain `http://` speaks h2c with prior
+    /// knowledge.
+    Http2,
+}
+
+impl std::str::FromStr for HttpVersion {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "auto" => Ok(Self::Auto),
+            "1.1" | "http/1.1" => Ok(Self::Http1),
+            "2" | "2.0" | "http/2" | "http/2.0" | "h2" | "h2c" => Ok(Self::Http2),
+            other => Err(format!(
+                "unknown HTTP version `{other}` (use \"auto\", \"1.1\" or \"2\")"
+            )),
+        }
+    }
 }
 
 impl Default for ClientConfig {
@@ -45,11 +97,14 @@ impl Default for ClientConfig {
         Self {
             timeout: Duration::from_secs(60),
             max_redirects: 10,
+            max_redirects_set: false,
             user_agent: concat!("stampede/", env!("CARGO_PKG_VERSION")).to_string(),
             insecure_skip_tls_verify: false,
             response_body_limit: 64 << 20,
             discard_response_bodies: false,
             net: NetPolicy::default(),
+            tls: TlsSettings::default(),
+            http_version: HttpVersion::Auto,
         }
     }
 }
@@ -64,7 +119,7 @@ struct Shared {
     config: ClientConfig,
     /// `config.user_agent`, ready to send.
     user_agent: Option<HeaderValue>,
-    tls: tokio_rustls::TlsConnector,
+    tls: tls::Connectors,
     dns: Mutex<DnsCache>,
     base: Instant,
 }
@@ -78,8 +133,7 @@ const DNS_TTL: Duration = Duration::from_secs(300);
 impl HttpClient {
     /// A client with `config`.
     pub fn new(config: ClientConfig) -> Self {
-        let tls =
-            tokio_rustls::TlsConnector::from(tls::client_config(config.insecure_skip_tls_verify));
+        let tls = tls::Connectors::new(&config.tls, config.insecure_skip_tls_verify);
         let user_agent = Some(config.user_agent.as_str())
             .filter(|ua| !ua.is_empty())
             .and_then(|ua| HeaderValue::from_str(ua).ok());
@@ -105,6 +159,8 @@ impl HttpClient {
             shared: self.shared.clone(),
             idle: PoolHandle::default(),
             completed: Outbox::default(),
+            jar: SharedJar::new(),
+            notices: Notices::default(),
         }
     }
 }
@@ -126,6 +182,40 @@ pub struct Request {
     pub max_redirects: Option<u32>,
     /// Read the body but do not keep it.
     pub discard_body: bool,
+    /// The jar whose cookies are sent and filled; `None` for no jar.
+    pub jar: Option<SharedJar>,
+    /// Cookies the script adds to this request.
+    pub cookies: Vec<RequestCookie>,
+    /// k6's `compression`: codings to compress the body with (`"gzip, br"`); empty for none.
+    pub compression: String,
+    /// How to use the URL's credentials; `None` is Basic.
+    pub auth: Option<AuthScheme>,
+    /// Decompress the response body as its `Content-Encoding` says (off for `wasi:http`
+    /// guests, whose own client decides).
+    pub decompress: bool,
+    /// The HTTP version to use; `None` uses the test's.
+    pub http_version: Option<HttpVersion>,
+}
+
+impl Request {
+    /// A request without body, cookies or options.
+    pub fn new(method: Method, url: impl Into<String>) -> Self {
+        Self {
+            method,
+            url: url.into(),
+            headers: Vec::new(),
+            body: Bytes::new(),
+            timeout: None,
+            max_redirects: None,
+            discard_body: false,
+            jar: None,
+            cookies: Vec::new(),
+            compression: String::new(),
+            auth: None,
+            decompress: true,
+            http_version: None,
+        }
+    }
 }
 
 /// Time spent in each phase of one exchange.
@@ -161,7 +251,7 @@ pub struct Exchange {
     pub url: String,
     /// Status, or 0 without a response.
     pub status: u16,
-    /// `HTTP/1.1` or `HTTP/1.0`; empty without a response.
+    /// `HTTP/2.0`, `HTTP/1.1` or `HTTP/1.0`; empty without a response.
     pub proto: &'static str,
     /// Response headers.
     pub headers: HeaderMap,
@@ -175,6 +265,8 @@ pub struct Exchange {
     pub bytes_sent: u64,
     /// Bytes read from the connection for this exchange.
     pub bytes_received: u64,
+    /// A `401` that digest authentication answered: an expected response, as in k6.
+    pub challenge: bool,
 }
 
 impl Exchange {
@@ -190,6 +282,7 @@ impl Exchange {
             error: Some(error),
             bytes_sent: 0,
             bytes_received: 0,
+            challenge: false,
         }
     }
 
@@ -212,7 +305,23 @@ impl Exchange {
             error: self.error.clone(),
             bytes_sent: self.bytes_sent,
             bytes_received: self.bytes_received,
+            challenge: self.challenge,
         }
+    }
+
+    /// k6's `expected_response`: a response with a status from 200 to 399, or the `401` of a
+    /// digest challenge.
+    pub fn expected(&self) -> bool {
+        self.error.is_none() && ((200..400).contains(&self.status) || self.challenge)
+    }
+
+    /// The cookies the response set (its `Set-Cookie` headers, parsed), in order.
+    pub fn cookies(&self) -> Vec<cookies::NewCookie> {
+        self.headers
+            .get_all(http::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| cookies::NewCookie::parse(v.as_bytes()))
+            .collect()
     }
 
     /// k6's `error_code`: the failure's code, 1000 + status for status >= 400, or 0.
@@ -251,13 +360,39 @@ impl Outbox {
     }
 }
 
-/// One VU's client: its idle keep-alive connections and the test's settings. Clones share
-/// the connections (the `wasi:http` bridge holds one).
+/// Warnings about a VU's requests (k6 logs them), waiting for the host to log them.
+#[derive(Clone, Default)]
+pub struct Notices(Arc<Mutex<Vec<String>>>);
+
+impl Notices {
+    fn push(&self, notice: String) {
+        let mut list = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        // A script that repeats the same mistake in a loop does not grow this without bound.
+        if list.len() < 64 {
+            list.push(notice);
+        }
+    }
+
+    /// Takes every warning waiting.
+    pub fn drain(&self) -> Vec<String> {
+        let mut list = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if list.is_empty() {
+            Vec::new()
+        } else {
+            std::mem::take(&mut *list)
+        }
+    }
+}
+
+/// One VU's client: its idle keep-alive connections, its cookie jar and the test's settings.
+/// Clones share them (the `wasi:http` bridge holds one).
 #[derive(Clone)]
 pub struct VuClient {
     shared: Arc<Shared>,
     idle: PoolHandle,
     completed: Outbox,
+    jar: SharedJar,
+    notices: Notices,
 }
 
 impl VuClient {
@@ -268,11 +403,12 @@ impl VuClient {
         req: Request,
         observe: &mut (dyn FnMut(&Exchange) + Send),
     ) -> Exchange {
-        send_on(&self.shared, &self.idle, req, observe).await
+        send_on(&self.shared, &self.idle, &self.notices, req, observe).await
     }
 
-    /// Sends several requests concurrently. Each uses an idle connection when one is free and
-    /// a new one otherwise; all are kept for reuse afterwards.
+    /// Sends several requests concurrently. Over HTTP/2 they are streams of the origin's one
+    /// connection; over HTTP/1.1 each uses an idle connection when one is free and a new one
+    /// otherwise; all are kept for reuse afterwards.
     pub async fn batch(
         &self,
         reqs: Vec<Request>,
@@ -284,7 +420,7 @@ impl VuClient {
             .zip(seen.iter_mut())
             .map(|(req, seen)| async move {
                 let mut push = |e: &Exchange| seen.push(e.without_body());
-                send_on(&self.shared, &self.idle, req, &mut push).await
+                send_on(&self.shared, &self.idle, &self.notices, req, &mut push).await
             });
         let results = futures_util::future::join_all(futures).await;
         for (i, hops) in seen.iter().enumerate() {
@@ -293,6 +429,24 @@ impl VuClient {
             }
         }
         results
+    }
+
+    /// The VU's own cookie jar (k6's `http.cookieJar()`).
+    pub fn jar(&self) -> &SharedJar {
+        &self.jar
+    }
+
+    /// Empties the VU's cookie jar, as k6 does at the start of every iteration.
+    pub fn reset_cookies(&self) {
+        let mut jar = self.jar.lock();
+        if !jar.is_empty() {
+            jar.clear_all();
+        }
+    }
+
+    /// Warnings about requests (redirects cut short, conflicting headers), to be logged.
+    pub fn notices(&self) -> &Notices {
+        &self.notices
     }
 
     /// Exchanges made by `wasi:http` guests, waiting to be recorded.
@@ -319,13 +473,16 @@ impl VuClient {
 async fn send_on(
     shared: &Shared,
     pool: &PoolHandle,
+    notices: &Notices,
     req: Request,
     observe: &mut (dyn FnMut(&Exchange) + Send),
 ) -> Exchange {
     let config = &shared.config;
     let deadline = tokio::time::Instant::now() + req.timeout.unwrap_or(config.timeout);
     let max_redirects = req.max_redirects.unwrap_or(config.max_redirects);
+    let warn_on_limit = req.max_redirects.is_none() && !config.max_redirects_set;
     let discard = req.discard_body || config.discard_response_bodies;
+    let version = req.http_version.unwrap_or(config.http_version);
     let headers = match build_headers(&req.headers, shared.user_agent.as_ref()) {
         Ok(h) => h,
         Err(e) => {
@@ -334,53 +491,117 @@ async fn send_on(
             return ex;
         }
     };
-    let mut method = req.method;
-    let mut url = req.url;
-    let mut body = req.body;
-    let mut hops = 0;
-    loop {
-        let ex = exchange(
-            shared,
-            pool,
-            &method,
-            &url,
-            &headers,
-            body.clone(),
-            deadline,
-            discard,
-        )
-        .await;
+    let mut chain = Chain::new(
+        req.method,
+        req.url,
+        req.body,
+        headers,
+        req.jar,
+        req.cookies,
+        req.auth,
+    );
+    if let Err(e) = chain.begin(&req.compression, &mut |w| notices.push(w)) {
+        let ex = Exchange::failed(chain.method, chain.url, Timings::default(), e);
         observe(&ex);
-        let Some(location) = redirect_target(&ex) else {
-            return ex;
-        };
-        if hops >= max_redirects {
-            return ex;
+        return ex;
+    }
+    loop {
+        let mut ex = hop(shared, pool, &chain, deadline, discard, version).await;
+        if let Some(answer) = chain.digest_answer(&ex) {
+            ex.challenge = true;
+            chain.store_cookies(&ex);
+            chain.refresh_cookies();
+            chain.mask(&mut ex);
+            observe(&ex);
+            let mut headers = chain.headers.clone();
+            headers.insert(http::header::AUTHORIZATION, answer);
+            ex = exchange(
+                shared,
+                pool,
+                &chain.method,
+                &chain.url,
+                &headers,
+                chain.body.clone(),
+                deadline,
+                discard,
+                version,
+            )
+            .await;
         }
-        let next = match url::Url::parse(&url).and_then(|base| base.join(&location)) {
-            Ok(next) => next.to_string(),
-            Err(_) => return ex,
-        };
-        hops += 1;
-        // 303, and 301/302 after a POST, turn into a GET without a body (as browsers and k6 do).
-        if ex.status == 303 || (matches!(ex.status, 301 | 302) && method == Method::POST) {
-            if method != Method::HEAD {
-                method = Method::GET;
+        chain.store_cookies(&ex);
+        chain.mask(&mut ex);
+        match chain.next(&ex, max_redirects) {
+            Next::Follow => observe(&ex),
+            Next::Fail(e) => {
+                ex.status = 0;
+                ex.error = Some(e);
+                observe(&ex);
+                return ex;
             }
-            body = Bytes::new();
+            Next::Done => {
+                if warn_on_limit && chain.redirects >= max_redirects && is_redirect(&ex) {
+                    notices.push(format!(
+                        "Stopped after {} redirects and returned the redirection; pass {{ redirects: n }} \
+                         in request params or set global maxRedirects to silence this (url {})",
+                        chain.redirects, chain.url
+                    ));
+                }
+                if req.decompress && !discard && !ex.body.is_empty() {
+                    decode_body(&mut ex, config.response_body_limit);
+                }
+                observe(&ex);
+                return ex;
+            }
         }
-        url = next;
     }
 }
 
-fn redirect_target(ex: &Exchange) -> Option<String> {
-    if ex.error.is_some() || !matches!(ex.status, 301 | 302 | 303 | 307 | 308) {
-        return None;
+/// One hop of `chain` as it stands.
+async fn hop(
+    shared: &Shared,
+    pool: &PoolHandle,
+    chain: &Chain,
+    deadline: tokio::time::Instant,
+    discard: bool,
+    version: HttpVersion,
+) -> Exchange {
+    exchange(
+        shared,
+        pool,
+        &chain.method,
+        &chain.url,
+        &chain.headers,
+        chain.body.clone(),
+        deadline,
+        discard,
+        version,
+    )
+    .await
+}
+
+fn is_redirect(ex: &Exchange) -> bool {
+    ex.error.is_none()
+        && matches!(ex.status, 301 | 302 | 303 | 307 | 308)
+        && ex.headers.contains_key(http::header::LOCATION)
+}
+
+/// Decompresses the body of `ex` if its `Content-Encoding` asks for it; a failure fails the
+/// exchange (status 0, as k6 reports it).
+fn decode_body(ex: &mut Exchange, limit: u64) {
+    if !ex.headers.contains_key(http::header::CONTENT_ENCODING) {
+        return;
     }
-    ex.headers
-        .get(http::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    let Some(codings) = decompress::codings(&ex.headers) else {
+        return;
+    };
+    match decompress::decode(&ex.body, &codings, limit) {
+        Ok(body) => ex.body = body,
+        Err(e) => {
+            ex.status = 0;
+            ex.body = Bytes::new();
+            ex.error = Some(e);
+        }
+    }
 }
 
 fn build_headers(
@@ -408,8 +629,7 @@ fn build_headers(
     Ok(headers)
 }
 
-/// One exchange over a pooled or new connection, retried once on a fresh connection when a
-/// reused one turns out to have been closed by the server before it answered.
+/// One exchange (see [`exchange::exchange`]).
 #[allow(clippy::too_many_arguments)]
 async fn exchange(
     shared: &Shared,
@@ -420,187 +640,16 @@ async fn exchange(
     body: Bytes,
     deadline: tokio::time::Instant,
     discard: bool,
+    version: HttpVersion,
 ) -> Exchange {
-    let start = Instant::now();
-    let mut timings = Timings::default();
-    let fail = |timings: Timings, e: RequestError| {
-        Exchange::failed(method.clone(), url.to_owned(), timings, e)
-    };
-
-    let (origin, request_target) = match pool.parse_url(url) {
-        Ok(parsed) => parsed,
-        Err(e) => return fail(timings, e),
-    };
-    if shared.config.net.hostname_blocked(origin.host()) {
-        return fail(
-            timings,
-            RequestError::new(
-                errors::BLOCKED_HOSTNAME,
-                format!("hostname `{}` is blocked", origin.host()),
-            ),
-        );
-    }
-
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let (mut conn, reused) = match pool.take(&origin) {
-            Some(conn) => {
-                timings.blocked = start.elapsed();
-                (conn, true)
-            }
-            None => match connect(shared, &origin, deadline, start, &mut timings).await {
-                Ok(conn) => (conn, false),
-                Err(e) => return fail(timings, e),
-            },
-        };
-        let result = conn
-            .exchange(
-                method,
-                &request_target,
-                headers,
-                body.clone(),
-                deadline,
-                discard,
-                shared.config.response_body_limit,
-            )
-            .await;
-        match result {
-            conn::Outcome::Done {
-                status,
-                proto,
-                headers,
-                body,
-                phases,
-                keep,
-            } => {
-                timings.sending = phases.sending;
-                timings.waiting = phases.waiting;
-                timings.receiving = phases.receiving;
-                let (bytes_sent, bytes_received) = phases.bytes;
-                if keep {
-                    pool.put(conn);
-                }
-                return Exchange {
-                    method: method.clone(),
-                    url: url.to_owned(),
-                    status,
-                    proto,
-                    headers,
-                    body,
-                    timings,
-                    error: None,
-                    bytes_sent,
-                    bytes_received,
-                };
-            }
-            conn::Outcome::Failed {
-                error,
-                phases,
-                unanswered,
-                written,
-            } => {
-                // The server closed the idle connection under us: try a new one, as Go's
-                // client does — when the request never left, or repeating it is harmless.
-                let replayable = !written || is_replayable(method, headers);
-                if reused
-                    && unanswered
-                    && replayable
-                    && attempt == 1
-                    && tokio::time::Instant::now() < deadline
-                {
-                    continue;
-                }
-                timings.sending = phases.sending;
-                timings.waiting = phases.waiting;
-                timings.receiving = phases.receiving;
-                let mut ex = fail(timings, error);
-                (ex.bytes_sent, ex.bytes_received) = phases.bytes;
-                return ex;
-            }
-        }
-    }
-}
-
-/// Whether sending a request twice is harmless: a safe method, or an idempotency key.
-fn is_replayable(method: &Method, headers: &HeaderMap) -> bool {
-    matches!(
-        *method,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
-    ) || headers.contains_key("idempotency-key")
-        || headers.contains_key("x-idempotency-key")
-}
-
-async fn connect(
-    shared: &Shared,
-    origin: &Origin,
-    deadline: tokio::time::Instant,
-    start: Instant,
-    timings: &mut Timings,
-) -> Result<Conn, RequestError> {
-    let timeout = || RequestError::new(errors::REQUEST_TIMEOUT, "request timeout");
-    let addrs = tokio::time::timeout_at(deadline, resolve(shared, origin))
-        .await
-        .map_err(|_| timeout())??;
-    let connect_start = Instant::now();
-    timings.blocked = connect_start - start;
-    let conn = tokio::time::timeout_at(
+    let hop = exchange::Hop {
+        method,
+        url,
+        headers,
+        body,
         deadline,
-        Conn::connect(origin, &addrs, &shared.tls, shared.base, timings),
-    )
-    .await
-    .map_err(|_| timeout())?;
-    conn
-}
-
-async fn resolve(shared: &Shared, origin: &Origin) -> Result<Vec<SocketAddr>, RequestError> {
-    let policy = &shared.config.net;
-    let host = origin.host();
-    let ips: Arc<[IpAddr]> = if let Ok(ip) = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse::<IpAddr>()
-    {
-        Arc::from([ip].as_slice())
-    } else {
-        let cached = {
-            let dns = shared.dns.lock().expect("dns cache lock");
-            dns.get(host)
-                .filter(|(_, at)| at.elapsed() < DNS_TTL)
-                .map(|(ips, _)| ips.clone())
-        };
-        match cached {
-            Some(ips) => ips,
-            None => {
-                let found = tokio::net::lookup_host((host, origin.port()))
-                    .await
-                    .map_err(|e| RequestError::new(errors::DNS, format!("lookup {host}: {e}")))?;
-                let ips: Arc<[IpAddr]> = found.map(|a| a.ip()).collect::<Vec<_>>().into();
-                if ips.is_empty() {
-                    return Err(RequestError::new(
-                        errors::DNS_NO_SUCH_HOST,
-                        "lookup: no such host",
-                    ));
-                }
-                shared
-                    .dns
-                    .lock()
-                    .expect("dns cache lock")
-                    .insert(host.to_owned(), (ips.clone(), Instant::now()));
-                ips
-            }
-        }
+        discard,
+        version,
     };
-    let allowed: Vec<SocketAddr> = ips
-        .iter()
-        .filter(|ip| !policy.ip_blocked(**ip))
-        .map(|ip| SocketAddr::new(*ip, origin.port()))
-        .collect();
-    if allowed.is_empty() {
-        return Err(RequestError::new(
-            errors::BLACKLISTED_IP,
-            format!("ip {} of `{host}` is blacklisted", ips[0]),
-        ));
-    }
-    Ok(allowed)
+    exchange::exchange(shared, pool, hop).await
 }

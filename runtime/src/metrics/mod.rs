@@ -8,6 +8,7 @@ mod registry;
 mod sink;
 mod store;
 mod tags;
+pub mod window;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -19,6 +20,7 @@ pub use registry::{
 pub use sink::{CounterSink, GaugeSink, RateSink, Sink, TrendSink};
 pub use store::{CheckStats, SampleTap, Store, SubmetricId};
 pub use tags::{TagInterner, TagSet, TagSetId};
+pub use window::{ClosedWindow, WindowId, WindowSeries};
 
 /// One measurement.
 #[derive(Debug, Clone, Copy, PartialEq)]

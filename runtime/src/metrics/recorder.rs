@@ -185,7 +185,7 @@ impl Recorder {
     /// Records one HTTP exchange with k6's built-in metrics and tags.
     pub fn record_request(&mut self, meta: &RequestMeta<'_>, ex: &Exchange) {
         let time = self.metrics.now();
-        let expected = ex.error.is_none() && (200..400).contains(&ex.status);
+        let expected = ex.expected();
         let mut status_buf = [0u8; 5];
         let status = format_u32(u32::from(ex.status), &mut status_buf);
         let code = ex.error_code();

@@ -2,12 +2,13 @@
 //! by tags, as thresholds and the summary ask for), and per-check pass/fail counts.
 
 use std::collections::HashMap;
-use std::sync::mpsc::Sender;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
+use super::window::{WindowId, WindowSeries};
 use super::{builtin, MetricId, MetricType, Registry, Sample, Sink, TagInterner, TagSetId};
 
 /// A sub-metric's index in the [`Store`].
@@ -42,12 +43,21 @@ pub struct CheckStats {
     pub fails: u64,
 }
 
-/// Receives every batch of samples, e.g. for a JSON lines output.
-pub type SampleTap = Sender<Vec<Sample>>;
+/// Receives a copy of every batch of samples (an output's queue). It must not block: the
+/// store's lock is held, and VUs wait for it.
+pub trait SampleTap: Send {
+    /// Offers a batch; `false` when the tap is gone and should be removed.
+    fn offer(&mut self, batch: &Arc<[Sample]>) -> bool;
+}
+
+/// Samples gathered for the taps before they are handed over together: one hand-off (and one
+/// wake-up of each output's thread) per this many samples rather than per VU batch.
+const TAP_BATCH: usize = 8192;
 
 #[derive(Debug, Default, Clone)]
 struct Route {
     subs: SmallVec<[u32; 4]>,
+    windows: SmallVec<[u32; 2]>,
     check: Option<u32>,
 }
 
@@ -65,7 +75,11 @@ pub struct Store {
     check_index: HashMap<(String, String), u32>,
     groups: Vec<String>,
     group_breakdown: Vec<MetricId>,
-    taps: Vec<SampleTap>,
+    windows: Vec<WindowSeries>,
+    windows_by_metric: HashMap<MetricId, Vec<u32>>,
+    taps: Vec<Box<dyn SampleTap>>,
+    /// Samples waiting for the taps.
+    tap_buffer: Vec<Sample>,
 }
 
 impl Store {
@@ -83,8 +97,84 @@ impl Store {
             check_index: HashMap::new(),
             groups: Vec::new(),
             group_breakdown: Vec::new(),
+            windows: Vec::new(),
+            windows_by_metric: HashMap::new(),
             taps: Vec::new(),
+            tap_buffer: Vec::new(),
         }
+    }
+
+    /// An empty store with the same sub-metrics, under the same [`SubmetricId`]s: for the
+    /// samples of one part of a test, on which thresholds built for this store evaluate too.
+    pub fn empty_like(&self) -> Store {
+        let mut store = Store::new(self.registry.clone(), self.tags.clone());
+        for sub in &self.subs {
+            store.add_sub(&sub.name, sub.parent, sub.filter.clone(), sub.breakdown);
+        }
+        store
+    }
+
+    /// Declares the windowed series `name` of `parent` (returns the existing one if declared).
+    pub fn add_window(
+        &mut self,
+        name: &str,
+        parent: MetricId,
+        filter: Vec<(String, String)>,
+        width: Duration,
+    ) -> WindowId {
+        if let Some(i) = self.windows.iter().position(|w| w.name == name) {
+            return WindowId(i as u32);
+        }
+        let kind = self.registry.def(parent).kind;
+        let id = self.windows.len() as u32;
+        self.windows
+            .push(WindowSeries::new(name, parent, kind, filter, width));
+        self.windows_by_metric.entry(parent).or_default().push(id);
+        self.route_ids.clear();
+        self.routes.clear();
+        WindowId(id)
+    }
+
+    /// Starts every windowed series' first window at `origin` (ns on the metrics' clock):
+    /// when the scenarios start.
+    pub fn start_windows(&mut self, origin: u64) {
+        for w in &mut self.windows {
+            w.start(origin);
+        }
+    }
+
+    /// Closes the windows that ended, with their grace, before `now` (ns).
+    pub fn close_windows_before(&mut self, now: u64) {
+        for w in &mut self.windows {
+            w.close_before(now);
+        }
+    }
+
+    /// Marks the end of every windowed series at `end` (ns): when the scenarios ended. Later
+    /// samples are not windowed; earlier ones still on their way are, until
+    /// [`finish_windows`](Self::finish_windows).
+    pub fn end_windows_at(&mut self, end: u64) {
+        for w in &mut self.windows {
+            w.end_at(end);
+        }
+    }
+
+    /// Closes every window (at the end set by [`end_windows_at`](Self::end_windows_at), else
+    /// at `now`, in ns).
+    pub fn finish_windows(&mut self, now: u64) {
+        for w in &mut self.windows {
+            w.finish(now);
+        }
+    }
+
+    /// The windowed series `id`.
+    pub fn window_mut(&mut self, id: WindowId) -> &mut WindowSeries {
+        &mut self.windows[id.0 as usize]
+    }
+
+    /// Every windowed series.
+    pub fn windows(&self) -> &[WindowSeries] {
+        &self.windows
     }
 
     /// Declares the sub-metric `name` of `parent` (returns the existing one if declared).
@@ -146,13 +236,27 @@ impl Store {
     }
 
     /// Sends every future batch of samples to `tap` too.
-    pub fn add_tap(&mut self, tap: SampleTap) {
+    pub fn add_tap(&mut self, tap: Box<dyn SampleTap>) {
         self.taps.push(tap);
     }
 
-    /// Stops sending batches to taps (which then see the end of their channel).
+    /// Stops sending batches to taps (which then see the end of their channel), after
+    /// handing them what is waiting.
     pub fn clear_taps(&mut self) {
+        self.flush_taps();
         self.taps.clear();
+    }
+
+    /// Hands the samples gathered for the taps over now (the watcher calls this every second,
+    /// so that a quiet test's samples do not wait).
+    pub fn flush_taps(&mut self) {
+        if self.tap_buffer.is_empty() {
+            return;
+        }
+        // One copy for every tap: outputs read it on their own threads.
+        let shared: Arc<[Sample]> = Arc::from(self.tap_buffer.as_slice());
+        self.tap_buffer.clear();
+        self.taps.retain_mut(|tap| tap.offer(&shared));
     }
 
     /// Folds in a batch of samples.
@@ -181,6 +285,9 @@ impl Store {
             for &sub in &route.subs {
                 self.subs[sub as usize].sink.add(s.value);
             }
+            for &w in &route.windows {
+                self.windows[w as usize].add(s.time, s.value);
+            }
             if let Some(c) = route.check {
                 let c = &mut self.checks[c as usize];
                 if s.value != 0.0 {
@@ -191,7 +298,10 @@ impl Store {
             }
         }
         if !self.taps.is_empty() {
-            self.taps.retain(|tap| tap.send(batch.to_vec()).is_ok());
+            self.tap_buffer.extend_from_slice(batch);
+            if self.tap_buffer.len() >= TAP_BATCH {
+                self.flush_taps();
+            }
         }
     }
 
@@ -203,6 +313,13 @@ impl Store {
             for &i in subs {
                 if set.contains_all(&self.subs[i as usize].filter) {
                     route.subs.push(i);
+                }
+            }
+        }
+        if let Some(ws) = self.windows_by_metric.get(&metric) {
+            for &i in ws {
+                if set.contains_all(&self.windows[i as usize].filter) {
+                    route.windows.push(i);
                 }
             }
         }
@@ -242,6 +359,50 @@ impl Store {
                 }
             }
         }
+    }
+
+    /// Folds `sink` (of another store: a partial result) into `metric`'s total, as if its
+    /// samples had been recorded here. Sinks of another type are ignored.
+    pub fn merge_total(&mut self, metric: MetricId, sink: &Sink) {
+        let m = usize::from(metric.0);
+        if m >= self.kinds.len() {
+            self.kinds = self.registry.all().iter().map(|d| d.kind).collect();
+            self.totals.resize(self.kinds.len(), None);
+        }
+        if m < self.kinds.len() {
+            self.totals[m]
+                .get_or_insert_with(|| Sink::new(self.kinds[m]))
+                .merge(sink);
+        }
+    }
+
+    /// Folds `sink` into the sub-metric named `name`; `false` when there is none.
+    pub fn merge_submetric(&mut self, name: &str, sink: &Sink) -> bool {
+        match self.subs.iter_mut().find(|s| s.name == name) {
+            Some(sub) => {
+                sub.sink.merge(sink);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Adds another store's counts of a check (and notes its group).
+    pub fn merge_check(&mut self, check: &CheckStats) {
+        self.note_groups(&check.group);
+        let key = (check.group.clone(), check.name.clone());
+        let next = self.checks.len() as u32;
+        let idx = *self.check_index.entry(key).or_insert(next);
+        if idx == next {
+            self.checks.push(CheckStats {
+                passes: 0,
+                fails: 0,
+                ..check.clone()
+            });
+        }
+        let c = &mut self.checks[idx as usize];
+        c.passes += check.passes;
+        c.fails += check.fails;
     }
 
     /// The sink of `metric` over all its samples, if it has any.
@@ -308,6 +469,61 @@ mod tests {
             panic!()
         };
         assert_eq!((sub.count, sub.max), (2, 20.0));
+
+        // An empty copy has the same sub-metrics under the same ids, and none of the samples.
+        let id = SubmetricId(0);
+        let mut window = store.empty_like();
+        assert!(window.total(builtin::HTTP_REQ_DURATION).is_none());
+        assert_eq!(window.submetric(id).name, "http_req_duration{status:200}");
+        assert!(window.submetric(id).sink.is_empty());
+        window.apply(&[sample(ok, 7.0), sample(bad, 9.0)]);
+        let Sink::Trend(sub) = &window.submetric(id).sink else {
+            panic!()
+        };
+        assert_eq!((sub.count, sub.max), (1, 7.0));
+    }
+
+    #[test]
+    fn merged_sinks_and_checks_add_up() {
+        let (a, b) = (Metrics::new(), Metrics::new());
+        let tags = a
+            .tags
+            .intern(TagSet::from_pairs([("check", "ok"), ("group", "::g")]));
+        let sample = |metric, value| Sample {
+            metric,
+            tags,
+            value,
+            time: 0,
+        };
+        a.record(&[
+            sample(builtin::HTTP_REQ_DURATION, 10.0),
+            sample(builtin::CHECKS, 1.0),
+        ]);
+        let merged = Metrics::new();
+        let sub = merged.store().add_submetric(
+            "http_req_duration{check:ok}",
+            builtin::HTTP_REQ_DURATION,
+            vec![("check".into(), "ok".into())],
+        );
+        for m in [&a, &b, &a] {
+            let store = m.store();
+            let mut into = merged.store();
+            if let Some(sink) = store.total(builtin::HTTP_REQ_DURATION) {
+                into.merge_total(builtin::HTTP_REQ_DURATION, sink);
+                assert!(into.merge_submetric("http_req_duration{check:ok}", sink));
+            }
+            for c in store.checks() {
+                into.merge_check(c);
+            }
+        }
+        let store = merged.store();
+        let Some(Sink::Trend(t)) = store.total(builtin::HTTP_REQ_DURATION) else {
+            panic!()
+        };
+        assert_eq!(t.count, 2);
+        assert!(!store.submetric(sub).sink.is_empty());
+        assert_eq!((store.checks()[0].passes, store.checks()[0].fails), (2, 0));
+        assert_eq!(store.groups(), ["::g"]);
     }
 
     #[test]

@@ -80,6 +80,7 @@ pub fn from_env(vars: impl IntoIterator<Item = (String, String)>) -> Result<Opti
             "NO_TEARDOWN" => o.no_teardown = Some(bool_var(&name, &v)?),
             "RESPONSE_BODY_LIMIT" => o.response_body_limit = Some(num_var(&name, &v)?),
             "HTTP_TIMEOUT" => o.http_timeout = Some(dur_var(&name, &v)?),
+            "HTTP_VERSION" => o.http_version = Some(v),
             _ => {}
         }
     }

@@ -167,6 +167,17 @@ options! {
     response_body_limit: u64,
     /// Timeout of requests that set none (default 60 s).
     http_timeout: Dur,
+    /// Client certificates, per domain (k6's `tlsAuth`).
+    #[serde(rename = "tlsAuth")]
+    tls_auth: Vec<stampede_host_api::http::tls::TlsAuth>,
+    /// TLS versions: `"tls1.2"` or `{"min": …, "max": …}` (k6's `tlsVersion`).
+    #[serde(rename = "tlsVersion")]
+    tls_version: stampede_host_api::http::tls::TlsVersionSpec,
+    /// Cipher suites by k6's names (k6's `tlsCipherSuites`).
+    #[serde(rename = "tlsCipherSuites")]
+    tls_cipher_suites: Vec<String>,
+    /// HTTP version of requests that set none: `auto` (ALPN picks), `1.1` or `2`.
+    http_version: String,
 }
 
 /// The shortcut options, which stand for a scenario of their own.

@@ -1,117 +1,286 @@
 //! `--out json=FILE`: every sample as a line of JSON, in k6's format — a `Metric` line the
-//! first time a metric appears, then a `Point` line per sample.
+//! first time a metric appears, then a `Point` line per sample. A name ending in `.gz` is
+//! written gzip-compressed, as k6 does.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::collections::BTreeMap;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{channel, Receiver};
-use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use crate::metrics::{MetricId, Metrics, Sample, TagSetId};
+use super::{Output, OutputContext, OutputError};
+use crate::metrics::{MetricId, Sample, TagSetId};
 
-/// A JSON lines output being written by its own thread.
+/// Bytes gathered before a write: lines are built straight into this buffer, copied once.
+const WRITE_AT: usize = 192 << 10;
+
+/// The JSON lines output.
 pub struct JsonLines {
     path: PathBuf,
-    thread: Option<JoinHandle<io::Result<u64>>>,
+    out: BufWriter<Box<dyn Write + Send>>,
+    buf: Vec<u8>,
+    ctx: OutputContext,
+    thresholds: BTreeMap<String, Vec<String>>,
+    /// Per metric id: `{"metric":"NAME","type":"Point","data":{"time":"`, once declared.
+    heads: Vec<Option<Box<[u8]>>>,
+    /// Per tag set id: `,"tags":{…}}}` and a line break.
+    tails: Vec<Option<Box<[u8]>>>,
+    clock: WallClock,
+    lines: u64,
+}
+
+/// Unix nanoseconds as Go's RFC 3339 (UTC, the fraction without trailing zeros). The seconds
+/// are formatted once per second, and a whole timestamp once per distinct sample time: the
+/// samples of one request share theirs.
+pub struct WallClock {
+    start_secs: u64,
+    start_nanos: u64,
+    second: u64,
+    seconds_text: Vec<u8>,
+    last: Option<u64>,
+    last_text: Vec<u8>,
+}
+
+impl WallClock {
+    /// A clock whose sample time 0 is `start`.
+    pub fn new(start: std::time::SystemTime) -> Self {
+        let since = start
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Self {
+            start_secs: since.as_secs(),
+            start_nanos: u64::from(since.subsec_nanos()),
+            second: u64::MAX,
+            seconds_text: Vec::new(),
+            last: None,
+            last_text: Vec::new(),
+        }
+    }
+
+    /// Appends the time of a sample taken at `time` ns on the metrics' clock.
+    pub fn push(&mut self, time: u64, out: &mut Vec<u8>) {
+        if self.last != Some(time) {
+            self.format(time);
+            self.last = Some(time);
+        }
+        out.extend_from_slice(&self.last_text);
+    }
+
+    fn format(&mut self, time: u64) {
+        let ns = self.start_nanos + time;
+        let secs = self.start_secs + ns / 1_000_000_000;
+        let frac = (ns % 1_000_000_000) as u32;
+        if secs != self.second {
+            self.second = secs;
+            let t = std::time::UNIX_EPOCH + Duration::from_secs(secs);
+            let full = humantime::format_rfc3339_seconds(t).to_string();
+            self.seconds_text = full.trim_end_matches('Z').as_bytes().to_vec();
+        }
+        let out = &mut self.last_text;
+        out.clear();
+        out.extend_from_slice(&self.seconds_text);
+        if frac != 0 {
+            let mut digits = [b'0'; 9];
+            let mut f = frac;
+            for d in digits.iter_mut().rev() {
+                *d = b'0' + (f % 10) as u8;
+                f /= 10;
+            }
+            let mut keep = 9;
+            while digits[keep - 1] == b'0' {
+                keep -= 1;
+            }
+            out.push(b'.');
+            out.extend_from_slice(&digits[..keep]);
+        }
+        out.push(b'Z');
+    }
+}
+
+/// Appends `v` as JSON: whole numbers without a fraction (as k6 writes them), others in
+/// their shortest form; not-a-number and infinities as 0.
+pub fn push_number(v: f64, out: &mut Vec<u8>) {
+    if !v.is_finite() {
+        out.push(b'0');
+    } else if v.fract() == 0.0 && v.abs() < 1e15 {
+        out.extend_from_slice(itoa::Buffer::new().format(v as i64).as_bytes());
+    } else {
+        out.extend_from_slice(zmij::Buffer::new().format_finite(v).as_bytes());
+    }
+}
+
+/// Opens `path` for an output: `-` is standard output; a name ending in `.gz` is compressed.
+pub fn open_file(path: &Path) -> std::io::Result<Box<dyn Write + Send>> {
+    if path == Path::new("-") {
+        return Ok(Box::new(std::io::stdout()));
+    }
+    let file = std::fs::File::create(path)?;
+    if path.extension().is_some_and(|e| e == "gz") {
+        Ok(Box::new(flate2::write::GzEncoder::new(
+            file,
+            flate2::Compression::default(),
+        )))
+    } else {
+        Ok(Box::new(file))
+    }
 }
 
 impl JsonLines {
-    /// Starts writing every sample of `metrics` to `path`. `thresholds` lists the threshold
-    /// expressions per metric name, which k6 puts in the `Metric` lines.
-    pub fn start(
-        path: &Path,
-        metrics: &Metrics,
-        thresholds: BTreeMap<String, Vec<String>>,
-    ) -> io::Result<Self> {
-        let file = File::create(path)?;
-        let (tx, rx) = channel();
-        metrics.store().add_tap(tx);
-        let metrics = metrics.clone();
-        let wall_start = SystemTime::now() - metrics.start().elapsed();
-        let thread = std::thread::Builder::new()
-            .name("stampede-jsonl".into())
-            .spawn(move || {
-                write_all(
-                    BufWriter::with_capacity(1 << 16, file),
-                    rx,
-                    &metrics,
-                    wall_start,
-                    &thresholds,
-                )
-            })?;
+    /// Creates `path` for the samples of `ctx`'s test.
+    pub fn create(path: &Path, ctx: &OutputContext) -> Result<Self, OutputError> {
+        let file = open_file(path)
+            .map_err(|e| format!("cannot write --out json file {}: {e}", path.display()))?;
         Ok(Self {
             path: path.to_owned(),
-            thread: Some(thread),
+            out: BufWriter::with_capacity(1 << 16, file),
+            thresholds: ctx.thresholds.clone(),
+            ctx: ctx.clone(),
+            heads: Vec::new(),
+            tails: Vec::new(),
+            clock: WallClock::new(ctx.wall_start),
+            buf: Vec::with_capacity(WRITE_AT + (64 << 10)),
+            lines: 0,
         })
     }
 
-    /// Waits for every sample to be written (after the store's taps were cleared); returns
-    /// the number of lines.
-    pub fn finish(mut self) -> io::Result<u64> {
-        match self.thread.take().map(|t| t.join()) {
-            Some(Ok(res)) => res,
-            Some(Err(_)) => Err(io::Error::other(format!(
-                "the writer of {} panicked",
-                self.path.display()
-            ))),
-            None => Ok(0),
+    /// Lines written so far.
+    pub fn lines(&self) -> u64 {
+        self.lines
+    }
+
+    /// Writes the `Metric` line of `metric` and returns the head of its `Point` lines.
+    fn declare(&mut self, metric: MetricId) -> std::io::Result<Box<[u8]>> {
+        let def = self.ctx.metrics.registry.def(metric);
+        let line = json!({
+            "type": "Metric",
+            "data": {
+                "name": &*def.name,
+                "type": def.kind.name(),
+                "contains": def.contains.name(),
+                "thresholds": self.thresholds.get(&*def.name).cloned().unwrap_or_default(),
+                "submetrics": Value::Null,
+            },
+            "metric": &*def.name,
+        });
+        writeln!(self.buf, "{line}")?;
+        self.lines += 1;
+        let head = format!(
+            "{{\"metric\":{},\"type\":\"Point\",\"data\":{{\"time\":\"",
+            Value::String(def.name.to_string())
+        );
+        Ok(head.into_bytes().into_boxed_slice())
+    }
+
+    fn tail(&self, tags: TagSetId) -> Box<[u8]> {
+        let set = self.ctx.metrics.tags.get(tags);
+        let map: Map<String, Value> = set
+            .iter()
+            .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
+            .collect();
+        format!(",\"tags\":{}}}}}\n", Value::Object(map))
+            .into_bytes()
+            .into_boxed_slice()
+    }
+
+    fn write(&mut self, s: &Sample) -> std::io::Result<()> {
+        let m = usize::from(s.metric.0);
+        if self.heads.len() <= m {
+            self.heads.resize(m + 1, None);
         }
+        if self.heads[m].is_none() {
+            let head = self.declare(s.metric)?;
+            self.heads[m] = Some(head);
+        }
+        let t = s.tags.0 as usize;
+        if self.tails.len() <= t {
+            self.tails.resize(t + 1, None);
+        }
+        if self.tails[t].is_none() {
+            self.tails[t] = Some(self.tail(s.tags));
+        }
+        let buf = &mut self.buf;
+        buf.extend_from_slice(self.heads[m].as_deref().expect("declared"));
+        self.clock.push(s.time, buf);
+        buf.extend_from_slice(b"\",\"value\":");
+        push_number(s.value, buf);
+        buf.extend_from_slice(self.tails[t].as_deref().expect("made"));
+        self.lines += 1;
+        if buf.len() >= WRITE_AT {
+            self.out.write_all(buf)?;
+            buf.clear();
+        }
+        Ok(())
     }
 }
 
-fn write_all(
-    mut out: BufWriter<File>,
-    rx: Receiver<Vec<Sample>>,
-    metrics: &Metrics,
-    wall_start: SystemTime,
-    thresholds: &BTreeMap<String, Vec<String>>,
-) -> io::Result<u64> {
-    let mut declared: HashSet<MetricId> = HashSet::new();
-    let mut names: HashMap<MetricId, String> = HashMap::new();
-    let mut tags: HashMap<TagSetId, String> = HashMap::new();
-    let mut lines = 0u64;
-    for batch in rx {
-        for s in batch {
-            if declared.insert(s.metric) {
-                let def = metrics.registry.def(s.metric);
-                let line = json!({
-                    "type": "Metric",
-                    "data": {
-                        "name": &*def.name,
-                        "type": def.kind.name(),
-                        "contains": def.contains.name(),
-                        "thresholds": thresholds.get(&*def.name).cloned().unwrap_or_default(),
-                        "submetrics": Value::Null,
-                    },
-                    "metric": &*def.name,
-                });
-                writeln!(out, "{line}")?;
-                names.insert(s.metric, def.name.to_string());
-                lines += 1;
-            }
-            let tag_json = tags.entry(s.tags).or_insert_with(|| {
-                let set = metrics.tags.get(s.tags);
-                let map: Map<String, Value> = set
-                    .iter()
-                    .map(|(k, v)| (k.to_owned(), Value::String(v.to_owned())))
-                    .collect();
-                Value::Object(map).to_string()
-            });
-            let time = humantime::format_rfc3339_nanos(wall_start + Duration::from_nanos(s.time));
-            let value = if s.value.is_finite() { s.value } else { 0.0 };
-            writeln!(
-                out,
-                "{{\"metric\":{},\"type\":\"Point\",\"data\":{{\"time\":\"{time}\",\"value\":{},\"tags\":{tag_json}}}}}",
-                Value::String(names[&s.metric].clone()),
-                json!(value),
-            )?;
-            lines += 1;
-        }
+impl Output for JsonLines {
+    fn description(&self) -> String {
+        format!("json ({})", self.path.display())
     }
+
+    fn wants_samples(&self) -> bool {
+        true
+    }
+
+    fn flush_interval(&self) -> Option<Duration> {
+        Some(Duration::from_secs(1))
+    }
+
+    fn samples(&mut self, batch: &[Sample]) -> Result<(), OutputError> {
+        for s in batch {
+            self.write(s)
+                .map_err(|e| format!("writing {}: {e}", self.path.display()))?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), OutputError> {
+        let written = self
+            .out
+            .write_all(&self.buf)
+            .and_then(|()| self.out.flush());
+        self.buf.clear();
+        written.map_err(|e| format!("writing {}: {e}", self.path.display()))
+    }
+
+    fn report(&mut self, _report: &super::Report) -> Result<(), OutputError> {
+        // Finishes a gzip stream: the writer is replaced, and the old one dropped, closed.
+        let done = std::mem::replace(&mut self.out, BufWriter::new(Box::new(std::io::sink())));
+        finish(done).map_err(|e| format!("writing {}: {e}", self.path.display()))
+    }
+}
+
+/// Flushes and closes a writer from [`open_file`] (a gzip stream writes its trailer on drop,
+/// silently: flush first so that errors are seen).
+pub fn finish(mut out: BufWriter<Box<dyn Write + Send>>) -> std::io::Result<()> {
     out.flush()?;
-    Ok(lines)
+    let inner = out.into_inner().map_err(|e| e.into_error())?;
+    drop(inner);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_and_numbers_read_as_k6_writes_them() {
+        let start = std::time::UNIX_EPOCH + Duration::new(1_780_000_000, 0);
+        let mut clock = WallClock::new(start);
+        let mut out = Vec::new();
+        clock.push(740_923_270, &mut out);
+        out.push(b' ');
+        clock.push(1_000_000_000, &mut out);
+        out.push(b' ');
+        push_number(1.0, &mut out);
+        out.push(b' ');
+        push_number(24.240823, &mut out);
+        out.push(b' ');
+        push_number(f64::NAN, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "2026-05-28T20:26:40.74092327Z 2026-05-28T20:26:41Z 1 24.240823 0"
+        );
+    }
 }

@@ -1,364 +1,118 @@
-//! Outputs: the end-of-test summary (text and k6's `--summary-export` JSON) and the JSON lines
-//! stream of every sample. All read one [`Report`], built once from the metrics.
+//! Outputs: where a test's results go — files, time-series databases, reports for people and
+//! for CI. Every output implements one trait, [`Output`], and receives the same stream:
+//!
+//! 1. **metric metadata and samples** — the [`OutputContext`] it is made with names every
+//!    metric and tag set; batches of [`Sample`]s follow, in the order the store received them,
+//!    on a thread of the output's own ([`runner`]), with [`Output::flush`] called every
+//!    [`Output::flush_interval`] (outputs that push periodic aggregates, like Prometheus
+//!    remote-write and OpenTelemetry, fold samples with [`series`] and send on flush);
+//! 2. **the end of the stream** — a last [`Output::flush`];
+//! 3. **the end-of-test [`Report`]** — [`Output::report`], for the summary export, JUnit, the
+//!    HTML report and the GitHub job summary.
+//!
+//! A slow or failing output never stalls the VUs: each has a bounded queue, and what does
+//! not fit is dropped and counted ([`OutputStats`], shown in the summary's LOAD GENERATOR
+//! section and in the export).
+//!
+//! Outputs are made by name, with k6's names, from `--out NAME[=ARG]` ([`registry::make`]).
 
+pub mod csv;
+pub mod github;
+pub mod html;
 pub mod jsonl;
+pub mod junit;
+pub mod otlp;
+mod push;
+pub mod registry;
+pub mod remote_write;
+mod report;
+pub mod runner;
+pub mod series;
+pub mod settings;
 pub mod summary_json;
 pub mod summary_text;
 mod units;
 
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
 
+pub use report::{
+    GeneratorReport, MetricReport, OutputStats, Report, ScenarioInfo, TestInfo, ThresholdReport,
+    TrendStat, Values,
+};
+pub use runner::Outputs;
 pub use units::{format_data, format_time};
 
-use crate::cpu::CpuUse;
-use crate::metrics::{builtin, CheckStats, MetricType, Sink, Store, ValueType};
-use crate::thresholds::{aggregate, Aggregation, Thresholds};
+use crate::log::Logger;
+use crate::metrics::{Metrics, Sample};
 
-/// A statistic of trends, as `summaryTrendStats` names them.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TrendStat {
-    /// `avg`
-    Avg,
-    /// `min`
-    Min,
-    /// `med`
-    Med,
-    /// `max`
-    Max,
-    /// `count`
-    Count,
-    /// `p(N)`
-    Percentile(f64),
-}
+/// An error of an output, in words for the log and the summary.
+pub type OutputError = String;
 
-impl TrendStat {
-    /// Parses `avg`, `min`, `med`, `max`, `count` or `p(N)`.
-    pub fn parse(s: &str) -> Result<Self, String> {
-        Ok(match s.trim() {
-            "avg" => TrendStat::Avg,
-            "min" => TrendStat::Min,
-            "med" => TrendStat::Med,
-            "max" => TrendStat::Max,
-            "count" => TrendStat::Count,
-            other => {
-                let p = other
-                    .strip_prefix("p(")
-                    .and_then(|r| r.strip_suffix(')'))
-                    .and_then(|p| p.trim().parse::<f64>().ok())
-                    .filter(|p| (0.0..=100.0).contains(p))
-                    .ok_or_else(|| format!("invalid summaryTrendStats entry `{other}`: use avg, min, med, max, count or p(N)"))?;
-                TrendStat::Percentile(p)
-            }
-        })
+/// Where results go.
+pub trait Output: Send {
+    /// What the banner says of it, e.g. `json (results.jsonl)`.
+    fn description(&self) -> String;
+
+    /// Whether it wants the samples (else it only gets the report).
+    fn wants_samples(&self) -> bool {
+        false
     }
 
-    /// Its label, e.g. `p(95)`.
-    pub fn label(&self) -> String {
-        match self {
-            TrendStat::Avg => "avg".into(),
-            TrendStat::Min => "min".into(),
-            TrendStat::Med => "med".into(),
-            TrendStat::Max => "max".into(),
-            TrendStat::Count => "count".into(),
-            TrendStat::Percentile(p) => format!("p({p})"),
-        }
+    /// How often [`flush`](Self::flush) is called while samples stream in.
+    fn flush_interval(&self) -> Option<Duration> {
+        None
     }
 
-    /// k6's default: avg, min, med, max, p(90), p(95).
-    pub fn defaults() -> Vec<TrendStat> {
-        vec![
-            TrendStat::Avg,
-            TrendStat::Min,
-            TrendStat::Med,
-            TrendStat::Max,
-            TrendStat::Percentile(90.0),
-            TrendStat::Percentile(95.0),
-        ]
+    /// A batch of samples.
+    fn samples(&mut self, _batch: &[Sample]) -> Result<(), OutputError> {
+        Ok(())
+    }
+
+    /// Writes or pushes what is pending: every [`flush_interval`](Self::flush_interval), and
+    /// once when the stream has ended.
+    fn flush(&mut self) -> Result<(), OutputError> {
+        Ok(())
+    }
+
+    /// The end-of-test report, once the stream has ended and been flushed.
+    fn report(&mut self, _report: &Report) -> Result<(), OutputError> {
+        Ok(())
     }
 }
 
-/// A metric's folded values.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Values {
-    /// Total and rate per second.
-    Counter {
-        /// Total.
-        count: f64,
-        /// Per second of the test.
-        rate: f64,
-    },
-    /// Last, smallest and largest value.
-    Gauge {
-        /// Last value.
-        value: f64,
-        /// Smallest.
-        min: f64,
-        /// Largest.
-        max: f64,
-    },
-    /// Non-zero samples among all.
-    Rate {
-        /// Non-zero samples.
-        trues: u64,
-        /// All samples.
-        total: u64,
-    },
-    /// The trend statistics asked for, in order.
-    Trend {
-        /// `(label, value)` pairs.
-        stats: Vec<(String, f64)>,
-        /// Samples.
-        count: u64,
-    },
+/// What an output is made with.
+#[derive(Clone)]
+pub struct OutputContext {
+    /// The test's metrics: definitions by id, tag sets by id.
+    pub metrics: Metrics,
+    /// The wall-clock time of the metrics' clock's zero (sample times count from it).
+    pub wall_start: SystemTime,
+    /// Threshold expressions per metric name (k6 lists them in JSON lines' `Metric` lines).
+    pub thresholds: BTreeMap<String, Vec<String>>,
+    /// The process environment, for the outputs' `STAMPEDE_*` settings.
+    pub env: BTreeMap<String, String>,
+    /// How long the test is planned to run (the longest scenario with its graceful stop).
+    pub planned: Duration,
+    /// The log.
+    pub log: Logger,
 }
 
-/// One metric (or sub-metric) in the report.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MetricReport {
-    /// Name, e.g. `http_req_duration` or `http_req_duration{status:200}`.
-    pub name: String,
-    /// For a sub-metric, its metric's name.
-    pub parent: Option<String>,
-    /// Type.
-    pub kind: MetricType,
-    /// What the values are.
-    pub contains: ValueType,
-    /// Whether it is built in.
-    pub builtin: bool,
-    /// Its values.
-    pub values: Values,
-    /// For a sub-metric, the tags it filters on.
-    pub filter: Vec<(String, String)>,
-    /// A sub-metric of the per-scenario and per-group breakdown (full mode).
-    pub breakdown: bool,
-}
-
-/// One threshold's result.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ThresholdReport {
-    /// The metric or sub-metric.
-    pub metric: String,
-    /// The expression.
-    pub source: String,
-    /// Whether it held.
-    pub ok: bool,
-    /// The aggregation it read, e.g. `p(95)`.
-    pub aggregation: String,
-    /// The value observed.
-    pub observed: f64,
-    /// The metric's type.
-    pub kind: MetricType,
-    /// What the metric's values are.
-    pub contains: ValueType,
-}
-
-/// How the load generator fared.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct GeneratorReport {
-    /// CPU use during the scenarios.
-    pub cpu: CpuUse,
-    /// Peak resident memory, bytes.
-    pub peak_rss: u64,
-    /// VUs made before the start.
-    pub vus_made: u64,
-    /// How long making them took.
-    pub vus_init: Duration,
-    /// The share of the run the busiest VU thread spent running or waiting for a core.
-    pub vu_threads_busy: Option<f64>,
-    /// Warnings when the generator itself limited the results.
-    pub warnings: Vec<String>,
-}
-
-impl GeneratorReport {
-    /// Adds a warning for each sign that the generator, not the target, set the pace.
-    pub fn diagnose(&mut self, store: &Store, run_time: Duration) {
-        let util = self.cpu.utilisation();
-        let long_enough = run_time > Duration::from_secs(1);
-        if util > 0.90 && long_enough {
-            self.warnings.push(format!(
-                "the load generator used {:.0}% of its {} cores: it was probably the bottleneck, and the \
-                 latencies include its own queueing. Use fewer VUs, a lighter script, or more cores.",
-                util * 100.0,
-                self.cpu.cores
-            ));
-        } else if let Some(busy) = self.vu_threads_busy.filter(|b| *b > 0.90 && long_enough) {
-            self.warnings.push(format!(
-                "a VU thread was running or waiting for a core {:.0}% of the time: the load generator was \
-                 saturated (by its own work, or by other processes on this machine), and the latencies \
-                 include its own queueing. Use fewer VUs, a lighter script, or a quieter machine.",
-                busy * 100.0
-            ));
-        }
-        if let Some(Sink::Trend(lag)) = store.total(builtin::GENERATOR_TIMER_LAG) {
-            let p99 = lag.percentile(99.0);
-            if lag.count >= 10 && p99 > 25.0 {
-                self.warnings.push(format!(
-                    "the VU threads woke up late: a 10 ms timer fired up to {} late (p99), so VUs ran behind \
-                     their schedule and measured waits include the generator's own delays.",
-                    format_time(p99)
-                ));
-            }
-        }
-        if let Some(Sink::Trend(delay)) = store.total(builtin::ITERATION_START_DELAY) {
-            let p95 = delay.percentile(95.0);
-            if p95 > 10.0 {
-                self.warnings.push(format!(
-                    "scheduled iterations started {} late (p95): the arrival rate was not met on time; see \
-                     iteration_duration_from_schedule for the latency users arriving on time would have seen.",
-                    format_time(p95)
-                ));
-            }
-        }
-        if let Some(Sink::Counter(dropped)) = store.total(builtin::DROPPED_ITERATIONS) {
-            if dropped.sum > 0.0 {
-                self.warnings.push(format!(
-                    "{} iterations were dropped: an arrival-rate scenario had no free VU for them (raise maxVUs, \
-                     or the target is slower than the rate allows).",
-                    dropped.sum
-                ));
-            }
-        }
-    }
-}
-
-/// What the test measured.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Report {
-    /// How long the scenarios ran.
-    pub duration: Duration,
-    /// Metrics with samples, and sub-metrics, sorted by name (sub-metrics after their metric).
-    pub metrics: Vec<MetricReport>,
-    /// Checks, in the order first seen.
-    pub checks: Vec<CheckStats>,
-    /// Group paths.
-    pub groups: Vec<String>,
-    /// Threshold results.
-    pub thresholds: Vec<ThresholdReport>,
-    /// The load generator.
-    pub generator: GeneratorReport,
-    /// Why the test stopped early, if it did.
-    pub stopped: Option<String>,
-}
-
-fn values(sink: &Sink, stats: &[TrendStat], elapsed: Duration) -> Values {
-    match sink {
-        Sink::Counter(c) => Values::Counter {
-            count: c.sum,
-            rate: aggregate(sink, Aggregation::Rate, elapsed),
-        },
-        Sink::Gauge(g) => Values::Gauge {
-            value: g.value,
-            min: g.min,
-            max: g.max,
-        },
-        Sink::Rate(r) => Values::Rate {
-            trues: r.trues,
-            total: r.total,
-        },
-        Sink::Trend(t) => Values::Trend {
-            stats: stats
-                .iter()
-                .map(|s| {
-                    let v = match s {
-                        TrendStat::Avg => t.avg(),
-                        TrendStat::Min => t.min,
-                        TrendStat::Med => t.med(),
-                        TrendStat::Max => t.max,
-                        TrendStat::Count => t.count as f64,
-                        TrendStat::Percentile(p) => t.percentile(*p),
-                    };
-                    (s.label(), v)
-                })
-                .collect(),
-            count: t.count,
-        },
-    }
-}
-
-impl Report {
-    /// Builds the report from the metrics' state after `elapsed` of running.
-    pub fn build(
-        store: &Store,
-        thresholds: &Thresholds,
-        stats: &[TrendStat],
-        elapsed: Duration,
-        generator: GeneratorReport,
-        breakdown: bool,
-    ) -> Report {
-        let registry = store.registry();
-        let mut metrics = Vec::new();
-        let mut defs = registry.all();
-        defs.sort_by(|a, b| a.name.cmp(&b.name));
-        for def in defs {
-            let id = registry.id(&def.name).expect("listed by the registry");
-            let total = store.total(id);
-            let always = id == builtin::VUS || id == builtin::VUS_MAX;
-            let Some(sink) = total.filter(|s| !s.is_empty() || always) else {
-                continue;
-            };
-            metrics.push(MetricReport {
-                name: def.name.to_string(),
-                parent: None,
-                kind: def.kind,
-                contains: def.contains,
-                builtin: def.builtin,
-                values: values(sink, stats, elapsed),
-                filter: Vec::new(),
-                breakdown: false,
-            });
-            let subs = store.submetrics().iter().filter(|s| s.parent == id);
-            for sub in subs
-                .filter(|s| breakdown || !s.breakdown)
-                .filter(|s| !s.breakdown || !s.sink.is_empty())
-            {
-                metrics.push(MetricReport {
-                    name: sub.name.clone(),
-                    parent: Some(def.name.to_string()),
-                    kind: def.kind,
-                    contains: def.contains,
-                    builtin: def.builtin,
-                    values: values(&sub.sink, stats, elapsed),
-                    filter: sub.filter.clone(),
-                    breakdown: sub.breakdown,
-                });
-            }
-        }
-        let thresholds = thresholds
-            .list
-            .iter()
-            .map(|t| ThresholdReport {
-                metric: t.selector.name.clone(),
-                source: t.expression.source.clone(),
-                ok: !t.failed,
-                aggregation: t.expression.aggregation.to_string(),
-                observed: t.observed,
-                kind: t.kind,
-                contains: registry
-                    .def(match t.target {
-                        crate::thresholds::Target::Metric(id) => id,
-                        crate::thresholds::Target::Submetric(id) => store.submetric(id).parent,
-                    })
-                    .contains,
-            })
-            .collect();
-        Report {
-            duration: elapsed,
-            metrics,
-            checks: store.checks().to_vec(),
-            groups: store.groups().to_vec(),
-            thresholds,
-            generator,
-            stopped: None,
+impl OutputContext {
+    /// A context for `metrics`, with nothing else known (tests, tools).
+    pub fn new(metrics: &Metrics, log: Logger) -> Self {
+        Self {
+            metrics: metrics.clone(),
+            wall_start: SystemTime::now() - metrics.start().elapsed(),
+            thresholds: BTreeMap::new(),
+            env: BTreeMap::new(),
+            planned: Duration::from_secs(60),
+            log,
         }
     }
 
-    /// Whether every threshold held.
-    pub fn thresholds_ok(&self) -> bool {
-        self.thresholds.iter().all(|t| t.ok)
-    }
-
-    /// The metric named `name`.
-    pub fn metric(&self, name: &str) -> Option<&MetricReport> {
-        self.metrics.iter().find(|m| m.name == name)
+    /// The wall-clock time of a sample taken at `time` ns on the metrics' clock.
+    pub fn wall(&self, time: u64) -> SystemTime {
+        self.wall_start + Duration::from_nanos(time)
     }
 }

@@ -1,11 +1,60 @@
 //! `--summary-export`: k6's summary JSON (`root_group` with groups and checks, `metrics` with
 //! each metric's values and threshold results).
 
+use std::path::{Path, PathBuf};
+
 use md5::{Digest, Md5};
 use serde_json::{json, Map, Value};
 
-use super::{Report, Values};
+use super::{Output, OutputError, Report, ThresholdReport, Values};
 use crate::metrics::CheckStats;
+
+/// `--summary-export FILE`: the report as k6's summary JSON.
+pub struct SummaryExport {
+    path: PathBuf,
+    breakdown: bool,
+}
+
+impl SummaryExport {
+    /// Writes to `path` at the end; `breakdown` keeps the per-scenario and per-group
+    /// sub-metrics (full summary mode).
+    pub fn new(path: &Path, breakdown: bool) -> Self {
+        Self {
+            path: path.to_owned(),
+            breakdown,
+        }
+    }
+}
+
+impl Output for SummaryExport {
+    fn description(&self) -> String {
+        format!("summary export to {}", self.path.display())
+    }
+
+    fn report(&mut self, report: &Report) -> Result<(), OutputError> {
+        let mut value = render(report);
+        if !self.breakdown {
+            let breakdowns: Vec<&str> = report
+                .metrics
+                .iter()
+                .filter(|m| m.breakdown)
+                .map(|m| m.name.as_str())
+                .collect();
+            if let Some(metrics) = value["metrics"].as_object_mut() {
+                for name in breakdowns {
+                    metrics.remove(name);
+                }
+            }
+        }
+        let json = serde_json::to_string_pretty(&value).expect("a report serializes");
+        std::fs::write(&self.path, json).map_err(|e| {
+            format!(
+                "cannot write --summary-export file {}: {e}",
+                self.path.display()
+            )
+        })
+    }
+}
 
 fn id(path: &str) -> String {
     let digest = Md5::digest(path.as_bytes());
@@ -86,11 +135,50 @@ pub fn render(report: &Report) -> Value {
         }
         metrics.insert(m.name.clone(), Value::Object(obj));
     }
+    for t in report.thresholds.iter().filter(|t| t.windows.is_some()) {
+        windowed(&mut metrics, t);
+    }
     json!({
         "root_group": group(report, "", ""),
         "metrics": metrics,
         "generator": generator(report),
     })
+}
+
+/// A windowed threshold's entry, which k6 has no shape for: its worst window's value under
+/// the aggregation's name (as a metric's values are), its result, and a `windows` object.
+fn windowed(metrics: &mut Map<String, Value>, t: &ThresholdReport) {
+    let Some(w) = &t.windows else { return };
+    let entry = metrics
+        .entry(t.metric.clone())
+        .or_insert_with(|| json!({}))
+        .as_object_mut()
+        .expect("an object");
+    entry.insert(t.aggregation.clone(), json!(t.observed));
+    let thresholds = entry
+        .entry("thresholds")
+        .or_insert_with(|| json!({}))
+        .as_object_mut()
+        .expect("an object");
+    thresholds.insert(t.source.clone(), Value::Bool(!t.ok));
+    let worst = w.worst.as_ref().map(|o| {
+        json!({"start_seconds": o.start.as_secs_f64(), "seconds": o.len.as_secs_f64(), "value": o.observed})
+    });
+    let failures: Vec<Value> = w
+        .failures
+        .iter()
+        .map(|o| json!({"start_seconds": o.start.as_secs_f64(), "seconds": o.len.as_secs_f64(), "value": o.observed}))
+        .collect();
+    entry.insert(
+        "windows".into(),
+        json!({
+            "width_seconds": w.width.as_secs_f64(),
+            "judged": w.judged,
+            "failed": w.failed,
+            "worst": worst,
+            "failures": failures,
+        }),
+    );
 }
 
 /// How busy the load generator was, and its warnings: k6 has no such key; readers of k6's
@@ -107,6 +195,14 @@ fn generator(report: &Report) -> Value {
         "vus_init_ms": g.vus_init.as_secs_f64() * 1000.0,
         "vu_threads_busy": g.vu_threads_busy,
         "warnings": g.warnings,
+        "outputs": g.outputs.iter().map(|o| json!({
+            "name": o.name,
+            "samples": o.samples,
+            "dropped": o.dropped,
+            "errors": o.errors,
+            "last_error": o.last_error,
+            "unfinished": o.unfinished,
+        })).collect::<Vec<_>>(),
     })
 }
 

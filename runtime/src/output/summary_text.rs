@@ -209,13 +209,39 @@ fn threshold_line(t: &ThresholdReport) -> String {
         "count" | "value" => number(t.observed),
         _ => value_cell(t.observed, t.contains),
     };
-    format!(
+    let mut line = format!(
         "    {} '{}' {}={}",
         if t.ok { "✓" } else { "✗" },
         t.source,
         t.aggregation,
         observed
-    )
+    );
+    if let Some(w) = &t.windows {
+        line.push_str(&window_note(w));
+    }
+    line
+}
+
+/// What a windowed threshold judged: `(worst of 12 windows of 30s: 60s–90s; 2 failed)`.
+fn window_note(w: &crate::thresholds::WindowReport) -> String {
+    let width = crate::options::format_duration(w.width);
+    match &w.worst {
+        None => format!(" (no {width} window to judge yet)"),
+        Some(worst) => {
+            let from = crate::options::format_duration(worst.start);
+            let to = crate::options::format_duration(worst.start + worst.len);
+            let failed = if w.failed == 0 {
+                String::new()
+            } else {
+                format!("; {} failed", w.failed)
+            };
+            format!(
+                " (worst of {} window{} of {width}: {from}–{to}{failed})",
+                w.judged,
+                if w.judged == 1 { "" } else { "s" }
+            )
+        }
+    }
 }
 
 /// Renders the summary.
@@ -249,6 +275,7 @@ pub fn render(report: &Report, mode: SummaryMode) -> String {
                 || !DETAIL_METRICS.contains(&m.parent.as_deref().unwrap_or(&m.name))
         })
         .filter(|m| !m.name.starts_with("generator_"))
+        .filter(|m| mode == SummaryMode::Full || !m.breakdown)
         .collect();
     let total: Vec<&MetricReport> = shown.iter().copied().filter(|m| !m.breakdown).collect();
     let layout = Layout::new(&shown);
@@ -418,6 +445,23 @@ fn render_generator(out: &mut String, report: &Report, width: usize) {
                 get("max").unwrap_or_else(|| "-".into()),
             );
         }
+    }
+    for o in &g.outputs {
+        let mut line = format!("{} {} samples", o.name, o.samples);
+        if o.dropped > 0 {
+            line.push_str(&format!(", {} dropped (queue full)", o.dropped));
+        }
+        if o.errors > 0 {
+            line.push_str(&format!(
+                ", {} failed writes ({})",
+                o.errors,
+                o.last_error.as_deref().unwrap_or("")
+            ));
+        }
+        if o.unfinished {
+            line.push_str(", not finished");
+        }
+        let _ = writeln!(out, "    {} {line}", dotted("output", width));
     }
     for w in &g.warnings {
         let _ = writeln!(out, "\n    WARNING: {w}");

@@ -1,7 +1,15 @@
 //! Thresholds: pass/fail criteria on metrics, evaluated during the run (for `abortOnFail`)
 //! and at the end (for the exit code).
+//!
+//! Building thresholds has two steps: [`Thresholds::parse`] reads and checks them against the
+//! metrics the test knows (pure: planning does it before anything runs), and
+//! [`Thresholds::attach`] declares the sub-metrics and windowed series they read in a store.
+//!
+//! A threshold may name a window: `http_req_duration{window:30s}: p(95)<250` fails when the
+//! p(95) of any 30-second window of the scenarios is 250 ms or more (see [`windowed`]).
 
 mod parse;
+mod windowed;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -9,17 +17,39 @@ use std::time::Duration;
 pub use parse::{
     parse_expression, parse_selector, split_flag, Aggregation, Expression, Op, Selector,
 };
+pub use windowed::{judged, WindowOutcome, WindowReport};
 
-use crate::metrics::{MetricId, MetricType, Metrics, Sink, Store, SubmetricId};
+use crate::metrics::{MetricId, MetricType, Metrics, Registry, Sink, Store, SubmetricId, WindowId};
 use crate::options::ThresholdSpec;
 
-/// What a threshold reads: a whole metric or one of its sub-metrics.
+/// What a threshold reads: a whole metric, one of its sub-metrics, or its windows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
     /// The whole metric.
     Metric(MetricId),
     /// A sub-metric.
     Submetric(SubmetricId),
+    /// A windowed series.
+    Window(WindowId),
+}
+
+/// A threshold parsed and checked against the test's metrics, not yet attached to a store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThresholdDef {
+    /// The metric or sub-metric, as written (the window is part of its name).
+    pub selector: Selector,
+    /// The criterion.
+    pub expression: Expression,
+    /// Stop the test when it fails.
+    pub abort_on_fail: bool,
+    /// Do not abort before this much of the test has run.
+    pub delay_abort_eval: Duration,
+    /// The metric.
+    pub metric: MetricId,
+    /// The metric's type.
+    pub kind: MetricType,
+    /// The window, for a windowed threshold.
+    pub window: Option<Duration>,
 }
 
 /// One threshold and its latest result.
@@ -37,10 +67,12 @@ pub struct Threshold {
     pub target: Target,
     /// The metric's type.
     pub kind: MetricType,
-    /// The value last observed.
+    /// The value last observed (for a windowed threshold: the worst window's).
     pub observed: f64,
-    /// Whether it failed at the last evaluation.
+    /// Whether it failed at the last evaluation (for a windowed one: in any window so far).
     pub failed: bool,
+    /// The windows judged so far, for a windowed threshold.
+    pub windows: Option<WindowReport>,
 }
 
 /// The thresholds of a test.
@@ -78,66 +110,107 @@ fn fits(kind: MetricType, agg: Aggregation) -> bool {
     }
 }
 
+fn parse_one(
+    selector: &Selector,
+    metric: MetricId,
+    kind: MetricType,
+    window: Option<Duration>,
+    spec: &ThresholdSpec,
+) -> Result<ThresholdDef, String> {
+    let expression =
+        parse_expression(spec.expression()).map_err(|e| format!("{e} (on `{}`)", selector.name))?;
+    if !fits(kind, expression.aggregation) {
+        return Err(format!(
+            "invalid threshold `{}` on `{}`: {} is a {kind} metric, which has {}, not {}",
+            expression.source,
+            selector.name,
+            selector.metric,
+            allowed(kind),
+            expression.aggregation
+        ));
+    }
+    let (abort_on_fail, delay_abort_eval) = match spec {
+        ThresholdSpec::Short(_) => (false, Duration::ZERO),
+        ThresholdSpec::Long(l) => (
+            l.abort_on_fail,
+            l.delay_abort_eval.map(|d| d.0).unwrap_or_default(),
+        ),
+    };
+    Ok(ThresholdDef {
+        selector: selector.clone(),
+        expression,
+        abort_on_fail,
+        delay_abort_eval,
+        metric,
+        kind,
+        window,
+    })
+}
+
 impl Thresholds {
-    /// Parses and checks thresholds against the metrics known now (built-in ones and those the
-    /// script declared), and declares the sub-metrics they need.
-    pub fn build(
+    /// Parses and checks thresholds against the metrics in `registry` (built-in ones and
+    /// those the script declared). Pure: nothing is declared anywhere.
+    pub fn parse(
         specs: &BTreeMap<String, Vec<ThresholdSpec>>,
-        metrics: &Metrics,
-    ) -> Result<Thresholds, String> {
-        let mut list = Vec::new();
+        registry: &Registry,
+    ) -> Result<Vec<ThresholdDef>, String> {
+        let mut defs = Vec::new();
         for (selector, specs) in specs {
-            let selector = parse_selector(selector)?;
-            let id = metrics.registry.id(&selector.metric).ok_or_else(|| {
+            let mut selector = parse_selector(selector)?;
+            let window = windowed::take_window(&mut selector)?;
+            let id = registry.id(&selector.metric).ok_or_else(|| {
                 format!(
                     "invalid threshold on `{}`: no metric named `{}` (built-in metrics are k6's, like http_req_duration or checks; \
                      a custom metric must be declared before the test starts, e.g. in the script's `metrics: [...]`)",
                     selector.name, selector.metric
                 )
             })?;
-            let kind = metrics.registry.def(id).kind;
-            let target = if selector.filter.is_empty() {
-                Target::Metric(id)
-            } else {
-                Target::Submetric(metrics.store().add_submetric(
-                    &selector.name,
-                    id,
-                    selector.filter.clone(),
-                ))
-            };
+            let kind = registry.def(id).kind;
             for spec in specs {
-                let expression = parse_expression(spec.expression())
-                    .map_err(|e| format!("{e} (on `{}`)", selector.name))?;
-                if !fits(kind, expression.aggregation) {
-                    return Err(format!(
-                        "invalid threshold `{}` on `{}`: {} is a {kind} metric, which has {}, not {}",
-                        expression.source,
-                        selector.name,
-                        selector.metric,
-                        allowed(kind),
-                        expression.aggregation
-                    ));
-                }
-                let (abort_on_fail, delay) = match spec {
-                    ThresholdSpec::Short(_) => (false, Duration::ZERO),
-                    ThresholdSpec::Long(l) => (
-                        l.abort_on_fail,
-                        l.delay_abort_eval.map(|d| d.0).unwrap_or_default(),
-                    ),
-                };
-                list.push(Threshold {
-                    selector: selector.clone(),
-                    expression,
-                    abort_on_fail,
-                    delay_abort_eval: delay,
-                    target,
-                    kind,
-                    observed: 0.0,
-                    failed: false,
-                });
+                defs.push(parse_one(&selector, id, kind, window, spec)?);
             }
         }
-        Ok(Thresholds { list })
+        Ok(defs)
+    }
+
+    /// Declares in `store` the sub-metrics and windowed series that `defs` read.
+    pub fn attach(defs: Vec<ThresholdDef>, store: &mut Store) -> Thresholds {
+        let list = defs
+            .into_iter()
+            .map(|d| {
+                let filter = d.selector.filter.clone();
+                let target = match d.window {
+                    Some(width) => {
+                        Target::Window(store.add_window(&d.selector.name, d.metric, filter, width))
+                    }
+                    None if filter.is_empty() => Target::Metric(d.metric),
+                    None => {
+                        Target::Submetric(store.add_submetric(&d.selector.name, d.metric, filter))
+                    }
+                };
+                Threshold {
+                    windows: d.window.map(WindowReport::new),
+                    selector: d.selector,
+                    expression: d.expression,
+                    abort_on_fail: d.abort_on_fail,
+                    delay_abort_eval: d.delay_abort_eval,
+                    target,
+                    kind: d.kind,
+                    observed: 0.0,
+                    failed: false,
+                }
+            })
+            .collect();
+        Thresholds { list }
+    }
+
+    /// Parses, checks and attaches thresholds to `metrics`' store in one step.
+    pub fn build(
+        specs: &BTreeMap<String, Vec<ThresholdSpec>>,
+        metrics: &Metrics,
+    ) -> Result<Thresholds, String> {
+        let defs = Self::parse(specs, &metrics.registry)?;
+        Ok(Self::attach(defs, &mut metrics.store()))
     }
 
     /// Whether there are none.
@@ -146,18 +219,48 @@ impl Thresholds {
     }
 
     /// Evaluates every threshold on the current state; `elapsed` is the test's running time
-    /// (for counter rates and abort delays).
-    pub fn evaluate(&mut self, store: &Store, elapsed: Duration) -> Evaluation {
+    /// (for counter rates and abort delays). Windowed thresholds judge the windows that
+    /// closed since the last evaluation.
+    pub fn evaluate(&mut self, store: &mut Store, elapsed: Duration) -> Evaluation {
         let mut eval = Evaluation::default();
+        let mut closed: Vec<(WindowId, Vec<crate::metrics::ClosedWindow>)> = Vec::new();
+        for t in &self.list {
+            if let Target::Window(id) = t.target {
+                if !closed.iter().any(|(w, _)| *w == id) {
+                    closed.push((id, store.window_mut(id).take_closed()));
+                }
+            }
+        }
         for t in &mut self.list {
-            let sink = match t.target {
-                Target::Metric(id) => store.total(id),
-                Target::Submetric(id) => Some(&store.submetric(id).sink),
+            let failed_now = match t.target {
+                Target::Window(id) => {
+                    let windows = closed
+                        .iter()
+                        .find(|(w, _)| *w == id)
+                        .map(|(_, c)| c.as_slice())
+                        .unwrap_or_default();
+                    match t.windows.as_mut() {
+                        Some(report) => {
+                            report.judge(&t.expression, windows);
+                            t.observed = report.worst.as_ref().map_or(0.0, |w| w.observed);
+                            report.failed > 0
+                        }
+                        None => false,
+                    }
+                }
+                Target::Metric(_) | Target::Submetric(_) => {
+                    let sink = match t.target {
+                        Target::Metric(id) => store.total(id),
+                        Target::Submetric(id) => Some(&store.submetric(id).sink),
+                        Target::Window(_) => None,
+                    };
+                    t.observed = sink
+                        .map(|s| aggregate(s, t.expression.aggregation, elapsed))
+                        .unwrap_or(0.0);
+                    !t.expression.op.holds(t.observed, t.expression.value)
+                }
             };
-            t.observed = sink
-                .map(|s| aggregate(s, t.expression.aggregation, elapsed))
-                .unwrap_or(0.0);
-            t.failed = !t.expression.op.holds(t.observed, t.expression.value);
+            t.failed = failed_now;
             if t.failed {
                 eval.failed = true;
                 if t.abort_on_fail && elapsed >= t.delay_abort_eval && eval.abort.is_none() {
@@ -261,7 +364,7 @@ mod tests {
             r(ok),
             r(slow),
         ]);
-        let eval = t.evaluate(&metrics.store(), Duration::from_secs(1));
+        let eval = t.evaluate(&mut metrics.store(), Duration::from_secs(1));
         let results: Vec<(bool, f64)> = t.list.iter().map(|t| (t.failed, t.observed)).collect();
         assert!(results[0].0, "p(95) of 10,20,200 is ~200");
         assert_eq!(results[1], (false, 20.0));
@@ -285,11 +388,11 @@ mod tests {
         );
         let mut t = Thresholds::build(&m, &metrics).unwrap();
         assert!(t
-            .evaluate(&metrics.store(), Duration::from_secs(5))
+            .evaluate(&mut metrics.store(), Duration::from_secs(5))
             .abort
             .is_none());
         assert!(t
-            .evaluate(&metrics.store(), Duration::from_secs(11))
+            .evaluate(&mut metrics.store(), Duration::from_secs(11))
             .abort
             .is_some());
     }

@@ -279,7 +279,10 @@ impl Vu {
     pub async fn run_iteration(&mut self, exec: &str, data: &[u8]) -> Result<(), CallError> {
         let started = Instant::now();
         self.ensure_instance().await?;
-        self.store_mut().data_mut().hooks.begin_iteration();
+        let state = self.store_mut().data_mut();
+        state.hooks.begin_iteration();
+        // As in k6, every iteration starts with an empty cookie jar.
+        state.http.reset_cookies();
         let res = self
             .instance
             .as_ref()

@@ -25,6 +25,17 @@ export const headers = (h) => (rec('headers', h), [['content-type', 'application
 export const header = (h, name) => undefined;
 export const bodyText = (h) => (rec('bodyText', h), '{"a":{"b":[1,2]}}');
 export const bodyBytes = (h) => new Uint8Array([123, 125]).buffer;
+export const cookies = (h) => (rec('cookies', h), [
+  { name: 'sid', value: '1', domain: '', path: '/', http_only: true, secure: false, max_age: 0, expires: 0 },
+  { name: 'sid', value: '2', domain: 'fake', path: '', http_only: false, secure: true, max_age: 60, expires: 0 },
+]);
+let jars = 0;
+export const newJar = () => ({ jar: ++jars });
+export const vuJar = () => ({ jar: 'vu' });
+export const jarSet = (...args) => (rec('jarSet', ...args), true);
+export const jarCookies = (jar, url) => (rec('jarCookies', jar, url), { sid: ['1'] });
+export const jarClear = (jar, url) => rec('jarClear', jar, url);
+export const jarDelete = (jar, url, name) => rec('jarDelete', jar, url, name);
 export const check = (name, ok, tags) => (rec('check', name, ok, tags ?? null), ok);
 export const register = (name, kind, isTime) => (rec('register', name, kind, isTime), 7);
 export const add = (id, value, tags) => rec('add', id, value, tags ?? null);

@@ -18,6 +18,9 @@ use rquickjs::{
 
 use crate::host::{checks, context, http, metrics};
 
+mod jar;
+use jar::JarArg;
+
 /// The module's exports, declared and defined from one list.
 struct HostModule;
 
@@ -35,6 +38,13 @@ pub(crate) const FUNCTIONS: &[&str] = &[
     "header",
     "bodyText",
     "bodyBytes",
+    "cookies",
+    "newJar",
+    "vuJar",
+    "jarSet",
+    "jarCookies",
+    "jarClear",
+    "jarDelete",
     "check",
     "register",
     "add",
@@ -91,6 +101,13 @@ impl ModuleDef for HostModule {
         )?;
         exports.export("bodyText", Function::new(c(), body_text)?)?;
         exports.export("bodyBytes", Function::new(c(), body_bytes)?)?;
+        exports.export("cookies", Function::new(c(), cookies)?)?;
+        exports.export("newJar", Function::new(c(), jar::new_jar)?)?;
+        exports.export("vuJar", Function::new(c(), jar::vu_jar)?)?;
+        exports.export("jarSet", Function::new(c(), jar::jar_set)?)?;
+        exports.export("jarCookies", Function::new(c(), jar::jar_cookies)?)?;
+        exports.export("jarClear", Function::new(c(), jar::jar_clear)?)?;
+        exports.export("jarDelete", Function::new(c(), jar::jar_delete)?)?;
         exports.export("check", Function::new(c(), check)?)?;
         exports.export("register", Function::new(c(), register)?)?;
         exports.export("add", Function::new(c(), add)?)?;
@@ -276,31 +293,22 @@ fn body_bytes_of<'js>(value: &Value<'js>) -> Result<Vec<u8>> {
     Ok(s.0.into_bytes())
 }
 
-/// The WIT request from `request`'s positional arguments.
-#[allow(clippy::too_many_arguments)]
-fn make_request<'js>(
-    method: String,
-    url: String,
-    headers: Value<'js>,
-    body: Value<'js>,
-    timeout_ms: Value<'js>,
-    tags: Value<'js>,
-    name: Value<'js>,
-    redirects: Value<'js>,
-    discard: bool,
-) -> Result<http::Request> {
-    let opt_num = |v: &Value<'js>| v.as_number().filter(|n| n.is_finite() && *n >= 0.0);
-    Ok(http::Request {
-        method,
-        url,
-        headers: pairs(&headers)?,
-        body: body_bytes_of(&body)?,
-        timeout_ms: opt_num(&timeout_ms).map(|n| n.round() as u64),
-        tags: pairs(&tags)?,
-        name: name.as_string().map(|s| s.to_string()).transpose()?,
-        max_redirects: opt_num(&redirects).map(|n| n.min(u32::MAX as f64) as u32),
-        discard_body: discard,
-    })
+/// The index of each of `request`'s positional arguments.
+mod arg {
+    pub const METHOD: usize = 0;
+    pub const URL: usize = 1;
+    pub const HEADERS: usize = 2;
+    pub const BODY: usize = 3;
+    pub const TIMEOUT_MS: usize = 4;
+    pub const TAGS: usize = 5;
+    pub const NAME: usize = 6;
+    pub const REDIRECTS: usize = 7;
+    pub const DISCARD: usize = 8;
+    pub const JAR: usize = 9;
+    pub const COOKIES: usize = 10;
+    pub const COMPRESSION: usize = 11;
+    pub const AUTH: usize = 12;
+    pub const HTTP_VERSION: usize = 13;
 }
 
 fn keep(res: http::Response) -> f64 {
@@ -311,43 +319,95 @@ fn keep(res: http::Response) -> f64 {
     })
 }
 
-/// The request of `[method, url, headers, body, timeoutMs, tags, name, redirects, discard]`.
-fn request_of<'js>(ctx: &Ctx<'js>, args: &[Value<'js>]) -> Result<http::Request> {
+/// The request of `[method, url, headers, body, timeoutMs, tags, name, redirects, discard,
+/// jar, cookies, compression, auth, httpVersion]` (absent trailing ones take their defaults),
+/// with the VU's jar for now, and the jar it names.
+fn request_of<'js>(
+    ctx: &Ctx<'js>,
+    args: &[Value<'js>],
+) -> Result<(http::Request<'static>, JarArg<'js>)> {
     let arg = |i: usize| {
         args.get(i)
             .cloned()
             .unwrap_or_else(|| Value::new_undefined(ctx.clone()))
     };
-    let method: Coerced<String> = Coerced::from_js(ctx, arg(0))?;
-    let url: Coerced<String> = Coerced::from_js(ctx, arg(1))?;
-    make_request(
-        method.0,
-        url.0,
-        arg(2),
-        arg(3),
-        arg(4),
-        arg(5),
-        arg(6),
-        arg(7),
-        arg(8).as_bool().unwrap_or(false),
-    )
+    let opt_num = |v: Value<'js>| v.as_number().filter(|n| n.is_finite() && *n >= 0.0);
+    let opt_string = |v: Value<'js>| -> Result<Option<String>> {
+        if v.is_undefined() || v.is_null() {
+            return Ok(None);
+        }
+        Ok(Some(Coerced::<String>::from_js(ctx, v)?.0))
+    };
+    let method: Coerced<String> = Coerced::from_js(ctx, arg(arg::METHOD))?;
+    let url: Coerced<String> = Coerced::from_js(ctx, arg(arg::URL))?;
+    let req = http::Request {
+        method: method.0,
+        url: url.0,
+        headers: pairs(&arg(arg::HEADERS))?,
+        body: body_bytes_of(&arg(arg::BODY))?,
+        timeout_ms: opt_num(arg(arg::TIMEOUT_MS)).map(|n| n.round() as u64),
+        tags: pairs(&arg(arg::TAGS))?,
+        name: arg(arg::NAME)
+            .as_string()
+            .map(|s| s.to_string())
+            .transpose()?,
+        max_redirects: opt_num(arg(arg::REDIRECTS)).map(|n| n.min(u32::MAX as f64) as u32),
+        discard_body: arg(arg::DISCARD).as_bool().unwrap_or(false),
+        jar: http::JarChoice::Vu,
+        cookies: jar::request_cookies(&arg(arg::COOKIES))?,
+        compression: opt_string(arg(arg::COMPRESSION))?.unwrap_or_default(),
+        auth: jar::auth(ctx, &arg(arg::AUTH))?,
+        http_version: opt_string(arg(arg::HTTP_VERSION))?,
+    };
+    Ok((req, JarArg::of(ctx, &arg(arg::JAR))?))
 }
 
-/// `request(method, url, headers, body, timeoutMs, tags, name, redirects, discard)`: sends one
-/// request and returns the handle of its response.
+/// `request(method, url, headers, body, timeoutMs, tags, name, redirects, discard, jar,
+/// cookies, compression, auth, httpVersion)`: sends one request and returns the handle of its
+/// response.
 fn request<'js>(ctx: Ctx<'js>, args: Rest<Value<'js>>) -> Result<f64> {
-    let req = request_of(&ctx, &args.0)?;
+    let (req, jar) = request_of(&ctx, &args.0)?;
+    let held = match &jar {
+        JarArg::Custom(c) => Some(c.try_borrow()?),
+        _ => None,
+    };
+    let mut req: http::Request<'_> = req;
+    req.jar = jar::choose(&jar, held.as_deref());
     Ok(keep(http::send(&req)))
 }
 
-/// `batch([[method, url, headers, body, timeoutMs, tags, name, redirects, discard], …])`:
-/// sends the requests concurrently; the handles of their responses in order.
+/// `batch([[method, url, headers, …], …])` (each as `request`'s arguments): sends the
+/// requests concurrently; the handles of their responses in order.
 fn batch<'js>(ctx: Ctx<'js>, list: Vec<Vec<Value<'js>>>) -> Result<Vec<f64>> {
     let mut reqs = Vec::with_capacity(list.len());
+    let mut jars = Vec::with_capacity(list.len());
     for args in list {
-        reqs.push(request_of(&ctx, &args)?);
+        let (req, jar) = request_of(&ctx, &args)?;
+        reqs.push(req);
+        jars.push(jar);
     }
+    let held = jars
+        .iter()
+        .map(|j| match j {
+            JarArg::Custom(c) => c.try_borrow().map(Some),
+            _ => Ok(None),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let reqs: Vec<http::Request<'_>> = reqs
+        .into_iter()
+        .zip(jars.iter().zip(&held))
+        .map(|(mut req, (jar, held))| {
+            req.jar = jar::choose(jar, held.as_deref());
+            req
+        })
+        .collect();
     Ok(http::batch(&reqs).into_iter().map(keep).collect())
+}
+
+/// The cookies the response set.
+fn cookies<'js>(ctx: Ctx<'js>, h: f64) -> Result<rquickjs::Array<'js>> {
+    let list = with_response(h, |r| Ok(r.cookies()))?;
+    jar::response_cookies(&ctx, list)
 }
 
 /// Runs `f` on the response with handle `h`.

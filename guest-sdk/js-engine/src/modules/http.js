@@ -4,6 +4,9 @@
 //   const res = http.get(`${__ENV.BASE_URL}/items`, { headers: { accept: 'application/json' },
 //                                                   tags: { name: 'items' }, timeout: '2s' });
 //   res.status, res.body, res.json(), res.headers['Content-Type'], res.timings.waiting
+//   http.post(url, body, { cookies: { sid: { value: '1', replace: true } }, jar: null,
+//                          compression: 'gzip', auth: 'digest', httpVersion: '1.1', redirects: 0 });
+//   http.cookieJar().cookiesForURL(url), res.cookies.sid[0].value
 //
 // The host times every request and records k6's http_req_* samples. A failed request is still
 // answered: `status` 0, with `error` and `error_code` set. The response stays in the host and
@@ -68,9 +71,77 @@ function requestArgs(method, url, body, params) {
   }
   const timeout = p.timeout === undefined || p.timeout === null ? undefined : durationMs(p.timeout);
   return [
-    [String(method).toUpperCase(), String(url), headers, body, timeout, tags, name, p.redirects, responseType === 'none'],
+    [
+      String(method).toUpperCase(), String(url), headers, body, timeout, tags, name, p.redirects, responseType === 'none',
+      jarOf(p.jar), p.cookies ?? undefined, p.compression ?? undefined, p.auth ?? undefined, p.httpVersion ?? undefined,
+    ],
     responseType,
   ];
+}
+
+/** k6's `jar` param as the host's: absent → the VU's (undefined), null → none, a jar → its box. */
+function jarOf(jar) {
+  if (jar === undefined || jar === null) return jar;
+  if (jar instanceof CookieJar) return jar.box;
+  throw new TypeError('params.jar must be a CookieJar (http.cookieJar() or new http.CookieJar()) or null');
+}
+
+/**
+ * A cookie jar, as k6's: `http.cookieJar()` is the VU's (emptied at the start of every
+ * iteration), `new http.CookieJar()` one of the script's own, for the requests that name it
+ * with `jar`.
+ */
+export class CookieJar {
+  #box;
+
+  constructor(box) {
+    this.#box = box ?? host.newJar();
+  }
+
+  /** The host's jar (for a request's `jar`). */
+  get box() {
+    return this.#box;
+  }
+
+  /**
+   * Stores `name=value` for `url`, as if a response from `url` had set it; `opts`: `domain`,
+   * `path`, `expires` (a date string), `max_age` (seconds), `secure`, `http_only`.
+   */
+  set(url, name, value, opts) {
+    const o = opts ?? {};
+    let expires;
+    if (o.expires !== undefined && o.expires !== null && o.expires !== '') {
+      expires = Date.parse(String(o.expires));
+      if (Number.isNaN(expires)) throw new Error(`unable to parse "expires" date string "${o.expires}"`);
+    }
+    const str = (v) => (v === undefined || v === null ? undefined : String(v));
+    const maxAge = o.max_age === undefined || o.max_age === null ? undefined : Math.trunc(Number(o.max_age));
+    return host.jarSet(this.#box, String(url), String(name), str(value) ?? '', {
+      domain: str(o.domain), path: str(o.path), expiresMs: expires, maxAge, secure: !!o.secure, httpOnly: !!o.http_only,
+    });
+  }
+
+  /** The cookies a request to `url` would send: `{name: [value, …]}`. */
+  cookiesForURL(url) {
+    return host.jarCookies(this.#box, String(url));
+  }
+
+  /** Removes every cookie a request to `url` would send. */
+  clear(url) {
+    host.jarClear(this.#box, String(url));
+  }
+
+  /** Removes the cookie `name` stored for `url`. */
+  delete(url, name) {
+    host.jarDelete(this.#box, String(url), String(name));
+  }
+}
+
+let vuJar;
+
+/** The VU's cookie jar (k6's `http.cookieJar()`); the same object every time. */
+export function cookieJar() {
+  return (vuJar ??= new CookieJar(host.vuJar()));
 }
 
 /** `content-type` → `Content-Type`, as Go (and so k6) shows header names. */
@@ -89,6 +160,7 @@ export class Response {
   #body;
   #headers;
   #timings;
+  #cookies;
 
   constructor(handle, request, responseType) {
     this.#h = handle;
@@ -158,9 +230,25 @@ export class Response {
     return this.#body;
   }
 
-  /** k6's status text, e.g. `200 OK` (the host does not report the reason phrase: the code). */
+  /** k6's status text, e.g. `200 OK`: the code and its standard reason phrase. */
   get status_text() {
-    return this.status ? String(this.status) : '';
+    const status = this.status;
+    if (!status) return '';
+    const reason = REASONS[status];
+    return reason ? `${status} ${reason}` : String(status);
+  }
+
+  /**
+   * The cookies the response set, as k6 shows them: `{name: [{name, value, domain, path,
+   * http_only, secure, max_age, expires}]}` (`expires` in ms since the epoch, 0 when absent).
+   */
+  get cookies() {
+    if (this.#cookies === undefined) {
+      const out = {};
+      for (const c of host.cookies(this.#h)) (out[c.name] ??= []).push(c);
+      this.#cookies = out;
+    }
+    return this.#cookies;
   }
 
   /**
@@ -183,20 +271,41 @@ export class Response {
 
   /** A plain object of every part (reads them all), e.g. for logging. */
   toJSON() {
-    const { status, proto, url, error, error_code, timings, headers, body } = this;
-    return { status, proto, url, error, error_code, timings, headers, body };
+    const { status, status_text, proto, url, error, error_code, timings, headers, cookies, body } = this;
+    return { status, status_text, proto, url, error, error_code, timings, headers, cookies, body };
   }
 }
 
+/** The reason phrases of RFC 9110 (and Go's `http.StatusText`), for `status_text`. */
+const REASONS = {
+  100: 'Continue', 101: 'Switching Protocols', 102: 'Processing', 103: 'Early Hints',
+  200: 'OK', 201: 'Created', 202: 'Accepted', 203: 'Non-Authoritative Information', 204: 'No Content',
+  205: 'Reset Content', 206: 'Partial Content', 207: 'Multi-Status', 208: 'Already Reported', 226: 'IM Used',
+  300: 'Multiple Choices', 301: 'Moved Permanently', 302: 'Found', 303: 'See Other', 304: 'Not Modified',
+  305: 'Use Proxy', 307: 'Temporary Redirect', 308: 'Permanent Redirect',
+  400: 'Bad Request', 401: 'Unauthorized', 402: 'Payment Required', 403: 'Forbidden', 404: 'Not Found',
+  405: 'Method Not Allowed', 406: 'Not Acceptable', 407: 'Proxy Authentication Required', 408: 'Request Timeout',
+  409: 'Conflict', 410: 'Gone', 411: 'Length Required', 412: 'Precondition Failed', 413: 'Request Entity Too Large',
+  414: 'Request URI Too Long', 415: 'Unsupported Media Type', 416: 'Requested Range Not Satisfiable',
+  417: 'Expectation Failed', 418: "I'm a teapot", 421: 'Misdirected Request', 422: 'Unprocessable Entity',
+  423: 'Locked', 424: 'Failed Dependency', 425: 'Too Early', 426: 'Upgrade Required', 428: 'Precondition Required',
+  429: 'Too Many Requests', 431: 'Request Header Fields Too Large', 451: 'Unavailable For Legal Reasons',
+  500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable',
+  504: 'Gateway Timeout', 505: 'HTTP Version Not Supported', 506: 'Variant Also Negotiates',
+  507: 'Insufficient Storage', 508: 'Loop Detected', 510: 'Not Extended', 511: 'Network Authentication Required',
+};
+
+/** `res.request`: what was sent (`{method, url, headers, body, cookies}`). */
 function requestInfo(args) {
   const [method, url, headers, body] = args;
-  return { method, url, headers: headers ?? {}, body: body ?? null };
+  return { method, url, headers: headers ?? {}, body: body ?? null, cookies: args[10] ?? {} };
 }
 
 /** Sends one request: k6's `http.request(method, url, body, params)`. */
 export function request(method, url, body, params) {
   const [args, responseType] = requestArgs(method, url, body, params);
-  const h = host.request(args[0], args[1], args[2], args[3], args[4], args[5], args[6], args[7], args[8]);
+  const a = args;
+  const h = host.request(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]);
   return new Response(h, requestInfo(args), responseType);
 }
 
@@ -237,4 +346,4 @@ export function batch(requests) {
   return out;
 }
 
-export default { request, get, head, post, put, patch, del, options, batch, Response };
+export default { request, get, head, post, put, patch, del, options, batch, cookieJar, CookieJar, Response };

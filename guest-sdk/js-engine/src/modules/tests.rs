@@ -71,7 +71,7 @@ http.get('http://t/x', { headers: { Accept: 'text/plain' }, tags: { name: 'items
 "#);
     assert_eq!(
         calls,
-        r#"[["request","GET","http://t/x",{"Accept":"text/plain"},null,90000,{"page":"home"},"items",0,false]]"#
+        r#"[["request","GET","http://t/x",{"Accept":"text/plain"},null,90000,{"page":"home"},"items",0,false,null,null,null,null,null]]"#
     );
 }
 
@@ -83,7 +83,7 @@ http.post('http://t/', { a: '1 2', list: ['x', 'y'] }, { responseType: 'none' })
 "#);
     assert_eq!(
         calls,
-        r#"[["request","POST","http://t/",{"Content-Type":"application/x-www-form-urlencoded"},"a=1%202&list=x&list=y",null,null,null,null,true]]"#
+        r#"[["request","POST","http://t/",{"Content-Type":"application/x-www-form-urlencoded"},"a=1%202&list=x&list=y",null,null,null,null,true,null,null,null,null,null]]"#
     );
 }
 
@@ -165,7 +165,61 @@ const list = http.batch([['DELETE', 'http://t/c']]);
 export const result = [Object.keys(named), named.b.status, list.length];
 "#);
     assert_eq!(result, r#"[["a","b"],200,1]"#);
-    assert!(calls.starts_with(r#"[["request","GET","http://t/a",null,null,null,null,null,null,false],["request","PUT","http://t/b",null,"x",null,null,null,null,false],["request","DELETE","http://t/c""#), "{calls}");
+    assert!(calls.starts_with(r#"[["request","GET","http://t/a",null,null,null,null,null,null,false,null,null,null,null,null],["request","PUT","http://t/b",null,"x",null,null,null,null,false,null,null,null,null,null],["request","DELETE","http://t/c""#), "{calls}");
+}
+
+#[test]
+fn cookies_compression_auth_and_version_reach_the_host() {
+    let (calls, _) = run(r#"
+import http from 'k6/http';
+http.post('http://t/', 'x', { cookies: { a: '1', b: { value: 2, replace: true } }, jar: null, compression: 'gzip', auth: 'digest', httpVersion: '2' });
+const mine = new http.CookieJar();
+http.get('http://t/', { jar: mine });
+http.get('http://t/', { jar: http.cookieJar() });
+"#);
+    assert_eq!(
+        calls,
+        r#"[["request","POST","http://t/",null,"x",null,null,null,null,false,null,{"a":"1","b":{"value":2,"replace":true}},"gzip","digest","2"],["request","GET","http://t/",null,null,null,null,null,null,false,{"jar":1},null,null,null,null],["request","GET","http://t/",null,null,null,null,null,null,false,{"jar":"vu"},null,null,null,null]]"#
+    );
+}
+
+#[test]
+fn a_jar_that_is_not_one_is_refused() {
+    let (_, result) = run(r#"
+import http from 'k6/http';
+let err = '';
+try { http.get('http://t/', { jar: {} }); } catch (e) { err = `${e.name}: ${e.message}`; }
+export const result = err;
+"#);
+    assert!(
+        result.contains("TypeError: params.jar must be a CookieJar"),
+        "{result}"
+    );
+}
+
+#[test]
+fn cookie_jars_speak_k6() {
+    let (calls, result) = run(r#"
+import http from 'k6/http';
+const jar = http.cookieJar();
+jar.set('http://t/', 'sid', 'v', { domain: 't', path: '/p', expires: 'Thu, 01 Jan 1970 00:00:01 GMT', max_age: 9.7, secure: true, http_only: true });
+jar.set('http://t/', 'plain', 'w');
+jar.clear('http://t/');
+jar.delete('http://t/', 'sid');
+const res = http.get('http://t/');
+export const result = [http.cookieJar() === jar, jar.cookiesForURL('http://t/'), res.cookies.sid.length, res.cookies.sid[0].http_only, res.cookies.sid[1].max_age, res.status_text];
+"#);
+    assert_eq!(result, r#"[true,{"sid":["1"]},2,true,60,"200 OK"]"#);
+    assert!(
+        calls.contains(r#"["jarSet",{"jar":"vu"},"http://t/","sid","v",{"domain":"t","path":"/p","expiresMs":1000,"maxAge":9,"secure":true,"httpOnly":true}],["jarSet",{"jar":"vu"},"http://t/","plain","w",{"secure":false,"httpOnly":false}]"#),
+        "{calls}"
+    );
+    assert!(
+        calls.contains(
+            r#"["jarClear",{"jar":"vu"},"http://t/"],["jarDelete",{"jar":"vu"},"http://t/","sid"]"#
+        ),
+        "{calls}"
+    );
 }
 
 #[test]

@@ -9,6 +9,7 @@
 //! - `abort`: like `get`, and abort the test in the VU's `$AFTER`th iteration.
 //! - `fail`: like `get`, and mark the test as failed.
 //! - `group`: GET inside the groups `outer` and `outer › inner`.
+//! - `work`: `$WORK` rounds of arithmetic (CPU the generator spends per iteration), then `get`.
 //!
 //! `$SETUP` and `$TEARDOWN` pick what setup and teardown do: nothing (unset), `sleep:SECONDS`,
 //! `error`, `trap` or `abort`; teardown logs `teardown ran` when it runs.
@@ -71,16 +72,29 @@ fn iteration() -> Result<()> {
         "get" => {
             get();
         }
-        // One request of `$METHOD` to `$PATH`, checked against `$STATUS` and, if set, `$BODY`.
+        // `$BATCH` requests (default 1, one `send`; more: one `batch`) of `$METHOD` to `$PATH`
+        // with a body of `$SIZE` bytes, the headers of `$HEADERS` (`name: value` lines) and
+        // `$HTTP_VERSION`, each checked against `$STATUS` and, if set, `$BODY`. A failure's
+        // error is logged as `error: …`.
         "expect" => {
             let url = format!("{}{}", var("BASE_URL", "http://127.0.0.1:8080"), var("PATH", "/"));
-            let res = http::Request::new(&var("METHOD", "GET"), &url).send();
+            let n: usize = var("BATCH", "1").parse().unwrap_or(1);
             let status: u16 = var("STATUS", "200").parse().unwrap_or(200);
             let body = stampede::env("BODY");
-            check!(res, {
-                "status as expected" => |r| r.status() == status,
-                "body as expected" => |r| body.as_deref().is_none_or(|b| r.text() == b),
-            });
+            let responses = if n <= 1 {
+                vec![expect_request(&url).send()]
+            } else {
+                http::batch((0..n).map(|_| expect_request(&url)).collect())
+            };
+            for res in responses {
+                if let Some(e) = res.error() {
+                    stampede::log::warn(&format!("error: {e}"));
+                }
+                check!(res, {
+                    "status as expected" => |r| r.status() == status,
+                    "body as expected" => |r| body.as_deref().is_none_or(|b| r.text() == b),
+                });
+            }
         }
         "trap" => {
             get();
@@ -125,6 +139,14 @@ fn iteration() -> Result<()> {
             get();
             ITERATIONS.add(1.0);
         }
+        "work" => {
+            let rounds: u64 = var("WORK", "1000000").parse().unwrap_or(1_000_000);
+            let mut x = 0x9e37_79b9_7f4a_7c15u64;
+            for _ in 0..rounds {
+                x = std::hint::black_box(x.rotate_left(5) ^ x.wrapping_mul(31));
+            }
+            get();
+        }
         "group" => {
             stampede::group("outer", || {
                 get();
@@ -167,6 +189,24 @@ fn iteration() -> Result<()> {
         other => stampede::bail!("unknown MODE `{other}`"),
     }
     Ok(())
+}
+
+/// The request of the `expect` mode.
+fn expect_request(url: &str) -> http::Request {
+    let size: usize = var("SIZE", "0").parse().unwrap_or(0);
+    let mut req = http::Request::new(&var("METHOD", "GET"), url);
+    if size > 0 {
+        req = req.body(vec![b'x'; size]);
+    }
+    for line in var("HEADERS", "").lines() {
+        if let Some((name, value)) = line.split_once(':') {
+            req = req.header(name.trim(), value.trim());
+        }
+    }
+    if let Some(version) = stampede::env("HTTP_VERSION") {
+        req = req.http_version(&version);
+    }
+    req
 }
 
 /// Recursion without end, each frame keeping some stack.

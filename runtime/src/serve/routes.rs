@@ -1,127 +1,16 @@
-//! The built-in target: a small, fast HTTP/1.1 server for demos and tests.
-//!
-//! | path | answer |
-//! |---|---|
-//! | `/` | `hello from stampede` |
-//! | `/get` | the request as JSON (method, path, query, headers) |
-//! | `/post` | the request body, echoed with its content type |
-//! | `/status/{code}` | that status |
-//! | `/delay/{ms}` | `ok` after `ms` milliseconds (at most 60 s) |
-//! | `/bytes/{n}` | `n` bytes (at most 64 MiB) |
-//! | `/redirect/{n}` | a 302 chain of `n` hops ending at `/get` |
-//! | `/redirect-to?url=URL` | a 302 to `URL` |
+//! The built-in target's routes.
 
-use std::convert::Infallible;
-use std::io;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
+
+use super::Stats;
 
 const MAX_DELAY: Duration = Duration::from_secs(60);
 const MAX_BYTES: usize = 64 << 20;
-
-/// Counts of what the server saw.
-#[derive(Debug, Default)]
-pub struct Stats {
-    requests: AtomicU64,
-    connections: AtomicU64,
-}
-
-impl Stats {
-    /// Requests answered (or being answered).
-    pub fn requests(&self) -> u64 {
-        self.requests.load(Ordering::Relaxed)
-    }
-
-    /// Connections accepted.
-    pub fn connections(&self) -> u64 {
-        self.connections.load(Ordering::Relaxed)
-    }
-}
-
-/// A running server; stops when dropped.
-pub struct Server {
-    addr: SocketAddr,
-    stats: Arc<Stats>,
-    stop: CancellationToken,
-}
-
-impl Server {
-    /// Starts serving on `addr` (port 0 picks a free port).
-    pub async fn start(addr: SocketAddr) -> io::Result<Server> {
-        let listener = TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let stats = Arc::new(Stats::default());
-        let stop = CancellationToken::new();
-        tokio::spawn(accept_loop(listener, stats.clone(), stop.clone()));
-        Ok(Server { addr, stats, stop })
-    }
-
-    /// Where it listens.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// Its base URL, `http://ADDR`.
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// What it has seen.
-    pub fn stats(&self) -> &Arc<Stats> {
-        &self.stats
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop.cancel();
-    }
-}
-
-async fn accept_loop(listener: TcpListener, stats: Arc<Stats>, stop: CancellationToken) {
-    loop {
-        let (stream, _) = tokio::select! {
-            _ = stop.cancelled() => return,
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(_) => {
-                    // Out of file descriptors, say: back off instead of spinning.
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
-        };
-        let _ = stream.set_nodelay(true);
-        stats.connections.fetch_add(1, Ordering::Relaxed);
-        let stats = stats.clone();
-        let stop = stop.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |req| {
-                let stats = stats.clone();
-                async move { Ok::<_, Infallible>(handle(req, &stats).await) }
-            });
-            let conn = http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service);
-            tokio::select! {
-                _ = conn => {}
-                _ = stop.cancelled() => {}
-            }
-        });
-    }
-}
 
 /// Decodes `%XX` escapes (and `+` as a space), leaving anything malformed as it is.
 fn percent_decode(s: &str) -> String {
@@ -154,8 +43,8 @@ fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
         .expect("static response parts are valid")
 }
 
-async fn handle(req: Request<Incoming>, stats: &Stats) -> Response<Full<Bytes>> {
-    stats.requests.fetch_add(1, Ordering::Relaxed);
+pub(super) async fn handle(req: Request<Incoming>, stats: &Stats) -> Response<Full<Bytes>> {
+    stats.count_request();
     let path = req.uri().path().to_owned();
     let mut parts = path.trim_start_matches('/').splitn(2, '/');
     let (head, arg) = (parts.next().unwrap_or(""), parts.next());
@@ -176,6 +65,7 @@ async fn handle(req: Request<Incoming>, stats: &Stats) -> Response<Full<Bytes>> 
                 .collect();
             let body = serde_json::json!({
                 "method": req.method().as_str(),
+                "proto": format!("{:?}", req.version()),
                 "path": path,
                 "query": req.uri().query().unwrap_or(""),
                 "headers": headers,
@@ -264,6 +154,8 @@ async fn handle(req: Request<Incoming>, stats: &Stats) -> Response<Full<Bytes>> 
                 format!("`{n}` is not a number of redirects\n"),
             ),
         },
+        ("capacity", None) => stats.targets.queue(req.uri().query()).await,
+        ("degrade", None) => stats.targets.degrade(req.uri().query()).await,
         _ => text(StatusCode::NOT_FOUND, format!("no route for {path}\n")),
     }
 }

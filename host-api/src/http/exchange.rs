@@ -1,0 +1,301 @@
+//! One exchange (one redirect hop): the URL and framing checked, a connection found or made
+//! (HTTP/1.1 or HTTP/2), the request sent, and sent again on a new connection when Go's rules
+//! say it is safe.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderMap, Method};
+
+use super::conn::{self, Alpn, Outcome, Retry};
+use super::errors::{self, RequestError};
+use super::framing;
+use super::h1::{H1Conn, Outgoing};
+use super::h2::H2Conn;
+use super::pool::{PoolHandle, Pooled};
+use super::target::Origin;
+use super::{Exchange, HttpVersion, Shared, Timings};
+
+/// Attempts of one exchange at most (the first and the retries).
+const MAX_ATTEMPTS: u32 = 8;
+
+/// What one exchange needs besides the connection.
+pub(crate) struct Hop<'a> {
+    pub(crate) method: &'a Method,
+    pub(crate) url: &'a str,
+    pub(crate) headers: &'a HeaderMap,
+    pub(crate) body: Bytes,
+    pub(crate) deadline: tokio::time::Instant,
+    pub(crate) discard: bool,
+    pub(crate) version: HttpVersion,
+}
+
+/// A connection to send on.
+enum Acquired {
+    H1(H1Conn),
+    H2(H2Conn),
+}
+
+/// One exchange over a pooled or new connection.
+pub(crate) async fn exchange(shared: &Shared, pool: &PoolHandle, hop: Hop<'_>) -> Exchange {
+    let start = Instant::now();
+    let mut timings = Timings::default();
+    let fail = |timings: Timings, e: RequestError| {
+        Exchange::failed(hop.method.clone(), hop.url.to_owned(), timings, e)
+    };
+    let target = match pool.parse_url(hop.url) {
+        Ok(t) => t,
+        Err(e) => return fail(timings, e),
+    };
+    let origin = &target.origin;
+    if shared.config.net.hostname_blocked(origin.host()) {
+        let why = format!("hostname `{}` is blocked", origin.host());
+        return fail(timings, RequestError::new(errors::BLOCKED_HOSTNAME, why));
+    }
+    let framing = match framing::check(hop.headers, hop.body.len()) {
+        Ok(f) => f,
+        Err(e) => return fail(timings, e),
+    };
+    let out = Outgoing {
+        method: hop.method,
+        target: &target,
+        headers: hop.headers,
+        framing: &framing,
+        body: &hop.body,
+    };
+    let limit = shared.config.response_body_limit;
+    // Bytes of failed attempts are on the wire too.
+    let mut spent = (0, 0);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let (conn, reused) = match acquire(shared, pool, origin, &hop, start, &mut timings).await {
+            Ok(c) => c,
+            Err(e) => return fail(timings, e),
+        };
+        let outcome = match conn {
+            Acquired::H1(mut conn) => {
+                let outcome = conn.exchange(&out, hop.deadline, hop.discard, limit).await;
+                if let Outcome::Done { keep: true, .. } = outcome {
+                    pool.put_h1(conn);
+                }
+                outcome
+            }
+            Acquired::H2(conn) => {
+                let outcome = conn.exchange(&out, hop.deadline, hop.discard, limit).await;
+                if matches!(&outcome, Outcome::Failed { retry, .. } if *retry != Retry::No) {
+                    pool.drop_h2(origin);
+                }
+                outcome
+            }
+        };
+        let (error, phases, retry) = match outcome {
+            Outcome::Done {
+                status,
+                proto,
+                headers,
+                body,
+                phases,
+                ..
+            } => {
+                timings.blocked += phases.queued;
+                (timings.sending, timings.waiting, timings.receiving) =
+                    (phases.sending, phases.waiting, phases.receiving);
+                return Exchange {
+                    method: hop.method.clone(),
+                    url: target.masked.as_deref().unwrap_or(hop.url).to_owned(),
+                    status,
+                    proto,
+                    headers,
+                    body,
+                    timings,
+                    error: None,
+                    bytes_sent: spent.0 + phases.bytes.0,
+                    bytes_received: spent.1 + phases.bytes.1,
+                    challenge: false,
+                };
+            }
+            Outcome::Failed {
+                error,
+                phases,
+                retry,
+            } => (error, phases, retry),
+        };
+        let again = match retry {
+            Retry::No => false,
+            Retry::Refused => true,
+            Retry::Unanswered { written } => {
+                reused && (!written || is_replayable(hop.method, hop.headers))
+            }
+        };
+        let now = tokio::time::Instant::now();
+        if again && attempt < MAX_ATTEMPTS && now < hop.deadline {
+            spent = (spent.0 + phases.bytes.0, spent.1 + phases.bytes.1);
+            // Go backs off from the second retry of a refused stream: 1 s, 2 s, 4 s…
+            if retry == Retry::Refused && attempt >= 2 {
+                let pause = Duration::from_secs(1 << (attempt - 2).min(5));
+                tokio::time::sleep_until((now + pause).min(hop.deadline)).await;
+                if tokio::time::Instant::now() >= hop.deadline {
+                    let timeout = RequestError::new(errors::REQUEST_TIMEOUT, "request timeout");
+                    return fail(timings, timeout);
+                }
+            }
+            timings = Timings::default();
+            continue;
+        }
+        timings.blocked += phases.queued;
+        (timings.sending, timings.waiting, timings.receiving) =
+            (phases.sending, phases.waiting, phases.receiving);
+        let mut ex = fail(timings, error);
+        (ex.bytes_sent, ex.bytes_received) = (spent.0 + phases.bytes.0, spent.1 + phases.bytes.1);
+        return ex;
+    }
+}
+
+/// Whether sending a request twice is harmless (Go's `isReplayable`): a safe method, or an
+/// idempotency key. Bodies are always in memory, so always rewindable.
+fn is_replayable(method: &Method, headers: &HeaderMap) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    ) || headers.contains_key("idempotency-key")
+        || headers.contains_key("x-idempotency-key")
+}
+
+/// A connection for `hop` to `origin` and whether it carried requests before: the origin's
+/// HTTP/2 connection, an idle HTTP/1.1 one, or a new one (ALPN picks for `https`).
+async fn acquire(
+    shared: &Shared,
+    pool: &PoolHandle,
+    origin: &Origin,
+    hop: &Hop<'_>,
+    start: Instant,
+    timings: &mut Timings,
+) -> Result<(Acquired, bool), RequestError> {
+    let version = hop.version;
+    let pooled = pool.take(
+        origin,
+        version != HttpVersion::Http1,
+        version != HttpVersion::Http2,
+    );
+    if let Some(conn) = pooled {
+        timings.blocked = start.elapsed();
+        return Ok(match conn {
+            Pooled::H1(c) => (Acquired::H1(c), true),
+            Pooled::H2(c) => (Acquired::H2(c), true),
+        });
+    }
+    let may_be_h2 = version == HttpVersion::Http2
+        || (version == HttpVersion::Auto && origin.https() && !pool.known_h1(origin));
+    // One handshake at a time per origin when it may give a connection to share.
+    let _dialing = if may_be_h2 {
+        let lock = pool.dial_lock(origin);
+        let guard = tokio::time::timeout_at(hop.deadline, lock.lock_owned())
+            .await
+            .map_err(|_| timeout())?;
+        if let Some(conn) = pool.h2(origin) {
+            timings.blocked = start.elapsed();
+            return Ok((Acquired::H2(conn), true));
+        }
+        Some(guard)
+    } else {
+        None
+    };
+    let alpn = match version {
+        HttpVersion::Auto => Alpn::Both,
+        HttpVersion::Http1 => Alpn::Http1,
+        HttpVersion::Http2 => Alpn::Http2,
+    };
+    let addrs = tokio::time::timeout_at(hop.deadline, resolve(shared, origin))
+        .await
+        .map_err(|_| timeout())??;
+    timings.blocked = start.elapsed();
+    let connected = tokio::time::timeout_at(
+        hop.deadline,
+        conn::connect(origin, &addrs, &shared.tls, alpn, shared.base, timings),
+    )
+    .await
+    .map_err(|_| timeout())??;
+    let h2 = connected.h2 || (version == HttpVersion::Http2 && !origin.https());
+    if h2 {
+        let conn = tokio::time::timeout_at(
+            hop.deadline,
+            H2Conn::handshake(origin.clone(), connected.io, connected.probe),
+        )
+        .await
+        .map_err(|_| timeout())??;
+        pool.put_h2(conn.clone());
+        return Ok((Acquired::H2(conn), false));
+    }
+    if version == HttpVersion::Http2 {
+        return Err(RequestError::new(
+            errors::GENERIC,
+            format!(
+                "{}:{} did not agree to HTTP/2 in the TLS handshake (ALPN); httpVersion \"2\" \
+                 requires it",
+                origin.host(),
+                origin.port()
+            ),
+        ));
+    }
+    if origin.https() && version == HttpVersion::Auto {
+        pool.mark_h1(origin);
+    }
+    let conn = H1Conn::new(origin.clone(), connected.io, connected.probe);
+    Ok((Acquired::H1(conn), false))
+}
+
+fn timeout() -> RequestError {
+    RequestError::new(errors::REQUEST_TIMEOUT, "request timeout")
+}
+
+/// The addresses of `origin` that requests may go to (names cached for k6's DNS ttl).
+async fn resolve(shared: &Shared, origin: &Origin) -> Result<Vec<SocketAddr>, RequestError> {
+    let policy = &shared.config.net;
+    let host = origin.bare_host();
+    let ips: Arc<[IpAddr]> = if let Ok(ip) = host.parse::<IpAddr>() {
+        Arc::from([ip].as_slice())
+    } else {
+        let cached = {
+            let dns = shared.dns.lock().expect("dns cache lock");
+            dns.get(host)
+                .filter(|(_, at)| at.elapsed() < super::DNS_TTL)
+                .map(|(ips, _)| ips.clone())
+        };
+        match cached {
+            Some(ips) => ips,
+            None => {
+                let found = tokio::net::lookup_host((host, origin.port()))
+                    .await
+                    .map_err(|e| RequestError::new(errors::DNS, format!("lookup {host}: {e}")))?;
+                let ips: Arc<[IpAddr]> = found.map(|a| a.ip()).collect::<Vec<_>>().into();
+                if ips.is_empty() {
+                    return Err(RequestError::new(
+                        errors::DNS_NO_SUCH_HOST,
+                        "lookup: no such host",
+                    ));
+                }
+                shared
+                    .dns
+                    .lock()
+                    .expect("dns cache lock")
+                    .insert(host.to_owned(), (ips.clone(), Instant::now()));
+                ips
+            }
+        }
+    };
+    let allowed: Vec<SocketAddr> = ips
+        .iter()
+        .filter(|ip| !policy.ip_blocked(**ip))
+        .map(|ip| SocketAddr::new(*ip, origin.port()))
+        .collect();
+    if allowed.is_empty() {
+        return Err(RequestError::new(
+            errors::BLACKLISTED_IP,
+            format!("ip {} of `{host}` is blacklisted", ips[0]),
+        ));
+    }
+    Ok(allowed)
+}

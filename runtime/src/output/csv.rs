@@ -1,0 +1,419 @@
+//! `--out csv[=FILE]`: every sample as a CSV row, in k6's layout — `metric_name`,
+//! `timestamp`, `metric_value`, one column per system tag (`check` … `url`, sorted), then
+//! `extra_tags` (every other tag, `key=value` joined by `&`) and `metadata`.
+//!
+//! Settings (k6's, renamed): `fileName` / `STAMPEDE_CSV_FILENAME` (default `file.csv`; `-` is
+//! standard output; `.gz` compresses), `timeFormat` / `STAMPEDE_CSV_TIME_FORMAT` (`unix`,
+//! `unix_milli`, `unix_micro`, `unix_nano`, `rfc3339`, `rfc3339_nano`), `saveInterval` /
+//! `STAMPEDE_CSV_SAVE_INTERVAL` (how often the file is written, default 1s).
+
+use std::fmt::Write as _;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::jsonl::{finish, open_file};
+use super::settings::{Key, Settings};
+use super::{Output, OutputContext, OutputError};
+use crate::metrics::{MetricId, Sample, TagSetId};
+
+/// k6's system tags that get a column, in k6's (sorted) order.
+pub const COLUMNS: [&str; 14] = [
+    "check",
+    "error",
+    "error_code",
+    "expected_response",
+    "group",
+    "method",
+    "name",
+    "proto",
+    "scenario",
+    "service",
+    "status",
+    "subproto",
+    "tls_version",
+    "url",
+];
+/// k6's system tags that are off by default: neither a column nor an extra tag.
+const IGNORED: [&str; 2] = ["ip", "ocsp_status"];
+
+const FILE_NAME: Key = Key {
+    arg: "fileName",
+    env: "STAMPEDE_CSV_FILENAME",
+};
+const TIME_FORMAT: Key = Key {
+    arg: "timeFormat",
+    env: "STAMPEDE_CSV_TIME_FORMAT",
+};
+const SAVE_INTERVAL: Key = Key {
+    arg: "saveInterval",
+    env: "STAMPEDE_CSV_SAVE_INTERVAL",
+};
+
+/// How timestamps are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeFormat {
+    /// Seconds since the epoch (k6's default).
+    Unix,
+    /// Milliseconds since the epoch.
+    UnixMilli,
+    /// Microseconds since the epoch.
+    UnixMicro,
+    /// Nanoseconds since the epoch.
+    UnixNano,
+    /// `2024-05-01T12:00:00Z`.
+    Rfc3339,
+    /// `2024-05-01T12:00:00.123456789Z`, trailing zeros of the fraction cut (as Go does).
+    Rfc3339Nano,
+}
+
+impl TimeFormat {
+    const NAMES: [&'static str; 6] = [
+        "unix",
+        "unix_milli",
+        "unix_micro",
+        "unix_nano",
+        "rfc3339",
+        "rfc3339_nano",
+    ];
+
+    fn parse(s: &str) -> TimeFormat {
+        match s {
+            "unix_milli" => TimeFormat::UnixMilli,
+            "unix_micro" => TimeFormat::UnixMicro,
+            "unix_nano" => TimeFormat::UnixNano,
+            "rfc3339" => TimeFormat::Rfc3339,
+            "rfc3339_nano" => TimeFormat::Rfc3339Nano,
+            _ => TimeFormat::Unix,
+        }
+    }
+
+    /// Writes `t` in this format.
+    pub fn write(self, t: SystemTime, out: &mut String) {
+        let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let _ = match self {
+            TimeFormat::Unix => write!(out, "{}", since.as_secs()),
+            TimeFormat::UnixMilli => write!(out, "{}", since.as_millis()),
+            TimeFormat::UnixMicro => write!(out, "{}", since.as_micros()),
+            TimeFormat::UnixNano => write!(out, "{}", since.as_nanos()),
+            TimeFormat::Rfc3339 => write!(out, "{}", humantime::format_rfc3339_seconds(t)),
+            TimeFormat::Rfc3339Nano => {
+                let full = humantime::format_rfc3339_nanos(t).to_string();
+                let body = full.trim_end_matches('Z');
+                let body = match body.split_once('.') {
+                    Some((secs, frac)) => {
+                        let frac = frac.trim_end_matches('0');
+                        if frac.is_empty() {
+                            secs.to_owned()
+                        } else {
+                            format!("{secs}.{frac}")
+                        }
+                    }
+                    None => body.to_owned(),
+                };
+                write!(out, "{body}Z")
+            }
+        };
+    }
+}
+
+/// The CSV output's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CsvConfig {
+    /// Where to write.
+    pub file: PathBuf,
+    /// How timestamps read.
+    pub time_format: TimeFormat,
+    /// How often the file is written.
+    pub save_interval: Duration,
+}
+
+impl CsvConfig {
+    /// From `STAMPEDE_CSV_*` in `env` and the argument: `FILE`, or `key=value,…`.
+    pub fn from(
+        env: &std::collections::BTreeMap<String, String>,
+        arg: Option<&str>,
+    ) -> Result<Self, String> {
+        let keys = [FILE_NAME, TIME_FORMAT, SAVE_INTERVAL];
+        // A bare argument is the file name, as in k6.
+        let (file_arg, pairs) = match arg {
+            Some(a) if !a.contains('=') => (Some(a), None),
+            other => (None, other),
+        };
+        let s = Settings::new("csv", env, pairs, &keys)?;
+        let file = file_arg
+            .map(str::to_owned)
+            .or_else(|| s.string(&FILE_NAME))
+            .unwrap_or_else(|| "file.csv".into());
+        Ok(CsvConfig {
+            file: PathBuf::from(file),
+            time_format: TimeFormat::parse(
+                &s.one_of(&TIME_FORMAT, &TimeFormat::NAMES)?
+                    .unwrap_or_else(|| "unix".into()),
+            ),
+            save_interval: s
+                .duration(&SAVE_INTERVAL)?
+                .unwrap_or(Duration::from_secs(1)),
+        })
+    }
+}
+
+/// Appends `field` to `out` as a CSV field: quoted when it holds a comma, a quote, a line
+/// break or starts with a space (as Go's encoding/csv writes it).
+pub fn field(out: &mut String, field: &str) {
+    let quote = field.contains([',', '"', '\n', '\r']) || field.starts_with(' ');
+    if quote {
+        out.push('"');
+        out.push_str(&field.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(field);
+    }
+}
+
+/// Appends `v` as Go's `%f` writes it: six decimals (not-a-number and infinities as 0).
+pub fn push_fixed6(v: f64, out: &mut Vec<u8>) {
+    let v = if v.is_finite() { v } else { 0.0 };
+    let scaled = (v * 1e6).round();
+    if scaled.abs() < 9e15 {
+        let n = scaled as i64;
+        if n < 0 {
+            out.push(b'-');
+        }
+        let n = n.unsigned_abs();
+        out.extend_from_slice(itoa::Buffer::new().format(n / 1_000_000).as_bytes());
+        let mut frac = [b'0'; 7];
+        frac[0] = b'.';
+        let mut f = n % 1_000_000;
+        for d in frac[1..].iter_mut().rev() {
+            *d = b'0' + (f % 10) as u8;
+            f /= 10;
+        }
+        out.extend_from_slice(&frac);
+    } else {
+        let _ = write!(out, "{v:.6}");
+    }
+}
+
+/// The CSV output.
+pub struct Csv {
+    config: CsvConfig,
+    out: BufWriter<Box<dyn Write + Send>>,
+    ctx: OutputContext,
+    /// Per metric id: the name and a comma.
+    names: Vec<Option<Box<[u8]>>>,
+    /// Per tag set id: the tag columns, `extra_tags` and `metadata`, and a line break.
+    tails: Vec<Option<Box<[u8]>>>,
+    start_ns: u128,
+    last_time: Option<u64>,
+    time: String,
+    row: Vec<u8>,
+}
+
+impl Csv {
+    /// Creates the file and writes the header.
+    pub fn create(config: CsvConfig, ctx: &OutputContext) -> Result<Self, OutputError> {
+        let file = open_file(&config.file)
+            .map_err(|e| format!("cannot write --out csv file {}: {e}", config.file.display()))?;
+        let mut out = BufWriter::with_capacity(1 << 16, file);
+        let mut header = String::from("metric_name,timestamp,metric_value");
+        for c in COLUMNS {
+            header.push(',');
+            header.push_str(c);
+        }
+        header.push_str(",extra_tags,metadata\n");
+        out.write_all(header.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|e| format!("cannot write --out csv file {}: {e}", config.file.display()))?;
+        Ok(Csv {
+            config,
+            out,
+            ctx: ctx.clone(),
+            names: Vec::new(),
+            tails: Vec::new(),
+            start_ns: ctx
+                .wall_start
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos(),
+            last_time: None,
+            time: String::new(),
+            row: Vec::with_capacity(256 << 10),
+        })
+    }
+
+    fn tail(&self, id: TagSetId) -> Box<[u8]> {
+        let set = self.ctx.metrics.tags.get(id);
+        let mut tail = String::new();
+        for c in COLUMNS {
+            tail.push(',');
+            field(&mut tail, set.get(c).unwrap_or(""));
+        }
+        let extra: Vec<String> = set
+            .iter()
+            .filter(|(k, _)| !COLUMNS.contains(k) && !IGNORED.contains(k))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        tail.push(',');
+        field(&mut tail, &extra.join("&"));
+        // k6 puts `vu` and `iter` here when enabled; stampede tags samples with neither.
+        tail.push_str(",\n");
+        tail.into_bytes().into_boxed_slice()
+    }
+
+    fn name(&self, metric: MetricId) -> Box<[u8]> {
+        let mut name = String::new();
+        field(&mut name, &self.ctx.metrics.registry.def(metric).name);
+        name.push(',');
+        name.into_bytes().into_boxed_slice()
+    }
+
+    fn write_row(&mut self, s: &Sample) {
+        let m = usize::from(s.metric.0);
+        if self.names.len() <= m {
+            self.names.resize(m + 1, None);
+        }
+        if self.names[m].is_none() {
+            self.names[m] = Some(self.name(s.metric));
+        }
+        let t = s.tags.0 as usize;
+        if self.tails.len() <= t {
+            self.tails.resize(t + 1, None);
+        }
+        if self.tails[t].is_none() {
+            self.tails[t] = Some(self.tail(s.tags));
+        }
+        // The samples of one request share their time: format it once.
+        if self.last_time != Some(s.time) {
+            self.last_time = Some(s.time);
+            self.time.clear();
+            if self.config.time_format == TimeFormat::Unix {
+                let secs = (self.start_ns + u128::from(s.time)) / 1_000_000_000;
+                self.time.push_str(itoa::Buffer::new().format(secs));
+            } else {
+                self.config
+                    .time_format
+                    .write(self.ctx.wall(s.time), &mut self.time);
+            }
+        }
+        let row = &mut self.row;
+        row.extend_from_slice(self.names[m].as_deref().expect("made"));
+        row.extend_from_slice(self.time.as_bytes());
+        row.push(b',');
+        push_fixed6(s.value, row);
+        row.extend_from_slice(self.tails[t].as_deref().expect("made"));
+    }
+}
+
+impl Output for Csv {
+    fn description(&self) -> String {
+        format!("csv ({})", self.config.file.display())
+    }
+
+    fn wants_samples(&self) -> bool {
+        true
+    }
+
+    fn flush_interval(&self) -> Option<Duration> {
+        Some(self.config.save_interval)
+    }
+
+    fn samples(&mut self, batch: &[Sample]) -> Result<(), OutputError> {
+        // Rows are built straight into one buffer, written when it is full.
+        for s in batch {
+            self.write_row(s);
+            if self.row.len() >= 192 << 10 {
+                let written = self.out.write_all(&self.row);
+                self.row.clear();
+                written.map_err(|e| format!("writing {}: {e}", self.config.file.display()))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), OutputError> {
+        let written = self.out.write_all(&self.row);
+        self.row.clear();
+        written.map_err(|e| format!("writing {}: {e}", self.config.file.display()))?;
+        self.out
+            .flush()
+            .map_err(|e| format!("writing {}: {e}", self.config.file.display()))
+    }
+
+    fn report(&mut self, _report: &super::Report) -> Result<(), OutputError> {
+        let done = std::mem::replace(&mut self.out, BufWriter::new(Box::new(std::io::sink())));
+        finish(done).map_err(|e| format!("writing {}: {e}", self.config.file.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn settings_take_a_bare_file_or_keys_over_the_environment() {
+        let mut env = BTreeMap::new();
+        env.insert(
+            "STAMPEDE_CSV_TIME_FORMAT".to_string(),
+            "rfc3339".to_string(),
+        );
+        let c = CsvConfig::from(&env, Some("out.csv")).unwrap();
+        assert_eq!(c.file, PathBuf::from("out.csv"));
+        assert_eq!(c.time_format, TimeFormat::Rfc3339);
+        let c = CsvConfig::from(
+            &env,
+            Some("fileName=x.csv.gz,timeFormat=unix_milli,saveInterval=5s"),
+        )
+        .unwrap();
+        assert_eq!(
+            (c.file.to_str().unwrap(), c.time_format, c.save_interval),
+            ("x.csv.gz", TimeFormat::UnixMilli, Duration::from_secs(5))
+        );
+        assert_eq!(
+            CsvConfig::from(&BTreeMap::new(), None).unwrap().file,
+            PathBuf::from("file.csv")
+        );
+        let err = CsvConfig::from(&BTreeMap::new(), Some("timeFormat=iso")).unwrap_err();
+        assert!(err.contains("rfc3339_nano"), "{err}");
+    }
+
+    #[test]
+    fn times_and_fields_read_as_k6_writes_them() {
+        let t = UNIX_EPOCH + Duration::new(1_700_000_000, 120_000_000);
+        let fmt = |f: TimeFormat| {
+            let mut s = String::new();
+            f.write(t, &mut s);
+            s
+        };
+        assert_eq!(fmt(TimeFormat::Unix), "1700000000");
+        assert_eq!(fmt(TimeFormat::UnixMilli), "1700000000120");
+        assert_eq!(fmt(TimeFormat::Rfc3339), "2023-11-14T22:13:20Z");
+        assert_eq!(fmt(TimeFormat::Rfc3339Nano), "2023-11-14T22:13:20.12Z");
+        let mut s = String::new();
+        field(&mut s, "http://x/?a=1,b=\"2\"");
+        assert_eq!(s, "\"http://x/?a=1,b=\"\"2\"\"\"");
+        let fixed = |v: f64| {
+            let mut out = Vec::new();
+            push_fixed6(v, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        for v in [
+            0.0,
+            1.0,
+            24.240823,
+            0.0000004,
+            -3.5,
+            1234567.891,
+            1e20,
+            f64::NAN,
+        ] {
+            let want = if v.is_nan() {
+                "0.000000".to_string()
+            } else {
+                format!("{v:.6}")
+            };
+            assert_eq!(fixed(v), want, "{v}");
+        }
+    }
+}

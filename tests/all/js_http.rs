@@ -1,0 +1,71 @@
+//! k6's cookie surface and request params on the JavaScript engine, past what
+//! `http_sdks::a_k6_script_uses_cookies_compression_redirects_and_auth` covers: jars cleared
+//! and pruned, jars in a batch, the VU's jar emptied per iteration, `httpVersion`,
+//! `status_text`, and params stampede refuses.
+
+use crate::js_engine::{run_js, write_files};
+use crate::semantics_server::SemanticsServer;
+use crate::support::{runtime, TempDir};
+
+const SCRIPT: &str = r#"
+import http from 'k6/http';
+import { check } from 'k6';
+
+export const options = { iterations: 2 };
+
+/** The Cookie header the echo server received, or undefined. */
+function sent(res) {
+  const h = res.json().headers.find(([k]) => k.toLowerCase() === 'cookie');
+  return h ? h[1] : undefined;
+}
+
+export default function () {
+  const base = __ENV.BASE_URL;
+  const jar = http.cookieJar();
+  check(jar, { 'the VU jar is empty at the start of each iteration': (j) => Object.keys(j.cookiesForURL(base)).length === 0 });
+  http.get(`${base}/cookie?set=a%3D1%3B%20Path%3D%2F&set=b%3D2%3B%20Path%3D%2F`);
+  check(jar, { 'both stored': (j) => j.cookiesForURL(base).a[0] === '1' && j.cookiesForURL(base).b[0] === '2' });
+  jar.delete(base, 'a');
+  check(http.get(`${base}/echo`), { 'delete removes one': (r) => sent(r) === 'b=2' });
+  jar.clear(base);
+  check(http.get(`${base}/echo`), { 'clear removes the rest': (r) => sent(r) === undefined });
+
+  const mine = new http.CookieJar();
+  mine.set(base, 'own', 'x');
+  const [withMine, withNone] = http.batch([
+    ['GET', `${base}/echo`, null, { jar: mine }],
+    { method: 'GET', url: `${base}/echo`, params: { jar: null, cookies: { only: 'this' } } },
+  ]);
+  check(withMine, { 'a batch request uses its jar': (r) => sent(r) === 'own=x' });
+  check(withNone, { 'a batch request without a jar sends its own cookies': (r) => sent(r) === 'only=this' });
+
+  const res = http.get(`${base}/echo`, { httpVersion: '1.1' });
+  check(res, {
+    'httpVersion 1.1': (r) => r.proto === 'HTTP/1.1',
+    'status_text': (r) => r.status_text === '200 OK',
+  });
+  let refused = '';
+  try {
+    http.get(`${base}/echo`, { auth: 'ntlm' });
+  } catch (e) {
+    refused = `${e.name}: ${e.message}`;
+  }
+  check(refused, { 'ntlm is refused by name': (m) => m.startsWith('TypeError') && m.includes("'ntlm'") });
+  for (let i = 0; i < 200; i++) new http.CookieJar().set(base, 'tmp', String(i));
+}
+"#;
+
+#[test]
+fn k6_cookie_jars_batches_and_params_work_on_the_engine() {
+    let rt = runtime();
+    let server = SemanticsServer::start(&rt);
+    let dir = TempDir::new("js-http");
+    write_files(&dir, &[("script.js", SCRIPT)]);
+    let r = run_js(
+        &dir.path("script.js"),
+        &["-e", &format!("BASE_URL={}", server.url()), "-q"],
+    );
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.output());
+    assert_eq!(r.metric("checks", "passes"), 18.0, "{}", r.output());
+}
