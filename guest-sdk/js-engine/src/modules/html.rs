@@ -48,6 +48,38 @@ fn text_of(n: NodeRef<'_, Node>, out: &mut String) {
     }
 }
 
+/// What a node may be tested against: a CSS selector, or the nodes of a selection.
+enum Match {
+    Css(Selector),
+    Nodes(HashSet<NodeId>),
+}
+
+impl Match {
+    /// A selector (a string), a selection or an element; `None` for anything else (and for
+    /// `null` and `undefined`).
+    fn of<'js>(ctx: &Ctx<'js>, v: &Value<'js>) -> Result<Option<Self>> {
+        if let Some(text) = v.as_string() {
+            return Ok(Some(Self::Css(selector(ctx, &text.to_string()?)?)));
+        }
+        if let Ok(sel) = Class::<Selection>::from_value(v) {
+            return Ok(Some(Self::Nodes(
+                sel.borrow().nodes.iter().copied().collect(),
+            )));
+        }
+        if let Ok(el) = Class::<Element>::from_value(v) {
+            return Ok(Some(Self::Nodes(HashSet::from([el.borrow().node]))));
+        }
+        Ok(None)
+    }
+
+    fn hits(&self, doc: &Html, id: NodeId) -> bool {
+        match self {
+            Self::Css(sel) => element(doc, id).is_some_and(|e| sel.matches(&e)),
+            Self::Nodes(set) => set.contains(&id),
+        }
+    }
+}
+
 /// k6's (jQuery's) selection: nodes of one document, in order.
 #[derive(Trace, JsLifetime, Clone)]
 #[rquickjs::class]
@@ -100,7 +132,8 @@ impl Selection {
         Ok(self.with(out))
     }
 
-    /// The nodes for which `keep(index, element)` holds.
+    /// The nodes that match `test` (a selector, a selection, an element, or a function of
+    /// (index, selection) as k6 calls it), or that do not when `want` is false.
     fn keep_where<'js>(
         &self,
         ctx: &Ctx<'js>,
@@ -108,30 +141,63 @@ impl Selection {
         want: bool,
     ) -> Result<Vec<NodeId>> {
         let mut out = Vec::new();
-        if let Some(text) = test.as_string() {
-            let sel = selector(ctx, &text.to_string()?)?;
-            for id in &self.nodes {
-                let hit = element(&self.doc, *id).is_some_and(|e| sel.matches(&e));
+        if let Some(f) = test.as_function() {
+            for (i, id) in self.nodes.iter().enumerate() {
+                let one = Class::instance(ctx.clone(), self.with(vec![*id]))?;
+                let hit = f.call::<_, Value>((i, one))?.as_bool().unwrap_or(false);
                 if hit == want {
                     out.push(*id);
                 }
             }
             return Ok(out);
         }
-        let Some(f) = test.as_function() else {
-            return Err(Exception::throw_type(
+        let m = Match::of(ctx, test)?.ok_or_else(|| {
+            Exception::throw_type(
                 ctx,
-                "expected a CSS selector or a function (index, element)",
-            ));
-        };
-        for (i, id) in self.nodes.iter().enumerate() {
-            let el = Class::instance(ctx.clone(), self.element_at(*id))?;
-            let hit = f.call::<_, Value>((i, el))?.as_bool().unwrap_or(false);
-            if hit == want {
+                "expected a CSS selector, a selection, an element or a function (index, selection)",
+            )
+        })?;
+        for id in &self.nodes {
+            if m.hits(&self.doc, *id) == want {
                 out.push(*id);
             }
         }
         Ok(out)
+    }
+
+    /// For each node, the nodes `walk` gives until one matches `until` (not included),
+    /// keeping those that match `filter`.
+    fn walk_until<'a, 'js, I: Iterator<Item = NodeRef<'a, Node>>>(
+        &'a self,
+        ctx: &Ctx<'js>,
+        until: Opt<Value<'js>>,
+        filter: Opt<OptText>,
+        walk: impl Fn(NodeRef<'a, Node>) -> I,
+    ) -> Result<Selection> {
+        let until = match until.0 {
+            Some(v) => Match::of(ctx, &v)?,
+            None => None,
+        };
+        let filter = bytes::text(filter).map(|f| selector(ctx, &f)).transpose()?;
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for id in &self.nodes {
+            for n in walk(node(&self.doc, *id)) {
+                let Some(el) = ElementRef::wrap(n) else {
+                    continue;
+                };
+                if until.as_ref().is_some_and(|u| u.hits(&self.doc, n.id())) {
+                    break;
+                }
+                if filter.as_ref().is_none_or(|f| f.matches(&el))
+                    && seen.insert(n.id())
+                    && out.len() < MAX_NODES
+                {
+                    out.push(n.id());
+                }
+            }
+        }
+        Ok(self.with(out))
     }
 
     fn element_at(&self, id: NodeId) -> Element {
@@ -308,6 +374,84 @@ impl Selection {
         })
     }
 
+    /// Every child node (text and comments too) of the selected nodes.
+    pub fn contents(&self) -> Selection {
+        let mut out = Vec::new();
+        for id in &self.nodes {
+            out.extend(node(&self.doc, *id).children().map(|c| c.id()));
+            if out.len() >= MAX_NODES {
+                out.truncate(MAX_NODES);
+                break;
+            }
+        }
+        self.with(out)
+    }
+
+    /// The nodes that have a descendant matching `test` (a selector, selection or element).
+    pub fn has<'js>(&self, ctx: Ctx<'js>, test: Value<'js>) -> Result<Selection> {
+        let m = Match::of(&ctx, &test)?.ok_or_else(|| {
+            Exception::throw_type(&ctx, "has() needs a selector, a selection or an element")
+        })?;
+        let keep = self
+            .nodes
+            .iter()
+            .copied()
+            .filter(|id| {
+                node(&self.doc, *id)
+                    .descendants()
+                    .skip(1)
+                    .any(|d| m.hits(&self.doc, d.id()))
+            })
+            .collect();
+        Ok(self.with(keep))
+    }
+
+    pub fn next_all(&self, ctx: Ctx<'_>, filter: Opt<OptText>) -> Result<Selection> {
+        self.walk_until(&ctx, Opt(None), filter, |n| n.next_siblings())
+    }
+
+    pub fn prev_all(&self, ctx: Ctx<'_>, filter: Opt<OptText>) -> Result<Selection> {
+        self.walk_until(&ctx, Opt(None), filter, |n| n.prev_siblings())
+    }
+
+    pub fn next_until<'js>(
+        &self,
+        ctx: Ctx<'js>,
+        until: Opt<Value<'js>>,
+        filter: Opt<OptText>,
+    ) -> Result<Selection> {
+        self.walk_until(&ctx, until, filter, |n| n.next_siblings())
+    }
+
+    pub fn prev_until<'js>(
+        &self,
+        ctx: Ctx<'js>,
+        until: Opt<Value<'js>>,
+        filter: Opt<OptText>,
+    ) -> Result<Selection> {
+        self.walk_until(&ctx, until, filter, |n| n.prev_siblings())
+    }
+
+    pub fn parents_until<'js>(
+        &self,
+        ctx: Ctx<'js>,
+        until: Opt<Value<'js>>,
+        filter: Opt<OptText>,
+    ) -> Result<Selection> {
+        self.walk_until(&ctx, until, filter, |n| n.ancestors())
+    }
+
+    /// The position of the first node among its element siblings, or -1 when empty.
+    pub fn index(&self) -> i64 {
+        let Some(first) = self.nodes.first() else {
+            return -1;
+        };
+        node(&self.doc, *first)
+            .prev_siblings()
+            .filter(|s| s.value().is_element())
+            .count() as i64
+    }
+
     /// The closest ancestor-or-self of each node that matches `selector`.
     pub fn closest(&self, ctx: Ctx<'_>, selector: String) -> Result<Selection> {
         let sel = self::selector(&ctx, &selector)?;
@@ -320,7 +464,8 @@ impl Selection {
         })
     }
 
-    /// The nodes that match a selector, or for which a function (index, element) is true.
+    /// The nodes that match a selector, selection or element, or for which a function
+    /// (index, selection) is true.
     pub fn filter<'js>(&self, ctx: Ctx<'js>, test: Value<'js>) -> Result<Selection> {
         Ok(self.with(self.keep_where(&ctx, &test, true)?))
     }
