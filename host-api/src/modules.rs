@@ -26,6 +26,8 @@ type Read = Result<Arc<[u8]>, String>;
 pub struct ScriptFiles {
     main: PathBuf,
     read: Mutex<BTreeMap<PathBuf, Read>>,
+    /// k6/data's shared arrays by name: their elements as JSON texts, one copy per test.
+    shared: Mutex<BTreeMap<String, Arc<[String]>>>,
 }
 
 impl ScriptFiles {
@@ -34,6 +36,7 @@ impl ScriptFiles {
         Self {
             main: main.into(),
             read: Mutex::new(BTreeMap::new()),
+            shared: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -51,6 +54,18 @@ impl ScriptFiles {
         let result = read_file(path);
         read.insert(path.to_owned(), result.clone());
         result
+    }
+
+    /// The shared array `name`, if a VU made it.
+    pub fn shared(&self, name: &str) -> Option<Arc<[String]>> {
+        let shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        shared.get(name).cloned()
+    }
+
+    /// Keeps `items` as the shared array `name` unless it exists; the array kept.
+    pub fn share(&self, name: String, items: Vec<String>) -> Arc<[String]> {
+        let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        shared.entry(name).or_insert_with(|| items.into()).clone()
     }
 
     /// Every path the engine asked for so far (read or not), in order, with its contents.
@@ -111,6 +126,28 @@ impl modules::Host for ModulesHost<'_> {
             None => Err("this script has no files to read".into()),
         })
     }
+
+    fn shared_length(&mut self, name: String) -> wasmtime::Result<Option<u32>> {
+        Ok(self
+            .0
+            .and_then(|f| f.shared(&name))
+            .map(|a| u32::try_from(a.len()).unwrap_or(u32::MAX)))
+    }
+
+    fn shared_make(&mut self, name: String, items: Vec<String>) -> wasmtime::Result<u32> {
+        let len = match self.0 {
+            Some(files) => files.share(name, items).len(),
+            None => items.len(),
+        };
+        Ok(u32::try_from(len).unwrap_or(u32::MAX))
+    }
+
+    fn shared_get(&mut self, name: String, index: u32) -> wasmtime::Result<Option<String>> {
+        Ok(self
+            .0
+            .and_then(|f| f.shared(&name))
+            .and_then(|a| a.get(index as usize).cloned()))
+    }
 }
 
 /// Adds `stampede:script/modules` to `linker`.
@@ -157,5 +194,15 @@ mod tests {
             ]
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_shared_array_is_kept_once_by_the_first_vu_that_makes_it() {
+        let files = ScriptFiles::new("/s/main.js");
+        assert!(files.shared("users").is_none());
+        let first = files.share("users".into(), vec!["1".into(), "2".into()]);
+        let second = files.share("users".into(), vec!["3".into()]);
+        assert!(Arc::ptr_eq(&first, &second), "the first copy is kept");
+        assert_eq!(&*files.shared("users").unwrap(), ["1", "2"]);
     }
 }

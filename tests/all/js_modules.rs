@@ -136,7 +136,10 @@ import { pick } from './lib/pick.js';
 
 export const options = { vus: 3, iterations: 9 };
 
-const users = new SharedArray('users', () => JSON.parse(open('./data/users.json')).users);
+const users = new SharedArray('users', () => {
+  console.log('making the users');
+  return JSON.parse(open('./data/users.json')).users;
+});
 const rows = new SharedArray('rows', function () {
   return open('data/rows.csv').trim().split('\n').slice(1).map((line) => line.split(','));
 });
@@ -193,6 +196,13 @@ fn open_and_shared_array_read_files_in_the_init_context() {
     let script = dir.path("script.js");
     let r = run_js(&script, &["-q"]);
     assert_checks(&r, 63.0, &script, &[]);
+    // One copy for the test: the first VU makes it, the others find it made.
+    assert_eq!(
+        r.stderr.matches("making the users").count(),
+        1,
+        "{}",
+        r.output()
+    );
 
     // A file that is not there: the script does not load, and the message names it.
     write_files(

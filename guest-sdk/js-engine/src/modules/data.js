@@ -5,15 +5,16 @@
 //   const users = new SharedArray('users', () => JSON.parse(open('./users.json')));
 //   export default function () { const u = users[__VU % users.length]; … }
 //
-// The function runs once per name; what it returns is kept as one JSON text per element and an
-// element is parsed again, and frozen, each time it is read: the array holds compact strings
-// rather than live objects, and nothing a VU does to an element reaches the next read. Each VU
-// has its own copy (VUs share no memory): see README.md, "Differences from k6".
+// The first VU that makes an array runs the function and hands the elements, one JSON text
+// each, to the host, which keeps one copy for the whole test; every other VU finds the array
+// there and never runs the function. Reading an element asks the host for its text, parses it
+// and freezes it, as k6 does: a VU holds nothing of the array, and nothing a VU does to an
+// element reaches the next read.
 
-import { inInit } from 'stampede:files';
+import { inInit, sharedLength, sharedMake, sharedGet } from 'stampede:files';
 
-/** The elements of each array by name, as JSON texts. */
-const made = new Map();
+/** The length of each array this VU has seen, by name. */
+const lengths = new Map();
 
 function freeze(value) {
   if (value !== null && typeof value === 'object') {
@@ -27,6 +28,8 @@ function make(name, fn) {
   if (!inInit()) {
     throw new Error(`new SharedArray('${name}') can only be made in the init context (the script's top level)`);
   }
+  const known = sharedLength(name);
+  if (known !== undefined) return known;
   if (typeof fn !== 'function') {
     throw new TypeError(`SharedArray '${name}' needs a function that returns the array's elements`);
   }
@@ -35,7 +38,7 @@ function make(name, fn) {
     throw new TypeError(`SharedArray '${name}': the function must return an array, it returned ${items === null ? 'null' : typeof items}`);
   }
   // JSON.stringify gives undefined for undefined and functions: they read back as null.
-  return items.map((item) => JSON.stringify(item) ?? 'null');
+  return sharedMake(name, items.map((item) => JSON.stringify(item) ?? 'null'));
 }
 
 /** The index `prop` names, or -1. */
@@ -54,30 +57,31 @@ export class SharedArray {
     if (typeof name !== 'string' || name === '') {
       throw new TypeError('SharedArray needs a name: a non-empty string');
     }
-    let items = made.get(name);
-    if (items === undefined) {
-      items = make(name, fn);
-      made.set(name, items);
+    let length = lengths.get(name);
+    if (length === undefined) {
+      length = make(name, fn);
+      lengths.set(name, length);
     }
+    const read = (i) => freeze(JSON.parse(sharedGet(name, i) ?? 'null'));
     const target = Object.create(SharedArray.prototype);
     return new Proxy(target, {
       get(t, prop) {
-        if (prop === 'length') return items.length;
-        const i = indexOf(prop, items.length);
-        if (i >= 0) return freeze(JSON.parse(items[i]));
+        if (prop === 'length') return length;
+        const i = indexOf(prop, length);
+        if (i >= 0) return read(i);
         return Reflect.get(t, prop);
       },
       has(t, prop) {
-        return prop === 'length' || indexOf(prop, items.length) >= 0 || Reflect.has(t, prop);
+        return prop === 'length' || indexOf(prop, length) >= 0 || Reflect.has(t, prop);
       },
       ownKeys() {
-        return [...items.keys()].map(String).concat('length');
+        return Array.from({ length }, (_, i) => String(i)).concat('length');
       },
       getOwnPropertyDescriptor(t, prop) {
-        if (prop === 'length') return { value: items.length, writable: false, enumerable: false, configurable: true };
-        const i = indexOf(prop, items.length);
+        if (prop === 'length') return { value: length, writable: false, enumerable: false, configurable: true };
+        const i = indexOf(prop, length);
         if (i < 0) return undefined;
-        return { value: freeze(JSON.parse(items[i])), writable: false, enumerable: true, configurable: true };
+        return { value: read(i), writable: false, enumerable: true, configurable: true };
       },
       set: () => readOnly(name),
       defineProperty: () => readOnly(name),

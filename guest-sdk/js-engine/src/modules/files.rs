@@ -145,17 +145,81 @@ pub fn install(ctx: &Ctx<'_>) -> Result<()> {
     ctx.globals().set("open", f)
 }
 
-/// `stampede:files` (internal): `inInit()`.
+/// k6/data's shared arrays, kept by the host: one copy for all the VUs of a test.
+#[cfg(not(test))]
+mod shared {
+    use crate::host::modules;
+
+    pub fn length(name: &str) -> Option<u32> {
+        modules::shared_length(name)
+    }
+
+    pub fn make(name: &str, items: &[String]) -> u32 {
+        modules::shared_make(name, items)
+    }
+
+    pub fn get(name: &str, index: u32) -> Option<String> {
+        modules::shared_get(name, index)
+    }
+}
+
+/// Natively (unit tests, without a host), the arrays are kept in the process.
+#[cfg(test)]
+mod shared {
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+
+    thread_local! {
+        static ARRAYS: RefCell<BTreeMap<String, Vec<String>>> = RefCell::new(BTreeMap::new());
+    }
+
+    pub fn length(name: &str) -> Option<u32> {
+        ARRAYS.with(|a| a.borrow().get(name).map(|v| v.len() as u32))
+    }
+
+    pub fn make(name: &str, items: &[String]) -> u32 {
+        ARRAYS.with(|a| {
+            let mut a = a.borrow_mut();
+            a.entry(name.to_string())
+                .or_insert_with(|| items.to_vec())
+                .len() as u32
+        })
+    }
+
+    pub fn get(name: &str, index: u32) -> Option<String> {
+        ARRAYS.with(|a| a.borrow().get(name)?.get(index as usize).cloned())
+    }
+}
+
+/// `stampede:files` (internal): `inInit()`, and the host's shared arrays for `k6/data`.
 struct FilesModule;
 
 impl ModuleDef for FilesModule {
     fn declare(decl: &Declarations<'_>) -> Result<()> {
-        decl.declare("inInit")?;
+        for name in ["inInit", "sharedLength", "sharedMake", "sharedGet"] {
+            decl.declare(name)?;
+        }
         Ok(())
     }
 
     fn evaluate<'js>(ctx: &Ctx<'js>, exports: &Exports<'js>) -> Result<()> {
         exports.export("inInit", Function::new(ctx.clone(), in_init)?)?;
+        exports.export(
+            "sharedLength",
+            Function::new(ctx.clone(), |name: String| shared::length(&name))?,
+        )?;
+        exports.export(
+            "sharedMake",
+            Function::new(ctx.clone(), |name: String, items: Vec<String>| {
+                shared::make(&name, &items)
+            })?,
+        )?;
+        exports.export(
+            "sharedGet",
+            Function::new(ctx.clone(), |name: String, index: u32| {
+                shared::get(&name, index)
+            })?,
+        )?;
         Ok(())
     }
 }
