@@ -4,7 +4,9 @@ bounds checks in the compiled code). Part of `bench/run.sh` (`--skip js` leaves 
 js` runs it alone).
 
 k6 is found through $K6 or PATH; without it the k6 rows are left out (with a note) and the rest
-runs.
+runs. The componentize-js (StarlingMonkey) path that the engine replaced is measured when
+$STAMPEDE_COMPONENTIZE_JS names a stampede binary built before it (one whose `.js` scripts go
+through componentize-js; it needs node and npm).
 
 Figures (medians of `reps` interleaved runs where timing matters):
 - CPU per request: user + system CPU of the load generator / requests, 4 and 50 VUs, closed loop;
@@ -13,11 +15,17 @@ Figures (medians of `reps` interleaved runs where timing matters):
   engine already prepared; "cold" is the same with an empty cache (the engine is prepared then);
 - cached start: the same script again;
 - 1,000 VUs: wall time of a run of 1,000 VUs doing one empty iteration each;
-- size: what is loaded per script (the component; k6's binary).
+- size: what is loaded per script (the component; k6's binary);
+- instructions per request (with valgrind installed): callgrind's count for the whole load
+  generator process, 1 VU, (1,100 iterations - 100 iterations) / 1,000, so start-up cancels
+  out. It does not depend on the machine's load, unlike the CPU times. Under valgrind the
+  process's threads take turns, so a runtime that spins while idle (Go's scheduler) counts
+  some spinning too.
 """
 
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -118,10 +126,33 @@ def idle_memory(pss_during, cand):
     return (rss1k - rss1) / 999, (pss1k - pss1) / 999
 
 
+def instructions(cand, url, n=1000, base=100):
+    """Instructions per request (callgrind), or None without valgrind."""
+    if not shutil.which("valgrind"):
+        return None
+    # Go's asynchronous preemption signals make valgrind crawl; they do not change the work.
+    env = dict(cand.env, GODEBUG="asyncpreemptoff=1")
+
+    def count(iters):
+        cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+        cmd += cand.cmd(SCRIPT, ["-e", f"URL={url}", "-u", "1", "-i", str(iters)])
+        p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        m = re.search(r"Collected : (\d+)", p.stderr)
+        if p.returncode != 0 or not m:
+            raise RuntimeError(f"{cand.name} under callgrind: exit {p.returncode}: {p.stderr.strip()[-300:]}")
+        return int(m.group(1))
+
+    # Once first: valgrind's CPU has other features than the real one, so stampede's cache of
+    # compiled code misses once under it and compiles again (billions of instructions).
+    count(1)
+    return (count(base + n) - count(base)) / n
+
+
 def component_size(cand, cache_dir):
     if cand.k6:
         return os.path.getsize(cand.k6)
-    d = os.path.join(cache_dir, "engines")
+    sub = "components" if "componentize" in cand.name else "engines"
+    d = os.path.join(cache_dir, sub)
     files = [os.path.join(d, f) for f in os.listdir(d) if f.endswith(".wasm")] if os.path.isdir(d) else []
     return max((os.path.getsize(f) for f in files), default=0)
 
@@ -132,6 +163,10 @@ def candidates(stampede):
     out.append(Candidate("k6 v2 (goja)", k6=k6) if k6 else None)
     out.append(Candidate("stampede QuickJS", stampede=stampede))
     out.append(Candidate("stampede QuickJS, 4 GiB reservation", stampede=stampede, extra=["--vu-memory-limit", "4096"]))
+    cjs = os.environ.get("STAMPEDE_COMPONENTIZE_JS")
+    if cjs and shutil.which("node") and shutil.which("npm"):
+        out.append(Candidate("stampede componentize-js", stampede=cjs,
+                             env={"STAMPEDE_JS_ENGINE": "componentize-js"}))
     return out
 
 
@@ -165,6 +200,7 @@ def run(target, stampede, timed, pss_during, cache_dir, reps=3, secs=5, log=prin
         r["cold"], r["first"], r["cached"] = starts(c, target.url)
         r["vus1000"] = min(thousand_vus(c) for _ in range(2))
         r["size"] = component_size(c, cache_dir)
+        r["instr"] = instructions(c, target.url)
         log(f"  {c.name}: {r}")
     return rows
 
@@ -175,7 +211,7 @@ def report(rows):
 
     print("\nJavaScript: the same k6 script (one GET, one check) in k6 and in stampede's engines")
     print(f"{'engine':38} {'µs/req 4 VUs':>12} {'50 VUs':>8} {'RSS/VU':>9} {'PSS/VU':>9} {'new script':>10}"
-          f" {'cold':>6} {'cached':>7} {'1k VUs':>7} {'size':>8}")
+          f" {'cold':>6} {'cached':>7} {'1k VUs':>7} {'size':>8} {'instr/req':>10}")
     for name, r in rows.items():
         if "error" in r:
             print(f"{name:38} failed: {r['error']}")
@@ -184,4 +220,5 @@ def report(rows):
               f" {f(r.get('rss_vu'), '{:>9}') if r.get('rss_vu') is None else format(r['rss_vu'] / 1024, '7.0f') + 'KiB'}"
               f" {f(r.get('pss_vu'), '{:>9}') if r.get('pss_vu') is None else format(r['pss_vu'] / 1024, '7.0f') + 'KiB'}"
               f" {f(r.get('first'), '{:9.2f}s')} {f(r.get('cold'), '{:5.1f}s')} {f(r.get('cached'), '{:6.2f}s')}"
-              f" {f(r.get('vus1000'), '{:6.2f}s')} {f(r.get('size'), '{:>8}') if r.get('size') is None else format(r['size'] / 1e6, '6.1f') + 'MB'}")
+              f" {f(r.get('vus1000'), '{:6.2f}s')} {f(r.get('size'), '{:>8}') if r.get('size') is None else format(r['size'] / 1e6, '6.1f') + 'MB'}"
+              f" {f(r.get('instr'), '{:10.0f}')}")

@@ -1,6 +1,6 @@
 //! k6's cookie surface and request params on the JavaScript engine, past what
 //! `http_sdks::a_k6_script_uses_cookies_compression_redirects_and_auth` covers: jars cleared
-//! and pruned, jars in a batch, the VU's jar emptied per iteration, `httpVersion`,
+//! and pruned, refused cookies, jars in a batch, the VU's jar emptied per iteration, `httpVersion`,
 //! `status_text`, and params stampede refuses.
 
 use crate::js_engine::{run_js, write_files};
@@ -51,6 +51,16 @@ export default function () {
     refused = `${e.name}: ${e.message}`;
   }
   check(refused, { 'ntlm is refused by name': (m) => m.startsWith('TypeError') && m.includes("'ntlm'") });
+  let badUrl = '';
+  try {
+    mine.set('not a url', 'n', 'v');
+  } catch (e) {
+    badUrl = e.message;
+  }
+  check(mine, {
+    'a refused cookie is dropped quietly, as in k6': (j) => j.set(base, 'far', '1', { domain: 'example.com' }) === false && j.cookiesForURL(base).far === undefined,
+    'a bad URL throws': () => badUrl.includes('CookieJar.set'),
+  });
   for (let i = 0; i < 200; i++) new http.CookieJar().set(base, 'tmp', String(i));
 }
 "#;
@@ -67,5 +77,5 @@ fn k6_cookie_jars_batches_and_params_work_on_the_engine() {
     );
     assert_eq!(r.code, 0, "{}", r.output());
     assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.output());
-    assert_eq!(r.metric("checks", "passes"), 18.0, "{}", r.output());
+    assert_eq!(r.metric("checks", "passes"), 22.0, "{}", r.output());
 }

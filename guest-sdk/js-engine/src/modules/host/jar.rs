@@ -138,7 +138,8 @@ pub fn vu_jar(ctx: Ctx<'_>) -> Result<Class<'_, JarBox>> {
     Class::instance(ctx, JarBox(http::vu_cookie_jar()))
 }
 
-/// `jarSet(jar, url, name, value, {domain, path, expiresMs, maxAge, secure, httpOnly})`.
+/// `jarSet(jar, url, name, value, {domain, path, expiresMs, maxAge, secure, httpOnly})`: whether
+/// the jar kept the cookie.
 pub fn jar_set<'js>(
     ctx: Ctx<'js>,
     jar: Class<'js, JarBox>,
@@ -156,11 +157,26 @@ pub fn jar_set<'js>(
         secure: opts.get::<_, Option<bool>>("secure")?.unwrap_or(false),
         http_only: opts.get::<_, Option<bool>>("httpOnly")?.unwrap_or(false),
     };
-    jar.borrow()
-        .0
-        .set(&url, &name, &value, &options)
-        .map_err(|e| thrown(&ctx, "CookieJar.set", e))?;
-    Ok(true)
+    match jar.borrow().0.set(&url, &name, &value, &options) {
+        Ok(()) => Ok(true),
+        // As k6 (Go's jar): a cookie the jar refuses (a `domain` that does not match the URL's
+        // host, say) is dropped without an exception; only a URL that is not one throws.
+        Err(_) if is_http_url(&url) => Ok(false),
+        Err(e) => Err(thrown(&ctx, "CookieJar.set", e)),
+    }
+}
+
+/// Whether `url` starts like an absolute http(s) URL with a host.
+fn is_http_url(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    let rest = if lower.starts_with("https://") {
+        &url[8..]
+    } else if lower.starts_with("http://") {
+        &url[7..]
+    } else {
+        return false;
+    };
+    !rest.is_empty() && !rest.starts_with('/')
 }
 
 /// `jarCookies(jar, url)`: `{name: [value, …]}` of what a request to `url` would send.
