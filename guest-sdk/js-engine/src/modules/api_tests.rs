@@ -15,10 +15,6 @@ fn eval_at(name: &str, source: &str) -> Result<String, String> {
     let ctx = Context::full(&rt).unwrap();
     ctx.with(|ctx| {
         super::install_globals(&ctx).unwrap();
-        Module::import(&ctx, "stampede:webapi")
-            .unwrap()
-            .finish::<Value>()
-            .unwrap();
         super::files::enter_init();
         let result = (|| {
             let module = Module::declare(ctx.clone(), name, source)?;
@@ -333,4 +329,19 @@ export const result = [
             r#""box=on&m=p&m=r&q=a+b%26c&t=text",{"q":"a b&c","box":"on","m":["p","r"],"t":"text"},2]"#
         )
     );
+}
+
+#[test]
+fn web_globals_are_made_when_first_read() {
+    let out = eval(
+        r#"
+const before = typeof Object.getOwnPropertyDescriptor(globalThis, 'TextEncoder').get;
+const bytes = new TextEncoder().encode('hé').length;
+const after = typeof Object.getOwnPropertyDescriptor(globalThis, 'crypto').get;
+const same = globalThis.crypto === crypto && typeof CryptoKey === 'function';
+globalThis.TextDecoder = 'mine';
+export const result = [before, bytes, after, same, TextDecoder];
+"#,
+    );
+    assert_eq!(out, r#"["function",3,"undefined",true,"mine"]"#);
 }

@@ -170,7 +170,7 @@ mod shared {
     use std::collections::BTreeMap;
 
     thread_local! {
-        static ARRAYS: RefCell<BTreeMap<String, Vec<String>>> = RefCell::new(BTreeMap::new());
+        static ARRAYS: RefCell<BTreeMap<String, Vec<String>>> = const { RefCell::new(BTreeMap::new()) };
     }
 
     pub fn length(name: &str) -> Option<u32> {

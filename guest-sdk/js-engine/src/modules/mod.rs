@@ -13,6 +13,7 @@ pub mod encoding;
 pub mod files;
 pub mod host;
 pub mod html;
+pub mod webglobals;
 
 /// How a built-in module is made.
 pub enum Source {
@@ -77,7 +78,6 @@ pub const PRELOADED: &[&str] = &[
     "k6/http",
     "k6/metrics",
     "k6/execution",
-    "stampede:webapi",
     "k6/html",
 ];
 
@@ -123,6 +123,7 @@ pub fn declare<'js>(ctx: &Ctx<'js>, name: &str) -> Result<Module<'js>> {
 pub fn install_globals(ctx: &Ctx<'_>) -> Result<()> {
     host::install(ctx)?;
     files::install(ctx)?;
+    webglobals::install(ctx)?;
     ctx.eval::<(), _>(include_str!("globals.js"))
 }
 

@@ -1,7 +1,7 @@
 // The web platform's globals that k6 has and QuickJS lacks: `crypto` (WebCrypto's
 // `getRandomValues`, `randomUUID` and `subtle` with SHA digests and HMAC keys), `TextEncoder`
-// and `TextDecoder`. Evaluated once when the engine starts (in the snapshot); it only defines
-// globals.
+// and `TextDecoder`. Evaluated when a script first reads one of them (`webglobals.rs`); it only
+// defines globals.
 //
 //   const sig = await crypto.subtle.sign('HMAC', key, new TextEncoder().encode(payload));
 //   const id = crypto.randomUUID();
