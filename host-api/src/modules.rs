@@ -92,7 +92,23 @@ fn read_file(path: &Path) -> Read {
             MAX_FILE >> 20
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    // Read no more than the bound, whatever the size said: some files (under /proc) report 0
+    // and hold far more, and a script's `open()` may name any path.
+    use std::io::Read as _;
+    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(cannot)?
+        .take(MAX_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(format!(
+            "{} is larger than the {} MiB a file may be",
+            path.display(),
+            MAX_FILE >> 20
+        ));
+    }
     Ok(bytes.into())
 }
 
