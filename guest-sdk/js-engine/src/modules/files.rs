@@ -154,7 +154,7 @@ mod shared {
         modules::shared_length(name)
     }
 
-    pub fn make(name: &str, items: &[String]) -> u32 {
+    pub fn make(name: &str, items: &[String]) -> Result<u32, String> {
         modules::shared_make(name, items)
     }
 
@@ -177,12 +177,12 @@ mod shared {
         ARRAYS.with(|a| a.borrow().get(name).map(|v| v.len() as u32))
     }
 
-    pub fn make(name: &str, items: &[String]) -> u32 {
+    pub fn make(name: &str, items: &[String]) -> Result<u32, String> {
         ARRAYS.with(|a| {
             let mut a = a.borrow_mut();
-            a.entry(name.to_string())
+            Ok(a.entry(name.to_string())
                 .or_insert_with(|| items.to_vec())
-                .len() as u32
+                .len() as u32)
         })
     }
 
@@ -210,9 +210,12 @@ impl ModuleDef for FilesModule {
         )?;
         exports.export(
             "sharedMake",
-            Function::new(ctx.clone(), |name: String, items: Vec<String>| {
-                shared::make(&name, &items)
-            })?,
+            Function::new(
+                ctx.clone(),
+                |ctx: Ctx<'js>, name: String, items: Vec<String>| {
+                    shared::make(&name, &items).map_err(|e| Exception::throw_range(&ctx, &e))
+                },
+            )?,
         )?;
         exports.export(
             "sharedGet",
