@@ -395,13 +395,13 @@ def main():
     ap.add_argument("--duration", type=int, default=10, help="seconds per run (10)")
     ap.add_argument("--conns", type=int, default=50, help="connections / VUs (50)")
     ap.add_argument("--soak", type=int, default=60, help="seconds of the memory-over-time run (60; 600 for the 10-minute soak)")
-    ap.add_argument("--skip", default="", help="comma-separated parts to skip: compare,h2,outputs,vus,rate,soak,langs,js")
+    ap.add_argument("--skip", default="", help="comma-separated parts to skip: compare,h2,outputs,vus,rate,soak,langs,scale,js")
     ap.add_argument("--only", default="", help="comma-separated parts to run (the others are skipped)")
     ap.add_argument("--target", choices=["auto", "serve"], default="auto", help="nginx if installed (auto) or stampede serve")
     a = ap.parse_args()
     skip = set(a.skip.split(",")) - {""}
     if a.only:
-        skip = {"compare", "h2", "outputs", "vus", "rate", "soak", "langs", "js"} - set(a.only.split(","))
+        skip = {"compare", "h2", "outputs", "vus", "rate", "soak", "langs", "scale", "js"} - set(a.only.split(","))
 
     target = Target(prefer_nginx=a.target == "auto")
     nproc = os.cpu_count()
@@ -489,6 +489,9 @@ def main():
                 os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "stampede")
             rows = js.run(target, STAMPEDE, timed, pss_during, cache, reps=a.reps, secs=min(a.duration, 5), log=log)
             js.report(rows)
+        if "scale" not in skip:
+            import scale
+            scale.report(target, STAMPEDE, GUEST, timed, stampede_run, a.duration, a.conns)
         if "soak" not in skip:
             log(f"== memory over a {a.soak} s run")
             samples = soak_rss(target, a.soak)

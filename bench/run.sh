@@ -13,5 +13,7 @@ if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null || ! command -v 
     fi
 fi
 cargo build --release --locked
+# Partial results of a split test, for the scale figures.
+cargo build --release --locked -p stampede-runtime --example make_partials
 (cd bench/guest && cargo build --release --target-dir ../../target/guests)
 exec python3 bench/bench.py "$@"

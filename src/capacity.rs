@@ -245,6 +245,7 @@ pub async fn demo(step: Option<Dur>) -> i32 {
         cli_options: Options::default(),
         env,
         no_thresholds: false,
+        handover: Default::default(),
         outputs: Vec::new(),
         process_env: BTreeMap::new(),
         summary_mode: Default::default(),

@@ -4,11 +4,16 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use stampede_runtime::options::{parse_duration, parse_stage, Dur, Options, Stage, ThresholdSpec};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use stampede_runtime::executor::{Segment, SegmentSequence};
+use stampede_runtime::options::{
+    parse_flag_duration, parse_stage, Dur, Options, Stage, ThresholdSpec,
+};
 use stampede_runtime::output::registry::{self, OutputSpec};
 use stampede_runtime::output::summary_text::SummaryMode;
 use stampede_runtime::thresholds::split_flag;
+
+use crate::k6_flags::{GlobalFlags, K6Flags};
 
 /// A load tester whose virtual users are WebAssembly components.
 #[derive(Debug, Parser)]
@@ -16,6 +21,25 @@ use stampede_runtime::thresholds::split_flag;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// k6's global flags, given before the command (`stampede -q run …`, as `k6 -q run …`).
+    #[command(flatten)]
+    pub before: BeforeCommand,
+}
+
+/// Flags k6 takes before its command too.
+#[derive(Debug, Args)]
+pub struct BeforeCommand {
+    /// No start-up banner or progress.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Also log debug messages.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// A JSON file of options.
+    #[arg(short, long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub global: GlobalFlags,
 }
 
 #[derive(Debug, Subcommand)]
@@ -31,6 +55,39 @@ pub enum Command {
     Demo(DemoArgs),
     /// Create a script project that runs as generated.
     New(NewArgs),
+    /// Run a test on Kubernetes, split between pods.
+    Kubernetes(Box<crate::kubernetes::KubernetesArgs>),
+    /// Merge the partial results (--out partial=FILE) of a test split with execution
+    /// segments: the summary, exports, thresholds and exit code of the whole test.
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The partial result files, one per instance (every segment of the test, once).
+    #[arg(value_name = "PARTIAL", required = true)]
+    pub parts: Vec<PathBuf>,
+    /// Write the end-of-test summary as JSON (k6's format) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub summary_export: Option<PathBuf>,
+    /// How much the summary shows.
+    #[arg(long, value_enum, default_value = "compact")]
+    pub summary_mode: Mode,
+    /// Statistics of trends in the summary, comma-separated (default: the test's).
+    #[arg(long, value_name = "STATS", value_delimiter = ',')]
+    pub summary_trend_stats: Vec<String>,
+    /// Do not print the summary.
+    #[arg(long)]
+    pub no_summary: bool,
+    /// Do not evaluate thresholds.
+    #[arg(long)]
+    pub no_thresholds: bool,
+    /// Wait up to DURATION for the files to appear (instances still running).
+    #[arg(long, value_name = "DURATION", value_parser = parse_dur)]
+    pub wait: Option<Dur>,
+    /// No banner.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -82,10 +139,21 @@ pub struct DemoArgs {
     pub vus: u64,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Mode {
     Compact,
     Full,
+    /// No summary, printed or exported (k6's `--summary-mode disabled`).
+    Disabled,
+}
+
+impl From<Mode> for SummaryMode {
+    fn from(m: Mode) -> Self {
+        match m {
+            Mode::Compact | Mode::Disabled => SummaryMode::Compact,
+            Mode::Full => SummaryMode::Full,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -104,19 +172,22 @@ pub struct RunArgs {
     /// Iterations shared by the default scenario's VUs.
     #[arg(short, long, value_name = "N")]
     pub iterations: Option<u64>,
-    /// A ramping stage DURATION:TARGET (repeatable), e.g. -s 30s:10 -s 1m:10 -s 10s:0.
-    #[arg(short, long = "stage", value_name = "DURATION:TARGET", value_parser = parse_stage)]
+    /// A ramping stage DURATION:TARGET (repeatable, or comma-separated), e.g. -s 30s:10 -s 1m:10
+    /// -s 10s:0.
+    #[arg(short, long = "stage", value_name = "DURATION:TARGET", value_parser = parse_stage, value_delimiter = ',')]
     pub stages: Vec<Stage>,
-    /// A variable for the script, NAME=VALUE (repeatable).
-    #[arg(short, long = "env", value_name = "NAME=VALUE", value_parser = parse_kv)]
+    /// A variable for the script, NAME=VALUE (repeatable; NAME alone is empty).
+    #[arg(short, long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
-    /// Pass the system environment to the script too (as k6's --include-system-env-vars).
-    #[arg(long)]
-    pub include_system_env_vars: bool,
+    /// Pass the system environment to the script, under -e ones (default true, as in k6;
+    /// --include-system-env-vars=false to keep it out).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true, action = ArgAction::Set)]
+    pub include_system_env_vars: Option<bool>,
     /// A JSON file of options (the same schema as the script's options).
     #[arg(short, long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// A threshold 'METRIC: EXPRESSION' added to the script's (repeatable), e.g.
+    /// A threshold 'METRIC: EXPRESSION' added to the others (the script's, the config file's…;
+    /// repeatable), e.g.
     /// 'http_req_duration: p(95)<250' or 'http_req_duration{status:200}: max<1000'.
     #[arg(long = "threshold", value_name = "METRIC: EXPRESSION")]
     pub thresholds: Vec<String>,
@@ -127,7 +198,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub summary_export: Option<PathBuf>,
     /// Send results to an output, NAME[=ARG] (repeatable): json=FILE, csv[=FILE],
-    /// experimental-prometheus-rw, opentelemetry, web-dashboard=export=FILE.html.
+    /// experimental-prometheus-rw, opentelemetry, web-dashboard=export=FILE.html, and
+    /// partial=FILE (this instance's partial result for `stampede merge`).
     #[arg(short, long = "out", value_name = "NAME[=ARG]")]
     pub out: Vec<String>,
     /// Write the HTML report to FILE at the end (as --out web-dashboard=export=FILE).
@@ -142,7 +214,7 @@ pub struct RunArgs {
     /// A tag added to every sample, NAME=VALUE (repeatable).
     #[arg(long = "tag", value_name = "NAME=VALUE", value_parser = parse_kv)]
     pub tags: Vec<(String, String)>,
-    /// How much the summary shows.
+    /// How much the summary shows; `disabled` neither prints nor exports it.
     #[arg(long, value_enum, default_value = "compact")]
     pub summary_mode: Mode,
     /// Statistics of trends in the summary, comma-separated (default avg,min,med,max,p(90),p(95)).
@@ -194,10 +266,51 @@ pub struct RunArgs {
     /// Do not use or fill the cache of built and compiled scripts.
     #[arg(long)]
     pub no_cache: bool,
+    #[command(flatten)]
+    pub k6: K6Flags,
+    #[command(flatten)]
+    pub global: GlobalFlags,
+    /// Run only this part of the test, FROM:TO (e.g. 1/4:2/4, 25%:50%, 0.25:0.5): its share of
+    /// every scenario's VUs and iterations, as k6 splits them.
+    #[arg(long, value_name = "FROM:TO", value_parser = Segment::parse)]
+    pub execution_segment: Option<Segment>,
+    /// All the parts the test is split into, e.g. 0,1/4,2/4,3/4,1: the instances' shares
+    /// interleave by it.
+    #[arg(long, value_name = "0,R1,…,1", value_parser = SegmentSequence::parse)]
+    pub execution_segment_sequence: Option<SegmentSequence>,
+    /// Run the INDEX-th part (from 0) of --execution-segment-sequence (e.g. a Kubernetes
+    /// Indexed Job's completion index).
+    #[arg(long, value_name = "INDEX")]
+    pub execution_segment_index: Option<u64>,
+    /// Hold the test, once its VUs are made and setup() has run, until TIME (RFC 3339, or
+    /// +DURATION from now): instances started apart begin the load together.
+    #[arg(long, value_name = "TIME")]
+    pub start_at: Option<String>,
+    /// Skip setup() and use the data in FILE, waiting for it up to setupTimeout. With
+    /// --export-setup-data naming the same FILE, the instance whose segment starts at 0 runs
+    /// setup() and teardown() and writes FILE; the others read it.
+    #[arg(long, value_name = "FILE")]
+    pub setup_data: Option<PathBuf>,
+    /// Write setup()'s data to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub export_setup_data: Option<PathBuf>,
 }
 
 fn parse_dur(s: &str) -> Result<Dur, String> {
-    parse_duration(s).map(Dur)
+    parse_flag_duration(s).map(Dur)
+}
+
+/// `-e NAME=VALUE`, or `NAME` alone for an empty value, as k6 reads it; names as k6 allows.
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s.split_once('=').unwrap_or((s, ""));
+    let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err(format!(
+            "invalid environment variable name `{name}`: letters, digits and `_`, not starting with a digit"
+        ));
+    }
+    Ok((name.to_owned(), value.to_owned()))
 }
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {
@@ -228,11 +341,15 @@ impl RunArgs {
             blacklist_ips: (!self.blacklist_ips.is_empty()).then(|| self.blacklist_ips.clone()),
             summary_trend_stats: (!self.summary_trend_stats.is_empty())
                 .then(|| self.summary_trend_stats.clone()),
+            execution_segment: self.execution_segment,
+            execution_segment_sequence: self.execution_segment_sequence.clone(),
+            execution_segment_index: self.execution_segment_index,
             ..Options::default()
         };
         if !self.tags.is_empty() {
             o.tags = Some(self.tags.iter().cloned().collect());
         }
+        self.k6.apply(&mut o);
         Ok(o)
     }
 
@@ -255,7 +372,13 @@ impl RunArgs {
             .iter()
             .map(|o| OutputSpec::parse(o))
             .collect::<Result<Vec<_>, _>>()?;
-        if let Some(path) = &self.summary_export {
+        // As k6's K6_SUMMARY_EXPORT; and k6 writes no export when the summary is disabled.
+        let export = self
+            .summary_export
+            .clone()
+            .or_else(|| std::env::var_os("STAMPEDE_SUMMARY_EXPORT").map(PathBuf::from))
+            .filter(|_| !self.summary_disabled());
+        if let Some(path) = &export {
             specs.push(OutputSpec::report(registry::report::SUMMARY_EXPORT, path));
         }
         if let Some(path) = &self.report {
@@ -284,11 +407,38 @@ impl RunArgs {
         Ok(specs)
     }
 
+    /// The `--out partial=FILE` path, if given.
+    pub fn partial_out(&self) -> Result<Option<PathBuf>, String> {
+        let mut path = None;
+        for out in &self.out {
+            match out.split_once('=') {
+                Some(("partial", p)) if !p.is_empty() => path = Some(PathBuf::from(p)),
+                Some(("partial", _)) => {
+                    return Err("--out partial needs a file: --out partial=part-0.json".into())
+                }
+                _ => {}
+            }
+        }
+        Ok(path)
+    }
+
     /// The summary mode.
     pub fn summary_mode(&self) -> SummaryMode {
-        match self.summary_mode {
-            Mode::Compact => SummaryMode::Compact,
-            Mode::Full => SummaryMode::Full,
+        self.summary_mode.into()
+    }
+
+    /// Whether the summary is neither printed nor exported (`--summary-mode disabled`).
+    pub fn summary_disabled(&self) -> bool {
+        self.summary_mode == Mode::Disabled
+    }
+
+    /// Takes the flags given before the command (`stampede -q run …`).
+    pub fn take_before(&mut self, before: BeforeCommand) {
+        self.quiet |= before.quiet;
+        self.verbose |= before.verbose;
+        if self.config.is_none() {
+            self.config = before.config;
         }
+        self.global.merge(before.global);
     }
 }

@@ -4,13 +4,17 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use stampede_runtime::instance::Handover;
 use stampede_runtime::log::{Level, Logger};
 use stampede_runtime::options::{format_duration, from_env, Dur, Options, Source};
+use stampede_runtime::output::registry::{self, OutputSpec};
 use stampede_runtime::output::summary_text::{self, SummaryMode};
+use stampede_runtime::output::Report;
 use stampede_runtime::run::{self, exit, Banner, OnStart, TestSpec};
 use stampede_runtime::serve::{Security, Server};
 
-use crate::cli::{Cli, Command, DemoArgs, DemoKind, RunArgs, ServeArgs};
+use crate::cli::{Cli, Command, DemoArgs, DemoKind, MergeArgs, RunArgs, ServeArgs};
+use crate::k6_flags::{bool_env, log_output};
 use crate::script;
 
 /// The quickstart example, compiled by build.rs (empty if the build skipped it).
@@ -29,11 +33,17 @@ pub fn run(cli: Cli) -> i32 {
             return 1;
         }
     };
-    match cli.command {
-        Command::Run(args) => runtime.block_on(run_test(*args)),
+    let Cli { command, before } = cli;
+    match command {
+        Command::Run(mut args) => {
+            args.take_before(before);
+            runtime.block_on(run_test(*args))
+        }
         Command::Capacity(args) => runtime.block_on(crate::capacity::run(*args)),
         Command::Serve(args) => runtime.block_on(serve(args)),
         Command::Demo(args) => runtime.block_on(demo(args)),
+        Command::Merge(args) => merge(args),
+        Command::Kubernetes(args) => runtime.block_on(crate::kubernetes::run(*args)),
         Command::New(args) => {
             match crate::new::create(&crate::new::target(&args.name), args.lang) {
                 Ok(run) => {
@@ -63,16 +73,33 @@ fn fail(log: &Logger, message: &str, code: i32) -> i32 {
 }
 
 async fn run_test(args: RunArgs) -> i32 {
-    let log = Logger::stderr(if args.verbose {
+    let level = if args.verbose {
         Level::Debug
     } else {
         Level::Info
-    });
+    };
+    let (log, log_notice) = log_output(args.global.log_output.as_deref(), level);
+    if let Some(n) = log_notice {
+        log.log(Level::Warn, &n, &[]);
+    }
     let spec = match prepare(&args, log.clone()) {
         Ok(spec) => spec,
         Err(message) => return fail(&log, &message, exit::INVALID_CONFIG),
     };
-    execute(spec, &log, !args.no_summary).await
+    execute(spec, &log, !args.no_summary && !args.summary_disabled()).await
+}
+
+/// Prints the summary (in `mode`, unless `None`) and the closing log lines of a test.
+fn report_end(report: &Report, log: &Logger, mode: Option<SummaryMode>) {
+    if let Some(mode) = mode {
+        print!("{}", summary_text::render(report, mode));
+    }
+    if let Some(why) = &report.stopped {
+        log.log(Level::Warn, why, &[]);
+    }
+    if !report.thresholds_ok() {
+        log.log(Level::Error, "thresholds on metrics have been crossed", &[]);
+    }
 }
 
 /// Runs the test, prints its summary (with `summary`), and returns the exit code.
@@ -81,15 +108,7 @@ async fn execute(spec: TestSpec, log: &Logger, summary: bool) -> i32 {
     match run::run(spec).await {
         Ok(outcome) => {
             if let Some(report) = &outcome.report {
-                if summary {
-                    print!("{}", summary_text::render(report, mode));
-                }
-                if let Some(why) = &report.stopped {
-                    log.log(Level::Warn, why, &[]);
-                }
-                if !report.thresholds_ok() {
-                    log.log(Level::Error, "thresholds on metrics have been crossed", &[]);
-                }
+                report_end(report, log, summary.then_some(mode));
             }
             outcome.exit_code
         }
@@ -104,8 +123,17 @@ fn banner(b: &Banner<'_>) {
     for o in &b.outputs {
         eprintln!("        output: {o}");
     }
+    // A split test says which part this instance runs, as k6 does.
+    let share = match b.scenarios.first().map(|s| &s.tuple) {
+        Some(t) if !t.is_full() => format!(
+            "({:.2}%, segment {}) ",
+            t.segment().length().as_f64() * 100.0,
+            t.segment()
+        ),
+        _ => String::new(),
+    };
     eprintln!(
-        "\n     scenarios: {} scenario{}, {} max VUs, {} max duration (incl. graceful stop):",
+        "\n     scenarios: {share}{} scenario{}, {} max VUs, {} max duration (incl. graceful stop):",
         b.scenarios.len(),
         if b.scenarios.len() == 1 { "" } else { "s" },
         b.max_vus,
@@ -129,27 +157,42 @@ fn progress(quiet: bool) -> bool {
 }
 
 pub(crate) fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
+    for n in args.global.notices().into_iter().chain(args.k6.notices()?) {
+        log.log(Level::Warn, &n, &[]);
+    }
     let mut cli_options = args.options()?;
     let extra_thresholds = args.thresholds()?;
     if !extra_thresholds.is_empty() {
         cli_options.thresholds = Some(extra_thresholds);
     }
     let outputs = args.outputs()?;
+    let start_at = args
+        .start_at
+        .as_deref()
+        .map(|t| stampede_runtime::instance::parse_start_at(t, std::time::SystemTime::now()))
+        .transpose()?;
     let config = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
             let source = Source::ConfigFile(path.display().to_string());
-            Some((
-                path.display().to_string(),
-                Options::from_json(&text, &source)?,
-            ))
+            let (options, notices) = Options::parse_layer(&text, &source)?;
+            for n in notices {
+                log.log(Level::Warn, &n, &[]);
+            }
+            Some((path.display().to_string(), options))
         }
         None => None,
     };
     let env_options = from_env(std::env::vars())?;
     let mut env = BTreeMap::new();
-    if args.include_system_env_vars {
+    // As in k6, the system environment is the script's unless the flag or its variable
+    // (k6's K6_INCLUDE_SYSTEM_ENV_VARS) says otherwise.
+    let include = match args.include_system_env_vars {
+        Some(v) => v,
+        None => bool_env("STAMPEDE_INCLUDE_SYSTEM_ENV_VARS")?.unwrap_or(true),
+    };
+    if include {
         env.extend(std::env::vars());
     }
     env.extend(args.env.iter().cloned());
@@ -162,9 +205,14 @@ pub(crate) fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
         env_options,
         cli_options,
         env,
-        no_thresholds: args.no_thresholds,
+        no_thresholds: args.no_thresholds || bool_env("STAMPEDE_NO_THRESHOLDS")?.unwrap_or(false),
         outputs,
         process_env: std::env::vars().collect(),
+        handover: Handover {
+            start_at,
+            setup_data: args.setup_data.clone(),
+            export_setup_data: args.export_setup_data.clone(),
+        },
         summary_mode: args.summary_mode(),
         progress: progress(args.quiet),
         on_start: on_start(args.quiet),
@@ -174,6 +222,35 @@ pub(crate) fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
         handle_signals: true,
         log,
     })
+}
+
+fn merge(args: MergeArgs) -> i32 {
+    let log = Logger::stderr(Level::Info);
+    let mode: SummaryMode = args.summary_mode.into();
+    let mut outputs = Vec::new();
+    if let Some(path) = &args.summary_export {
+        outputs.push(OutputSpec::report(registry::report::SUMMARY_EXPORT, path));
+    }
+    let spec = stampede_runtime::merge::MergeSpec {
+        parts: args.parts,
+        outputs,
+        summary_mode: mode,
+        no_thresholds: args.no_thresholds,
+        summary_trend_stats: (!args.summary_trend_stats.is_empty())
+            .then_some(args.summary_trend_stats),
+        wait: args.wait.map(|d| d.0),
+        quiet: args.quiet,
+        log: log.clone(),
+    };
+    match stampede_runtime::merge::merge(spec) {
+        Ok(outcome) => {
+            if let Some(report) = &outcome.report {
+                report_end(report, &log, (!args.no_summary).then_some(mode));
+            }
+            outcome.exit_code
+        }
+        Err(failure) => fail(&log, &failure.message, failure.exit_code),
+    }
 }
 
 async fn serve(args: ServeArgs) -> i32 {
@@ -251,6 +328,7 @@ async fn demo(args: DemoArgs) -> i32 {
         no_thresholds: false,
         outputs: Vec::new(),
         process_env: BTreeMap::new(),
+        handover: Handover::default(),
         summary_mode: SummaryMode::Compact,
         progress: progress(false),
         on_start: on_start(false),

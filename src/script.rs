@@ -66,11 +66,43 @@ pub fn load(path: &Path, quiet: bool, rebuild: bool) -> Result<Loaded, String> {
     if bytes.is_empty() {
         return Err(format!("script {} is empty", wasm_path.display()));
     }
+    let bytes = gunzip(bytes).map_err(|e| format!("script {}: {e}", wasm_path.display()))?;
     Ok(Loaded {
         wasm: bytes,
         name: wasm_path.display().to_string(),
         files: None,
     })
+}
+
+/// The largest component read from a gzip-compressed file.
+const MAX_COMPONENT: u64 = 512 << 20;
+
+/// A component compressed with gzip (`NAME.wasm.gz`, as `stampede kubernetes render` puts it
+/// in a ConfigMap) is read decompressed; anything else as it is.
+fn gunzip(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(bytes);
+    }
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes.as_slice())
+        .take(MAX_COMPONENT + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("cannot decompress it (gzip): {e}"))?;
+    if out.len() as u64 > MAX_COMPONENT {
+        return Err(format!(
+            "it decompresses to more than {MAX_COMPONENT} bytes"
+        ));
+    }
+    Ok(out)
+}
+
+/// `bytes` compressed with gzip, as [`load`] reads them back.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(bytes).expect("writing to memory");
+    enc.finish().expect("writing to memory")
 }
 
 /// Builds the crate in `dir` for wasm32-wasip2 in release mode and returns its component.

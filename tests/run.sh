@@ -39,6 +39,14 @@ fi
 # the capacity tests use nginx's limit_req as a service of known capacity.
 command -v nginx >/dev/null || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light
 command -v openssl >/dev/null || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y openssl
+# Running on many machines: the container image is built with podman (the runc runtime, and a
+# build image made with debootstrap: no registry is needed), and rendered Kubernetes
+# manifests are checked with PyPI's kubernetes-validate (in a venv of its own).
+for tool in podman runc debootstrap; do
+    command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] \
+        || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "$tool"
+done
+tests/k8s-validate.sh
 
 if [ "${1:-}" = "--install-only" ]; then
     exit 0

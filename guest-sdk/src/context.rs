@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::bindings::stampede::script::context::{self as wit, LogLevel};
 
-pub use wit::ExecInfo;
+pub use wit::{ExecInfo, TestIds};
 
 /// Facts about the current VU and iteration (k6's `exec.vu` and `exec.scenario`).
 ///
@@ -15,6 +15,19 @@ pub use wit::ExecInfo;
 /// ```
 pub fn info() -> ExecInfo {
     wit::info()
+}
+
+/// The VU's and the current iteration's numbers in the whole test (k6's `exec.vu.idInTest`,
+/// `exec.scenario.iterationInInstance` and `exec.scenario.iterationInTest`): unique across
+/// the instances of a test split with `--execution-segment`, where `info().vu_id` is only
+/// unique within one instance.
+///
+/// ```no_run
+/// let ids = stampede::ids();
+/// let order = format!("order-{}", ids.scenario_iteration_in_test);
+/// ```
+pub fn ids() -> TestIds {
+    wit::ids()
 }
 
 /// A variable given with `-e NAME=VALUE` (k6's `__ENV`).

@@ -78,7 +78,9 @@ pub mod bindings {
 
 pub use anyhow::{anyhow, bail, ensure, Context as _, Error};
 pub use check::check;
-pub use context::{abort_test, env, fail_test, group, info, log, sleep, sleep_secs, ExecInfo};
+pub use context::{
+    abort_test, env, fail_test, group, ids, info, log, sleep, sleep_secs, ExecInfo, TestIds,
+};
 pub use metrics::{Counter, Gauge, Rate, Trend};
 pub use options::Options;
 pub use serde_json::{json, Value as Json};

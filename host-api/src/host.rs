@@ -9,7 +9,7 @@ use crate::bindings::stampede::script::{checks, context, http as wit_http, metri
 use crate::bindings::Script;
 use crate::http::cookies::{JarHandle, SharedJar};
 use crate::http::{errors, AuthScheme, Exchange, Request, RequestCookie, RequestError, VuClient};
-use crate::{ExecInfo, LogLevel, MetricType};
+use crate::{ExecInfo, LogLevel, MetricType, TestIds};
 
 /// What the script said about a request besides the request itself.
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +39,8 @@ pub trait VuHooks: Send {
     fn add_metric(&mut self, id: u32, value: f64, tags: &[(String, String)]);
     /// The VU and iteration.
     fn info(&self) -> ExecInfo;
+    /// The VU's and the iteration's numbers in the whole test (split with execution segments).
+    fn ids(&self) -> TestIds;
     /// A variable from `-e`.
     fn env(&self, name: &str) -> Option<String>;
     /// A log line from the script.
@@ -51,6 +53,9 @@ pub trait VuHooks: Send {
     fn abort_test(&mut self, reason: &str);
     /// The script marked the test as failed.
     fn fail_test(&mut self, reason: &str);
+    /// A request or response to log, as `httpDebug` asks (the text is k6's `Request:` or
+    /// `Response:` dump).
+    fn http_debug(&mut self, _text: &str) {}
 }
 
 /// The trap that ends an iteration after `abort-test`; the embedder recognizes it with
@@ -58,6 +63,13 @@ pub trait VuHooks: Send {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("the script aborted the test: {0}")]
 pub struct TestAborted(pub String);
+
+/// The trap that ends an iteration when a request got no response and k6's `throw` option is
+/// set: as in k6, the failure becomes an error of the iteration instead of a response with
+/// status 0. The embedder recognizes it with `downcast_ref`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("request failed (throw is set): {0}")]
+pub struct RequestThrown(pub String);
 
 /// A VU's view of the state the host API needs.
 pub struct ScriptCtxView<'a> {
@@ -274,6 +286,37 @@ impl ScriptCtxView<'_> {
             self.hooks.log(LogLevel::Warn, &notice);
         }
     }
+
+    /// k6's `throw`: the first request of `exchanges` that got no response ends the call.
+    fn throw_if_failed(&self, exchanges: &[Exchange]) -> wasmtime::Result<()> {
+        if !self.http.config().k6.throw {
+            return Ok(());
+        }
+        match exchanges
+            .iter()
+            .find_map(|ex| ex.error.as_ref().filter(|_| ex.status == 0))
+        {
+            Some(e) => Err(wasmtime::Error::new(RequestThrown(e.message.clone()))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The `httpDebug` text of a request, before it is sent.
+fn debug_request(
+    config: &crate::http::ClientConfig,
+    req: &wit_http::Request,
+    mode: crate::http::HttpDebug,
+) -> String {
+    crate::http::debug::request(
+        &req.method,
+        &req.url,
+        &req.headers,
+        &req.body,
+        Some(config.user_agent.as_str()),
+        config.k6.no_connection_reuse,
+        mode,
+    )
 }
 
 impl wit_http::HostResponse for ScriptCtxView<'_> {
@@ -382,25 +425,33 @@ impl wit_http::Host for ScriptCtxView<'_> {
     }
 
     async fn send(&mut self, mut req: wit_http::Request) -> wasmtime::Result<Resource<Exchange>> {
+        let debug = self.http.config().k6.http_debug;
+        if let Some(mode) = debug {
+            let text = debug_request(self.http.config(), &req, mode);
+            self.hooks.http_debug(&text);
+        }
         let request = to_request(&mut req, self.http.jar(), self.table);
         let meta = RequestMeta {
             name: req.name.as_deref(),
             tags: &req.tags,
         };
         let hooks = &mut *self.hooks;
-        let exchange = match request {
-            Ok(request) => {
-                self.http
-                    .send(request, &mut |ex| hooks.on_request(&meta, ex))
-                    .await
+        let mut observe = |ex: &Exchange| {
+            hooks.on_request(&meta, ex);
+            if let Some(mode) = debug {
+                hooks.http_debug(&crate::http::debug::response(ex, mode));
             }
+        };
+        let exchange = match request {
+            Ok(request) => self.http.send(request, &mut observe).await,
             Err(e) => {
                 let ex = Exchange::failed_before_sending(&req.method, req.url.clone(), e);
-                hooks.on_request(&meta, &ex);
+                observe(&ex);
                 ex
             }
         };
         self.log_notices();
+        self.throw_if_failed(std::slice::from_ref(&exchange))?;
         Ok(self.table.push(exchange)?)
     }
 
@@ -411,6 +462,12 @@ impl wit_http::Host for ScriptCtxView<'_> {
         let mut requests = Vec::with_capacity(reqs.len());
         let mut results: Vec<Option<Exchange>> = Vec::with_capacity(reqs.len());
         let mut index = Vec::with_capacity(reqs.len());
+        if let Some(mode) = self.http.config().k6.http_debug {
+            for req in &reqs {
+                let text = debug_request(self.http.config(), req, mode);
+                self.hooks.http_debug(&text);
+            }
+        }
         for (i, req) in reqs.iter_mut().enumerate() {
             match to_request(req, self.http.jar(), self.table) {
                 Ok(r) => {
@@ -429,6 +486,7 @@ impl wit_http::Host for ScriptCtxView<'_> {
                 }
             }
         }
+        let debug = self.http.config().k6.http_debug;
         let hooks = &mut *self.hooks;
         let reqs_ref = &reqs;
         let sent = self
@@ -441,16 +499,24 @@ impl wit_http::Host for ScriptCtxView<'_> {
                         tags: &req.tags,
                     },
                     ex,
-                )
+                );
+                if let Some(mode) = debug {
+                    hooks.http_debug(&crate::http::debug::response(ex, mode));
+                }
             })
             .await;
         for (j, ex) in sent.into_iter().enumerate() {
             results[index[j]] = Some(ex);
         }
         self.log_notices();
+        let results: Vec<Exchange> = results
+            .into_iter()
+            .map(|ex| ex.expect("every request has a result"))
+            .collect();
+        self.throw_if_failed(&results)?;
         results
             .into_iter()
-            .map(|ex| Ok(self.table.push(ex.expect("every request has a result"))?))
+            .map(|ex| Ok(self.table.push(ex)?))
             .collect()
     }
 }
@@ -509,6 +575,10 @@ impl metrics::Host for ScriptCtxView<'_> {
 impl context::Host for ScriptCtxView<'_> {
     fn info(&mut self) -> wasmtime::Result<ExecInfo> {
         Ok(self.hooks.info())
+    }
+
+    fn ids(&mut self) -> wasmtime::Result<TestIds> {
+        Ok(self.hooks.ids())
     }
 
     fn env(&mut self, name: String) -> wasmtime::Result<Option<String>> {

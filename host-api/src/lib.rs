@@ -14,9 +14,10 @@ pub mod http;
 pub mod modules;
 pub mod wasi_http;
 
-pub use bindings::stampede::script::context::{ExecInfo, LogLevel};
+pub use bindings::stampede::script::context::{ExecInfo, LogLevel, TestIds};
 pub use bindings::stampede::script::metrics::MetricType;
 pub use bindings::{Script, ScriptPre};
 pub use host::{
-    add_to_linker, RequestMeta, ScriptApi, ScriptCtxView, ScriptView, TestAborted, VuHooks,
+    add_to_linker, RequestMeta, RequestThrown, ScriptApi, ScriptCtxView, ScriptView, TestAborted,
+    VuHooks,
 };

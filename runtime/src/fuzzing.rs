@@ -1,4 +1,5 @@
-//! Entry points for fuzzing the parsers of user input: thresholds, durations and options.
+//! Entry points for fuzzing the parsers of user input: thresholds, durations, options,
+//! execution segments, and partial results (which arrive from other machines).
 //! The cargo-fuzz targets in `fuzz/` call these; so does a short smoke test here, which runs in
 //! every `cargo test`. Each must never panic, whatever the bytes.
 
@@ -52,6 +53,35 @@ pub fn options(data: &[u8]) {
     }
 }
 
+/// Execution segments and sequences: what parses prints and parses back to itself, and any
+/// sequence either plans or is refused — never a panic, and shares always add up.
+pub fn segments(data: &[u8]) {
+    use crate::executor::segment::{ExecutionTuple, Segment, SegmentSequence};
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(seg) = Segment::parse(s) {
+        assert_eq!(Segment::parse(&seg.to_string()).as_ref(), Ok(&seg));
+        let _ = ExecutionTuple::new(Some(&seg), None);
+    }
+    if let Ok(seq) = SegmentSequence::parse(s) {
+        assert_eq!(SegmentSequence::parse(&seq.to_string()).as_ref(), Ok(&seq));
+        if let Ok(tuples) = ExecutionTuple::all_of(&seq) {
+            for value in [0, 1, 7, 1000] {
+                let sum: u64 = tuples.iter().map(|t| t.scale(value)).sum();
+                assert_eq!(sum, value, "{seq}");
+            }
+        }
+    }
+}
+
+/// Partial results: whatever the bytes, reading and merging them is an answer or an error.
+pub fn partial(data: &[u8]) {
+    if let Ok(p) = crate::partial::Partial::from_slice(data) {
+        let _ = crate::partial::merge(vec![("fuzz".into(), p)]);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! A short, deterministic fuzz: seeds, then random mutations of them.
@@ -79,6 +109,11 @@ mod tests {
         r#"{"stages": [{"duration": "5s", "target": 3}]}"#,
         r#"{"scenarios": {"a": {"executor": "ramping-arrival-rate", "preAllocatedVUs": 1, "stages": [{"duration": "1s", "target": 5}]}}}"#,
         r#"{"thresholds": {"http_reqs": ["count>1", {"threshold": "rate>1", "abortOnFail": true}]}}"#,
+        "1/4:2/4",
+        "25%:0.5",
+        "0,1/4,1/2,3/4,1",
+        "0,0.3,0.5,0.6,0.7,0.8,0.9,1",
+        r#"{"executionSegment": "1/3:2/3", "executionSegmentSequence": "0,1/3,2/3,1"}"#,
     ];
 
     /// xorshift: no dependency, same sequence every run.
@@ -95,7 +130,7 @@ mod tests {
         }
     }
 
-    const BYTES: &[u8] = b"0123456789.+-eE()<>=!{}[]:,\"' pmsuhdnavgcrtlxinoqf\\\x00\xff\xc3\xa9";
+    const BYTES: &[u8] = b"0123456789.+-eE()<>=!{}[]:,/%\"' pmsuhdnavgcrtlxinoqf\\\x00\xff\xc3\xa9";
 
     fn mutate(rng: &mut Rng, input: &mut Vec<u8>) {
         for _ in 0..=rng.below(4) {
@@ -133,6 +168,8 @@ mod tests {
             thresholds(&input);
             duration(&input);
             options(&input);
+            segments(&input);
+            partial(&input);
         }
     }
 }

@@ -45,6 +45,8 @@ struct Inner {
     min: Level,
     out: Mutex<Box<dyn Write + Send>>,
     limits: Mutex<HashMap<String, Window>>,
+    /// Where the script's own lines go instead (k6's `consoleOutput`).
+    console: std::sync::OnceLock<Logger>,
 }
 
 struct Window {
@@ -66,8 +68,23 @@ impl Logger {
                 min,
                 out: Mutex::new(out),
                 limits: Mutex::new(HashMap::new()),
+                console: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Sends the script's own lines (console, stdout, stderr) to `out` from now on, for this
+    /// log and its clones: k6's `consoleOutput`. Only the first call counts.
+    pub fn redirect_console(&self, out: Box<dyn Write + Send>) {
+        let _ = self
+            .inner
+            .console
+            .set(Logger::to_writer(self.inner.min, out));
+    }
+
+    /// Where the script's own lines go: this log, or the `consoleOutput` file.
+    pub fn console(&self) -> &Logger {
+        self.inner.console.get().unwrap_or(self)
     }
 
     /// Whether lines at `level` are written.

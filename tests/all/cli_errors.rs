@@ -57,10 +57,7 @@ fn bad_flags_and_options_are_refused() {
         &run(&probe, &["--threshold", "http_reqs: p(95)<1"]),
         "counter metric",
     );
-    expect_config_error(
-        &run(&probe, &["--vus", "10"]),
-        "neither `duration` nor `iterations`",
-    );
+    expect_config_error(&run(&probe, &["--vus", "0"]), "`vus` must be more than 0");
     expect_config_error(&run(&probe, &["--no-such-flag"]), "--no-such-flag");
     expect_config_error(
         &run(&probe, &["--out", "influxdb=http://x"]),

@@ -251,3 +251,35 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// `k6/execution`'s numbers in the test come from the host (`context.ids`): on a test that is
+/// not split into execution segments they equal those in the instance.
+#[test]
+fn execution_numbers_in_the_test_match_the_instance_when_not_split() {
+    let dir = TempDir::new("js-ids");
+    write_files(
+        &dir,
+        &[(
+            "script.js",
+            r#"
+import { check } from 'k6';
+import exec from 'k6/execution';
+export const options = { vus: 2, iterations: 6 };
+const seen = [];
+export default function () {
+  seen.push(exec.scenario.iterationInTest);
+  check(exec, {
+    'idInTest is __VU': (e) => e.vu.idInTest === __VU && e.vu.idInInstance === __VU,
+    'iterationInTest is iterationInInstance': (e) => e.scenario.iterationInTest === e.scenario.iterationInInstance,
+    'iterationInTest is below 6': (e) => e.scenario.iterationInTest >= 0 && e.scenario.iterationInTest < 6,
+    'never seen twice by this VU': () => new Set(seen).size === seen.length,
+  });
+}
+"#,
+        )],
+    );
+    let r = run_js(&dir.path("script.js"), &["-q"]);
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.output());
+    assert_eq!(r.metric("checks", "passes"), 24.0, "{}", r.output());
+}

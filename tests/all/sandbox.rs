@@ -28,7 +28,10 @@ fn a_script_has_no_files_sockets_environment_or_arguments() {
 fn only_dash_e_variables_reach_the_script_unless_system_ones_are_asked_for() {
     let rt = runtime();
     let server = target(&rt);
-    // PATH is in every process's environment: the probe uses it as the request path.
+    // PATH is in every process's environment: the probe uses it as the request path. (The
+    // tests' `stampede()` keeps the system environment out with
+    // STAMPEDE_INCLUDE_SYSTEM_ENV_VARS=false; k6's default, which passes it, is tested in
+    // k6_cli.)
     let base = format!("BASE_URL={}", server.url());
     let r = run(&guest("probe"), &["-e", &base, "-i", "1", "-q"]);
     assert_eq!(

@@ -83,6 +83,9 @@ pub fn stampede() -> Command {
             cmd.env_remove(k);
         }
     }
+    // And the system environment out of the scripts (stampede passes it to them by default,
+    // as k6 does): the test guests read variables such as PATH from `-e` only.
+    cmd.env("STAMPEDE_INCLUDE_SYSTEM_ENV_VARS", "false");
     cmd
 }
 

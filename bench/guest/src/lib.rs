@@ -2,7 +2,9 @@
 //! status — the same work wrk does per request, plus what makes stampede a load tester (the
 //! script, the check, the metrics). Modes for the other measurements: `$MODE=sleep` parks the
 //! VU for `$SLEEP` seconds per iteration (VU start-up and memory); `$MODE=batch` sends `$BATCH`
-//! GETs at once per iteration (HTTP/2 streams on one connection, against h2load's `-m`).
+//! GETs at once per iteration (HTTP/2 streams on one connection, against h2load's `-m`);
+//! `$MODE=think` sends the GET and then sleeps `$SLEEP` seconds (memory of VUs that hold a
+//! connection).
 
 use std::sync::OnceLock;
 
@@ -18,10 +20,13 @@ fn mode() -> &'static str {
     MODE.get_or_init(|| stampede::env("MODE").unwrap_or_else(|| "get".into()))
 }
 
+fn think() -> f64 {
+    stampede::env("SLEEP").and_then(|s| s.parse().ok()).unwrap_or(1.0)
+}
+
 fn iteration() {
     if mode() == "sleep" {
-        let secs = stampede::env("SLEEP").and_then(|s| s.parse().ok()).unwrap_or(1.0);
-        stampede::sleep_secs(secs);
+        stampede::sleep_secs(think());
         return;
     }
     if mode() == "batch" {
@@ -39,6 +44,9 @@ fn iteration() {
     }
     let res = http::get(url());
     check!(res, { "status is 200" => |r| r.status() == 200 });
+    if mode() == "think" {
+        stampede::sleep_secs(think());
+    }
 }
 
 stampede::script! {

@@ -39,12 +39,13 @@ from . import http
 from ._wit import checks as _checks, context as _context, metrics as _metrics
 
 __all__ = [
-    "http", "check", "sleep", "group", "env", "log", "exec_info", "ExecInfo",
+    "http", "check", "sleep", "group", "env", "log", "exec_info", "ExecInfo", "test_ids", "TestIds",
     "abort_test", "fail_test", "Counter", "Gauge", "Rate", "Trend",
 ]
 
 Tags = Union[Mapping[str, Any], Iterable[Tuple[str, Any]], None]
 ExecInfo = _context.ExecInfo  # vu_id, iteration_in_instance, iteration_in_scenario, scenario, test_elapsed_ms
+TestIds = _context.TestIds  # vu_id_in_test, scenario_iteration_in_instance, scenario_iteration_in_test
 
 
 def _tags(tags: Tags) -> list:
@@ -93,6 +94,12 @@ def sleep(seconds: float) -> None:
 def exec_info() -> ExecInfo:
     """The current VU and iteration (k6's `exec.vu` / `exec.scenario`)."""
     return _context.info()
+
+
+def test_ids() -> TestIds:
+    """The VU's and the iteration's numbers across every instance of a test split with
+    execution segments (k6's `exec.vu.idInTest`, `exec.scenario.iterationInTest`)."""
+    return _context.ids()
 
 
 _LEVELS = {

@@ -1,7 +1,7 @@
 //! Opening a connection (TCP, then TLS with ALPN for `https`), and what an exchange on any
 //! connection reports back.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,10 +22,25 @@ pub(crate) struct Connected {
     pub(crate) h2: bool,
 }
 
-/// Connects to the first address that answers, then does the TLS handshake for `https`.
+/// Connects to `addr`, from the local address `local` when there is one (k6's `localIPs`).
+async fn dial(addr: SocketAddr, local: Option<IpAddr>) -> std::io::Result<TcpStream> {
+    let Some(local) = local else {
+        return TcpStream::connect(addr).await;
+    };
+    let socket = if local.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.bind(SocketAddr::new(local, 0))?;
+    socket.connect(addr).await
+}
+
+/// Connects to the first address that answers (from `local` when given), then does the TLS
+/// handshake for `https`.
 pub(crate) async fn connect(
     origin: &Origin,
-    addrs: &[SocketAddr],
+    (addrs, local): (&[SocketAddr], Option<IpAddr>),
     tls: &super::tls::Connectors,
     alpn: Alpn,
     base: Instant,
@@ -35,7 +50,7 @@ pub(crate) async fn connect(
     let mut last_err = None;
     let mut tcp = None;
     for addr in addrs {
-        match TcpStream::connect(addr).await {
+        match dial(*addr, local).await {
             Ok(s) => {
                 tcp = Some(s);
                 break;

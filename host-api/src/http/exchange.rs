@@ -2,8 +2,7 @@
 //! (HTTP/1.1 or HTTP/2), the request sent, and sent again on a new connection when Go's rules
 //! say it is safe.
 
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -16,7 +15,7 @@ use super::h1::{H1Conn, Outgoing};
 use super::h2::H2Conn;
 use super::pool::{PoolHandle, Pooled};
 use super::target::Origin;
-use super::{Exchange, HttpVersion, Shared, Timings};
+use super::{resolve, Exchange, HttpVersion, Shared, Timings};
 
 /// Attempts of one exchange at most (the first and the retries).
 const MAX_ATTEMPTS: u32 = 8;
@@ -30,6 +29,8 @@ pub(crate) struct Hop<'a> {
     pub(crate) deadline: tokio::time::Instant,
     pub(crate) discard: bool,
     pub(crate) version: HttpVersion,
+    /// The local address to connect from (`localIPs`).
+    pub(crate) local: Option<IpAddr>,
 }
 
 /// A connection to send on.
@@ -78,8 +79,11 @@ pub(crate) async fn exchange(shared: &Shared, pool: &PoolHandle, hop: Hop<'_>) -
         let outcome = match conn {
             Acquired::H1(mut conn) => {
                 let outcome = conn.exchange(&out, hop.deadline, hop.discard, limit).await;
+                let reuse = !shared.config.k6.no_connection_reuse;
                 if let Outcome::Done { keep: true, .. } = outcome {
-                    pool.put_h1(conn);
+                    if reuse {
+                        pool.put_h1(conn);
+                    }
                 }
                 outcome
             }
@@ -208,13 +212,20 @@ async fn acquire(
         HttpVersion::Http1 => Alpn::Http1,
         HttpVersion::Http2 => Alpn::Http2,
     };
-    let addrs = tokio::time::timeout_at(hop.deadline, resolve(shared, origin))
+    let addrs = tokio::time::timeout_at(hop.deadline, resolve::resolve(shared, origin))
         .await
         .map_err(|_| timeout())??;
     timings.blocked = start.elapsed();
     let connected = tokio::time::timeout_at(
         hop.deadline,
-        conn::connect(origin, &addrs, &shared.tls, alpn, shared.base, timings),
+        conn::connect(
+            origin,
+            (&addrs, hop.local),
+            &shared.tls,
+            alpn,
+            shared.base,
+            timings,
+        ),
     )
     .await
     .map_err(|_| timeout())??;
@@ -249,53 +260,4 @@ async fn acquire(
 
 fn timeout() -> RequestError {
     RequestError::new(errors::REQUEST_TIMEOUT, "request timeout")
-}
-
-/// The addresses of `origin` that requests may go to (names cached for k6's DNS ttl).
-async fn resolve(shared: &Shared, origin: &Origin) -> Result<Vec<SocketAddr>, RequestError> {
-    let policy = &shared.config.net;
-    let host = origin.bare_host();
-    let ips: Arc<[IpAddr]> = if let Ok(ip) = host.parse::<IpAddr>() {
-        Arc::from([ip].as_slice())
-    } else {
-        let cached = {
-            let dns = shared.dns.lock().expect("dns cache lock");
-            dns.get(host)
-                .filter(|(_, at)| at.elapsed() < super::DNS_TTL)
-                .map(|(ips, _)| ips.clone())
-        };
-        match cached {
-            Some(ips) => ips,
-            None => {
-                let found = tokio::net::lookup_host((host, origin.port()))
-                    .await
-                    .map_err(|e| RequestError::new(errors::DNS, format!("lookup {host}: {e}")))?;
-                let ips: Arc<[IpAddr]> = found.map(|a| a.ip()).collect::<Vec<_>>().into();
-                if ips.is_empty() {
-                    return Err(RequestError::new(
-                        errors::DNS_NO_SUCH_HOST,
-                        "lookup: no such host",
-                    ));
-                }
-                shared
-                    .dns
-                    .lock()
-                    .expect("dns cache lock")
-                    .insert(host.to_owned(), (ips.clone(), Instant::now()));
-                ips
-            }
-        }
-    };
-    let allowed: Vec<SocketAddr> = ips
-        .iter()
-        .filter(|ip| !policy.ip_blocked(**ip))
-        .map(|ip| SocketAddr::new(*ip, origin.port()))
-        .collect();
-    if allowed.is_empty() {
-        return Err(RequestError::new(
-            errors::BLACKLISTED_IP,
-            format!("ip {} of `{host}` is blacklisted", ips[0]),
-        ));
-    }
-    Ok(allowed)
 }

@@ -6,17 +6,23 @@ pub mod auth;
 mod compress;
 mod conn;
 pub mod cookies;
+pub mod debug;
 pub(crate) mod decompress;
+pub mod dns;
 pub mod errors;
 mod exchange;
 mod framing;
 pub mod h1;
 mod h2;
+pub mod hosts;
 mod io;
+mod k6opts;
+pub mod local_ips;
 pub mod netpolicy;
 mod pemcrypt;
 mod pool;
 mod redirect;
+mod resolve;
 mod target;
 pub mod tls;
 
@@ -31,6 +37,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 pub use auth::AuthScheme;
 pub use cookies::{CookieJar, SharedJar};
 pub use errors::RequestError;
+pub use k6opts::{HttpDebug, K6Settings, RateLimiter};
 pub use netpolicy::{HostPattern, IpNet, NetPolicy};
 use pool::PoolHandle;
 pub use redirect::RequestCookie;
@@ -61,6 +68,8 @@ pub struct ClientConfig {
     pub tls: TlsSettings,
     /// Which HTTP version requests use when they do not say (`httpVersion`).
     pub http_version: HttpVersion,
+    /// k6's connection-reuse, `hosts`, `dns`, `rps`, `batch`, `throw` and `httpDebug` options.
+    pub k6: K6Settings,
 }
 
 /// Which HTTP version a request uses (the `httpVersion` option and request parameter).
@@ -105,6 +114,7 @@ impl Default for ClientConfig {
             net: NetPolicy::default(),
             tls: TlsSettings::default(),
             http_version: HttpVersion::Auto,
+            k6: K6Settings::default(),
         }
     }
 }
@@ -122,13 +132,14 @@ struct Shared {
     tls: tls::Connectors,
     dns: Mutex<DnsCache>,
     base: Instant,
+    /// `rps`: the test's request rate cap.
+    rps: Option<RateLimiter>,
+    /// `dns`'s `select`.
+    picker: dns::Picker,
 }
 
 /// Resolved names and when they were resolved.
 type DnsCache = HashMap<String, (Arc<[IpAddr]>, Instant)>;
-
-/// How long a resolved name is reused (k6's default DNS ttl).
-const DNS_TTL: Duration = Duration::from_secs(300);
 
 impl HttpClient {
     /// A client with `config`.
@@ -137,6 +148,7 @@ impl HttpClient {
         let user_agent = Some(config.user_agent.as_str())
             .filter(|ua| !ua.is_empty())
             .and_then(|ua| HeaderValue::from_str(ua).ok());
+        let rps = RateLimiter::new(config.k6.rps);
         Self {
             shared: Arc::new(Shared {
                 user_agent,
@@ -144,6 +156,8 @@ impl HttpClient {
                 tls,
                 dns: Mutex::new(HashMap::new()),
                 base: Instant::now(),
+                rps,
+                picker: dns::Picker::default(),
             }),
         }
     }
@@ -161,7 +175,22 @@ impl HttpClient {
             completed: Outbox::default(),
             jar: SharedJar::new(),
             notices: Notices::default(),
+            local: None,
         }
+    }
+
+    /// A client for the VU at `index` (from 0), which connects from its address in
+    /// `localIPs` when the test has some (k6's `n`th VU uses the `n`th address).
+    pub fn vu_at(&self, index: u64) -> VuClient {
+        let mut vu = self.vu();
+        vu.local = self
+            .shared
+            .config
+            .k6
+            .local_ips
+            .as_ref()
+            .map(|p| p.get(index));
+        vu
     }
 }
 
@@ -393,6 +422,8 @@ pub struct VuClient {
     completed: Outbox,
     jar: SharedJar,
     notices: Notices,
+    /// The local address its connections are made from (`localIPs`).
+    local: Option<IpAddr>,
 }
 
 impl VuClient {
@@ -403,7 +434,15 @@ impl VuClient {
         req: Request,
         observe: &mut (dyn FnMut(&Exchange) + Send),
     ) -> Exchange {
-        send_on(&self.shared, &self.idle, &self.notices, req, observe).await
+        send_on(
+            &self.shared,
+            &self.idle,
+            self.local,
+            &self.notices,
+            req,
+            observe,
+        )
+        .await
     }
 
     /// Sends several requests concurrently. Over HTTP/2 they are streams of the origin's one
@@ -415,12 +454,22 @@ impl VuClient {
         observe: &mut (dyn FnMut(usize, &Exchange) + Send),
     ) -> Vec<Exchange> {
         let mut seen: Vec<Vec<Exchange>> = (0..reqs.len()).map(|_| Vec::new()).collect();
+        let limits = &k6opts::BatchLimits::new(&self.shared.config.k6);
         let futures = reqs
             .into_iter()
             .zip(seen.iter_mut())
             .map(|(req, seen)| async move {
+                let _slots = limits.enter(&req.url).await;
                 let mut push = |e: &Exchange| seen.push(e.without_body());
-                send_on(&self.shared, &self.idle, &self.notices, req, &mut push).await
+                send_on(
+                    &self.shared,
+                    &self.idle,
+                    self.local,
+                    &self.notices,
+                    req,
+                    &mut push,
+                )
+                .await
             });
         let results = futures_util::future::join_all(futures).await;
         for (i, hops) in seen.iter().enumerate() {
@@ -473,17 +522,23 @@ impl VuClient {
 async fn send_on(
     shared: &Shared,
     pool: &PoolHandle,
+    local: Option<IpAddr>,
     notices: &Notices,
     req: Request,
     observe: &mut (dyn FnMut(&Exchange) + Send),
 ) -> Exchange {
     let config = &shared.config;
+    if let Some(rps) = &shared.rps {
+        // k6 waits for its turn once the request is ready, before timing it.
+        rps.wait().await;
+    }
     let deadline = tokio::time::Instant::now() + req.timeout.unwrap_or(config.timeout);
     let max_redirects = req.max_redirects.unwrap_or(config.max_redirects);
     let warn_on_limit = req.max_redirects.is_none() && !config.max_redirects_set;
     let discard = req.discard_body || config.discard_response_bodies;
     let version = req.http_version.unwrap_or(config.http_version);
-    let headers = match build_headers(&req.headers, shared.user_agent.as_ref()) {
+    let close = config.k6.no_connection_reuse;
+    let headers = match build_headers(&req.headers, shared.user_agent.as_ref(), close) {
         Ok(h) => h,
         Err(e) => {
             let ex = Exchange::failed(req.method, req.url, Timings::default(), e);
@@ -506,7 +561,7 @@ async fn send_on(
         return ex;
     }
     loop {
-        let mut ex = hop(shared, pool, &chain, deadline, discard, version).await;
+        let mut ex = hop(shared, (pool, local), &chain, deadline, discard, version).await;
         if let Some(answer) = chain.digest_answer(&ex) {
             ex.challenge = true;
             chain.store_cookies(&ex);
@@ -517,7 +572,7 @@ async fn send_on(
             headers.insert(http::header::AUTHORIZATION, answer);
             ex = exchange(
                 shared,
-                pool,
+                (pool, local),
                 &chain.method,
                 &chain.url,
                 &headers,
@@ -559,7 +614,7 @@ async fn send_on(
 /// One hop of `chain` as it stands.
 async fn hop(
     shared: &Shared,
-    pool: &PoolHandle,
+    pool: (&PoolHandle, Option<IpAddr>),
     chain: &Chain,
     deadline: tokio::time::Instant,
     discard: bool,
@@ -607,6 +662,7 @@ fn decode_body(ex: &mut Exchange, limit: u64) {
 fn build_headers(
     given: &[(String, String)],
     user_agent: Option<&HeaderValue>,
+    close: bool,
 ) -> Result<HeaderMap, RequestError> {
     let mut headers = HeaderMap::with_capacity(given.len() + 1);
     for (name, value) in given {
@@ -626,6 +682,10 @@ fn build_headers(
             headers.insert(http::header::USER_AGENT, ua.clone());
         }
     }
+    if close && !headers.contains_key(http::header::CONNECTION) {
+        // `noConnectionReuse`: as Go's client does without keep-alive.
+        headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    }
     Ok(headers)
 }
 
@@ -633,7 +693,7 @@ fn build_headers(
 #[allow(clippy::too_many_arguments)]
 async fn exchange(
     shared: &Shared,
-    pool: &PoolHandle,
+    (pool, local): (&PoolHandle, Option<IpAddr>),
     method: &Method,
     url: &str,
     headers: &HeaderMap,
@@ -650,6 +710,7 @@ async fn exchange(
         deadline,
         discard,
         version,
+        local,
     };
     exchange::exchange(shared, pool, hop).await
 }

@@ -26,7 +26,7 @@ use super::search::{Next, Outcome, Search};
 use super::window::Window;
 use super::{Answer, Found, Model, Settings};
 use crate::cpu::{CpuMeter, CpuUse};
-use crate::executor::{self, ExecVu, ExecutorKind, Progress, Run, ScenarioConfig, ScenarioShared};
+use crate::executor::{self, ExecVu, ExecutorKind, Run, ScenarioConfig, ScenarioShared};
 use crate::metrics::{Metrics, Sample};
 use crate::vu::Stop;
 use crate::workers::{busiest_thread, SchedStat, Workers};
@@ -205,6 +205,7 @@ impl<V: ExecVu> Driver<V> {
             exec: s.exec.clone(),
             env: self.scenario.env.clone(),
             tags: self.scenario.tags.clone(),
+            tuple: crate::executor::segment::ExecutionTuple::full(),
         }
     }
 
@@ -213,13 +214,7 @@ impl<V: ExecVu> Driver<V> {
         self.make_vus(load).await;
         let config = self.scenario(load);
         let max_vus = config.max_vus();
-        let shared = Arc::new(ScenarioShared {
-            name: Arc::from(SCENARIO),
-            exec: config.exec.clone(),
-            tags: config.tags.clone(),
-            env: Arc::new(config.env.clone()),
-            progress: Progress::default(),
-        });
+        let shared = Arc::new(ScenarioShared::new(&config));
         // Samples of the previous step that arrived since it was judged are not this one's.
         while self.samples.try_recv().is_ok() {}
         let start = Instant::now();

@@ -9,7 +9,8 @@ use std::sync::Mutex;
 use super::*;
 use crate::capacity::search::{self, Limit};
 use crate::capacity::Settings;
-use crate::executor::VuPool;
+use crate::executor::segment::ExecutionTuple;
+use crate::executor::{IterationStart, VuIds, VuPool};
 use crate::metrics::{builtin, MetricId, TagSetId};
 use crate::options::ThresholdSpec;
 use crate::thresholds::Thresholds;
@@ -98,12 +99,8 @@ impl ExecVu for SimVu {
         self.id
     }
     fn enter_scenario(&mut self, _: &ScenarioShared) {}
-    async fn iteration<'a>(
-        &'a mut self,
-        _exec: &'a str,
-        _data: &'a [u8],
-        scheduled: Option<Instant>,
-    ) {
+    async fn iteration<'a>(&'a mut self, _exec: &'a str, _data: &'a [u8], at: IterationStart) {
+        let scheduled = at.scheduled;
         let start = Instant::now();
         let mut samples = std::mem::take(&mut self.pending);
         if let Some(at) = scheduled {
@@ -189,7 +186,8 @@ async fn search_with(
     let thresholds = Thresholds::build(&specs, &metrics).unwrap();
     let tags = metrics.tag_set(&[("scenario", SCENARIO)]);
     let (m, svc) = (metrics.clone(), service.clone());
-    let pool = Arc::new(VuPool::new(move |id| {
+    let pool = Arc::new(VuPool::new(&ExecutionTuple::full(), move |ids: VuIds| {
+        let id = ids.in_instance;
         let (metrics, service) = (m.clone(), svc.clone());
         Box::pin(async move {
             Ok(SimVu {
@@ -206,6 +204,7 @@ async fn search_with(
         pool,
         control,
         data: Arc::from(Vec::new()),
+        min_iteration_duration: Duration::ZERO,
         on_dropped: Arc::new(move |_: &ScenarioShared, n: u64| {
             dropped.record(&[Sample {
                 metric: builtin::DROPPED_ITERATIONS,

@@ -12,57 +12,57 @@ use super::{ExecVu, ScenarioRun};
 
 /// A stretch of time over which the rate (iterations per time unit) moves linearly.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Segment {
+pub(super) struct Ramp {
     pub(super) from: f64,
     pub(super) to: f64,
     pub(super) duration: Duration,
 }
 
-/// Start times, from the scenario's start, of the iterations a rate profile calls for: the
-/// k-th iteration starts when the integral of the rate reaches k (from k = 0 when the rate
-/// starts above 0, as k6 starts the first iteration at once; from 1 when it starts at 0).
+/// When, from the scenario's start, the integral of the rate profile reaches each of `areas`
+/// (increasing): the start times of the iterations whose numbers they are. Each time is a
+/// function of its area alone, so instances that own different areas of the same profile
+/// (execution segments) start their iterations interleaved, exactly where one instance
+/// running them all would have. Areas past the end of the profile have no time.
 pub(super) fn offsets(
-    segments: Vec<Segment>,
+    ramps: Vec<Ramp>,
     time_unit: Duration,
+    areas: impl Iterator<Item = u64>,
 ) -> impl Iterator<Item = Duration> {
     let unit = time_unit.as_secs_f64();
-    let first = if segments.first().is_some_and(|s| s.from > 0.0) {
-        0.0
-    } else {
-        1.0
-    };
-    let mut k = first;
+    let mut areas = areas.map(|a| a as f64);
     let mut seg = 0;
     let mut seg_start = 0.0f64; // seconds
     let mut count_before = 0.0f64; // integral of the rate up to seg_start
-    std::iter::from_fn(move || loop {
-        let s = segments.get(seg)?;
-        let d = s.duration.as_secs_f64();
-        let need = (k - count_before) * unit; // in rate·seconds
-        let a = (s.to - s.from) / (2.0 * d.max(f64::MIN_POSITIVE));
-        let tau = if d == 0.0 {
-            f64::INFINITY
-        } else if a.abs() < 1e-12 {
-            if s.from > 0.0 {
-                need / s.from
-            } else {
+    std::iter::from_fn(move || {
+        let k = areas.next()?;
+        loop {
+            let s = ramps.get(seg)?;
+            let d = s.duration.as_secs_f64();
+            let need = (k - count_before) * unit; // in rate·seconds
+            let a = (s.to - s.from) / (2.0 * d.max(f64::MIN_POSITIVE));
+            let tau = if d == 0.0 {
                 f64::INFINITY
-            }
-        } else {
-            let disc = s.from * s.from + 4.0 * a * need;
-            if disc < 0.0 {
-                f64::INFINITY
+            } else if a.abs() < 1e-12 {
+                if s.from > 0.0 {
+                    need / s.from
+                } else {
+                    f64::INFINITY
+                }
             } else {
-                (-s.from + disc.sqrt()) / (2.0 * a)
+                let disc = s.from * s.from + 4.0 * a * need;
+                if disc < 0.0 {
+                    f64::INFINITY
+                } else {
+                    (-s.from + disc.sqrt()) / (2.0 * a)
+                }
+            };
+            if (0.0..d).contains(&tau) {
+                return Some(Duration::from_secs_f64(seg_start + tau));
             }
-        };
-        if tau >= 0.0 && tau < d {
-            k += 1.0;
-            return Some(Duration::from_secs_f64(seg_start + tau));
+            count_before += (s.from + s.to) / 2.0 * d / unit;
+            seg_start += d;
+            seg += 1;
         }
-        count_before += (s.from + s.to) / 2.0 * d / unit;
-        seg_start += d;
-        seg += 1;
     })
 }
 
@@ -167,26 +167,29 @@ mod tests {
 
     #[test]
     fn a_constant_rate_starts_at_once_and_evenly() {
-        let seg = Segment {
+        let seg = Ramp {
             from: 4.0,
             to: 4.0,
             duration: Duration::from_secs(1),
         };
-        let got: Vec<Duration> = offsets(vec![seg], Duration::from_secs(1)).collect();
+        let got: Vec<Duration> = offsets(vec![seg], Duration::from_secs(1), 0..).collect();
         assert_eq!(secs(&got), vec![0.0, 0.25, 0.5, 0.75]);
-        let seg = Segment {
+        let seg = Ramp {
             from: 2000.0,
             to: 2000.0,
             duration: Duration::from_secs(10),
         };
-        assert_eq!(offsets(vec![seg], Duration::from_secs(1)).count(), 20_000);
-        let seg = Segment {
+        assert_eq!(
+            offsets(vec![seg], Duration::from_secs(1), 0..).count(),
+            20_000
+        );
+        let seg = Ramp {
             from: 30.0,
             to: 30.0,
             duration: Duration::from_secs(60),
         };
         assert_eq!(
-            offsets(vec![seg], Duration::from_secs(60)).count(),
+            offsets(vec![seg], Duration::from_secs(60), 0..).count(),
             30,
             "timeUnit scales the rate"
         );
@@ -195,12 +198,12 @@ mod tests {
     #[test]
     fn a_linear_ramp_follows_the_integral_of_the_rate() {
         // 0 → 10/s over 1 s: 5 iterations' worth; the k-th at sqrt(k/5) s.
-        let ramp = Segment {
+        let ramp = Ramp {
             from: 0.0,
             to: 10.0,
             duration: Duration::from_secs(1),
         };
-        let got: Vec<Duration> = offsets(vec![ramp], Duration::from_secs(1)).collect();
+        let got: Vec<Duration> = offsets(vec![ramp], Duration::from_secs(1), 1..).collect();
         let want: Vec<f64> = (1..=4).map(|k| ((k as f64) / 5.0).sqrt()).collect();
         assert_eq!(
             secs(&got),
@@ -212,21 +215,65 @@ mod tests {
             )
         );
         // Then 10/s flat for 1 s: iterations 5..14 at 1.0, 1.1, … 1.9 s.
-        let flat = Segment {
+        let flat = Ramp {
             from: 10.0,
             to: 10.0,
             duration: Duration::from_secs(1),
         };
-        let got: Vec<Duration> = offsets(vec![ramp, flat], Duration::from_secs(1)).collect();
+        let got: Vec<Duration> = offsets(vec![ramp, flat], Duration::from_secs(1), 1..).collect();
         assert_eq!(got.len(), 14);
         assert!((got[4].as_secs_f64() - 1.0).abs() < 1e-9);
         assert!((got[13].as_secs_f64() - 1.9).abs() < 1e-9);
         // A zero rate starts nothing.
-        let zero = Segment {
+        let zero = Ramp {
             from: 0.0,
             to: 0.0,
             duration: Duration::from_secs(5),
         };
-        assert_eq!(offsets(vec![zero], Duration::from_secs(1)).count(), 0);
+        assert_eq!(offsets(vec![zero], Duration::from_secs(1), 1..).count(), 0);
+    }
+
+    #[test]
+    fn ramps_match_k6s_schedule() {
+        // k6's own expectations for 0 → 1/s over 5 s, 1/s for 1 s, 1 → 0/s over 5 s (its
+        // TestRampingArrivalRateCal): iteration k starts when the integral reaches k.
+        let ramps = vec![
+            Ramp {
+                from: 0.0,
+                to: 1.0,
+                duration: Duration::from_secs(5),
+            },
+            Ramp {
+                from: 1.0,
+                to: 1.0,
+                duration: Duration::from_secs(1),
+            },
+            Ramp {
+                from: 1.0,
+                to: 0.0,
+                duration: Duration::from_secs(5),
+            },
+        ];
+        let got: Vec<f64> = offsets(ramps.clone(), Duration::from_secs(1), 1..)
+            .map(|d| d.as_secs_f64())
+            .collect();
+        let want = [3.162, 4.472, 5.5, 6.527, 7.837];
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 0.001, "{got:?}");
+        }
+        // The sixth lands on the very end (k6 may or may not start it; so may we).
+        assert!(
+            got.len() == 5 || (got.len() == 6 && (got[5] - 11.0).abs() < 1e-6),
+            "{got:?}"
+        );
+        // A segment owning areas 2 and 5 (k6's 0:1/3 of this profile) gets 4.472 s and 7.837 s.
+        let some: Vec<f64> = offsets(ramps, Duration::from_secs(1), [2, 5].into_iter())
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .collect();
+        assert_eq!(some.len(), 2);
+        assert!(
+            (some[0] - 4472.0).abs() < 1.0 && (some[1] - 7837.0).abs() < 1.0,
+            "{some:?}"
+        );
     }
 }

@@ -1,13 +1,13 @@
-//! Scenarios as options describe them, with k6's executor names, option names, defaults and
-//! validation; and the shortcut options (`vus`, `duration`, `iterations`, `stages`) mapped to a
-//! `default` scenario exactly as k6 maps them.
+//! Scenarios as options describe them, with k6's executor names, settings and defaults, and
+//! each executor's share of a test split with execution segments (see [`segment`]): how many
+//! VUs this instance makes, and how its iterations are numbered in the whole test.
+//!
+//! [`segment`]: super::segment
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde_json::{Map, Value};
-
-use crate::options::{Dur, Options, Stage};
+use super::segment::ExecutionTuple;
+use crate::options::Stage;
 
 /// k6's default gracefulStop and gracefulRampDown.
 pub const DEFAULT_GRACEFUL_STOP: Duration = Duration::from_secs(30);
@@ -96,6 +96,8 @@ pub struct ScenarioConfig {
     pub env: Vec<(String, String)>,
     /// Tags on its samples.
     pub tags: Vec<(String, String)>,
+    /// This instance's segment of the test (the whole test, unless split).
+    pub tuple: ExecutionTuple,
 }
 
 impl ExecutorKind {
@@ -113,8 +115,8 @@ impl ExecutorKind {
 }
 
 impl ScenarioConfig {
-    /// Most VUs the scenario can use at once.
-    pub fn max_vus(&self) -> u64 {
+    /// Most VUs the scenario can use at once, on all instances together.
+    pub fn unscaled_max_vus(&self) -> u64 {
         match &self.executor {
             ExecutorKind::SharedIterations { vus, .. }
             | ExecutorKind::PerVuIterations { vus, .. }
@@ -127,7 +129,13 @@ impl ScenarioConfig {
         }
     }
 
-    /// VUs made before the test starts.
+    /// Most VUs the scenario can use at once on this instance: its share of
+    /// [`unscaled_max_vus`](Self::unscaled_max_vus).
+    pub fn max_vus(&self) -> u64 {
+        self.tuple.scale(self.unscaled_max_vus())
+    }
+
+    /// VUs made before the test starts, on this instance.
     pub fn initial_vus(&self) -> u64 {
         match &self.executor {
             ExecutorKind::ConstantArrivalRate {
@@ -135,8 +143,38 @@ impl ScenarioConfig {
             }
             | ExecutorKind::RampingArrivalRate {
                 pre_allocated_vus, ..
-            } => *pre_allocated_vus,
+            } => self.tuple.scale(*pre_allocated_vus),
             _ => self.max_vus(),
+        }
+    }
+
+    /// How this instance's iterations are numbered in the whole test: by its segment, dealt
+    /// again over the VUs for shared-iterations and over maxVUs for the arrival-rate
+    /// executors, as k6 does. `None` when this instance runs none of the scenario's
+    /// iterations (k6's `HasWork` is false).
+    pub fn iteration_tuple(&self) -> Option<ExecutionTuple> {
+        match &self.executor {
+            ExecutorKind::SharedIterations { vus, .. } => self.tuple.rescaled(*vus),
+            ExecutorKind::ConstantArrivalRate { max_vus, .. }
+            | ExecutorKind::RampingArrivalRate { max_vus, .. } => self.tuple.rescaled(*max_vus),
+            _ => (self.max_vus() > 0).then(|| self.tuple.clone()),
+        }
+    }
+
+    /// Iterations this instance runs of a shared-iterations scenario (its share of the
+    /// scenario's, dealt over its share of the VUs).
+    pub fn shared_iterations(&self) -> u64 {
+        match (&self.executor, self.iteration_tuple()) {
+            (ExecutorKind::SharedIterations { iterations, .. }, Some(t)) => t.scale(*iterations),
+            _ => 0,
+        }
+    }
+
+    /// Whether this instance has anything to do in the scenario.
+    pub fn has_work(&self) -> bool {
+        match &self.executor {
+            ExecutorKind::SharedIterations { .. } => self.shared_iterations() > 0,
+            _ => self.iteration_tuple().is_some(),
         }
     }
 
@@ -154,63 +192,70 @@ impl ScenarioConfig {
         }
     }
 
-    /// One line describing it, as k6's start-up banner does.
+    /// One line describing this instance's share of it, as k6's start-up banner does.
     pub fn describe(&self) -> String {
         let d = crate::options::format_duration;
+        let t = &self.tuple;
+        // A rate split between instances is a fraction of the configured one.
+        let rate = |r: u64| {
+            if t.is_full() {
+                r.to_string()
+            } else {
+                format!("{:.2}", r as f64 * t.segment().length().as_f64())
+            }
+        };
         let body = match &self.executor {
             ExecutorKind::SharedIterations {
-                vus,
-                iterations,
-                max_duration,
-            } => {
-                format!(
-                    "{iterations} iterations shared among {vus} VUs (maxDuration: {})",
-                    d(*max_duration)
-                )
-            }
+                vus, max_duration, ..
+            } => format!(
+                "{} iterations shared among {} VUs (maxDuration: {})",
+                self.shared_iterations(),
+                t.scale(*vus),
+                d(*max_duration)
+            ),
             ExecutorKind::PerVuIterations {
                 vus,
                 iterations,
                 max_duration,
-            } => {
-                format!(
-                    "{iterations} iterations for each of {vus} VUs (maxDuration: {})",
-                    d(*max_duration)
-                )
-            }
-            ExecutorKind::ConstantVus { vus, duration } => {
-                format!("{vus} looping VUs for {}", d(*duration))
-            }
-            ExecutorKind::RampingVus {
-                start_vus, stages, ..
             } => format!(
+                "{iterations} iterations for each of {} VUs (maxDuration: {})",
+                t.scale(*vus),
+                d(*max_duration)
+            ),
+            ExecutorKind::ConstantVus { vus, duration } => {
+                format!("{} looping VUs for {}", t.scale(*vus), d(*duration))
+            }
+            ExecutorKind::RampingVus { stages, .. } => format!(
                 "Up to {} looping VUs for {} over {} stages",
-                self.max_vus().max(*start_vus),
+                self.max_vus(),
                 d(self.max_run_time()),
                 stages.len()
             ),
             ExecutorKind::ConstantArrivalRate {
-                rate,
+                rate: r,
                 time_unit,
                 duration,
-                pre_allocated_vus,
-                max_vus,
+                ..
             } => format!(
-                "{rate} iterations/{} for {} (maxVUs: {pre_allocated_vus}-{max_vus})",
+                "{} iterations/{} for {} (maxVUs: {}-{})",
+                rate(*r),
                 d(*time_unit),
-                d(*duration)
+                d(*duration),
+                self.initial_vus(),
+                self.max_vus()
             ),
             ExecutorKind::RampingArrivalRate {
                 start_rate,
                 time_unit,
                 stages,
-                pre_allocated_vus,
-                max_vus,
+                ..
             } => format!(
-                "Up to {} iterations/{} over {} stages (maxVUs: {pre_allocated_vus}-{max_vus})",
-                stages.iter().map(|s| s.target).fold(*start_rate, u64::max),
+                "Up to {} iterations/{} over {} stages (maxVUs: {}-{})",
+                rate(stages.iter().map(|s| s.target).fold(*start_rate, u64::max)),
                 d(*time_unit),
-                stages.len()
+                stages.len(),
+                self.initial_vus(),
+                self.max_vus()
             ),
         };
         let mut extra = format!("gracefulStop: {}", d(self.graceful_stop));
@@ -221,469 +266,5 @@ impl ScenarioConfig {
             extra.push_str(&format!(", startTime: {}", d(self.start_time)));
         }
         format!("{}: {body} ({extra})", self.name)
-    }
-}
-
-/// The scenarios of a test, from merged options.
-pub fn scenarios(options: &Options) -> Result<Vec<ScenarioConfig>, String> {
-    let list = match &options.scenarios {
-        Some(map) => {
-            if map.is_empty() {
-                return Err("`scenarios` is empty: define at least one scenario".into());
-            }
-            map.iter()
-                .map(|(name, v)| parse_scenario(name, v))
-                .collect::<Result<Vec<_>, _>>()?
-        }
-        None => vec![shortcut_scenario(options)?],
-    };
-    Ok(list)
-}
-
-fn shortcut_scenario(o: &Options) -> Result<ScenarioConfig, String> {
-    let vus = o.vus;
-    let base = |executor| ScenarioConfig {
-        name: "default".into(),
-        executor,
-        start_time: Duration::ZERO,
-        graceful_stop: DEFAULT_GRACEFUL_STOP,
-        exec: "default".into(),
-        env: Vec::new(),
-        tags: Vec::new(),
-    };
-    if let Some(stages) = &o.stages {
-        if o.duration.is_some() || o.iterations.is_some() {
-            return Err("`stages` cannot be combined with `duration` or `iterations`: use one execution shortcut".into());
-        }
-        let s = base(ExecutorKind::RampingVus {
-            start_vus: vus.unwrap_or(1),
-            stages: stages.clone(),
-            graceful_ramp_down: DEFAULT_GRACEFUL_STOP,
-        });
-        validate(&s)?;
-        return Ok(s);
-    }
-    let s = match (o.iterations, o.duration) {
-        (Some(iterations), duration) => base(ExecutorKind::SharedIterations {
-            vus: vus.unwrap_or(1),
-            iterations,
-            max_duration: duration.map(|d| d.0).unwrap_or(DEFAULT_MAX_DURATION),
-        }),
-        (None, Some(duration)) => {
-            if duration.0.is_zero() {
-                return Err("`duration` must be more than 0 (to run until interrupted, set a long duration)".into());
-            }
-            base(ExecutorKind::ConstantVus { vus: vus.unwrap_or(1), duration: duration.0 })
-        }
-        (None, None) => match vus {
-            Some(v) if v > 1 => {
-                return Err(format!(
-                    "`vus` is {v} but neither `duration` nor `iterations` is set: say how long to run (e.g. --duration 30s) or how many iterations (e.g. --iterations 1000)"
-                ))
-            }
-            _ => base(ExecutorKind::PerVuIterations {
-                vus: vus.unwrap_or(1),
-                iterations: 1,
-                max_duration: DEFAULT_MAX_DURATION,
-            }),
-        },
-    };
-    validate(&s)?;
-    Ok(s)
-}
-
-const COMMON: [&str; 6] = [
-    "executor",
-    "startTime",
-    "gracefulStop",
-    "exec",
-    "env",
-    "tags",
-];
-
-fn parse_scenario(name: &str, v: &Value) -> Result<ScenarioConfig, String> {
-    let here = format!("scenario `{name}`");
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return Err(format!(
-            "{here}: scenario names may only have letters, digits, `_` and `-`"
-        ));
-    }
-    let obj = v
-        .as_object()
-        .ok_or_else(|| format!("{here}: expected an object with an `executor`"))?;
-    let executor = obj
-        .get("executor")
-        .ok_or_else(|| {
-            format!(
-                "{here}: `executor` is missing (one of {})",
-                EXECUTORS.join(", ")
-            )
-        })?
-        .as_str()
-        .ok_or_else(|| format!("{here}: `executor` must be a string"))?;
-    let fields: &[&str] = match executor {
-        "shared-iterations" | "per-vu-iterations" => &["vus", "iterations", "maxDuration"],
-        "constant-vus" => &["vus", "duration"],
-        "ramping-vus" => &["startVUs", "stages", "gracefulRampDown"],
-        "constant-arrival-rate" => &["rate", "timeUnit", "duration", "preAllocatedVUs", "maxVUs"],
-        "ramping-arrival-rate" => &[
-            "startRate",
-            "timeUnit",
-            "stages",
-            "preAllocatedVUs",
-            "maxVUs",
-        ],
-        other => {
-            return Err(format!(
-                "{here}: unknown executor `{other}` (one of {})",
-                EXECUTORS.join(", ")
-            ));
-        }
-    };
-    for key in obj.keys() {
-        if !COMMON.contains(&key.as_str()) && !fields.contains(&key.as_str()) {
-            return Err(format!(
-                "{here}: unknown option `{key}` for executor {executor} (it takes {}, and {})",
-                fields.join(", "),
-                COMMON[1..].join(", ")
-            ));
-        }
-    }
-    let get = Getter { obj, here: &here };
-    let executor = match executor {
-        "shared-iterations" => ExecutorKind::SharedIterations {
-            vus: get.u64("vus")?.unwrap_or(1),
-            iterations: get.u64("iterations")?.unwrap_or(1),
-            max_duration: get.dur("maxDuration")?.unwrap_or(DEFAULT_MAX_DURATION),
-        },
-        "per-vu-iterations" => ExecutorKind::PerVuIterations {
-            vus: get.u64("vus")?.unwrap_or(1),
-            iterations: get.u64("iterations")?.unwrap_or(1),
-            max_duration: get.dur("maxDuration")?.unwrap_or(DEFAULT_MAX_DURATION),
-        },
-        "constant-vus" => ExecutorKind::ConstantVus {
-            vus: get.u64("vus")?.unwrap_or(1),
-            duration: get
-                .dur("duration")?
-                .ok_or_else(|| format!("{here}: `duration` is required for constant-vus"))?,
-        },
-        "ramping-vus" => ExecutorKind::RampingVus {
-            start_vus: get.u64("startVUs")?.unwrap_or(1),
-            stages: get.stages()?,
-            graceful_ramp_down: get
-                .dur("gracefulRampDown")?
-                .unwrap_or(DEFAULT_GRACEFUL_STOP),
-        },
-        "constant-arrival-rate" => {
-            let pre = get
-                .u64("preAllocatedVUs")?
-                .ok_or_else(|| format!("{here}: `preAllocatedVUs` is required"))?;
-            ExecutorKind::ConstantArrivalRate {
-                rate: get
-                    .u64("rate")?
-                    .ok_or_else(|| format!("{here}: `rate` is required"))?,
-                time_unit: get.dur("timeUnit")?.unwrap_or(Duration::from_secs(1)),
-                duration: get
-                    .dur("duration")?
-                    .ok_or_else(|| format!("{here}: `duration` is required"))?,
-                pre_allocated_vus: pre,
-                max_vus: get.u64("maxVUs")?.unwrap_or(pre),
-            }
-        }
-        _ => {
-            let pre = get
-                .u64("preAllocatedVUs")?
-                .ok_or_else(|| format!("{here}: `preAllocatedVUs` is required"))?;
-            ExecutorKind::RampingArrivalRate {
-                start_rate: get.u64("startRate")?.unwrap_or(0),
-                time_unit: get.dur("timeUnit")?.unwrap_or(Duration::from_secs(1)),
-                stages: get.stages()?,
-                pre_allocated_vus: pre,
-                max_vus: get.u64("maxVUs")?.unwrap_or(pre),
-            }
-        }
-    };
-    let exec = match obj.get("exec") {
-        None => "default".to_string(),
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        Some(_) => return Err(format!("{here}: `exec` must be the name of an entry point")),
-    };
-    let s = ScenarioConfig {
-        name: name.to_owned(),
-        executor,
-        start_time: get.dur("startTime")?.unwrap_or_default(),
-        graceful_stop: get.dur("gracefulStop")?.unwrap_or(DEFAULT_GRACEFUL_STOP),
-        exec,
-        env: get.string_map("env")?,
-        tags: get.string_map("tags")?,
-    };
-    validate(&s)?;
-    Ok(s)
-}
-
-const EXECUTORS: [&str; 6] = [
-    "shared-iterations",
-    "per-vu-iterations",
-    "constant-vus",
-    "ramping-vus",
-    "constant-arrival-rate",
-    "ramping-arrival-rate",
-];
-
-struct Getter<'a> {
-    obj: &'a Map<String, Value>,
-    here: &'a str,
-}
-
-impl Getter<'_> {
-    fn u64(&self, key: &str) -> Result<Option<u64>, String> {
-        match self.obj.get(key) {
-            None => Ok(None),
-            Some(v) => v
-                .as_u64()
-                .map(Some)
-                .ok_or_else(|| format!("{}: `{key}` must be a whole number, not {v}", self.here)),
-        }
-    }
-
-    fn dur(&self, key: &str) -> Result<Option<Duration>, String> {
-        match self.obj.get(key) {
-            None => Ok(None),
-            Some(v) => serde_json::from_value::<Dur>(v.clone())
-                .map(|d| Some(d.0))
-                .map_err(|e| format!("{}: `{key}`: {e}", self.here)),
-        }
-    }
-
-    fn stages(&self) -> Result<Vec<Stage>, String> {
-        let v = self
-            .obj
-            .get("stages")
-            .ok_or_else(|| format!("{}: `stages` is required", self.here))?;
-        serde_json::from_value(v.clone()).map_err(|e| format!("{}: `stages`: {e}", self.here))
-    }
-
-    fn string_map(&self, key: &str) -> Result<Vec<(String, String)>, String> {
-        match self.obj.get(key) {
-            None => Ok(Vec::new()),
-            Some(v) => serde_json::from_value::<BTreeMap<String, String>>(v.clone())
-                .map(|m| m.into_iter().collect())
-                .map_err(|e| format!("{}: `{key}` must map names to strings: {e}", self.here)),
-        }
-    }
-}
-
-/// k6's validation rules for each executor.
-fn validate(s: &ScenarioConfig) -> Result<(), String> {
-    let here = format!("scenario `{}` ({})", s.name, s.executor.name());
-    match &s.executor {
-        ExecutorKind::SharedIterations {
-            vus,
-            iterations,
-            max_duration,
-        } => {
-            if *vus == 0 {
-                return Err(format!("{here}: `vus` must be more than 0"));
-            }
-            if iterations < vus {
-                return Err(format!(
-                    "{here}: the number of iterations ({iterations}) can't be less than the number of VUs ({vus})"
-                ));
-            }
-            if max_duration.is_zero() {
-                return Err(format!("{here}: `maxDuration` must be more than 0"));
-            }
-        }
-        ExecutorKind::PerVuIterations {
-            vus,
-            iterations,
-            max_duration,
-        } => {
-            if *vus == 0 || *iterations == 0 {
-                return Err(format!(
-                    "{here}: `vus` and `iterations` must be more than 0"
-                ));
-            }
-            if max_duration.is_zero() {
-                return Err(format!("{here}: `maxDuration` must be more than 0"));
-            }
-        }
-        ExecutorKind::ConstantVus { vus, duration } => {
-            if *vus == 0 {
-                return Err(format!("{here}: `vus` must be more than 0"));
-            }
-            if duration.is_zero() {
-                return Err(format!("{here}: `duration` must be more than 0"));
-            }
-        }
-        ExecutorKind::RampingVus { stages, .. } => {
-            if stages.is_empty() {
-                return Err(format!("{here}: `stages` needs at least one stage"));
-            }
-            if stages.iter().all(|st| st.duration.0.is_zero()) {
-                return Err(format!("{here}: the stages must last more than 0 in total"));
-            }
-        }
-        ExecutorKind::ConstantArrivalRate {
-            rate,
-            time_unit,
-            duration,
-            max_vus,
-            pre_allocated_vus,
-        } => {
-            if *rate == 0 {
-                return Err(format!("{here}: `rate` must be more than 0"));
-            }
-            if time_unit.is_zero() || duration.is_zero() {
-                return Err(format!(
-                    "{here}: `timeUnit` and `duration` must be more than 0"
-                ));
-            }
-            if max_vus < pre_allocated_vus {
-                return Err(format!("{here}: `maxVUs` ({max_vus}) can't be less than `preAllocatedVUs` ({pre_allocated_vus})"));
-            }
-            if *max_vus == 0 {
-                return Err(format!(
-                    "{here}: `preAllocatedVUs` or `maxVUs` must be more than 0"
-                ));
-            }
-        }
-        ExecutorKind::RampingArrivalRate {
-            time_unit,
-            stages,
-            max_vus,
-            pre_allocated_vus,
-            ..
-        } => {
-            if stages.is_empty() {
-                return Err(format!("{here}: `stages` needs at least one stage"));
-            }
-            if time_unit.is_zero() {
-                return Err(format!("{here}: `timeUnit` must be more than 0"));
-            }
-            if max_vus < pre_allocated_vus {
-                return Err(format!("{here}: `maxVUs` ({max_vus}) can't be less than `preAllocatedVUs` ({pre_allocated_vus})"));
-            }
-            if *max_vus == 0 {
-                return Err(format!(
-                    "{here}: `preAllocatedVUs` or `maxVUs` must be more than 0"
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::options::Source;
-
-    fn opts(json: &str) -> Options {
-        Options::from_json(json, &Source::Cli).unwrap()
-    }
-
-    #[test]
-    fn shortcuts_map_like_k6() {
-        let s = &scenarios(&opts("{}")).unwrap()[0];
-        assert_eq!(
-            s.executor,
-            ExecutorKind::PerVuIterations {
-                vus: 1,
-                iterations: 1,
-                max_duration: DEFAULT_MAX_DURATION
-            }
-        );
-        let s = &scenarios(&opts(r#"{"vus": 5, "duration": "10s"}"#)).unwrap()[0];
-        assert_eq!(
-            s.executor,
-            ExecutorKind::ConstantVus {
-                vus: 5,
-                duration: Duration::from_secs(10)
-            }
-        );
-        let s = &scenarios(&opts(r#"{"vus": 2, "iterations": 10}"#)).unwrap()[0];
-        assert_eq!(
-            s.executor,
-            ExecutorKind::SharedIterations {
-                vus: 2,
-                iterations: 10,
-                max_duration: DEFAULT_MAX_DURATION
-            }
-        );
-        let s = &scenarios(&opts(r#"{"iterations": 10, "duration": "5s"}"#)).unwrap()[0];
-        assert_eq!(
-            s.executor,
-            ExecutorKind::SharedIterations {
-                vus: 1,
-                iterations: 10,
-                max_duration: Duration::from_secs(5)
-            }
-        );
-        let s = &scenarios(&opts(
-            r#"{"vus": 3, "stages": [{"duration": "5s", "target": 10}]}"#,
-        ))
-        .unwrap()[0];
-        assert!(matches!(
-            s.executor,
-            ExecutorKind::RampingVus { start_vus: 3, .. }
-        ));
-        assert_eq!(s.name, "default");
-    }
-
-    #[test]
-    fn shortcut_conflicts_are_errors() {
-        assert!(scenarios(&opts(
-            r#"{"stages": [{"duration": "5s", "target": 1}], "duration": "5s"}"#
-        ))
-        .is_err());
-        let err = scenarios(&opts(r#"{"vus": 10}"#)).unwrap_err();
-        assert!(
-            err.contains("duration") && err.contains("iterations"),
-            "{err}"
-        );
-        let err = scenarios(&opts(r#"{"vus": 10, "iterations": 5}"#)).unwrap_err();
-        assert!(
-            err.contains("can't be less than the number of VUs"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn scenarios_parse_with_defaults_and_name_bad_keys() {
-        let o = opts(
-            r#"{"scenarios": {"api": {"executor": "constant-arrival-rate", "rate": 100, "duration": "1m",
-                 "preAllocatedVUs": 10, "exec": "api", "tags": {"kind": "api"}, "startTime": "10s"}}}"#,
-        );
-        let s = &scenarios(&o).unwrap()[0];
-        assert_eq!(s.max_vus(), 10);
-        assert_eq!(s.exec, "api");
-        assert_eq!(s.start_time, Duration::from_secs(10));
-        assert_eq!(s.tags, vec![("kind".into(), "api".into())]);
-        let err = scenarios(&opts(
-            r#"{"scenarios": {"x": {"executor": "constant-vus", "duration": "1s", "rate": 5}}}"#,
-        ))
-        .unwrap_err();
-        assert!(
-            err.contains("scenario `x`") && err.contains("unknown option `rate`"),
-            "{err}"
-        );
-        let err =
-            scenarios(&opts(r#"{"scenarios": {"x": {"executor": "warp-speed"}}}"#)).unwrap_err();
-        assert!(err.contains("unknown executor `warp-speed`"), "{err}");
-        let err = scenarios(&opts(
-            r#"{"scenarios": {"x": {"executor": "constant-vus"}}}"#,
-        ))
-        .unwrap_err();
-        assert!(err.contains("`duration` is required"), "{err}");
-        let err = scenarios(&opts(
-            r#"{"scenarios": {"x": {"executor": "constant-vus", "duration": "1x"}}}"#,
-        ))
-        .unwrap_err();
-        assert!(err.contains("invalid duration"), "{err}");
     }
 }

@@ -4,28 +4,32 @@
 
 use std::time::Duration;
 
-use super::arrival::{self, Segment};
+use super::arrival::{self, Ramp};
+use super::segment::ExecutionTuple;
 use super::{ExecVu, ScenarioRun};
 
+/// Runs this instance's share: the iterations whose numbers `stripe` owns (all of them on an
+/// unsplit test), iteration k at `k × timeUnit / rate` as k6 schedules them, with `vus`
+/// (pre-allocated, max) VUs.
 pub(super) async fn run<V: ExecVu>(
     ctx: ScenarioRun<V>,
+    stripe: &ExecutionTuple,
     rate: u64,
     time_unit: Duration,
     duration: Duration,
-    pre_allocated: u64,
-    max_vus: u64,
+    vus: (u64, u64),
 ) {
     let stop_at = ctx.start + duration;
     let rate = rate as f64;
-    let offsets = arrival::offsets(
-        vec![Segment {
-            from: rate,
-            to: rate,
-            duration,
-        }],
-        time_unit,
-    );
-    arrival::run(ctx, offsets, pre_allocated, max_vus, stop_at).await;
+    let ramp = Ramp {
+        from: rate,
+        to: rate,
+        duration,
+    };
+    let stripe = stripe.clone();
+    let areas = (0..).map(move |n| stripe.unscaled(n));
+    let offsets = arrival::offsets(vec![ramp], time_unit, areas);
+    arrival::run(ctx, offsets, vus.0, vus.1, stop_at).await;
 }
 
 #[cfg(test)]

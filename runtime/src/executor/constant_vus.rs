@@ -78,4 +78,25 @@ mod tests {
         assert_eq!(log.done.load(Ordering::Relaxed), 0);
         assert_eq!(log.interrupted.load(Ordering::Relaxed), 2);
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn min_iteration_duration_paces_each_vu_and_ends_with_the_scenario() {
+        let (mut run, log) = fake_run(2, Duration::from_millis(100)).await;
+        run.min_iteration_duration = Duration::from_secs(1);
+        let started = tokio::time::Instant::now();
+        run_scenario(
+            run,
+            scenario(ExecutorKind::ConstantVus {
+                vus: 2,
+                duration: Duration::from_millis(4500),
+            }),
+            shared("test"),
+        )
+        .await;
+        // Each VU starts an iteration at 0, 1, 2, 3 and 4 s; the last pause ends with the
+        // scenario, at 4.5 s, since no iteration could follow it.
+        assert_eq!(log.done.load(Ordering::Relaxed), 10);
+        assert_eq!(log.interrupted.load(Ordering::Relaxed), 0);
+        assert_eq!(started.elapsed(), Duration::from_millis(4500));
+    }
 }

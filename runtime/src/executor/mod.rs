@@ -9,10 +9,14 @@ mod arrival;
 pub mod config;
 mod constant_arrival_rate;
 mod constant_vus;
+mod parse;
 mod per_vu_iterations;
 mod ramping_arrival_rate;
 mod ramping_vus;
+pub mod segment;
 mod shared_iterations;
+#[cfg(test)]
+mod union_tests;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -22,24 +26,49 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-pub use config::{scenarios, ExecutorKind, ScenarioConfig};
+pub use config::{ExecutorKind, ScenarioConfig};
+pub use parse::{execution_tuple, scenarios};
+pub use segment::{ExecutionTuple, Segment, SegmentSequence, SegmentedIndex};
 
 use crate::vu::Control;
 pub use crate::workers::Spawner;
 
+/// What an executor tells a VU about an iteration it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IterationStart {
+    /// When an arrival-rate executor meant it to start: the VU records how late it started,
+    /// and its duration from then.
+    pub scheduled: Option<Instant>,
+    /// Its number in the scenario on this instance, from 0 (k6's
+    /// `exec.scenario.iterationInInstance`).
+    pub in_instance: u64,
+    /// Its number in the scenario across every instance of a split test, from 0 (k6's
+    /// `exec.scenario.iterationInTest`).
+    pub in_test: u64,
+}
+
+/// A VU's numbers, from 1: in this instance (k6's `exec.vu.idInInstance`, `__VU`) and across
+/// every instance of a split test (`exec.vu.idInTest`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VuIds {
+    /// Its number in this instance.
+    pub in_instance: u32,
+    /// Its number in the whole test.
+    pub in_test: u32,
+}
+
 /// What an executor needs of a VU.
 pub trait ExecVu: Send + 'static {
-    /// The VU's id.
+    /// The VU's id in this instance.
     fn id(&self) -> u32;
     /// Makes the VU part of `scenario` (tags, env, iteration counter).
     fn enter_scenario(&mut self, scenario: &ScenarioShared);
-    /// Runs and records one iteration of `exec`. `scheduled` is when an arrival-rate executor
-    /// meant it to start; the VU records how late it started, and its duration from then.
+    /// Runs and records one iteration of `exec`.
     fn iteration<'a>(
         &'a mut self,
         exec: &'a str,
         data: &'a [u8],
-        scheduled: Option<Instant>,
+        start: IterationStart,
     ) -> impl Future<Output = ()> + Send + 'a;
     /// Called when an iteration was cut short: the VU must not trust its state.
     fn interrupted(&mut self);
@@ -71,25 +100,58 @@ pub struct ScenarioShared {
     pub env: Arc<Vec<(String, String)>>,
     /// Its counters.
     pub progress: Progress,
+    /// Numbers its iterations in this instance and in the whole test.
+    pub iteration_ids: Mutex<SegmentedIndex>,
+}
+
+impl ScenarioShared {
+    /// What the VUs of `config` share.
+    pub fn new(config: &ScenarioConfig) -> Self {
+        let ids = config
+            .iteration_tuple()
+            .unwrap_or_else(|| config.tuple.clone())
+            .index();
+        Self {
+            name: Arc::from(config.name.as_str()),
+            exec: config.exec.clone(),
+            tags: config.tags.clone(),
+            env: Arc::new(config.env.clone()),
+            progress: Progress::default(),
+            iteration_ids: Mutex::new(ids),
+        }
+    }
+
+    /// The numbers of the next iteration to start: in this instance, in the whole test.
+    pub fn next_iteration(&self) -> (u64, u64) {
+        let (here, whole) = self
+            .iteration_ids
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .advance();
+        (here - 1, whole - 1)
+    }
 }
 
 type MakeVu<V> =
-    Box<dyn Fn(u32) -> Pin<Box<dyn Future<Output = Result<V, String>> + Send>> + Send + Sync>;
+    Box<dyn Fn(VuIds) -> Pin<Box<dyn Future<Output = Result<V, String>> + Send>> + Send + Sync>;
 
 /// The test's VUs: made before the start (and, for arrival-rate scenarios, on demand up to
 /// their `maxVUs`), lent to scenarios and given back.
 pub struct VuPool<V> {
     idle: Mutex<Vec<V>>,
     make: MakeVu<V>,
+    ids: Mutex<SegmentedIndex>,
     made: AtomicU32,
     active: AtomicU64,
     peak: AtomicU64,
 }
 
 impl<V: ExecVu> VuPool<V> {
-    /// A pool that makes VUs with `make(id)`.
+    /// A pool that makes VUs with `make(ids)`, numbering them in the whole test by `tuple`,
+    /// this instance's segment.
     pub fn new(
-        make: impl Fn(u32) -> Pin<Box<dyn Future<Output = Result<V, String>> + Send>>
+        tuple: &ExecutionTuple,
+        make: impl Fn(VuIds) -> Pin<Box<dyn Future<Output = Result<V, String>> + Send>>
             + Send
             + Sync
             + 'static,
@@ -97,6 +159,7 @@ impl<V: ExecVu> VuPool<V> {
         Self {
             idle: Mutex::new(Vec::new()),
             make: Box::new(make),
+            ids: Mutex::new(tuple.index()),
             made: AtomicU32::new(0),
             active: AtomicU64::new(0),
             peak: AtomicU64::new(0),
@@ -113,8 +176,14 @@ impl<V: ExecVu> VuPool<V> {
     }
 
     async fn make_one(&self) -> Result<V, String> {
-        let id = self.made.fetch_add(1, Ordering::Relaxed) + 1;
-        (self.make)(id).await
+        let (here, whole) = self.ids.lock().unwrap_or_else(|e| e.into_inner()).advance();
+        self.made.fetch_add(1, Ordering::Relaxed);
+        let too_many = || format!("VU number {whole} is more than stampede can count");
+        let ids = VuIds {
+            in_instance: u32::try_from(here).map_err(|_| too_many())?,
+            in_test: u32::try_from(whole).map_err(|_| too_many())?,
+        };
+        (self.make)(ids).await
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<V>> {
@@ -213,6 +282,9 @@ pub struct Run<V> {
     pub on_dropped: OnDropped,
     /// Where VU tasks run.
     pub spawner: Spawner,
+    /// k6's `minIterationDuration`: a VU whose iteration ended sooner waits out the rest
+    /// before its next one (zero: no wait).
+    pub min_iteration_duration: Duration,
 }
 
 impl<V> Clone for Run<V> {
@@ -223,6 +295,7 @@ impl<V> Clone for Run<V> {
             data: self.data.clone(),
             on_dropped: self.on_dropped.clone(),
             spawner: self.spawner.clone(),
+            min_iteration_duration: self.min_iteration_duration,
         }
     }
 }
@@ -233,6 +306,10 @@ pub async fn run_scenario<V: ExecVu>(
     config: ScenarioConfig,
     shared: Arc<ScenarioShared>,
 ) {
+    if !config.has_work() {
+        // This instance's segment has none of the scenario: the other instances run it.
+        return;
+    }
     if !config.start_time.is_zero() {
         tokio::select! {
             _ = tokio::time::sleep(config.start_time) => {}
@@ -259,26 +336,37 @@ pub async fn run_scenario<V: ExecVu>(
         run,
         shared,
         start,
+        end: start + config.max_run_time(),
         graceful_stop: config.graceful_stop,
         hard_stop,
     };
-    match config.executor {
+    let t = &config.tuple;
+    // What this instance runs of each executor; `has_work` made sure the stripe exists.
+    let stripe = || {
+        config
+            .iteration_tuple()
+            .expect("a scenario with work has a stripe")
+    };
+    match config.executor.clone() {
         ExecutorKind::SharedIterations {
-            vus,
-            iterations,
-            max_duration,
-        } => shared_iterations::run(ctx, vus, iterations, max_duration).await,
+            vus, max_duration, ..
+        } => {
+            let iterations = config.shared_iterations();
+            shared_iterations::run(ctx, t.scale(vus), iterations, max_duration).await
+        }
         ExecutorKind::PerVuIterations {
             vus,
             iterations,
             max_duration,
-        } => per_vu_iterations::run(ctx, vus, iterations, max_duration).await,
-        ExecutorKind::ConstantVus { vus, duration } => constant_vus::run(ctx, vus, duration).await,
+        } => per_vu_iterations::run(ctx, t.scale(vus), iterations, max_duration).await,
+        ExecutorKind::ConstantVus { vus, duration } => {
+            constant_vus::run(ctx, t.scale(vus), duration).await
+        }
         ExecutorKind::RampingVus {
             start_vus,
             stages,
             graceful_ramp_down,
-        } => ramping_vus::run(ctx, start_vus, stages, graceful_ramp_down).await,
+        } => ramping_vus::run(ctx, t, start_vus, stages, graceful_ramp_down).await,
         ExecutorKind::ConstantArrivalRate {
             rate,
             time_unit,
@@ -286,8 +374,8 @@ pub async fn run_scenario<V: ExecVu>(
             pre_allocated_vus,
             max_vus,
         } => {
-            constant_arrival_rate::run(ctx, rate, time_unit, duration, pre_allocated_vus, max_vus)
-                .await
+            let vus = (t.scale(pre_allocated_vus), t.scale(max_vus));
+            constant_arrival_rate::run(ctx, &stripe(), rate, time_unit, duration, vus).await
         }
         ExecutorKind::RampingArrivalRate {
             start_rate,
@@ -296,15 +384,9 @@ pub async fn run_scenario<V: ExecVu>(
             pre_allocated_vus,
             max_vus,
         } => {
-            ramping_arrival_rate::run(
-                ctx,
-                start_rate,
-                time_unit,
-                stages,
-                pre_allocated_vus,
-                max_vus,
-            )
-            .await
+            let vus = (t.scale(pre_allocated_vus), t.scale(max_vus));
+            let rates = (start_rate, time_unit);
+            ramping_arrival_rate::run(ctx, &stripe(), rates, stages, vus).await
         }
     }
     watchdog.abort();
@@ -315,6 +397,8 @@ pub(crate) struct ScenarioRun<V> {
     pub(crate) run: Run<V>,
     pub(crate) shared: Arc<ScenarioShared>,
     pub(crate) start: Instant,
+    /// When the scenario's regular run ends (before gracefulStop).
+    pub(crate) end: Instant,
     pub(crate) graceful_stop: Duration,
     /// Cancelled when running iterations must be interrupted.
     pub(crate) hard_stop: tokio_util::sync::CancellationToken,
@@ -326,6 +410,7 @@ impl<V> Clone for ScenarioRun<V> {
             run: self.run.clone(),
             shared: self.shared.clone(),
             start: self.start,
+            end: self.end,
             graceful_stop: self.graceful_stop,
             hard_stop: self.hard_stop.clone(),
         }
@@ -364,8 +449,15 @@ impl<V: ExecVu> ScenarioRun<V> {
         retire: Option<(&mut tokio::sync::watch::Receiver<u64>, u64, Duration)>,
     ) -> Ended {
         let hard_stop = &self.hard_stop;
+        let began = Instant::now();
+        let (in_instance, in_test) = self.shared.next_iteration();
+        let start = IterationStart {
+            scheduled,
+            in_instance,
+            in_test,
+        };
         let ended = {
-            let fut = vu.iteration(&self.shared.exec, &self.run.data, scheduled);
+            let fut = vu.iteration(&self.shared.exec, &self.run.data, start);
             tokio::pin!(fut);
             match retire {
                 // The common case: one wait, no timer of its own.
@@ -416,7 +508,24 @@ impl<V: ExecVu> ScenarioRun<V> {
                 p.interrupted.fetch_add(1, Ordering::Relaxed)
             }
         };
+        if ended == Ended::Completed {
+            self.pause_after(began).await;
+        }
         ended
+    }
+
+    /// k6's `minIterationDuration`: holds the VU until that long after its iteration `began`.
+    /// The pause is not part of the iteration, and ends with the scenario or the test, when no
+    /// further iteration could start anyway.
+    async fn pause_after(&self, began: Instant) {
+        let min = self.run.min_iteration_duration;
+        if !min.is_zero() {
+            tokio::select! {
+                _ = tokio::time::sleep_until((began + min).min(self.end)) => {}
+                _ = self.run.control.graceful().cancelled() => {}
+                _ = self.hard_stop.cancelled() => {}
+            }
+        }
     }
 
     /// Lends `vu` to this scenario for a loop: `next()` claims the next iteration (false when
@@ -486,10 +595,25 @@ pub(crate) mod testing {
         pub interrupted: AtomicU64,
         /// How late each scheduled iteration started.
         pub late: Mutex<Vec<Duration>>,
+        /// Every iteration started: its VU's id in the test, its numbers, when.
+        pub iterations: Mutex<Vec<Started>>,
+    }
+
+    /// An iteration a fake VU started.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Started {
+        /// The VU's id in the whole test.
+        pub vu_in_test: u32,
+        /// The iteration's numbers.
+        pub in_instance: u64,
+        pub in_test: u64,
+        /// When it started, from the test's start.
+        pub at: Duration,
     }
 
     pub struct FakeVu {
         pub id: u32,
+        pub id_in_test: u32,
         pub work: Duration,
         pub log: Arc<Log>,
         pub origin: Instant,
@@ -507,15 +631,21 @@ pub(crate) mod testing {
             &'a mut self,
             _exec: &'a str,
             _data: &'a [u8],
-            scheduled: Option<Instant>,
+            start: IterationStart,
         ) {
             let now = Instant::now();
+            self.log.iterations.lock().unwrap().push(Started {
+                vu_in_test: self.id_in_test,
+                in_instance: start.in_instance,
+                in_test: start.in_test,
+                at: now - self.origin,
+            });
             self.log.starts.lock().unwrap().push((
                 self.id,
                 self.scenario.clone(),
                 now - self.origin,
             ));
-            if let Some(s) = scheduled {
+            if let Some(s) = start.scheduled {
                 self.log.late.lock().unwrap().push(now - s);
             }
             tokio::time::sleep(self.work).await;
@@ -528,14 +658,24 @@ pub(crate) mod testing {
 
     /// A run with `vus` fake VUs whose iterations take `work`.
     pub async fn fake_run(vus: u64, work: Duration) -> (Run<FakeVu>, Arc<Log>) {
+        fake_run_in(&ExecutionTuple::full(), vus, work).await
+    }
+
+    /// [`fake_run`] on the instance of `tuple`'s segment.
+    pub async fn fake_run_in(
+        tuple: &ExecutionTuple,
+        vus: u64,
+        work: Duration,
+    ) -> (Run<FakeVu>, Arc<Log>) {
         let log = Arc::new(Log::default());
         let origin = Instant::now();
         let l = log.clone();
-        let pool = Arc::new(VuPool::new(move |id| {
+        let pool = Arc::new(VuPool::new(tuple, move |ids: VuIds| {
             let log = l.clone();
             Box::pin(async move {
                 Ok(FakeVu {
-                    id,
+                    id: ids.in_instance,
+                    id_in_test: ids.in_test,
                     work,
                     log,
                     origin,
@@ -550,6 +690,7 @@ pub(crate) mod testing {
                 control: Control::new(),
                 data: Arc::from(Vec::new()),
                 on_dropped: Arc::new(|_: &ScenarioShared, _| {}),
+                min_iteration_duration: Duration::ZERO,
                 spawner: Spawner::Current,
             },
             log,
@@ -563,6 +704,7 @@ pub(crate) mod testing {
             tags: Vec::new(),
             env: Arc::new(Vec::new()),
             progress: Progress::default(),
+            iteration_ids: Mutex::new(ExecutionTuple::full().index()),
         })
     }
 
@@ -575,6 +717,7 @@ pub(crate) mod testing {
             exec: "default".into(),
             env: Vec::new(),
             tags: Vec::new(),
+            tuple: ExecutionTuple::full(),
         }
     }
 }

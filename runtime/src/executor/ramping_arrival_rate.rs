@@ -3,41 +3,41 @@
 
 use std::time::Duration;
 
-use super::arrival::{self, Segment};
+use super::arrival::{self, Ramp};
+use super::segment::ExecutionTuple;
 use super::{ExecVu, ScenarioRun};
 use crate::options::Stage;
 
+/// Runs this instance's share: the iterations whose numbers `stripe` owns, iteration k
+/// (from 0) when the integral of the rate reaches k + 1, as k6 schedules them. `rates` is
+/// (startRate, timeUnit), `vus` (pre-allocated, max).
 pub(super) async fn run<V: ExecVu>(
     ctx: ScenarioRun<V>,
-    start_rate: u64,
-    time_unit: Duration,
+    stripe: &ExecutionTuple,
+    rates: (u64, Duration),
     stages: Vec<Stage>,
-    pre_allocated: u64,
-    max_vus: u64,
+    vus: (u64, u64),
 ) {
+    let (start_rate, time_unit) = rates;
     let total: Duration = stages.iter().map(|s| s.duration.0).sum();
     let stop_at = ctx.start + total;
     let mut from = start_rate as f64;
-    let segments = stages
+    let ramps = stages
         .iter()
         .map(|s| {
-            let seg = Segment {
+            let ramp = Ramp {
                 from,
                 to: s.target as f64,
                 duration: s.duration.0,
             };
             from = s.target as f64;
-            seg
+            ramp
         })
         .collect();
-    arrival::run(
-        ctx,
-        arrival::offsets(segments, time_unit),
-        pre_allocated,
-        max_vus,
-        stop_at,
-    )
-    .await;
+    let stripe = stripe.clone();
+    let areas = (0..).map(move |n| stripe.unscaled(n) + 1);
+    let offsets = arrival::offsets(ramps, time_unit, areas);
+    arrival::run(ctx, offsets, vus.0, vus.1, stop_at).await;
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::segment::ExecutionTuple;
 use super::{Ended, ExecVu, ScenarioRun};
 use crate::options::Stage;
 
@@ -35,13 +36,33 @@ pub(crate) fn steps(start: u64, stages: &[Stage]) -> Vec<(Duration, u64)> {
     out
 }
 
+/// This instance's share of [`steps`]: VU number `n` of the whole test is here when `tuple`
+/// owns it, so the target here is the share of the whole target (k6's striping), and it moves
+/// exactly when the whole target crosses one of this instance's VUs.
+pub(crate) fn scaled_steps(
+    tuple: &ExecutionTuple,
+    start: u64,
+    stages: &[Stage],
+) -> Vec<(Duration, u64)> {
+    let mut out: Vec<(Duration, u64)> = Vec::new();
+    for (i, (at, target)) in steps(start, stages).into_iter().enumerate() {
+        let here = tuple.scale(target);
+        if i == 0 || out.last().is_some_and(|(_, t)| *t != here) {
+            out.push((at, here));
+        }
+    }
+    out
+}
+
 pub(super) async fn run<V: ExecVu>(
     ctx: ScenarioRun<V>,
+    tuple: &ExecutionTuple,
     start_vus: u64,
     stages: Vec<Stage>,
     ramp_down: Duration,
 ) {
-    let steps = steps(start_vus, &stages);
+    let steps = scaled_steps(tuple, start_vus, &stages);
+    let start_vus = tuple.scale(start_vus);
     let max = steps.iter().map(|(_, t)| *t).max().unwrap_or(0);
     let total: Duration = stages.iter().map(|s| s.duration.0).sum();
     let stop_at = ctx.start + total;

@@ -7,6 +7,7 @@ mod recorder;
 mod registry;
 mod sink;
 mod store;
+mod system_tags;
 mod tags;
 pub mod window;
 
@@ -19,6 +20,7 @@ pub use registry::{
 };
 pub use sink::{CounterSink, GaugeSink, RateSink, Sink, TrendSink};
 pub use store::{CheckStats, SampleTap, Store, SubmetricId};
+pub use system_tags::SystemTags;
 pub use tags::{TagInterner, TagSet, TagSetId};
 pub use window::{ClosedWindow, WindowId, WindowSeries};
 
@@ -47,6 +49,8 @@ pub struct Metrics {
     /// When the test run began (setup, then the scenarios): after the script was built,
     /// compiled and its VUs made.
     begun: Arc<std::sync::OnceLock<Instant>>,
+    /// The system tags samples carry (`systemTags`), set once the options are known.
+    system_tags: Arc<std::sync::OnceLock<SystemTags>>,
 }
 
 impl Metrics {
@@ -61,7 +65,19 @@ impl Metrics {
             tags,
             start,
             begun: Arc::default(),
+            system_tags: Arc::default(),
         }
+    }
+
+    /// Sets the system tags samples carry (k6's `systemTags`): for VUs made from now on. Only
+    /// the first call counts.
+    pub fn set_system_tags(&self, tags: SystemTags) {
+        let _ = self.system_tags.set(tags);
+    }
+
+    /// The system tags samples carry (k6's default until set).
+    pub fn system_tags(&self) -> SystemTags {
+        self.system_tags.get().copied().unwrap_or_default()
     }
 
     /// Marks the start of the test run; later calls change nothing.

@@ -9,7 +9,7 @@ use stampede_host_api::http::Exchange;
 use stampede_host_api::RequestMeta;
 use xxhash_rust::xxh3::xxh3_128;
 
-use super::{builtin, MetricId, Metrics, Sample, TagSet, TagSetId};
+use super::{builtin, MetricId, Metrics, Sample, SystemTags, TagSet, TagSetId};
 
 /// Samples kept before handing them to the store.
 const BATCH: usize = 1024;
@@ -40,6 +40,8 @@ pub struct Recorder {
     /// The tag set of the base tags and the group alone (iterations, data sent and received):
     /// used several times per iteration, so kept rather than looked up.
     plain: Option<TagSetId>,
+    /// The system tags requests are recorded with (`systemTags`).
+    system: SystemTags,
 }
 
 impl Recorder {
@@ -52,6 +54,15 @@ impl Recorder {
             base: Vec::new(),
             group: String::new(),
             plain: None,
+            system: SystemTags::DEFAULT,
+        }
+    }
+
+    /// Sets which system tags requests are recorded with.
+    pub fn set_system_tags(&mut self, system: SystemTags) {
+        if system != self.system {
+            self.system = system;
+            self.interner.cache.clear();
         }
     }
 
@@ -194,13 +205,29 @@ impl Recorder {
         let mut pairs: Pairs<'_> = SmallVec::new();
         pairs.extend(self.base.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         pairs.push(("group", self.group.as_str()));
-        pairs.push(("method", ex.method.as_str()));
-        pairs.push(("url", ex.url.as_str()));
-        pairs.push(("name", meta.name.unwrap_or(ex.url.as_str())));
-        pairs.push(("status", status));
-        pairs.push(("proto", ex.proto));
-        pairs.push(("expected_response", if expected { "true" } else { "false" }));
-        if code != 0 {
+        let sys = self.system;
+        let expected_str = if expected { "true" } else { "false" };
+        for (tag, key, value) in [
+            (SystemTags::METHOD, "method", ex.method.as_str()),
+            (SystemTags::URL, "url", ex.url.as_str()),
+            (
+                SystemTags::NAME,
+                "name",
+                meta.name.unwrap_or(ex.url.as_str()),
+            ),
+            (SystemTags::STATUS, "status", status),
+            (SystemTags::PROTO, "proto", ex.proto),
+            (
+                SystemTags::EXPECTED_RESPONSE,
+                "expected_response",
+                expected_str,
+            ),
+        ] {
+            if sys.has(tag) {
+                pairs.push((key, value));
+            }
+        }
+        if code != 0 && sys.has(SystemTags::ERROR_CODE) {
             pairs.push(("error_code", code_str));
         }
         pairs.extend(meta.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));

@@ -192,7 +192,9 @@ impl TrendSink {
         let _ = self.hist.record(scaled);
     }
 
-    fn merge(&mut self, other: &TrendSink) {
+    /// Folds another trend into this one, exactly: HDR histograms of the same precision add
+    /// bucket by bucket, so the merge's percentiles are those of one trend of all samples.
+    pub fn merge(&mut self, other: &TrendSink) {
         if other.count == 0 {
             return;
         }
@@ -206,6 +208,43 @@ impl TrendSink {
         self.count += other.count;
         self.sum += other.sum;
         let _ = self.hist.add(&other.hist);
+    }
+
+    /// Folds in another trend known by its exact count, sum, min and max, whose buckets `add`
+    /// adds to this trend's histogram (returning how many samples it added, which must be
+    /// `count`): a partial result's, read in place.
+    pub fn merge_parts(
+        &mut self,
+        count: u64,
+        sum: f64,
+        min: f64,
+        max: f64,
+        add: impl FnOnce(&mut Histogram<u64>) -> Result<u64, String>,
+    ) -> Result<(), String> {
+        let added = add(&mut self.hist)?;
+        if added != count {
+            return Err(format!(
+                "it counts {count} samples but its histogram holds {added}"
+            ));
+        }
+        if count == 0 {
+            return Ok(());
+        }
+        if self.count == 0 {
+            (self.min, self.max) = (min, max);
+        } else {
+            self.min = self.min.min(min);
+            self.max = self.max.max(max);
+        }
+        self.count += count;
+        self.sum += sum;
+        Ok(())
+    }
+
+    /// The histogram of the samples (values in millionths of their unit: nanoseconds for
+    /// times in milliseconds), for serializing.
+    pub fn histogram(&self) -> &Histogram<u64> {
+        &self.hist
     }
 
     /// The mean (0 without samples).

@@ -405,6 +405,22 @@ impl Store {
         c.fails += check.fails;
     }
 
+    /// Records a group path seen elsewhere (a partial result's groups without checks).
+    pub fn merge_group(&mut self, path: &str) {
+        self.note_groups(path);
+    }
+
+    /// Declares a sub-metric of the per-scenario or per-group breakdown by its full name and
+    /// filter (as a partial result lists it).
+    pub fn add_breakdown_submetric(
+        &mut self,
+        name: &str,
+        parent: MetricId,
+        filter: Vec<(String, String)>,
+    ) -> SubmetricId {
+        self.add_sub(name, parent, filter, true)
+    }
+
     /// The sink of `metric` over all its samples, if it has any.
     pub fn total(&self, metric: MetricId) -> Option<&Sink> {
         self.totals

@@ -1,5 +1,6 @@
-//! Durations as k6 writes them: `30s`, `1m30s`, `250ms`, `1.5h`, `2d`; a bare number in a
-//! string means seconds, a JSON number means milliseconds.
+//! Durations as k6 writes them: `30s`, `1m30s`, `250ms`, `1.5h`, `2d`; a bare number, in a
+//! string or as a JSON number, means milliseconds (k6's "extended" durations). On the command
+//! line, as in k6, a duration needs its unit.
 
 use std::fmt;
 use std::time::Duration;
@@ -19,8 +20,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err(bad("durations cannot be negative"));
     }
     let text = text.strip_prefix('+').unwrap_or(text);
-    if let Ok(secs) = text.parse::<f64>() {
-        return secs_to_duration(secs).ok_or_else(|| bad("too large"));
+    if let Ok(ms) = text.parse::<f64>() {
+        return secs_to_duration(ms / 1000.0).ok_or_else(|| bad("too large"));
     }
     let mut total = 0f64; // nanoseconds
     let mut rest = text;
@@ -53,6 +54,18 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         rest = &rest[unit_len..];
     }
     secs_to_duration(total / 1e9).ok_or_else(|| bad("too large"))
+}
+
+/// Parses a duration given on the command line: as in k6 (whose flags take Go durations), a
+/// number needs its unit, except 0 — `-d 30` is refused rather than read as 30 ms.
+pub fn parse_flag_duration(s: &str) -> Result<Duration, String> {
+    let text = s.trim();
+    if text.parse::<f64>().is_ok_and(|n| n != 0.0) {
+        return Err(format!(
+            "invalid duration `{s}`: missing unit (examples: 30s, 1m30s, 250ms, 2h)"
+        ));
+    }
+    parse_duration(text)
 }
 
 fn secs_to_duration(secs: f64) -> Option<Duration> {
@@ -163,7 +176,9 @@ mod tests {
             Duration::from_millis(3_723_004)
         );
         assert_eq!(parse_duration("100us").unwrap(), Duration::from_micros(100));
-        assert_eq!(parse_duration("10").unwrap(), Duration::from_secs(10));
+        // A bare number is milliseconds, as in k6 (`K6_DURATION=10000` is 10 s).
+        assert_eq!(parse_duration("10000").unwrap(), Duration::from_secs(10));
+        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_micros(1500));
         assert_eq!(parse_duration(" 5s ").unwrap(), Duration::from_secs(5));
     }
 
@@ -176,8 +191,20 @@ mod tests {
     }
 
     #[test]
+    fn flags_need_a_unit_as_in_k6() {
+        assert_eq!(parse_flag_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_flag_duration("0").unwrap(), Duration::ZERO);
+        let err = parse_flag_duration("1000").unwrap_err();
+        assert!(err.contains("missing unit"), "{err}");
+    }
+
+    #[test]
     fn json_numbers_are_milliseconds() {
         let d: Dur = serde_json::from_str("1500").unwrap();
+        assert_eq!(d.0, Duration::from_millis(1500));
+        let d: Dur = serde_json::from_str("\"2m\"").unwrap();
+        assert_eq!(d.0, Duration::from_secs(120));
+        let d: Dur = serde_json::from_str("\"1500\"").unwrap();
         assert_eq!(d.0, Duration::from_millis(1500));
         let d: Dur = serde_json::from_str("\"2m\"").unwrap();
         assert_eq!(d.0, Duration::from_secs(120));

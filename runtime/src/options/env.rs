@@ -1,13 +1,16 @@
 //! The `STAMPEDE_*` environment variables layer (k6's `K6_*` ones, renamed).
 
-use super::{parse_duration, Dur, Options, Stage};
+use std::collections::BTreeMap;
+
+use super::{parse_duration, parse_flag_duration, DnsOptions, Dur, Options, Stage, ThresholdSpec};
+use crate::executor::segment::{Segment, SegmentSequence};
 
 /// Parses a stage written `DURATION:TARGET`, as `-s 30s:10`.
 pub fn parse_stage(s: &str) -> Result<Stage, String> {
     let (d, t) = s
         .split_once(':')
         .ok_or_else(|| format!("invalid stage `{s}`: expected DURATION:TARGET, like 30s:10"))?;
-    let duration = parse_duration(d).map_err(|e| format!("invalid stage `{s}`: {e}"))?;
+    let duration = parse_flag_duration(d).map_err(|e| format!("invalid stage `{s}`: {e}"))?;
     let target = t
         .trim()
         .parse()
@@ -80,11 +83,75 @@ pub fn from_env(vars: impl IntoIterator<Item = (String, String)>) -> Result<Opti
             "NO_TEARDOWN" => o.no_teardown = Some(bool_var(&name, &v)?),
             "RESPONSE_BODY_LIMIT" => o.response_body_limit = Some(num_var(&name, &v)?),
             "HTTP_TIMEOUT" => o.http_timeout = Some(dur_var(&name, &v)?),
+            "EXECUTION_SEGMENT" => {
+                o.execution_segment = Some(Segment::parse(&v).map_err(|e| format!("{name}: {e}"))?)
+            }
+            "EXECUTION_SEGMENT_SEQUENCE" => {
+                o.execution_segment_sequence =
+                    Some(SegmentSequence::parse(&v).map_err(|e| format!("{name}: {e}"))?)
+            }
+            "EXECUTION_SEGMENT_INDEX" => o.execution_segment_index = Some(num_var(&name, &v)?),
             "HTTP_VERSION" => o.http_version = Some(v),
-            _ => {}
+            _ => k6_var(&mut o, key, &name, v)?,
         }
     }
     Ok(o)
+}
+
+/// The variables of the options stampede took from k6 as they are (k6's `K6_*` names).
+fn k6_var(o: &mut Options, key: &str, name: &str, v: String) -> Result<(), String> {
+    match key {
+        "MIN_ITERATION_DURATION" => o.min_iteration_duration = Some(dur_var(name, &v)?),
+        "SUMMARY_TIME_UNIT" => o.summary_time_unit = Some(v),
+        // As in k6, an empty list (or `""`) turns every system tag off.
+        "SYSTEM_TAGS" => o.system_tags = Some(list_var(v.trim_matches('"'))),
+        "NO_CONNECTION_REUSE" => o.no_connection_reuse = Some(bool_var(name, &v)?),
+        "NO_VU_CONNECTION_REUSE" => o.no_vu_connection_reuse = Some(bool_var(name, &v)?),
+        "BATCH" => o.batch = Some(num_var(name, &v)?),
+        "BATCH_PER_HOST" => o.batch_per_host = Some(num_var(name, &v)?),
+        "RPS" => o.rps = Some(num_var(name, &v)?),
+        "DNS" => o.dns = Some(DnsOptions::parse_text(&v).map_err(|e| format!("{name}: {e}"))?),
+        "THROW" => o.throw = Some(bool_var(name, &v)?),
+        "HTTP_DEBUG" => o.http_debug = Some(v),
+        "CONSOLE_OUTPUT" => o.console_output = Some(v),
+        "LOCAL_IPS" => o.local_ips = Some(v),
+        "NO_COOKIES_RESET" => o.no_cookies_reset = Some(bool_var(name, &v)?),
+        "TAGS" => o.tags = Some(pairs_var(name, &v)?),
+        "THRESHOLDS" => o.thresholds = Some(thresholds_var(name, &v)?),
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `name:value,name:value` (k6's form of `K6_TAGS`).
+fn pairs_var(name: &str, v: &str) -> Result<BTreeMap<String, String>, String> {
+    list_var(v)
+        .iter()
+        .map(|pair| match pair.split_once(':') {
+            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
+            _ => Err(format!("{name}: `{pair}` is not NAME:VALUE")),
+        })
+        .collect()
+}
+
+/// Thresholds as JSON (`{"http_req_duration": ["p(95)<250"]}`, as in options), or as
+/// `--threshold` flags separated by `;` (`http_reqs: count>0; checks: rate>0.99`).
+fn thresholds_var(name: &str, v: &str) -> Result<BTreeMap<String, Vec<ThresholdSpec>>, String> {
+    if v.trim_start().starts_with('{') {
+        let json = format!(r#"{{"thresholds": {v}}}"#);
+        return Options::from_json(&json, &super::Source::Env)
+            .map(|o| o.thresholds.unwrap_or_default())
+            .map_err(|e| format!("{name}: {e}"));
+    }
+    let mut map: BTreeMap<String, Vec<ThresholdSpec>> = BTreeMap::new();
+    for flag in v.split(';').map(str::trim).filter(|f| !f.is_empty()) {
+        let (metric, expr) =
+            crate::thresholds::split_flag(flag).map_err(|e| format!("{name}: {e}"))?;
+        map.entry(metric)
+            .or_default()
+            .push(ThresholdSpec::Short(expr));
+    }
+    Ok(map)
 }
 
 #[cfg(test)]
@@ -126,9 +193,55 @@ mod tests {
     }
 
     #[test]
+    fn k6_options_have_variables_too() {
+        let o = from_env(vars(&[
+            ("STAMPEDE_MIN_ITERATION_DURATION", "2s"),
+            ("STAMPEDE_SYSTEM_TAGS", "status,method"),
+            ("STAMPEDE_DNS", "ttl=0,select=first"),
+            ("STAMPEDE_RPS", "50"),
+            ("STAMPEDE_NO_VU_CONNECTION_REUSE", "true"),
+            ("STAMPEDE_TAGS", "team:api,env:ci"),
+            (
+                "STAMPEDE_THRESHOLDS",
+                "http_req_duration{status:200}: p(95)<250; checks: rate>0.9",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(o.min_iteration_duration.unwrap().0.as_secs(), 2);
+        assert_eq!(o.system_tags.unwrap(), ["status", "method"]);
+        assert_eq!(o.dns.unwrap().select.as_deref(), Some("first"));
+        assert_eq!(o.rps, Some(50));
+        assert_eq!(o.no_vu_connection_reuse, Some(true));
+        assert_eq!(o.tags.unwrap()["env"], "ci");
+        let t = o.thresholds.unwrap();
+        assert_eq!(
+            t["http_req_duration{status:200}"][0].expression(),
+            "p(95)<250"
+        );
+        assert_eq!(t["checks"][0].expression(), "rate>0.9");
+        let o = from_env(vars(&[(
+            "STAMPEDE_THRESHOLDS",
+            r#"{"http_reqs": "count>0"}"#,
+        )]))
+        .unwrap();
+        assert_eq!(
+            o.thresholds.unwrap()["http_reqs"][0].expression(),
+            "count>0"
+        );
+        assert!(from_env(vars(&[("STAMPEDE_SYSTEM_TAGS", r#""""#)]))
+            .unwrap()
+            .system_tags
+            .unwrap()
+            .is_empty());
+        assert!(from_env(vars(&[("STAMPEDE_TAGS", "novalue")])).is_err());
+    }
+
+    #[test]
     fn stages_parse_from_flags() {
         assert_eq!(parse_stage("30s:10").unwrap().target, 10);
         assert!(parse_stage("30s").is_err());
         assert!(parse_stage("30s:ten").is_err());
+        // As in k6, a stage's duration needs its unit.
+        assert!(parse_stage("1000:20").is_err());
     }
 }

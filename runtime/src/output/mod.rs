@@ -41,7 +41,7 @@ pub use report::{
     TrendStat, Values,
 };
 pub use runner::Outputs;
-pub use units::{format_data, format_time};
+pub use units::{format_data, format_time, format_time_in, TimeUnit};
 
 use crate::log::Logger;
 use crate::metrics::{Metrics, Sample};
@@ -94,6 +94,8 @@ pub struct OutputContext {
     pub env: BTreeMap<String, String>,
     /// How long the test is planned to run (the longest scenario with its graceful stop).
     pub planned: Duration,
+    /// SHA-256 of the component, hex (what makes partial results parts of one test).
+    pub script_sha256: String,
     /// The log.
     pub log: Logger,
 }
@@ -107,6 +109,7 @@ impl OutputContext {
             thresholds: BTreeMap::new(),
             env: BTreeMap::new(),
             planned: Duration::from_secs(60),
+            script_sha256: String::new(),
             log,
         }
     }

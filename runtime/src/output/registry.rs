@@ -31,6 +31,7 @@ pub const NAMES: &[&str] = &[
     super::remote_write::NAME,
     super::otlp::NAME,
     WEB_DASHBOARD,
+    "partial",
 ];
 
 /// k6's name of its web dashboard, whose `export=FILE` is the HTML report.
@@ -120,6 +121,7 @@ pub fn make(
             Path::new(arg.ok_or("--out json needs a file: --out json=results.jsonl")?),
             ctx,
         )?),
+        "partial" => Box::new(crate::partial::PartialOutput::new(file("part-0.json"), ctx)),
         "csv" => Box::new(Csv::create(CsvConfig::from(&ctx.env, arg)?, ctx)?),
         super::remote_write::NAME => {
             Box::new(RemoteWrite::new(RwConfig::from(&ctx.env, arg)?, ctx)?)

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use super::units::format_time;
 use crate::cpu::CpuUse;
-use crate::metrics::{builtin, CheckStats, MetricType, Sink, Store, ValueType};
+use crate::metrics::{builtin, CheckStats, CounterSink, MetricType, Sink, Store, ValueType};
 use crate::thresholds::{aggregate, Aggregation, Target, Thresholds, WindowReport};
 
 /// A statistic of trends, as `summaryTrendStats` names them.
@@ -290,6 +290,9 @@ pub struct Report {
     pub stopped: Option<String>,
     /// What the test was.
     pub test: TestInfo,
+    /// How it ended (what decides the exit code), for outputs that keep it: a partial result
+    /// must let `stampede merge` decide the whole test's.
+    pub ending: crate::run::reporting::Ending,
 }
 
 fn values(sink: &Sink, stats: &[TrendStat], elapsed: Duration) -> Values {
@@ -344,9 +347,20 @@ impl Report {
         for def in defs {
             let id = registry.id(&def.name).expect("listed by the registry");
             let total = store.total(id);
-            let always = id == builtin::VUS || id == builtin::VUS_MAX;
-            let Some(sink) = total.filter(|s| !s.is_empty() || always) else {
-                continue;
+            // k6 always lists these (its VUs count bytes per iteration, zero included).
+            let always = [
+                builtin::VUS,
+                builtin::VUS_MAX,
+                builtin::DATA_SENT,
+                builtin::DATA_RECEIVED,
+            ]
+            .contains(&id);
+            let none = Sink::Counter(CounterSink::default());
+            let sink = match total {
+                Some(s) if !s.is_empty() || always => s,
+                // A counter k6 always lists, that saw no sample at all.
+                None if always && def.kind == MetricType::Counter => &none,
+                _ => continue,
             };
             metrics.push(MetricReport {
                 name: def.name.to_string(),
@@ -406,6 +420,7 @@ impl Report {
             generator,
             stopped: None,
             test: TestInfo::default(),
+            ending: Default::default(),
         }
     }
 

@@ -56,6 +56,23 @@ impl Output for SummaryExport {
     }
 }
 
+/// A number as k6 (Go's `encoding/json`) writes it: a whole number without a fraction (`3`,
+/// not `3.0`); others with the shortest digits that read back the same. Non-finite values,
+/// which JSON cannot hold, become `null`.
+fn num(v: f64) -> Value {
+    // Below 2^53 every whole f64 is an exact integer.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    if v.fract() == 0.0 && v.abs() < EXACT {
+        if v >= 0.0 {
+            Value::from(v as u64)
+        } else {
+            Value::from(v as i64)
+        }
+    } else {
+        json!(v)
+    }
+}
+
 fn id(path: &str) -> String {
     let digest = Md5::digest(path.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
@@ -100,13 +117,13 @@ pub fn render(report: &Report) -> Value {
         let mut obj = Map::new();
         match &m.values {
             Values::Counter { count, rate } => {
-                obj.insert("count".into(), json!(count));
-                obj.insert("rate".into(), json!(rate));
+                obj.insert("count".into(), num(*count));
+                obj.insert("rate".into(), num(*rate));
             }
             Values::Gauge { value, min, max } => {
-                obj.insert("value".into(), json!(value));
-                obj.insert("min".into(), json!(min));
-                obj.insert("max".into(), json!(max));
+                obj.insert("value".into(), num(*value));
+                obj.insert("min".into(), num(*min));
+                obj.insert("max".into(), num(*max));
             }
             Values::Rate { trues, total } => {
                 obj.insert("passes".into(), json!(trues));
@@ -116,11 +133,11 @@ pub fn render(report: &Report) -> Value {
                 } else {
                     *trues as f64 / *total as f64
                 };
-                obj.insert("value".into(), json!(value));
+                obj.insert("value".into(), num(value));
             }
             Values::Trend { stats, .. } => {
                 for (label, v) in stats {
-                    obj.insert(label.clone(), json!(v));
+                    obj.insert(label.clone(), num(*v));
                 }
             }
         }
@@ -154,7 +171,7 @@ fn windowed(metrics: &mut Map<String, Value>, t: &ThresholdReport) {
         .or_insert_with(|| json!({}))
         .as_object_mut()
         .expect("an object");
-    entry.insert(t.aggregation.clone(), json!(t.observed));
+    entry.insert(t.aggregation.clone(), num(t.observed));
     let thresholds = entry
         .entry("thresholds")
         .or_insert_with(|| json!({}))
@@ -209,6 +226,22 @@ fn generator(report: &Report) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_numbers_are_written_as_integers_like_k6() {
+        let text = |v: f64| serde_json::to_string(&num(v)).unwrap();
+        assert_eq!(text(3.0), "3");
+        assert_eq!(text(0.0), "0");
+        assert_eq!(text(-0.0), "0");
+        assert_eq!(text(-2.0), "-2");
+        assert_eq!(text(1.0), "1");
+        assert_eq!(text(641550.0), "641550");
+        assert_eq!(text(0.5), "0.5");
+        assert_eq!(text(1017.2528456771789), "1017.2528456771789");
+        // Exponents as Go writes them too.
+        assert_eq!(text(1e300), "1e+300");
+        assert_eq!(text(f64::NAN), "null");
+    }
 
     #[test]
     fn group_ids_are_md5_of_the_path_like_k6() {

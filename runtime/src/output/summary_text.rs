@@ -2,7 +2,10 @@
 
 use std::fmt::Write;
 
-use super::{format_data, format_time, MetricReport, Report, ThresholdReport, Values};
+use super::{
+    format_data, format_time, format_time_in, MetricReport, Report, ThresholdReport, TimeUnit,
+    Values,
+};
 use crate::metrics::{MetricType, ValueType};
 
 /// How much the summary shows.
@@ -40,9 +43,9 @@ fn section(m: &MetricReport) -> &'static str {
     }
 }
 
-fn value_cell(v: f64, contains: ValueType) -> String {
+fn value_cell(v: f64, contains: ValueType, unit: Option<TimeUnit>) -> String {
     match contains {
-        ValueType::Time => format_time(v),
+        ValueType::Time => format_time_in(v, unit),
         ValueType::Data => format_data(v),
         ValueType::Default => number(v),
     }
@@ -57,16 +60,16 @@ fn number(v: f64) -> String {
     }
 }
 
-fn cells(m: &MetricReport) -> Vec<String> {
+fn cells(m: &MetricReport, unit: Option<TimeUnit>) -> Vec<String> {
     match &m.values {
         Values::Counter { count, rate } => match m.contains {
             ValueType::Data => vec![format_data(*count), format!("{}/s", format_data(*rate))],
             _ => vec![number(*count), format!("{rate:.6}/s")],
         },
         Values::Gauge { value, min, max } => vec![
-            value_cell(*value, m.contains),
-            format!("min={}", value_cell(*min, m.contains)),
-            format!("max={}", value_cell(*max, m.contains)),
+            value_cell(*value, m.contains, unit),
+            format!("min={}", value_cell(*min, m.contains, unit)),
+            format!("max={}", value_cell(*max, m.contains, unit)),
         ],
         Values::Rate { trues, total } => {
             let pct = if *total == 0 {
@@ -82,7 +85,7 @@ fn cells(m: &MetricReport) -> Vec<String> {
                 let v = if label == "count" {
                     number(*v)
                 } else {
-                    value_cell(*v, m.contains)
+                    value_cell(*v, m.contains, unit)
                 };
                 format!("{label}={v}")
             })
@@ -108,13 +111,14 @@ struct Layout {
     width: usize,
     trend: Grid,
     other: Grid,
+    unit: Option<TimeUnit>,
 }
 
 impl Layout {
-    fn new(shown: &[&MetricReport]) -> Self {
+    fn new(shown: &[&MetricReport], unit: Option<TimeUnit>) -> Self {
         let rows: Vec<(String, Vec<String>, bool)> = shown
             .iter()
-            .map(|m| (label(m, m.breakdown), cells(m), is_trend(m)))
+            .map(|m| (label(m, m.breakdown), cells(m, unit), is_trend(m)))
             .collect();
         let width = rows
             .iter()
@@ -126,6 +130,7 @@ impl Layout {
             width: width.max(19),
             trend: Grid::new(rows.iter().filter(|r| r.2).map(|r| &r.1)),
             other: Grid::new(rows.iter().filter(|r| !r.2).map(|r| &r.1)),
+            unit,
         }
     }
 }
@@ -154,7 +159,7 @@ fn render_sections(out: &mut String, metrics: &[&MetricReport], layout: &Layout,
                 out,
                 "    {} {}",
                 dotted(&label(m, bare), layout.width),
-                grid.line(&cells(m))
+                grid.line(&cells(m, layout.unit))
             );
         }
         out.push('\n');
@@ -202,12 +207,12 @@ fn dotted(name: &str, width: usize) -> String {
     format!("{name}{}:", ".".repeat(width.saturating_sub(n).max(3)))
 }
 
-fn threshold_line(t: &ThresholdReport) -> String {
+fn threshold_line(t: &ThresholdReport, unit: Option<TimeUnit>) -> String {
     let observed = match t.aggregation.as_str() {
         "rate" if t.kind == MetricType::Rate => format!("{:.2}%", t.observed * 100.0),
         "rate" => format!("{}/s", number(t.observed)),
         "count" | "value" => number(t.observed),
-        _ => value_cell(t.observed, t.contains),
+        _ => value_cell(t.observed, t.contains, unit),
     };
     let mut line = format!(
         "    {} '{}' {}={}",
@@ -244,6 +249,16 @@ fn window_note(w: &crate::thresholds::WindowReport) -> String {
     }
 }
 
+/// The test's `summaryTimeUnit` (checked when the test was planned).
+fn time_unit(report: &Report) -> Option<TimeUnit> {
+    report
+        .test
+        .options
+        .get("summaryTimeUnit")
+        .and_then(|v| v.as_str())
+        .and_then(|u| TimeUnit::parse(u).ok())
+}
+
 /// Renders the summary.
 pub fn render(report: &Report, mode: SummaryMode) -> String {
     let mut out = String::from("\n\n");
@@ -258,7 +273,7 @@ pub fn render(report: &Report, mode: SummaryMode) -> String {
                 let _ = writeln!(out, "    {}", t.metric);
                 last = &t.metric;
             }
-            let _ = writeln!(out, "{}", threshold_line(t));
+            let _ = writeln!(out, "{}", threshold_line(t, time_unit(report)));
         }
         out.push_str("\n\n");
     }
@@ -278,7 +293,7 @@ pub fn render(report: &Report, mode: SummaryMode) -> String {
         .filter(|m| mode == SummaryMode::Full || !m.breakdown)
         .collect();
     let total: Vec<&MetricReport> = shown.iter().copied().filter(|m| !m.breakdown).collect();
-    let layout = Layout::new(&shown);
+    let layout = Layout::new(&shown, time_unit(report));
     render_sections(&mut out, &total, &layout, false);
     if mode == SummaryMode::Full {
         for (key, title) in [("scenario", "SCENARIO"), ("group", "GROUP")] {

@@ -63,9 +63,61 @@ pub fn format_data(bytes: f64) -> String {
     }
 }
 
+/// k6's `summaryTimeUnit`: every time in the summary in one unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeUnit {
+    /// Seconds.
+    S,
+    /// Milliseconds.
+    Ms,
+    /// Microseconds.
+    Us,
+}
+
+impl TimeUnit {
+    /// k6's names: `s`, `ms`, `us`.
+    pub fn parse(s: &str) -> Result<TimeUnit, String> {
+        match s.trim() {
+            "s" => Ok(TimeUnit::S),
+            "ms" => Ok(TimeUnit::Ms),
+            "us" => Ok(TimeUnit::Us),
+            other => Err(format!(
+                "invalid summary time unit `{other}`: use s, ms or us"
+            )),
+        }
+    }
+
+    /// A time in milliseconds in this unit, with two decimals, as k6 shows it.
+    pub fn format(self, ms: f64) -> String {
+        let (v, unit) = match self {
+            TimeUnit::S => (ms / 1000.0, "s"),
+            TimeUnit::Ms => (ms, "ms"),
+            TimeUnit::Us => (ms * 1000.0, "µs"),
+        };
+        format!("{v:.2}{unit}")
+    }
+}
+
+/// A time in milliseconds, in `unit` if one is set, else as k6 picks.
+pub fn format_time_in(ms: f64, unit: Option<TimeUnit>) -> String {
+    match unit {
+        Some(u) => u.format(ms),
+        None => format_time(ms),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_summary_time_unit_fixes_the_unit_like_k6() {
+        assert_eq!(TimeUnit::parse("ms").unwrap().format(0.4412), "0.44ms");
+        assert_eq!(TimeUnit::parse("s").unwrap().format(43.32), "0.04s");
+        assert_eq!(TimeUnit::parse("us").unwrap().format(4.45), "4450.00µs");
+        assert_eq!(format_time_in(1500.0, None), "1.5s");
+        assert!(TimeUnit::parse("min").is_err());
+    }
 
     #[test]
     fn times_read_like_k6() {

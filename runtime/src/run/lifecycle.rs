@@ -16,9 +16,10 @@ use super::plan::Settings;
 use super::{exit, Failure};
 use crate::cpu::{CpuMeter, CpuUse};
 use crate::engine::{EngineLimits, ScriptEngine};
-use crate::executor::{self, Progress, Run, ScenarioConfig, ScenarioShared, VuPool};
+use crate::executor::{self, Run, ScenarioConfig, ScenarioShared, VuPool};
+use crate::instance::{self, Handover, SetupRole};
 use crate::log::{Level, Logger};
-use crate::metrics::{builtin, Metrics, Sample};
+use crate::metrics::{builtin, Metrics, Sample, SystemTags};
 use crate::options::{format_duration, Options, Source};
 use crate::progress::{Progress as LiveProgress, Watched};
 use crate::thresholds::Thresholds;
@@ -57,7 +58,11 @@ pub async fn inspect(
         .options()
         .await
         .map_err(|e| Failure::script(format!("the script's options() failed: {e}")))?;
-    let options = Options::from_json(&json, &Source::Script).map_err(Failure::config)?;
+    let (options, notices) =
+        Options::parse_layer(&json, &Source::Script).map_err(Failure::config)?;
+    for n in notices {
+        log.log(Level::Warn, &n, &[]);
+    }
     let entry_points = vu
         .entry_points()
         .await
@@ -101,6 +106,8 @@ pub struct Lifecycle {
     config: RunConfig,
     data: Vec<u8>,
     setup_ok: bool,
+    /// `teardown()` runs on another instance (the one that ran `setup()`).
+    teardown_elsewhere: bool,
     /// An exit code decided by setup or teardown (timeout, exception).
     exit_code: Option<i32>,
     /// VUs made before the start, and how long that took.
@@ -145,9 +152,9 @@ impl Lifecycle {
         });
         let pool = {
             let (engine, ctx) = (engine.clone(), ctx.clone());
-            Arc::new(VuPool::new(move |id| {
+            Arc::new(VuPool::new(&settings.tuple, move |ids| {
                 let (engine, ctx) = (engine.clone(), ctx.clone());
-                Box::pin(async move { Vu::new(engine, ctx, id).await })
+                Box::pin(async move { Vu::with_ids(engine, ctx, ids).await })
             }))
         };
         let init_started = Instant::now();
@@ -181,6 +188,7 @@ impl Lifecycle {
             config,
             data: Vec::new(),
             setup_ok: true,
+            teardown_elsewhere: false,
             exit_code: None,
             vus_made: initial_vus,
             vus_init,
@@ -216,6 +224,7 @@ impl Lifecycle {
             control: self.control().clone(),
             data: Arc::from(self.data.clone()),
             on_dropped: dropped_recorder(&self.ctx.metrics, &self.settings.tags),
+            min_iteration_duration: self.settings.k6.min_iteration_duration,
         }
     }
 
@@ -269,6 +278,59 @@ impl Lifecycle {
         self.lifecycle_vu.flush();
     }
 
+    /// `setup()` on a test that may be split: as [`setup`](Self::setup), and then writes its
+    /// data for the other instances (`--export-setup-data`); or, on an instance that reads it
+    /// (`--setup-data`), waits for the data instead of running `setup()` (see
+    /// [`instance::setup_role`]).
+    pub async fn setup_handing_over(&mut self, handover: &Handover) {
+        let first = self.settings.tuple.segment().from() == executor::segment::Fraction::ZERO;
+        let role = instance::setup_role(
+            handover.setup_data.as_deref(),
+            handover.export_setup_data.as_deref(),
+            first,
+        );
+        let log = self.ctx.log.clone();
+        match role {
+            SetupRole::Runs(export) => {
+                self.setup().await;
+                if let (true, Some(path)) = (self.setup_ok, export) {
+                    if let Err(e) = instance::write_whole(&path, &self.data) {
+                        log.log(
+                            Level::Error,
+                            &format!(
+                                "cannot write --export-setup-data file {}: {e}",
+                                path.display()
+                            ),
+                            &[("source", "setup")],
+                        );
+                    }
+                }
+            }
+            SetupRole::Reads {
+                path,
+                skip_teardown,
+            } => {
+                self.ctx.metrics.begin_test();
+                self.teardown_elsewhere = skip_teardown;
+                // The instance that writes it may start later: wait until the start, and
+                // then as long as setup() may take.
+                let until_start = handover
+                    .start_at
+                    .and_then(|at| instance::until(at, std::time::SystemTime::now()).ok())
+                    .unwrap_or_default();
+                let wait = self.settings.setup_timeout + until_start;
+                match instance::read_setup_data(&path, wait).await {
+                    Ok(d) => self.data = d,
+                    Err(e) => {
+                        log.log(Level::Error, &e, &[("source", "setup")]);
+                        self.exit_code = Some(exit::SETUP_TIMEOUT);
+                        self.setup_ok = false;
+                    }
+                }
+            }
+        }
+    }
+
     /// Runs `scenarios` to their end (or to a stop of the test), with the watcher evaluating
     /// `thresholds` live: they come back evaluated as of the last tick. Windowed thresholds'
     /// windows start with the scenarios and end with them.
@@ -295,17 +357,12 @@ impl Lifecycle {
             control: self.control().clone(),
             data: Arc::from(self.data.clone()),
             on_dropped: dropped_recorder(&metrics, &self.settings.tags),
+            min_iteration_duration: self.settings.k6.min_iteration_duration,
         };
         let mut tasks = tokio::task::JoinSet::new();
         let mut watched = Vec::new();
         for s in scenarios {
-            let shared = Arc::new(ScenarioShared {
-                name: Arc::from(s.name.as_str()),
-                exec: s.exec.clone(),
-                tags: s.tags.clone(),
-                env: Arc::new(s.env.clone()),
-                progress: Progress::default(),
-            });
+            let shared = Arc::new(ScenarioShared::new(s));
             watched.push(Watched {
                 config: s.clone(),
                 shared: shared.clone(),
@@ -345,7 +402,7 @@ impl Lifecycle {
     /// Runs `teardown()` (unless `noTeardown`, or setup failed), within `teardownTimeout`;
     /// then hands every VU's pending samples to the store.
     pub async fn teardown(&mut self) {
-        if self.setup_ok && !self.settings.no_teardown {
+        if self.setup_ok && !self.settings.no_teardown && !self.teardown_elsewhere {
             self.call_teardown().await;
         }
         self.lifecycle_vu.flush();
@@ -406,7 +463,9 @@ fn dropped_recorder(metrics: &Metrics, tags: &[(String, String)]) -> executor::O
         let mut pairs: Vec<(&str, &str)> =
             tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         pairs.extend(scenario.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        pairs.push(("scenario", &scenario.name));
+        if metrics.system_tags().has(SystemTags::SCENARIO) {
+            pairs.push(("scenario", &scenario.name));
+        }
         let tags = metrics.tag_set(&pairs);
         let time = metrics.now();
         metrics.record(&[Sample {

@@ -31,8 +31,9 @@ use stampede_host_api::modules::ScriptFiles;
 
 use crate::engine::{EngineLimits, LoadError, ScriptEngine};
 use crate::executor::ScenarioConfig;
+use crate::instance::Handover;
 use crate::log::Logger;
-use crate::metrics::{builtin, MetricId, Metrics};
+use crate::metrics::{builtin, MetricId, Metrics, SystemTags};
 use crate::options::Options;
 use crate::output::registry::{self, MakeOptions, OutputSpec};
 use crate::output::summary_text::SummaryMode;
@@ -128,6 +129,8 @@ pub struct TestSpec {
     pub env: BTreeMap<String, String>,
     /// `--no-thresholds`.
     pub no_thresholds: bool,
+    /// On a split test: `--start-at` and setup data handed over as a file.
+    pub handover: Handover,
     /// The outputs: `--out NAME[=ARG]` and the report flags (`--summary-export`, …).
     pub outputs: Vec<OutputSpec>,
     /// The process environment, for the outputs' `STAMPEDE_*` settings.
@@ -203,11 +206,14 @@ pub fn declare_breakdowns(
     progress: bool,
 ) {
     let mut store = metrics.store();
-    store.add_submetric(
-        "http_req_duration{expected_response:true}",
-        builtin::HTTP_REQ_DURATION,
-        vec![("expected_response".into(), "true".into())],
-    );
+    // k6 has this sub-metric unless `systemTags` leaves the tag out.
+    if metrics.system_tags().has(SystemTags::EXPECTED_RESPONSE) {
+        store.add_submetric(
+            "http_req_duration{expected_response:true}",
+            builtin::HTTP_REQ_DURATION,
+            vec![("expected_response".into(), "true".into())],
+        );
+    }
     for s in scenarios {
         if full {
             store.add_breakdown(&SCENARIO_BREAKDOWN, "scenario", &s.name);
@@ -241,6 +247,7 @@ fn make_outputs(
         thresholds: threshold_sources(thresholds),
         env: spec.process_env.clone(),
         planned: plan.max_duration(),
+        script_sha256: crate::partial::sha256_hex(&spec.wasm),
         ..OutputContext::new(metrics, spec.log.clone())
     };
     let opts = MakeOptions {
@@ -250,6 +257,32 @@ fn make_outputs(
         .iter()
         .map(|o| registry::make(o, &ctx, opts).map_err(Failure::config))
         .collect()
+}
+
+/// A test's plan, without running it (`stampede kubernetes render` sizes pods with it).
+pub async fn plan_of(spec: &TestSpec) -> Result<Plan, Failure> {
+    let metrics = Metrics::new();
+    let probe = Arc::new(ScriptEngine::compile_cached(
+        &spec.wasm,
+        EngineLimits {
+            memory_limit: spec.vu_memory_limit,
+            pool_size: None,
+        },
+        spec.cache_dir.as_deref(),
+    )?);
+    let info = lifecycle::inspect(probe, &metrics, &spec.env, &spec.files, &spec.log).await?;
+    let layers = plan::layers(
+        spec.config.as_ref(),
+        info.options,
+        spec.env_options.clone(),
+        spec.cli_options.clone(),
+    );
+    plan::plan(
+        layers,
+        &info.entry_points,
+        &metrics.registry,
+        spec.no_thresholds,
+    )
 }
 
 fn test_info(spec: &TestSpec, plan: &Plan, started: SystemTime) -> TestInfo {
@@ -306,6 +339,13 @@ async fn prepare(spec: &TestSpec) -> Result<Prepared, Failure> {
         &metrics.registry,
         spec.no_thresholds,
     )?;
+    for n in &plan.notices {
+        log.log(crate::log::Level::Warn, n, &[]);
+    }
+    if let Some(path) = &plan.settings.k6.console_output {
+        crate::settings::redirect_console(path, log).map_err(Failure::config)?;
+    }
+    metrics.set_system_tags(plan.settings.k6.system_tags);
     // The HTML report has per-scenario and per-group tables: the full summary's breakdown.
     let breakdown = spec.summary_mode == SummaryMode::Full
         || spec.outputs.iter().any(OutputSpec::is_html_report);
@@ -323,8 +363,8 @@ async fn prepare(spec: &TestSpec) -> Result<Prepared, Failure> {
     })
 }
 
-/// Ends the outputs' streams, builds the report, hands it to the outputs; returns it with
-/// whether thresholds failed. Draining, flushing and writing block (files, pushes): they run
+/// Ends the outputs' streams, builds the report (with how the test ended), and hands it to
+/// the outputs. Draining, flushing and writing block (files, pushes): they run
 /// off the async threads, where the signal handler must keep running.
 async fn conclude(
     p: Prepared,
@@ -332,7 +372,7 @@ async fn conclude(
     measured: ScenariosRun,
     mut thresholds: Thresholds,
     info: TestInfo,
-) -> Result<(Report, bool), Failure> {
+) -> Result<Report, Failure> {
     let Prepared {
         metrics,
         plan,
@@ -364,19 +404,21 @@ async fn conclude(
         facts,
         breakdown,
     );
-    report.stopped = test
-        .control()
-        .stopped()
-        .as_ref()
-        .map(reporting::stopped_reason);
+    let stopped = test.control().stopped();
+    report.stopped = stopped.as_ref().map(reporting::stopped_reason);
     report.test = info;
-    let report = tokio::task::spawn_blocking(move || {
+    report.ending = Ending {
+        stopped,
+        lifecycle_code: test.exit_code(),
+        thresholds_failed: eval.failed,
+        marked_failed: test.control().failed().is_some(),
+    };
+    tokio::task::spawn_blocking(move || {
         outputs.report(&report);
         report
     })
     .await
-    .map_err(|e| Failure::config(format!("the outputs' report failed: {e}")))?;
-    Ok((report, eval.failed))
+    .map_err(|e| Failure::config(format!("the outputs' report failed: {e}")))
 }
 
 /// Runs a test.
@@ -411,7 +453,10 @@ pub async fn run(mut spec: TestSpec) -> Result<Outcome, Failure> {
     )
     .await?;
     drop(probe);
-    test.setup().await;
+    test.setup_handing_over(&spec.handover).await;
+    if let (true, Some(at)) = (test.may_run(), spec.handover.start_at) {
+        crate::instance::hold_until(at, test.control(), &spec.log).await;
+    }
     let started = SystemTime::now();
     let thresholds = std::mem::take(&mut p.thresholds);
     let (measured, thresholds) = if test.may_run() {
@@ -421,13 +466,8 @@ pub async fn run(mut spec: TestSpec) -> Result<Outcome, Failure> {
     };
     test.teardown().await;
     let info = test_info(&spec, &p.plan, started);
-    let (report, thresholds_failed) = conclude(p, &test, measured, thresholds, info).await?;
-    let code = reporting::exit_code(&Ending {
-        stopped: test.control().stopped(),
-        lifecycle_code: test.exit_code(),
-        thresholds_failed,
-        marked_failed: test.control().failed().is_some(),
-    });
+    let report = conclude(p, &test, measured, thresholds, info).await?;
+    let code = reporting::exit_code(&report.ending);
     Ok(Outcome {
         exit_code: code,
         report: Some(report),

@@ -7,10 +7,11 @@ use std::time::Duration;
 use stampede_host_api::http::{ClientConfig, NetPolicy, TlsSettings};
 
 use super::Failure;
-use crate::executor::{self, ScenarioConfig};
+use crate::executor::{self, ExecutionTuple, ScenarioConfig};
 use crate::metrics::Registry;
 use crate::options::{Options, Source};
 use crate::output::TrendStat;
+use crate::settings::K6Run;
 use crate::thresholds::{ThresholdDef, Thresholds};
 
 /// `setupTimeout` and `teardownTimeout` when not set.
@@ -33,6 +34,11 @@ pub struct Settings {
     pub http: ClientConfig,
     /// Tags on every sample.
     pub tags: Vec<(String, String)>,
+    /// What k6's options stampede took as they are set for the run.
+    pub k6: K6Run,
+    /// This instance's execution segment (the whole test, unless split): VUs are numbered in
+    /// the whole test along it.
+    pub tuple: ExecutionTuple,
 }
 
 /// What a test will run.
@@ -46,6 +52,9 @@ pub struct Plan {
     pub thresholds: Vec<ThresholdDef>,
     /// Settings from the options.
     pub settings: Settings,
+    /// k6's warnings (a layer replaced another's scenarios, …) and notices of options taken
+    /// but not used, one line each.
+    pub notices: Vec<String>,
 }
 
 impl Plan {
@@ -101,7 +110,9 @@ pub fn plan(
     registry: &Registry,
     no_thresholds: bool,
 ) -> Result<Plan, Failure> {
-    let options = Options::merge(layers).map_err(Failure::config)?;
+    let mut notices = Vec::new();
+    let options = Options::merge_noting(layers, &mut notices).map_err(Failure::config)?;
+    notices.extend(options.execution().map_err(Failure::config)?.1);
     let scenarios = executor::scenarios(&options).map_err(Failure::config)?;
     for s in &scenarios {
         if !entry_points.contains(&s.exec) {
@@ -114,6 +125,7 @@ pub fn plan(
         }
     }
     let settings = settings(&options)?;
+    notices.extend(settings.k6.notices.iter().cloned());
     let thresholds = match (&options.thresholds, no_thresholds) {
         (Some(t), false) => Thresholds::parse(t, registry).map_err(Failure::config)?,
         _ => Vec::new(),
@@ -129,6 +141,7 @@ pub fn plan(
         scenarios,
         thresholds,
         settings,
+        notices,
     })
 }
 
@@ -166,6 +179,7 @@ pub fn settings(o: &Options) -> Result<Settings, Failure> {
         o.tls_auth.as_deref().unwrap_or_default(),
     )
     .map_err(|e| Failure::config(format!("invalid TLS options: {e}")))?;
+    let k6 = crate::settings::apply(o, &mut http).map_err(Failure::config)?;
     let trend_stats = match &o.summary_trend_stats {
         Some(list) => list
             .iter()
@@ -182,6 +196,8 @@ pub fn settings(o: &Options) -> Result<Settings, Failure> {
         trend_stats,
         http,
         tags: o.tags.clone().unwrap_or_default().into_iter().collect(),
+        k6,
+        tuple: executor::execution_tuple(o).map_err(Failure::config)?,
     })
 }
 

@@ -17,6 +17,24 @@ pub enum Stop {
     Signal(String),
 }
 
+impl Stop {
+    /// `script`, `threshold` or `signal`: how partial results name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Stop::Script(_) => "script",
+            Stop::Threshold(_) => "threshold",
+            Stop::Signal(_) => "signal",
+        }
+    }
+
+    /// Why, in words.
+    pub fn reason(&self) -> &str {
+        match self {
+            Stop::Script(r) | Stop::Threshold(r) | Stop::Signal(r) => r,
+        }
+    }
+}
+
 /// Shared by everything that runs in a test. Cheap to clone.
 #[derive(Clone, Default)]
 pub struct Control {

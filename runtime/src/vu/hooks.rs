@@ -4,20 +4,25 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use stampede_host_api::http::Exchange;
-use stampede_host_api::{ExecInfo, LogLevel, MetricType as WitMetricType, RequestMeta, VuHooks};
+use stampede_host_api::{
+    ExecInfo, LogLevel, MetricType as WitMetricType, RequestMeta, TestIds, VuHooks,
+};
 
 use super::{Stop, TestContext};
 use crate::log::Level;
-use crate::metrics::{builtin, MetricId, MetricType, Recorder, ValueType};
+use crate::metrics::{builtin, MetricId, MetricType, Recorder, SystemTags, ValueType};
 
 /// The execution state and recorder of one VU.
 pub struct Hooks {
     ctx: Arc<TestContext>,
     rec: Recorder,
     vu_id: u32,
+    vu_id_in_test: u32,
     vu_id_text: String,
     iteration_in_instance: u64,
     iteration_in_scenario: u64,
+    /// The current iteration's numbers in its scenario: on this instance, in the whole test.
+    scenario_iteration: (u64, u64),
     scenario: Arc<str>,
     scenario_env: Arc<Vec<(String, String)>>,
     groups: Vec<(String, Instant)>,
@@ -26,16 +31,19 @@ pub struct Hooks {
 }
 
 impl Hooks {
-    pub(super) fn new(ctx: Arc<TestContext>, vu_id: u32) -> Self {
+    pub(super) fn new(ctx: Arc<TestContext>, vu_id: u32, vu_id_in_test: u32) -> Self {
         let mut rec = ctx.metrics.recorder();
         rec.set_base_tags(ctx.tags.clone());
+        rec.set_system_tags(ctx.metrics.system_tags());
         Self {
             ctx,
             rec,
             vu_id,
+            vu_id_in_test,
             vu_id_text: vu_id.to_string(),
             iteration_in_instance: 0,
             iteration_in_scenario: 0,
+            scenario_iteration: (0, 0),
             scenario: Arc::from(""),
             scenario_env: Arc::new(Vec::new()),
             groups: Vec::new(),
@@ -69,8 +77,15 @@ impl Hooks {
         self.scenario_env = env.clone();
         let mut base = self.ctx.tags.clone();
         base.extend(tags.iter().cloned());
-        base.push(("scenario".into(), scenario.to_string()));
+        if self.ctx.metrics.system_tags().has(SystemTags::SCENARIO) {
+            base.push(("scenario".into(), scenario.to_string()));
+        }
         self.rec.set_base_tags(base);
+    }
+
+    /// Notes the coming iteration's numbers in its scenario: on this instance, in the test.
+    pub fn set_scenario_iteration(&mut self, in_instance: u64, in_test: u64) {
+        self.scenario_iteration = (in_instance, in_test);
     }
 
     /// Notes when an arrival-rate executor meant the coming iteration to start: its lateness
@@ -200,6 +215,14 @@ impl VuHooks for Hooks {
         }
     }
 
+    fn ids(&self) -> TestIds {
+        TestIds {
+            vu_id_in_test: self.vu_id_in_test,
+            scenario_iteration_in_instance: self.scenario_iteration.0,
+            scenario_iteration_in_test: self.scenario_iteration.1,
+        }
+    }
+
     fn env(&self, name: &str) -> Option<String> {
         self.scenario_env
             .iter()
@@ -210,7 +233,7 @@ impl VuHooks for Hooks {
     }
 
     fn log(&mut self, l: LogLevel, message: &str) {
-        self.ctx.log.limited(
+        self.ctx.log.console().limited(
             "console",
             level(l),
             message,
@@ -245,6 +268,21 @@ impl VuHooks for Hooks {
             &[("vu", &self.vu_id_text), ("scenario", &self.scenario)],
         );
         self.ctx.control.stop(Stop::Script(reason.to_owned()), true);
+    }
+
+    fn http_debug(&mut self, text: &str) {
+        let iter = self.iteration_in_instance.to_string();
+        self.ctx.log.log(
+            Level::Info,
+            text,
+            &[
+                ("group", self.rec.group()),
+                ("iter", &iter),
+                ("scenario", &self.scenario),
+                ("source", "http-debug"),
+                ("vu", &self.vu_id_text),
+            ],
+        );
     }
 
     fn fail_test(&mut self, reason: &str) {

@@ -12,7 +12,9 @@ use std::time::Instant;
 use stampede_host_api::http::{HttpClient, VuClient};
 use stampede_host_api::modules::{ModulesView, ScriptFiles};
 use stampede_host_api::wasi_http::Bridge;
-use stampede_host_api::{RequestMeta, ScriptCtxView, ScriptView, TestAborted, VuHooks};
+use stampede_host_api::{
+    RequestMeta, RequestThrown, ScriptCtxView, ScriptView, TestAborted, VuHooks,
+};
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -22,7 +24,7 @@ pub use control::{Control, Stop};
 pub use hooks::Hooks;
 
 use crate::engine::{Instance, ScriptEngine};
-use crate::executor::{ExecVu, ScenarioShared};
+use crate::executor::{ExecVu, IterationStart, ScenarioShared, VuIds};
 use crate::log::Level;
 use crate::log::Logger;
 use crate::metrics::Metrics;
@@ -144,8 +146,28 @@ impl Vu {
         ctx: Arc<TestContext>,
         id: u32,
     ) -> Result<Vu, String> {
-        let hooks = Hooks::new(ctx.clone(), id);
-        let http = ctx.http.vu();
+        Vu::with_ids(
+            engine,
+            ctx,
+            VuIds {
+                in_instance: id,
+                in_test: id,
+            },
+        )
+        .await
+    }
+
+    /// Creates a VU numbered `ids` in this instance and in the whole test.
+    pub async fn with_ids(
+        engine: Arc<ScriptEngine>,
+        ctx: Arc<TestContext>,
+        ids: VuIds,
+    ) -> Result<Vu, String> {
+        let id = ids.in_instance;
+        let hooks = Hooks::new(ctx.clone(), id, ids.in_test);
+        // k6's VU n (from 1) sends from the nth of `localIPs`; the VU of setup and teardown
+        // (0) from the first.
+        let http = ctx.http.vu_at(u64::from(ids.in_test.saturating_sub(1)));
         let store = new_store(&engine, &ctx, hooks, http);
         let mut vu = Vu {
             id,
@@ -212,6 +234,9 @@ impl Vu {
         self.instance = None;
         if let Some(aborted) = err.downcast_ref::<TestAborted>() {
             return CallError::Aborted(aborted.0.clone());
+        }
+        if let Some(thrown) = err.downcast_ref::<RequestThrown>() {
+            return CallError::Script(thrown.to_string());
         }
         CallError::Trap(describe_trap(&err))
     }
@@ -281,8 +306,10 @@ impl Vu {
         self.ensure_instance().await?;
         let state = self.store_mut().data_mut();
         state.hooks.begin_iteration();
-        // As in k6, every iteration starts with an empty cookie jar.
-        state.http.reset_cookies();
+        // As in k6, every iteration starts with an empty cookie jar, unless `noCookiesReset`.
+        if !state.http.config().k6.no_cookies_reset {
+            state.http.reset_cookies();
+        }
         let res = self
             .instance
             .as_ref()
@@ -299,8 +326,14 @@ impl Vu {
             Ok(Err(e)) => Err(CallError::Script(e)),
             Err(e) => Err(self.classify(e)),
         };
-        let hooks = &mut self.store_mut().data_mut().hooks;
-        hooks.end_iteration(started.elapsed(), outcome.is_err());
+        let state = self.store_mut().data_mut();
+        state
+            .hooks
+            .end_iteration(started.elapsed(), outcome.is_err());
+        if state.http.config().k6.no_vu_connection_reuse {
+            // k6's `noVUConnectionReuse`: the next iteration connects anew.
+            state.http.close_idle();
+        }
         outcome
     }
 
@@ -336,8 +369,16 @@ fn new_store(
 ) -> Store<VuState> {
     let id = hooks.vu_id();
     let wasi = WasiCtxBuilder::new()
-        .stdout(output::GuestOutput::new(ctx.log.clone(), id, "stdout"))
-        .stderr(output::GuestOutput::new(ctx.log.clone(), id, "stderr"))
+        .stdout(output::GuestOutput::new(
+            ctx.log.console().clone(),
+            id,
+            "stdout",
+        ))
+        .stderr(output::GuestOutput::new(
+            ctx.log.console().clone(),
+            id,
+            "stderr",
+        ))
         .allow_tcp(false)
         .allow_udp(false)
         .allow_ip_name_lookup(false)
@@ -416,13 +457,10 @@ impl ExecVu for Vu {
             .enter_scenario(&scenario.name, &scenario.tags, &scenario.env);
     }
 
-    async fn iteration<'a>(
-        &'a mut self,
-        exec: &'a str,
-        data: &'a [u8],
-        scheduled: Option<tokio::time::Instant>,
-    ) {
-        if let Some(at) = scheduled {
+    async fn iteration<'a>(&'a mut self, exec: &'a str, data: &'a [u8], start: IterationStart) {
+        self.hooks()
+            .set_scenario_iteration(start.in_instance, start.in_test);
+        if let Some(at) = start.scheduled {
             self.hooks().record_schedule(at.into_std());
         }
         match self.run_iteration(exec, data).await {

@@ -8,11 +8,11 @@
 import * as host from 'stampede:host';
 
 export const vu = Object.freeze({
-  /** The VU's number in the test, from 1. */
+  /** The VU's number across every instance of a test split with execution segments, from 1. */
   get idInTest() {
-    return host.info().vuId;
+    return host.ids().vuIdInTest;
   },
-  /** The VU's number in this instance (one instance: the same as idInTest). */
+  /** The VU's number in this instance, from 1 (`__VU`). */
   get idInInstance() {
     return host.info().vuId;
   },
@@ -30,6 +30,14 @@ export const scenario = Object.freeze({
   /** The current scenario's name (`default` for the shortcut options). */
   get name() {
     return host.info().scenario;
+  },
+  /** The current iteration's number in its scenario on this instance, from 0. */
+  get iterationInInstance() {
+    return host.ids().scenarioIterationInInstance;
+  },
+  /** The current iteration's number in its scenario across every instance, from 0. */
+  get iterationInTest() {
+    return host.ids().scenarioIterationInTest;
   },
 });
 

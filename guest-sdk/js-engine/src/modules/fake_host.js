@@ -40,6 +40,7 @@ export const check = (name, ok, tags) => (rec('check', name, ok, tags ?? null), 
 export const register = (name, kind, isTime) => (rec('register', name, kind, isTime), 7);
 export const add = (id, value, tags) => rec('add', id, value, tags ?? null);
 export const info = () => ({ vuId: 3, iterationInInstance: 5, iterationInScenario: 4, scenario: 'fake', testElapsedMs: 1000 });
+export const ids = () => ({ vuIdInTest: 13, scenarioIterationInInstance: 4, scenarioIterationInTest: 24 });
 export const env = (name) => undefined;
 export const sleep = (s) => rec('sleep', s);
 export const log = (level, msg) => rec('log', level, msg);

@@ -49,6 +49,7 @@ pub(crate) const FUNCTIONS: &[&str] = &[
     "register",
     "add",
     "info",
+    "ids",
     "env",
     "sleep",
     "log",
@@ -112,6 +113,7 @@ impl ModuleDef for HostModule {
         exports.export("register", Function::new(c(), register)?)?;
         exports.export("add", Function::new(c(), add)?)?;
         exports.export("info", Function::new(c(), info)?)?;
+        exports.export("ids", Function::new(c(), ids)?)?;
         exports.export("env", Function::new(c(), env)?)?;
         exports.export("sleep", Function::new(c(), |s: f64| sleep(s))?)?;
         exports.export("log", Function::new(c(), log)?)?;
@@ -519,6 +521,23 @@ fn info(ctx: Ctx<'_>) -> Result<Object<'_>> {
     o.set("iterationInScenario", i.iteration_in_scenario as f64)?;
     o.set("scenario", i.scenario)?;
     o.set("testElapsedMs", i.test_elapsed_ms as f64)?;
+    Ok(o)
+}
+
+/// The VU's and the iteration's numbers in the whole test (on a test split with execution
+/// segments, they differ from those in this instance).
+fn ids(ctx: Ctx<'_>) -> Result<Object<'_>> {
+    let i = context::ids();
+    let o = Object::new(ctx)?;
+    o.set("vuIdInTest", i.vu_id_in_test)?;
+    o.set(
+        "scenarioIterationInInstance",
+        i.scenario_iteration_in_instance as f64,
+    )?;
+    o.set(
+        "scenarioIterationInTest",
+        i.scenario_iteration_in_test as f64,
+    )?;
     Ok(o)
 }
 

@@ -226,7 +226,7 @@ export const result = [http.cookieJar() === jar, jar.cookiesForURL('http://t/'),
 fn execution_reads_the_host_s_facts() {
     let (_, result) = run(r#"
 import exec from 'k6/execution';
-export const result = [exec.vu.idInTest, exec.vu.iterationInScenario, exec.scenario.name, exec.instance.currentTestRunDuration];
+export const result = [exec.vu.idInTest, exec.vu.idInInstance, exec.vu.iterationInScenario, exec.scenario.name, exec.scenario.iterationInInstance, exec.scenario.iterationInTest, exec.instance.currentTestRunDuration];
 "#);
-    assert_eq!(result, r#"[3,4,"fake",1000]"#);
+    assert_eq!(result, r#"[13,3,4,"fake",4,24,1000]"#);
 }

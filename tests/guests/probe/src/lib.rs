@@ -10,6 +10,7 @@
 //! - `fail`: like `get`, and mark the test as failed.
 //! - `group`: GET inside the groups `outer` and `outer › inner`.
 //! - `work`: `$WORK` rounds of arithmetic (CPU the generator spends per iteration), then `get`.
+//! - `batch`: `$N` GETs of `$PATH` in one `http::batch`.
 //!
 //! `$SETUP` and `$TEARDOWN` pick what setup and teardown do: nothing (unset), `sleep:SECONDS`,
 //! `error`, `trap` or `abort`; teardown logs `teardown ran` when it runs.
@@ -146,6 +147,14 @@ fn iteration() -> Result<()> {
                 x = std::hint::black_box(x.rotate_left(5) ^ x.wrapping_mul(31));
             }
             get();
+        }
+        "batch" => {
+            let n: usize = var("N", "10").parse().unwrap_or(10);
+            let url = format!("{}{}", var("BASE_URL", "http://127.0.0.1:8080"), var("PATH", "/"));
+            let reqs = (0..n).map(|_| http::Request::new("GET", &url)).collect();
+            for res in http::batch(reqs) {
+                check!(res, { "batch status is 200" => |r| r.status() == 200 });
+            }
         }
         "group" => {
             stampede::group("outer", || {

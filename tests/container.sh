@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds stampede's container image from the Containerfile with podman, without a registry,
+# and prints its name: `tests/container.sh [TAG]`.
+#
+# No container registry is reachable from the machines the tests run on, so the image to
+# build in is made here: a Debian bookworm root filesystem from debootstrap (Debian's own
+# mirror) with a C compiler, and the Rust toolchain and crate cache of this machine mounted
+# into the build, which runs with --network=none and `cargo build --offline`. The image's
+# build directory is kept in target/container, so a second build only rebuilds what changed.
+#
+# The podman flags suit a VM whose cgroups are hybrid and whose root may not raise rlimits:
+# the runc runtime, and limits no higher than this shell's.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tag="${1:-localhost/stampede:test}"
+base=localhost/stampede-build-base:bookworm
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+nofile=$(ulimit -n)
+podman_flags=(--runtime runc --ulimit "nofile=$nofile:$nofile" --ulimit nproc=4096:4096)
+export PODMAN_FLAGS="${podman_flags[*]}"
+
+if ! podman image exists "$base"; then
+    rootfs=$(mktemp -d /var/tmp/stampede-rootfs.XXXXXX)
+    echo "making $base with debootstrap (once)..." >&2
+    as_root debootstrap --variant=minbase --include=gcc,libc6-dev bookworm "$rootfs" \
+        http://deb.debian.org/debian >&2
+    as_root tar -C "$rootfs" -c . | podman import - "$base" >&2
+    as_root rm -rf "$rootfs"
+fi
+
+rustup_home="${RUSTUP_HOME:-$HOME/.rustup}"
+cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+# Every crate the build needs, into the cache the build reads (a no-op when already there).
+cargo fetch --locked >&2
+mkdir -p target/container
+podman build "${podman_flags[@]}" --network=none \
+    --build-arg RUST_IMAGE="$base" --build-arg CARGO_FLAGS=--offline \
+    --volume "$rustup_home:/usr/local/rustup:ro" \
+    --volume "$cargo_home/bin:/usr/local/cargo/bin:ro" \
+    --volume "$cargo_home/registry:/usr/local/cargo/registry" \
+    --volume "$PWD/target/container:/src/target" \
+    --tag "$tag" --file Containerfile . >&2
+echo "$tag"
