@@ -349,10 +349,29 @@ fn html_is_parsed_and_queried_with_css_selectors() {
     let dir = TempDir::new("js-html");
     write_files(&dir, &[("script.js", HTML_SCRIPT)]);
     let script = dir.path("script.js");
-    let with_k6 = if k6().is_some() { 2 } else { 0 };
-    let url = serve_html(PAGE, 2 + with_k6);
+    let runs = if k6().is_some() { 2 } else { 1 };
+    let url = serve_html(PAGE, 3 * runs);
     let page = format!("PAGE_URL={url}");
     let args = ["-e", page.as_str(), "-q"];
     let r = run_js(&script, &args);
     assert_checks(&r, 30.0, &script, &args);
+
+    // `res.html()` in a script that does not import k6/html (it is loaded on first use).
+    write_files(&dir, &[("res.js", RES_HTML_SCRIPT)]);
+    let script = dir.path("res.js");
+    let r = run_js(&script, &args);
+    assert_checks(&r, 2.0, &script, &args);
 }
+
+const RES_HTML_SCRIPT: &str = r#"
+import http from 'k6/http';
+import { check } from 'k6';
+
+export default function () {
+  const res = http.get(__ENV.PAGE_URL);
+  check(res, {
+    'a selector': (r) => r.html('title').text() === 'Shop & more',
+    'the document': (r) => r.html().find('li').first().data('id') === 1,
+  });
+}
+"#;

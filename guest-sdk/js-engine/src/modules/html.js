@@ -1,5 +1,5 @@
-// `k6/html` (also `stampede/html`): HTML parsed and queried with CSS selectors, as k6 has it;
-// and `res.html()` on k6/http's responses.
+// `k6/html` (also `stampede/html`): HTML parsed and queried with CSS selectors, as k6 has it
+// (`res.html()` is in `html_response.js`).
 //
 //   import { parseHTML } from 'k6/html';
 //   const doc = parseHTML(res.body);
@@ -7,10 +7,9 @@
 //   doc.find('a.product').each((i, a) => links.push(a.getAttribute('href')));
 //   const title = res.html('title').text();
 //
-// Preloaded: evaluated in the snapshot, it costs a VU nothing until a page is parsed.
+// Not preloaded: its objects would cost every VU memory (the collector touches them).
 
 import { parseHTML as parse } from 'stampede:html';
-import { Response } from 'k6/http';
 
 /** The document `source` (a string, or anything with a text form) as a selection. */
 export function parseHTML(source) {
@@ -113,17 +112,5 @@ Object.assign(Selection, {
       .join('&');
   },
 });
-
-if (!('html' in Response.prototype)) {
-  Object.defineProperty(Response.prototype, 'html', {
-    /** The body as a document; with a selector, what it finds there. */
-    value(selector) {
-      const doc = parseHTML(this.body);
-      return selector === undefined ? doc : doc.find(selector);
-    },
-    writable: true,
-    configurable: true,
-  });
-}
 
 export default { parseHTML };

@@ -46,6 +46,11 @@ pub const BUILTINS: &[(&str, Source)] = &[
     ("k6/data", Source::Js(include_str!("data.js"))),
     ("stampede:html", Source::Native(html::declare)),
     ("k6/html", Source::Js(include_str!("html.js"))),
+    ("stampede:lazy", Source::Native(webglobals::declare_lazy)),
+    (
+        "stampede:html-response",
+        Source::Js(include_str!("html_response.js")),
+    ),
 ];
 
 /// The host's imports. The engine's own unit tests run natively, without a host: they get a
@@ -69,6 +74,8 @@ const INTERNAL: &[&str] = &[
     "stampede:webapi",
     "stampede:files",
     "stampede:html",
+    "stampede:lazy",
+    "stampede:html-response",
 ];
 
 /// Modules evaluated when the engine is pre-initialised, so that every VU finds them ready.
@@ -78,7 +85,7 @@ pub const PRELOADED: &[&str] = &[
     "k6/http",
     "k6/metrics",
     "k6/execution",
-    "k6/html",
+    "stampede:html-response",
 ];
 
 /// The canonical name of a built-in module `name` (`stampede/http` → `k6/http`), if it is one.

@@ -38,3 +38,28 @@ pub fn install<'js>(ctx: &Ctx<'js>) -> Result<()> {
     }
     Ok(())
 }
+
+/// `stampede:lazy` (internal): `html()`, `k6/html`'s namespace, evaluated on first use, for
+/// `res.html()` (`html_response.js`): preloading `k6/html` would cost every VU its objects.
+struct LazyModule;
+
+impl rquickjs::module::ModuleDef for LazyModule {
+    fn declare(decl: &rquickjs::module::Declarations<'_>) -> Result<()> {
+        decl.declare("html")?;
+        Ok(())
+    }
+
+    fn evaluate<'js>(ctx: &Ctx<'js>, exports: &rquickjs::module::Exports<'js>) -> Result<()> {
+        let html = Function::new(ctx.clone(), |ctx: Ctx<'js>| {
+            // `k6/html` is public: the import is the same module a script's import gets.
+            rquickjs::Module::import(&ctx, "k6/html")?.finish::<rquickjs::Object<'js>>()
+        })?;
+        exports.export("html", html)?;
+        Ok(())
+    }
+}
+
+/// Declares `stampede:lazy` under `name`.
+pub fn declare_lazy<'js>(ctx: &Ctx<'js>, name: &str) -> Result<rquickjs::Module<'js>> {
+    rquickjs::Module::declare_def::<LazyModule, _>(ctx.clone(), name)
+}
