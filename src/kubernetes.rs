@@ -255,12 +255,25 @@ async fn render(args: RenderArgs, log: &Logger) -> Result<(), String> {
             .collect();
         n.trim_matches('-').chars().take(40).collect()
     });
+    // A JavaScript script goes as its source: the pod's stampede carries the engine.
+    let (script_file, script) = match &spec.files {
+        Some(_) => (
+            args.script
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("script.js")
+                .to_string(),
+            std::fs::read(&args.script)
+                .map_err(|e| format!("cannot read {}: {e}", args.script.display()))?,
+        ),
+        None => (format!("{stem}.wasm.gz"), crate::script::gzip(&spec.wasm)),
+    };
     let render = RenderSpec {
         name,
         namespace: args.namespace.clone(),
         image: args.image.clone(),
-        script_file: format!("{stem}.wasm.gz"),
-        script: crate::script::gzip(&spec.wasm),
+        script_file,
+        script,
         config,
         instances: args.instances,
         start_at: humantime::format_rfc3339_seconds(start).to_string(),

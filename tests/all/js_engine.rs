@@ -283,3 +283,28 @@ export default function () {
     assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.output());
     assert_eq!(r.metric("checks", "passes"), 24.0, "{}", r.output());
 }
+
+/// `stampede kubernetes render script.js` ships the script's source (the pods' stampede carries
+/// the engine), not the engine component without the script.
+#[test]
+fn a_javascript_script_renders_for_kubernetes_as_its_source() {
+    let dir = TempDir::new("js-k8s");
+    write_files(
+        &dir,
+        &[(
+            "checkout.js",
+            "export default function () { console.log('checkout-marker'); }\n",
+        )],
+    );
+    let mut cmd = stampede();
+    cmd.env("STAMPEDE_CACHE_DIR", js_cache())
+        .args(["kubernetes", "render"])
+        .arg(dir.path("checkout.js"))
+        .args(["--instances", "2", "--", "-i", "4"]);
+    let r = run_command(cmd, None);
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert!(r.stdout.contains("checkout.js:"), "{}", r.stdout);
+    assert!(r.stdout.contains("checkout-marker"), "{}", r.stdout);
+    assert!(r.stdout.contains("\"/script/checkout.js\""), "{}", r.stdout);
+    assert!(!r.stdout.contains(".wasm.gz"), "{}", r.stdout);
+}

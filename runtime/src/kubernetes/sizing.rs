@@ -15,11 +15,12 @@ pub enum ScriptKind {
 
 impl ScriptKind {
     /// Resident memory per VU while it sends requests, bytes (bench/: Rust 93 KiB, rounded
-    /// up for connection and sample buffers; JavaScript 2.4 MiB; Python 6.5 MiB).
+    /// up for connection and sample buffers; JavaScript on the QuickJS engine 515 KiB idle,
+    /// rounded up likewise; Python 6.5 MiB).
     pub fn per_vu(self) -> u64 {
         match self {
             ScriptKind::Compiled => 128 << 10,
-            ScriptKind::JavaScript => 3 << 20,
+            ScriptKind::JavaScript => 1 << 20,
             ScriptKind::Python => 7 << 20,
         }
     }
