@@ -18,6 +18,13 @@ use crate::bindings::js::stampede::script::modules;
 /// every VU keeps its own copy of what it compiles.
 pub const MAX_FILE: u64 = 64 << 20;
 
+/// The most the shared arrays of a test (k6/data) may hold, in bytes of JSON: they live as long
+/// as the test, and a script that makes arrays under new names must not exhaust the host.
+pub const MAX_SHARED: usize = 1 << 30;
+
+/// k6/data's arrays by name: each element's JSON text.
+type SharedArrays = BTreeMap<String, Arc<[String]>>;
+
 /// One file as read: its contents, or why it could not be read.
 type Read = Result<Arc<[u8]>, String>;
 
@@ -26,6 +33,9 @@ type Read = Result<Arc<[u8]>, String>;
 pub struct ScriptFiles {
     main: PathBuf,
     read: Mutex<BTreeMap<PathBuf, Read>>,
+    /// k6/data's shared arrays by name (their elements as JSON texts, one copy per test), and
+    /// the bytes they hold.
+    shared: Mutex<(SharedArrays, usize)>,
 }
 
 impl ScriptFiles {
@@ -34,6 +44,7 @@ impl ScriptFiles {
         Self {
             main: main.into(),
             read: Mutex::new(BTreeMap::new()),
+            shared: Mutex::new((BTreeMap::new(), 0)),
         }
     }
 
@@ -51,6 +62,34 @@ impl ScriptFiles {
         let result = read_file(path);
         read.insert(path.to_owned(), result.clone());
         result
+    }
+
+    /// The shared array `name`, if a VU made it.
+    pub fn shared(&self, name: &str) -> Option<Arc<[String]>> {
+        let shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        shared.0.get(name).cloned()
+    }
+
+    /// Keeps `items` as the shared array `name` unless it exists; the array kept, or an error
+    /// when the test's arrays would hold more than [`MAX_SHARED`] bytes.
+    pub fn share(&self, name: String, items: Vec<String>) -> Result<Arc<[String]>, String> {
+        let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        let (arrays, bytes) = &mut *shared;
+        if let Some(kept) = arrays.get(&name) {
+            return Ok(kept.clone());
+        }
+        let size: usize = items.iter().map(String::len).sum();
+        if bytes.saturating_add(size) > MAX_SHARED {
+            return Err(format!(
+                "SharedArray '{name}' ({} MiB of JSON) would take the test's shared arrays past {} MiB",
+                size >> 20,
+                MAX_SHARED >> 20
+            ));
+        }
+        *bytes += size;
+        let kept: Arc<[String]> = items.into();
+        arrays.insert(name, kept.clone());
+        Ok(kept)
     }
 
     /// Every path the engine asked for so far (read or not), in order, with its contents.
@@ -77,7 +116,23 @@ fn read_file(path: &Path) -> Read {
             MAX_FILE >> 20
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    // Read no more than the bound, whatever the size said: some files (under /proc) report 0
+    // and hold far more, and a script's `open()` may name any path.
+    use std::io::Read as _;
+    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(cannot)?
+        .take(MAX_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(format!(
+            "{} is larger than the {} MiB a file may be",
+            path.display(),
+            MAX_FILE >> 20
+        ));
+    }
     Ok(bytes.into())
 }
 
@@ -110,6 +165,32 @@ impl modules::Host for ModulesHost<'_> {
             Some(files) => files.read(Path::new(&path)).map(|b| b.to_vec()),
             None => Err("this script has no files to read".into()),
         })
+    }
+
+    fn shared_length(&mut self, name: String) -> wasmtime::Result<Option<u32>> {
+        Ok(self
+            .0
+            .and_then(|f| f.shared(&name))
+            .map(|a| u32::try_from(a.len()).unwrap_or(u32::MAX)))
+    }
+
+    fn shared_make(
+        &mut self,
+        name: String,
+        items: Vec<String>,
+    ) -> wasmtime::Result<Result<u32, String>> {
+        let len = match self.0 {
+            Some(files) => files.share(name, items).map(|a| a.len()),
+            None => Ok(items.len()),
+        };
+        Ok(len.map(|n| u32::try_from(n).unwrap_or(u32::MAX)))
+    }
+
+    fn shared_get(&mut self, name: String, index: u32) -> wasmtime::Result<Option<String>> {
+        Ok(self
+            .0
+            .and_then(|f| f.shared(&name))
+            .and_then(|a| a.get(index as usize).cloned()))
     }
 }
 
@@ -157,5 +238,26 @@ mod tests {
             ]
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_shared_array_is_kept_once_by_the_first_vu_that_makes_it() {
+        let files = ScriptFiles::new("/s/main.js");
+        assert!(files.shared("users").is_none());
+        let first = files
+            .share("users".into(), vec!["1".into(), "2".into()])
+            .unwrap();
+        let second = files.share("users".into(), vec!["3".into()]).unwrap();
+        assert!(Arc::ptr_eq(&first, &second), "the first copy is kept");
+        assert_eq!(&*files.shared("users").unwrap(), ["1", "2"]);
+        // The bound counts every array of the test.
+        let big = vec!["x".repeat(MAX_SHARED / 2)];
+        assert!(files.share("a".into(), big.clone()).is_ok());
+        let e = files.share("b".into(), big).unwrap_err();
+        assert!(
+            e.contains("SharedArray 'b'") && e.contains("1024 MiB"),
+            "{e}"
+        );
+        assert!(files.shared("b").is_none());
     }
 }

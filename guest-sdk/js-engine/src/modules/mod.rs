@@ -7,7 +7,13 @@
 
 use rquickjs::{Ctx, Error, Module, Result, Value};
 
+pub mod bytes;
+pub mod crypto;
+pub mod encoding;
+pub mod files;
 pub mod host;
+pub mod html;
+pub mod webglobals;
 
 /// How a built-in module is made.
 pub enum Source {
@@ -26,6 +32,25 @@ pub const BUILTINS: &[(&str, Source)] = &[
     ("k6/http", Source::Js(include_str!("http.js"))),
     ("k6/metrics", Source::Js(include_str!("metrics.js"))),
     ("k6/execution", Source::Js(include_str!("execution.js"))),
+    // k6's API beyond HTTP (see README.md, "Adding a module").
+    (
+        "stampede:crypto",
+        Source::Native(crypto::declare_primitives),
+    ),
+    ("stampede:text", Source::Native(encoding::declare_text)),
+    ("stampede:webapi", Source::Js(include_str!("webapi.js"))),
+    ("k6/encoding", Source::Native(encoding::declare)),
+    ("k6/crypto", Source::Native(crypto::declare)),
+    ("k6/timers", Source::Js(include_str!("timers.js"))),
+    ("stampede:files", Source::Native(files::declare)),
+    ("k6/data", Source::Js(include_str!("data.js"))),
+    ("stampede:html", Source::Native(html::declare)),
+    ("k6/html", Source::Js(include_str!("html.js"))),
+    ("stampede:lazy", Source::Native(webglobals::declare_lazy)),
+    (
+        "stampede:html-response",
+        Source::Js(include_str!("html_response.js")),
+    ),
 ];
 
 /// The host's imports. The engine's own unit tests run natively, without a host: they get a
@@ -36,10 +61,22 @@ const HOST: Source = Source::Native(host::declare);
 const HOST: Source = Source::Js(include_str!("fake_host.js"));
 
 #[cfg(test)]
+mod api_tests;
+#[cfg(test)]
 mod tests;
 
 /// Modules only the engine's own modules may import.
-const INTERNAL: &[&str] = &["stampede:host", "stampede:web"];
+const INTERNAL: &[&str] = &[
+    "stampede:host",
+    "stampede:web",
+    "stampede:crypto",
+    "stampede:text",
+    "stampede:webapi",
+    "stampede:files",
+    "stampede:html",
+    "stampede:lazy",
+    "stampede:html-response",
+];
 
 /// Modules evaluated when the engine is pre-initialised, so that every VU finds them ready.
 pub const PRELOADED: &[&str] = &[
@@ -48,6 +85,7 @@ pub const PRELOADED: &[&str] = &[
     "k6/http",
     "k6/metrics",
     "k6/execution",
+    "stampede:html-response",
 ];
 
 /// The canonical name of a built-in module `name` (`stampede/http` → `k6/http`), if it is one.
@@ -91,12 +129,15 @@ pub fn declare<'js>(ctx: &Ctx<'js>, name: &str) -> Result<Module<'js>> {
 /// Installs k6's globals (`__ENV`, `__VU`, `__ITER`, `console`, `open` …) before any script.
 pub fn install_globals(ctx: &Ctx<'_>) -> Result<()> {
     host::install(ctx)?;
+    files::install(ctx)?;
+    webglobals::install(ctx)?;
     ctx.eval::<(), _>(include_str!("globals.js"))
 }
 
 /// Called when a VU loads its script: per-VU state that the snapshot must not share.
 pub fn vu_started() {
     host::vu_started();
+    files::enter_init();
 }
 
 /// Called at the start of every call into the script (setup, iteration, teardown).
@@ -108,6 +149,7 @@ pub fn begin_call() {
 /// released.
 pub fn end_call() {
     host::end_call();
+    files::leave_init();
 }
 
 /// A value as `console.log` prints it.
