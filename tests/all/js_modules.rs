@@ -266,6 +266,35 @@ fn timers_run_on_the_vu_s_event_loop() {
     );
 }
 
+/// k6's own `k6/timers` example shape: a synchronous `default` that only starts timers.
+const SYNC_TIMERS_SCRIPT: &str = r#"
+import { check } from 'k6';
+import { setTimeout } from 'k6/timers';
+
+export const options = { vus: 1, iterations: 3 };
+
+export default function () {
+  const start = Date.now();
+  setTimeout(() => {
+    check(Date.now() - start, { 'the timer ran before the iteration ended': (ms) => ms >= 50 });
+  }, 50);
+}
+"#;
+
+#[test]
+fn a_synchronous_iteration_waits_for_its_timers_as_k6_does() {
+    let dir = TempDir::new("js-sync-timers");
+    write_files(&dir, &[("script.js", SYNC_TIMERS_SCRIPT)]);
+    let script = dir.path("script.js");
+    let r = run_js(&script, &["-q"]);
+    assert_checks(&r, 3.0, &script, &[]);
+    assert!(
+        r.metric("iteration_duration", "min") >= 50.0,
+        "{}",
+        r.output()
+    );
+}
+
 /// Serves `page` as text/html to every request on 127.0.0.1, for `requests` requests.
 fn serve_html(page: &'static str, requests: usize) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

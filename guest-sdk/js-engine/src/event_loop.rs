@@ -3,8 +3,7 @@
 //! Host calls block the VU (not the test: the host suspends this VU's fiber), so an `async`
 //! iteration settles by running promise jobs until none is left; when only timers remain, the
 //! VU sleeps through the host until the earliest is due, as k6's event loop waits for them.
-//! An iteration ends when its promise settles; timers it left behind are dropped then, as k6
-//! does at the end of an iteration.
+//! An iteration ends when its promise has settled and no job or timer is left, as in k6.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -157,16 +156,28 @@ pub fn settle<'js, T: FromJs<'js>>(ctx: &Ctx<'js>, promise: Promise<'js>) -> Res
     }
 }
 
-/// `settle` for a value that may be a promise (an `async` function's result).
+/// `settle` for a value that may be a promise (an `async` function's result); then, as k6's
+/// event loop does, runs what the iteration left queued — promise jobs and timers — until
+/// nothing is left (an interval never cleared holds the iteration, as in k6).
 pub fn settle_value<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> Result<Value<'js>> {
     let result = match value.as_promise() {
         Some(p) => settle::<Value>(ctx, p.clone()),
-        None => {
-            // Jobs queued by a synchronous iteration (a `then` it did not wait for) still run.
-            while ctx.execute_pending_job() {}
-            Ok(value)
-        }
+        None => Ok(value),
     };
+    let drained = drain(ctx);
     clear_timers();
-    result
+    let value = result?;
+    drained.map(|()| value)
+}
+
+/// Runs promise jobs and due timers until none is left.
+fn drain(ctx: &Ctx<'_>) -> Result<()> {
+    loop {
+        if ctx.execute_pending_job() {
+            continue;
+        }
+        if !run_next_timer(ctx)? {
+            return Ok(());
+        }
+    }
 }
