@@ -322,6 +322,15 @@ impl Decoder {
                 })))
             }
             State::Done => Ok(None),
+            State::Head { .. } if !buf.is_empty() => {
+                // A head cut short: malformed bytes in it are the answer, as they are when
+                // the same bytes come at once.
+                let cap = buf.len().min(self.head_room() + 1);
+                parse_head(buf, cap, &self.limits)?;
+                Err(Error::Eof {
+                    nothing: !self.started,
+                })
+            }
             _ => Err(Error::Eof {
                 nothing: !self.started,
             }),
@@ -333,14 +342,21 @@ impl Decoder {
         if buf.is_empty() {
             return Ok(Parsed::Incomplete);
         }
+        let room = self.head_room();
         // Re-parse only when a possible end of head arrived since the last try, so a head
-        // that trickles in costs linear time.
-        if scanned > 0 && find_head_end(buf, scanned).is_none() {
-            return self.head_incomplete(buf);
+        // that trickles in costs linear time; past the size limit, parse once more so that
+        // the answer is the one the whole buffer at once would have given.
+        if buf.len() <= room && scanned > 0 && find_head_end(buf, scanned).is_none() {
+            return Ok(self.head_incomplete(buf));
         }
-        let parsed = parse_head(buf, &self.limits)?;
+        // Only the bytes a head may have are parsed: an error past them is a head too large,
+        // however the bytes arrived.
+        let parsed = parse_head(buf, buf.len().min(room + 1), &self.limits)?;
         let Some((len, head)) = parsed else {
-            return self.head_incomplete(buf);
+            if buf.len() > room {
+                return Err(head_too_large(&self.limits));
+            }
+            return Ok(self.head_incomplete(buf));
         };
         self.head_bytes += len;
         if self.head_bytes > self.limits.max_head_bytes {
@@ -355,14 +371,16 @@ impl Decoder {
         Ok(Parsed::Final(head))
     }
 
-    fn head_incomplete(&mut self, buf: &BytesMut) -> Result<Parsed, Error> {
-        if self.head_bytes + buf.len() > self.limits.max_head_bytes {
-            return Err(head_too_large(&self.limits));
-        }
+    /// Bytes the head being read may still have.
+    fn head_room(&self) -> usize {
+        self.limits.max_head_bytes.saturating_sub(self.head_bytes)
+    }
+
+    fn head_incomplete(&mut self, buf: &BytesMut) -> Parsed {
         self.state = State::Head {
             scanned: buf.len().saturating_sub(3).max(1),
         };
-        Ok(Parsed::Incomplete)
+        Parsed::Incomplete
     }
 
     /// Decides the framing and keep-alive of the body that follows `head`.
@@ -499,7 +517,11 @@ type Fields = smallvec::SmallVec<[(HeaderName, usize, usize); 16]>;
 
 /// Parses the head at the front of `buf` and consumes it: `(length, head)`, or `None` when
 /// incomplete. Field values share the buffer's memory.
-fn parse_head(buf: &mut BytesMut, limits: &Limits) -> Result<Option<(usize, Head)>, Error> {
+fn parse_head(
+    buf: &mut BytesMut,
+    cap: usize,
+    limits: &Limits,
+) -> Result<Option<(usize, Head)>, Error> {
     let mut stack = [httparse::EMPTY_HEADER; STACK_FIELDS];
     let mut heap = Vec::new();
     let mut on_heap = false;
@@ -509,7 +531,7 @@ fn parse_head(buf: &mut BytesMut, limits: &Limits) -> Result<Option<(usize, Head
     let (len, status, version, fields) = loop {
         let slots: &mut [httparse::Header<'_>] = if on_heap { &mut heap } else { &mut stack };
         let mut res = httparse::Response::new(slots);
-        match config.parse_response(&mut res, buf) {
+        match config.parse_response(&mut res, &buf[..cap]) {
             Ok(httparse::Status::Complete(len)) => {
                 let fields = locate(&res, base)?;
                 break (len, res.code.unwrap_or(0), res.version, fields);
