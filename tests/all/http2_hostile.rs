@@ -169,6 +169,13 @@ async fn serve(mut tcp: TcpStream, fault: Fault, nth: u64, streams: Arc<AtomicU6
                 ]
                 .concat();
                 let _ = tcp.write_all(&out).await;
+                // Closed as servers do after a GOAWAY: our side first, then what the client
+                // still sends is read until it closes. Dropping the socket with unread bytes
+                // would send a RST, which may discard the GOAWAY before the client reads it.
+                let _ = tcp.shutdown().await;
+                let mut sink = [0u8; 1024];
+                let drain = async { while matches!(tcp.read(&mut sink).await, Ok(n) if n > 0) {} };
+                let _ = tokio::time::timeout(Duration::from_secs(5), drain).await;
                 return;
             }
             Fault::Drip => {

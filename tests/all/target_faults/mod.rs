@@ -8,17 +8,12 @@
 //! when that fails, reports the request's error message on stderr, which is how these tests
 //! read the message the client gives a script.
 
-use std::path::Path;
-use std::process::Stdio;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 use crate::guests::guest;
-use crate::support::{runtime, stampede, target, RunResult, TempDir};
+use crate::support::{runtime, target, TempDir};
 
 mod server;
 mod watch;

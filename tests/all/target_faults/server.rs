@@ -1,15 +1,11 @@
 //! The fault server: a raw `TcpListener` writing hand-made HTTP/1.1 bytes, the fault picked by
 //! the first segment of the request's path.
 
-use std::path::Path;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use crate::guests::guest;
-use crate::support::{runtime, stampede, target, RunResult, TempDir};
 
 /// How long a fault server waits for the client to close a connection it stalls.
 pub(super) const HOLD: Duration = Duration::from_secs(20);
@@ -33,7 +29,7 @@ pub(super) struct FaultServer {
 }
 
 impl FaultServer {
-    fn start(rt: &tokio::runtime::Runtime) -> Self {
+    pub(super) fn start(rt: &tokio::runtime::Runtime) -> Self {
         let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
         let port = listener.local_addr().unwrap().port();
         let stats = Arc::new(Stats::default());
@@ -50,19 +46,19 @@ impl FaultServer {
         Self { port, stats }
     }
 
-    fn base(&self) -> String {
+    pub(super) fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    fn connections(&self) -> u64 {
+    pub(super) fn connections(&self) -> u64 {
         self.stats.connections.load(Ordering::SeqCst)
     }
 
-    fn requests(&self) -> u64 {
+    pub(super) fn requests(&self) -> u64 {
         self.stats.requests.load(Ordering::SeqCst)
     }
 
-    fn closed_after(&self) -> Vec<Duration> {
+    pub(super) fn closed_after(&self) -> Vec<Duration> {
         self.stats.closed_after.lock().unwrap().clone()
     }
 }

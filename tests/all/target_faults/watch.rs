@@ -1,15 +1,11 @@
 //! Runs of stampede against the fault server, watched from outside (open sockets, time).
 
+use super::server::*;
+use crate::guests::guest;
+use crate::support::{runtime, stampede, RunResult, TempDir};
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use crate::guests::guest;
-use crate::support::{runtime, stampede, target, RunResult, TempDir};
-use super::server::*;
 
 /// Open sockets of a process: entries of `/proc/PID/fd` that link to `socket:[…]`.
 pub(super) fn open_sockets(pid: u32) -> usize {
