@@ -40,11 +40,10 @@ fn hyper_read(raw: &[u8], head_request: bool, close: bool) -> Result<Hyper, Stri
         .unwrap();
     rt.block_on(async {
         let (client, mut server) = tokio::io::duplex(raw.len() + 64 * 1024);
-        let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(
-            TokioIo::new(client),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake::<_, Empty<Bytes>>(TokioIo::new(client))
+                .await
+                .map_err(|e| e.to_string())?;
         let conn = tokio::spawn(conn);
         let method = if head_request { "HEAD" } else { "GET" };
         let req = http::Request::builder()
@@ -127,7 +126,11 @@ fn header<'a>(d: &'a h1::Decoded, name: &str) -> impl Iterator<Item = &'a [u8]> 
 
 /// Differences stampede makes on purpose, documented in the README: `None` when `ours` and
 /// `theirs` may differ on this input.
-fn intended(raw: &[u8], ours: &Result<h1::Decoded, String>, theirs: &Result<Hyper, String>) -> bool {
+fn intended(
+    raw: &[u8],
+    ours: &Result<h1::Decoded, String>,
+    theirs: &Result<Hyper, String>,
+) -> bool {
     if has_obs_fold(raw) {
         return true;
     }
@@ -186,7 +189,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             let cl = header(d, "content-length").next().is_some();
             // Both lengths: stampede does not reuse the connection (RFC 9112 §6.3 says it
             // ought to be an error). HTTP/1.0 with chunks: faulty framing, never reused.
-            if !(te && cl) && !(d.http10 && te) {
+            // Bytes after the response: hyper reads them as the next response and gives the
+            // connection up; stampede's pool retires a connection with unread bytes before
+            // reuse (`H1Conn::is_usable`), so neither sends on it again.
+            if !(te && cl) && !(d.http10 && te) && d.rest.is_empty() {
                 assert_eq!(d.keep_alive, h.keep_alive, "keep-alive");
             }
         }

@@ -170,6 +170,11 @@ impl Segment {
         if to > Fraction::ONE {
             return Err(format!("segment end can't be more than 1 but was {to}"));
         }
+        if to.minus(from).is_none() {
+            return Err(format!(
+                "the length of segment {from}:{to} needs a denominator larger than 64 bits: use smaller fractions"
+            ));
+        }
         Ok(Segment { from, to })
     }
 
