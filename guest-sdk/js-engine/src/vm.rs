@@ -257,18 +257,23 @@ pub fn iteration(exec: &str, data: &[u8]) -> Result<(), String> {
                 "the script has no exported function named '{exec}'"
             ));
         };
-        let data = setup_data(ctx, data)?;
-        let ret = entry
-            .call::<_, Value>((data,))
-            .catch(ctx)
-            .map_err(|e| describe(&e))?;
-        event_loop::settle_value(ctx, ret)
-            .catch(ctx)
-            .map_err(|e| describe(&e))?;
-        Ok(())
+        call_settled(ctx, entry, data)
     });
     modules::end_call();
     result
+}
+
+/// Calls `f(data)` and runs the event loop until its result settles and nothing is left.
+fn call_settled<'js>(ctx: &Ctx<'js>, f: &Function<'js>, data: &[u8]) -> Result<(), String> {
+    let data = setup_data(ctx, data)?;
+    let ret = f
+        .call::<_, Value>((data,))
+        .catch(ctx)
+        .map_err(|e| describe(&e))?;
+    event_loop::settle_value(ctx, ret)
+        .catch(ctx)
+        .map_err(|e| describe(&e))?;
+    Ok(())
 }
 
 /// Runs `teardown(data)`.
@@ -279,14 +284,7 @@ pub fn teardown(data: &[u8]) -> Result<(), String> {
             .get::<_, Option<Function>>("teardown")
             .map_err(|e| e.to_string())?
         {
-            let data = setup_data(ctx, data)?;
-            let ret = teardown
-                .call::<_, Value>((data,))
-                .catch(ctx)
-                .map_err(|e| describe(&e))?;
-            event_loop::settle_value(ctx, ret)
-                .catch(ctx)
-                .map_err(|e| describe(&e))?;
+            call_settled(ctx, &teardown, data)?;
         }
         Ok(())
     });
