@@ -259,8 +259,9 @@ fn joined_header(headers: &http::HeaderMap, name: &str) -> Option<String> {
     Some(joined)
 }
 
+/// Milliseconds as k6 writes them: nanoseconds over 10⁶ (see `stampede_runtime::metrics::millis`).
 fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
+    d.as_nanos() as f64 / 1e6
 }
 
 fn timings(t: &crate::http::Timings) -> wit_http::Timings {

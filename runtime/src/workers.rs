@@ -128,7 +128,7 @@ impl Workers {
                     metrics.record(&[Sample {
                         metric: builtin::GENERATOR_TIMER_LAG,
                         tags,
-                        value: late.as_secs_f64() * 1000.0,
+                        value: crate::metrics::millis(late),
                         time,
                     }]);
                 }

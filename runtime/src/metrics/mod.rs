@@ -24,6 +24,13 @@ pub use system_tags::SystemTags;
 pub use tags::{TagInterner, TagSet, TagSetId, DEFAULT_MAX_SERIES, OVERFLOW};
 pub use window::{ClosedWindow, WindowId, WindowSeries};
 
+/// A duration as a sample's milliseconds: nanoseconds over 10⁶, which is how k6 (Go's
+/// `float64(d) / float64(time.Millisecond)`) writes it, so the same duration prints the same
+/// digits (0.257012, where `as_secs_f64() * 1000.0` gives 0.25701199999999997).
+pub fn millis(d: std::time::Duration) -> f64 {
+    d.as_nanos() as f64 / 1e6
+}
+
 /// One measurement.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {

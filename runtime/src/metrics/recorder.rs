@@ -287,7 +287,7 @@ impl Recorder {
         let io_tags = self.plain_tags();
 
         let t = &ex.timings;
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let ms = super::millis;
         self.push_at(builtin::HTTP_REQS, tags, 1.0, time);
         self.push_at(builtin::HTTP_REQ_DURATION, tags, ms(t.duration()), time);
         self.push_at(builtin::HTTP_REQ_BLOCKED, tags, ms(t.blocked), time);
@@ -395,7 +395,7 @@ impl Recorder {
         self.push_at(
             builtin::ITERATION_DURATION,
             id,
-            duration.as_secs_f64() * 1000.0,
+            super::millis(duration),
             time,
         );
         if failed {
@@ -406,7 +406,7 @@ impl Recorder {
     /// Records a group's duration, tagged with the group's own path.
     pub fn record_group(&mut self, duration: Duration) {
         let id = self.plain_tags();
-        self.push(builtin::GROUP_DURATION, id, duration.as_secs_f64() * 1000.0);
+        self.push(builtin::GROUP_DURATION, id, super::millis(duration));
     }
 }
 

@@ -97,7 +97,7 @@ impl Hooks {
         self.rec.push(
             builtin::ITERATION_START_DELAY,
             tags,
-            late.as_secs_f64() * 1000.0,
+            crate::metrics::millis(late),
         );
     }
 
@@ -110,7 +110,7 @@ impl Hooks {
             self.rec.push(
                 builtin::ITERATION_DURATION_FROM_SCHEDULE,
                 tags,
-                scheduled.elapsed().as_secs_f64() * 1000.0,
+                crate::metrics::millis(scheduled.elapsed()),
             );
         }
         self.iteration_in_instance += 1;

@@ -14,6 +14,7 @@
 // no headers or body.
 
 import * as host from 'stampede:host';
+import { gjson } from 'stampede:lazy';
 
 /** A duration to milliseconds: a number is milliseconds, a string Go-style (`'2s'`, `'1m30s'`). */
 function durationMs(value) {
@@ -252,21 +253,22 @@ export class Response {
   }
 
   /**
-   * The body parsed as JSON. With a selector (`'items.0.id'`), the value at that path of
-   * dot-separated keys and indexes (a subset of k6's gjson selectors).
+   * The body parsed as JSON. With a selector, the value at that GJSON path (`items.#.id`,
+   * `items.#(price>10)#.name`, …; see gjson.js), or `undefined` when the body is not JSON or
+   * the path leads nowhere, as in k6.
    */
   json(selector) {
     let body = this.body;
     if (body === null) throw new Error('the response has no body (responseType is none)');
     if (typeof body !== 'string') body = host.bodyText(this.#h);
-    let value = JSON.parse(body);
-    if (selector !== undefined && selector !== '') {
-      for (const key of String(selector).split('.')) {
-        if (value === null || value === undefined) return undefined;
-        value = value[key];
-      }
+    if (selector === undefined) return JSON.parse(body);
+    let doc;
+    try {
+      doc = JSON.parse(body);
+    } catch {
+      return undefined;
     }
-    return value;
+    return gjson().select(doc, selector);
   }
 
   /** A plain object of every part (reads them all), e.g. for logging. */

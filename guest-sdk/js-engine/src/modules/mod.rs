@@ -47,6 +47,7 @@ pub const BUILTINS: &[(&str, Source)] = &[
     ("stampede:html", Source::Native(html::declare)),
     ("k6/html", Source::Js(include_str!("html.js"))),
     ("stampede:lazy", Source::Native(webglobals::declare_lazy)),
+    ("stampede:gjson", Source::Js(include_str!("gjson.js"))),
     (
         "stampede:html-response",
         Source::Js(include_str!("html_response.js")),

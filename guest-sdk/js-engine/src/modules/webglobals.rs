@@ -40,12 +40,14 @@ pub fn install<'js>(ctx: &Ctx<'js>) -> Result<()> {
 }
 
 /// `stampede:lazy` (internal): `html()`, `k6/html`'s namespace, evaluated on first use, for
-/// `res.html()` (`html_response.js`): preloading `k6/html` would cost every VU its objects.
+/// `res.html()` (`html_response.js`), and `gjson()`, `stampede:gjson`'s, for
+/// `res.json(selector)`: preloading them would cost every VU their objects.
 struct LazyModule;
 
 impl rquickjs::module::ModuleDef for LazyModule {
     fn declare(decl: &rquickjs::module::Declarations<'_>) -> Result<()> {
         decl.declare("html")?;
+        decl.declare("gjson")?;
         Ok(())
     }
 
@@ -55,6 +57,10 @@ impl rquickjs::module::ModuleDef for LazyModule {
             rquickjs::Module::import(&ctx, "k6/html")?.finish::<rquickjs::Object<'js>>()
         })?;
         exports.export("html", html)?;
+        let gjson = Function::new(ctx.clone(), |ctx: Ctx<'js>| {
+            rquickjs::Module::import(&ctx, "stampede:gjson")?.finish::<rquickjs::Object<'js>>()
+        })?;
+        exports.export("gjson", gjson)?;
         Ok(())
     }
 }
