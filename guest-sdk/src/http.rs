@@ -33,7 +33,7 @@ use serde::Serialize;
 use crate::bindings::stampede::script::http as wit;
 
 pub use crate::cookies::{cookie_jar, CookieJar, CookieOptions, ResponseCookie};
-pub use wit::Timings;
+pub use wit::{ConnectionInfo, Timings};
 
 /// Sends a `GET` request.
 pub fn get(url: &str) -> Response {
@@ -80,6 +80,53 @@ pub fn batch(requests: Vec<Request>) -> Vec<Response> {
         .into_iter()
         .map(Response::new)
         .collect()
+}
+
+/// The statuses that count as expected (k6's `http.expectedStatuses`), for
+/// [`set_response_callback`]: those listed and those in the ranges, both ends included. A
+/// request that got no response has status 0.
+///
+/// ```no_run
+/// use stampede::http::{self, ExpectedStatuses};
+///
+/// // A 404 is an answer this test expects, not a failure.
+/// http::set_response_callback(Some(&ExpectedStatuses::new().range(200, 299).status(404)));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExpectedStatuses {
+    statuses: Vec<i32>,
+    ranges: Vec<(i32, i32)>,
+}
+
+impl ExpectedStatuses {
+    /// No status yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `status` is expected.
+    pub fn status(mut self, status: u16) -> Self {
+        self.statuses.push(i32::from(status));
+        self
+    }
+
+    /// The statuses from `min` to `max` (both included) are expected.
+    pub fn range(mut self, min: u16, max: u16) -> Self {
+        self.ranges.push((i32::from(min), i32::from(max)));
+        self
+    }
+}
+
+/// Which responses this VU's following requests count as expected (k6's
+/// `http.setResponseCallback`): each request records `http_req_failed` (0 when expected, 1 when
+/// not) and the tag `expected_response`. `None` records neither. Until it is set, the statuses
+/// 200 to 399 are expected; the setting stays with the VU across iterations.
+pub fn set_response_callback(expected: Option<&ExpectedStatuses>) {
+    let wit_expected = expected.map(|e| wit::ExpectedStatuses {
+        statuses: e.statuses.clone(),
+        ranges: e.ranges.clone(),
+    });
+    wit::set_response_callback(wit_expected.as_ref());
 }
 
 /// How a request authenticates with the credentials of its URL (`http://user:pass@host/`).
@@ -460,6 +507,13 @@ impl Response {
     /// The first cookie named `name` the response set.
     pub fn cookie(&self, name: &str) -> Option<ResponseCookie> {
         self.cookies().into_iter().find(|c| c.name == name)
+    }
+
+    /// The connection that carried the exchange: the server's IP address and port, and the
+    /// TLS version (`tls1.3`) and cipher suite (`TLS_AES_128_GCM_SHA256`) as k6 names them;
+    /// empty when no connection was made.
+    pub fn connection(&self) -> ConnectionInfo {
+        self.inner.connection()
     }
 
     /// Whether a response arrived with a 2xx or 3xx status.

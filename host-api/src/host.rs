@@ -8,7 +8,10 @@ use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 use crate::bindings::stampede::script::{checks, context, http as wit_http, metrics};
 use crate::bindings::Script;
 use crate::http::cookies::{JarHandle, SharedJar};
-use crate::http::{errors, AuthScheme, Exchange, Request, RequestCookie, RequestError, VuClient};
+use crate::http::{
+    errors, AuthScheme, Exchange, ExpectedStatuses, Request, RequestCookie, RequestError,
+    ResponseCallback, VuClient,
+};
 use crate::{ExecInfo, LogLevel, MetricType, TestIds};
 
 /// What the script said about a request besides the request itself.
@@ -18,6 +21,8 @@ pub struct RequestMeta<'a> {
     pub name: Option<&'a str>,
     /// Extra tags for the request's samples.
     pub tags: &'a [(String, String)],
+    /// Which responses count as expected (`http_req_failed`, `expected_response`).
+    pub response_callback: &'a ResponseCallback,
 }
 
 /// The embedder's side of a VU: where samples go and what the script may know and do.
@@ -384,6 +389,16 @@ impl wit_http::HostResponse for ScriptCtxView<'_> {
         Ok(self.exchange(&r)?.error_code())
     }
 
+    fn connection(&mut self, r: Resource<Exchange>) -> wasmtime::Result<wit_http::ConnectionInfo> {
+        let info = self.exchange(&r)?.conn;
+        Ok(wit_http::ConnectionInfo {
+            remote_ip: info.remote.map(|a| a.ip().to_string()).unwrap_or_default(),
+            remote_port: info.remote.map_or(0, |a| a.port()),
+            tls_version: info.tls_version.to_owned(),
+            tls_cipher_suite: info.tls_cipher_suite.to_owned(),
+        })
+    }
+
     fn drop(&mut self, r: Resource<Exchange>) -> wasmtime::Result<()> {
         self.table.delete(r)?;
         Ok(())
@@ -413,6 +428,7 @@ impl wit_http::Host for ScriptCtxView<'_> {
                     &RequestMeta {
                         name: None,
                         tags: &[],
+                        response_callback: self.http.response_callback(),
                     },
                     &ex,
                 );
@@ -435,6 +451,7 @@ impl wit_http::Host for ScriptCtxView<'_> {
         let meta = RequestMeta {
             name: req.name.as_deref(),
             tags: &req.tags,
+            response_callback: self.http.response_callback(),
         };
         let hooks = &mut *self.hooks;
         let mut observe = |ex: &Exchange| {
@@ -481,6 +498,7 @@ impl wit_http::Host for ScriptCtxView<'_> {
                     let meta = RequestMeta {
                         name: req.name.as_deref(),
                         tags: &req.tags,
+                        response_callback: self.http.response_callback(),
                     };
                     self.hooks.on_request(&meta, &ex);
                     results.push(Some(ex));
@@ -490,6 +508,7 @@ impl wit_http::Host for ScriptCtxView<'_> {
         let debug = self.http.config().k6.http_debug;
         let hooks = &mut *self.hooks;
         let reqs_ref = &reqs;
+        let response_callback = self.http.response_callback();
         let sent = self
             .http
             .batch(requests, &mut |j, ex| {
@@ -498,6 +517,7 @@ impl wit_http::Host for ScriptCtxView<'_> {
                     &RequestMeta {
                         name: req.name.as_deref(),
                         tags: &req.tags,
+                        response_callback,
                     },
                     ex,
                 );
@@ -519,6 +539,20 @@ impl wit_http::Host for ScriptCtxView<'_> {
             .into_iter()
             .map(|ex| Ok(self.table.push(ex)?))
             .collect()
+    }
+
+    fn set_response_callback(
+        &mut self,
+        expected: Option<wit_http::ExpectedStatuses>,
+    ) -> wasmtime::Result<()> {
+        self.http.set_response_callback(match expected {
+            None => ResponseCallback::None,
+            Some(e) => ResponseCallback::Statuses(ExpectedStatuses {
+                statuses: e.statuses,
+                ranges: e.ranges,
+            }),
+        });
+        Ok(())
     }
 }
 

@@ -24,6 +24,7 @@ mod http_wire;
 mod js_engine;
 mod js_errors;
 mod js_http;
+mod js_http_api;
 mod js_modules;
 mod k6_cli;
 mod k6_options;

@@ -14,6 +14,19 @@ use super::target::Origin;
 pub(crate) use super::tls::Alpn;
 use super::Timings;
 
+/// What a connection knows of its peer (k6's `remote_ip`, `remote_port`, `tls_version` and
+/// `tls_cipher_suite` of a response).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnInfo {
+    /// The server's address.
+    pub remote: Option<SocketAddr>,
+    /// `tls1.2`, `tls1.3`; empty over plain TCP.
+    pub tls_version: &'static str,
+    /// k6's (Go's) name of the cipher suite, e.g. `TLS_AES_128_GCM_SHA256`; empty over plain
+    /// TCP.
+    pub tls_cipher_suite: &'static str,
+}
+
 /// A new connection, before any request.
 pub(crate) struct Connected {
     pub(crate) io: Stream,
@@ -66,8 +79,13 @@ pub(crate) async fn connect(
     let connected = Instant::now();
     timings.connecting = connected - connect_start;
     let probe = Probe::new(base);
+    let mut info = ConnInfo {
+        remote: tcp.peer_addr().ok(),
+        ..ConnInfo::default()
+    };
     let tcp = ProbedTcp::new(tcp, probe.clone());
     if !origin.https() {
+        probe.set_info(info);
         return Ok(Connected {
             io: Stream::Plain(tcp),
             probe,
@@ -87,7 +105,19 @@ pub(crate) async fn connect(
         .await
         .map_err(|e| errors::tls_error(&e))?;
     timings.tls_handshaking = connected.elapsed();
-    let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+    let session = tls.get_ref().1;
+    let h2 = session.alpn_protocol() == Some(b"h2");
+    info.tls_version = match session.protocol_version() {
+        Some(rustls::ProtocolVersion::TLSv1_3) => "tls1.3",
+        Some(rustls::ProtocolVersion::TLSv1_2) => "tls1.2",
+        Some(rustls::ProtocolVersion::TLSv1_1) => "tls1.1",
+        Some(rustls::ProtocolVersion::TLSv1_0) => "tls1.0",
+        _ => "",
+    };
+    info.tls_cipher_suite = session
+        .negotiated_cipher_suite()
+        .map_or("", |s| super::tls::suite_name(s.suite()));
+    probe.set_info(info);
     Ok(Connected {
         io: Stream::Tls(Box::new(tls)),
         probe,

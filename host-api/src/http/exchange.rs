@@ -76,6 +76,10 @@ pub(crate) async fn exchange(shared: &Shared, pool: &PoolHandle, hop: Hop<'_>) -
             Ok(c) => c,
             Err(e) => return fail(timings, e),
         };
+        let info = match &conn {
+            Acquired::H1(c) => c.info(),
+            Acquired::H2(c) => c.info(),
+        };
         let outcome = match conn {
             Acquired::H1(mut conn) => {
                 let outcome = conn.exchange(&out, hop.deadline, hop.discard, limit).await;
@@ -119,6 +123,7 @@ pub(crate) async fn exchange(shared: &Shared, pool: &PoolHandle, hop: Hop<'_>) -
                     bytes_sent: spent.0 + phases.bytes.0,
                     bytes_received: spent.1 + phases.bytes.1,
                     challenge: false,
+                    conn: info,
                 };
             }
             Outcome::Failed {

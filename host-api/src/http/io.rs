@@ -24,6 +24,8 @@ pub(crate) struct Probe {
     first_read: AtomicU64,
     written: AtomicU64,
     read: AtomicU64,
+    /// The peer and the TLS parameters, once connected.
+    info: std::sync::OnceLock<super::conn::ConnInfo>,
 }
 
 impl Probe {
@@ -34,12 +36,23 @@ impl Probe {
             first_read: AtomicU64::new(0),
             written: AtomicU64::new(0),
             read: AtomicU64::new(0),
+            info: std::sync::OnceLock::new(),
         })
     }
 
     fn now(&self) -> u64 {
         // Never 0, which means "not yet".
         (self.base.elapsed().as_nanos() as u64).max(1)
+    }
+
+    /// Notes what the connection knows of its peer (once, when it is made).
+    pub(crate) fn set_info(&self, info: super::conn::ConnInfo) {
+        let _ = self.info.set(info);
+    }
+
+    /// The peer and the TLS parameters of the connection.
+    pub(crate) fn info(&self) -> super::conn::ConnInfo {
+        self.info.get().copied().unwrap_or_default()
     }
 
     /// Forgets the marks of the previous request on this connection.

@@ -5,12 +5,14 @@
 pub mod auth;
 mod compress;
 mod conn;
+pub use conn::ConnInfo;
 pub mod cookies;
 pub mod debug;
 pub(crate) mod decompress;
 pub mod dns;
 pub mod errors;
 mod exchange;
+mod expected;
 mod framing;
 pub mod h1;
 mod h2;
@@ -37,6 +39,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 pub use auth::AuthScheme;
 pub use cookies::{CookieJar, SharedJar};
 pub use errors::RequestError;
+pub use expected::{ExpectedStatuses, ResponseCallback};
 pub use k6opts::{HttpDebug, K6Settings, RateLimiter};
 pub use netpolicy::{HostPattern, IpNet, NetPolicy};
 use pool::PoolHandle;
@@ -176,6 +179,7 @@ impl HttpClient {
             jar: SharedJar::new(),
             notices: Notices::default(),
             local: None,
+            response_callback: ResponseCallback::Default,
         }
     }
 
@@ -296,6 +300,8 @@ pub struct Exchange {
     pub bytes_received: u64,
     /// A `401` that digest authentication answered: an expected response, as in k6.
     pub challenge: bool,
+    /// The connection's peer and TLS parameters (default when no connection was made).
+    pub conn: ConnInfo,
 }
 
 impl Exchange {
@@ -312,6 +318,7 @@ impl Exchange {
             bytes_sent: 0,
             bytes_received: 0,
             challenge: false,
+            conn: ConnInfo::default(),
         }
     }
 
@@ -335,13 +342,8 @@ impl Exchange {
             bytes_sent: self.bytes_sent,
             bytes_received: self.bytes_received,
             challenge: self.challenge,
+            conn: self.conn,
         }
-    }
-
-    /// k6's `expected_response`: a response with a status from 200 to 399, or the `401` of a
-    /// digest challenge.
-    pub fn expected(&self) -> bool {
-        self.error.is_none() && ((200..400).contains(&self.status) || self.challenge)
     }
 
     /// The cookies the response set (its `Set-Cookie` headers, parsed), in order.
@@ -424,6 +426,8 @@ pub struct VuClient {
     notices: Notices,
     /// The local address its connections are made from (`localIPs`).
     local: Option<IpAddr>,
+    /// Which responses count as expected (`http.setResponseCallback`).
+    response_callback: ResponseCallback,
 }
 
 impl VuClient {
@@ -478,6 +482,17 @@ impl VuClient {
             }
         }
         results
+    }
+
+    /// Which responses the VU's requests count as expected.
+    pub fn response_callback(&self) -> &ResponseCallback {
+        &self.response_callback
+    }
+
+    /// Sets which responses the VU's requests count as expected (k6's
+    /// `http.setResponseCallback`).
+    pub fn set_response_callback(&mut self, callback: ResponseCallback) {
+        self.response_callback = callback;
     }
 
     /// The VU's own cookie jar (k6's `http.cookieJar()`).

@@ -108,6 +108,26 @@ fn suite_by_name(name: &str) -> Option<SupportedCipherSuite> {
     })
 }
 
+/// k6's name of a suite rustls negotiated (`TLS_AES_128_GCM_SHA256`), empty for one k6 does
+/// not name.
+pub(crate) fn suite_name(suite: rustls::CipherSuite) -> &'static str {
+    const NAMES: [&str; 9] = [
+        "TLS_AES_128_GCM_SHA256",
+        "TLS_AES_256_GCM_SHA384",
+        "TLS_CHACHA20_POLY1305_SHA256",
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
+    ];
+    NAMES
+        .into_iter()
+        .find(|n| suite_by_name(n).is_some_and(|s| s.suite() == suite))
+        .unwrap_or("")
+}
+
 /// k6's names of suites Go has and rustls does not (CBC, RC4, 3DES, RSA key exchange).
 const K6_ONLY_SUITES: [&str; 15] = [
     "TLS_RSA_WITH_RC4_128_SHA",

@@ -65,7 +65,7 @@ struct LastRequest {
     status: u16,
     proto: &'static str,
     code: u32,
-    expected: bool,
+    expected: Option<bool>,
     tags: Vec<(String, String)>,
 }
 
@@ -77,7 +77,7 @@ impl LastRequest {
         meta: &RequestMeta<'_>,
         ex: &Exchange,
         code: u32,
-        expected: bool,
+        expected: Option<bool>,
     ) -> Option<TagSetId> {
         let same = self.status == ex.status
             && self.code == code
@@ -95,7 +95,7 @@ impl LastRequest {
         meta: &RequestMeta<'_>,
         ex: &Exchange,
         code: u32,
-        expected: bool,
+        expected: Option<bool>,
         id: TagSetId,
     ) {
         self.id = Some(id);
@@ -274,7 +274,7 @@ impl Recorder {
     /// Records one HTTP exchange with k6's built-in metrics and tags.
     pub fn record_request(&mut self, meta: &RequestMeta<'_>, ex: &Exchange) {
         let time = self.metrics.now();
-        let expected = ex.expected();
+        let expected = meta.response_callback.expected(ex);
         let code = ex.error_code();
         let tags = match self.last.get(meta, ex, code, expected) {
             Some(id) => id,
@@ -301,12 +301,11 @@ impl Recorder {
         self.push_at(builtin::HTTP_REQ_SENDING, tags, ms(t.sending), time);
         self.push_at(builtin::HTTP_REQ_WAITING, tags, ms(t.waiting), time);
         self.push_at(builtin::HTTP_REQ_RECEIVING, tags, ms(t.receiving), time);
-        self.push_at(
-            builtin::HTTP_REQ_FAILED,
-            tags,
-            if expected { 0.0 } else { 1.0 },
-            time,
-        );
+        // As k6: without a response callback, no request is failed or not.
+        if let Some(expected) = expected {
+            let failed = if expected { 0.0 } else { 1.0 };
+            self.push_at(builtin::HTTP_REQ_FAILED, tags, failed, time);
+        }
         self.push_at(builtin::DATA_SENT, io_tags, ex.bytes_sent as f64, time);
         self.push_at(
             builtin::DATA_RECEIVED,
@@ -322,7 +321,7 @@ impl Recorder {
         meta: &RequestMeta<'_>,
         ex: &Exchange,
         code: u32,
-        expected: bool,
+        expected: Option<bool>,
     ) -> TagSetId {
         let mut status_buf = [0u8; 5];
         let status = format_u32(u32::from(ex.status), &mut status_buf);
@@ -332,7 +331,11 @@ impl Recorder {
         pairs.extend(self.base.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         pairs.push(("group", self.group.as_str()));
         let sys = self.system;
-        let expected_str = if expected { "true" } else { "false" };
+        let expected_str = match expected {
+            Some(true) => "true",
+            Some(false) => "false",
+            None => "",
+        };
         // A request named by the script (its `name`, or a `name` tag as k6 scripts set it) is
         // recorded under its name in `url` too, as k6 does for URLs made with `http.url`:
         // naming dynamic URLs is what keeps their series few.
@@ -353,7 +356,7 @@ impl Recorder {
                 expected_str,
             ),
         ] {
-            if sys.has(tag) {
+            if sys.has(tag) && !(key == "expected_response" && expected.is_none()) {
                 pairs.push((key, value));
             }
         }
@@ -433,6 +436,7 @@ fn format_u32(mut n: u32, buf: &mut [u8]) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use stampede_host_api::http::ResponseCallback;
 
     #[test]
     fn numbers_format_without_allocation() {
@@ -489,6 +493,7 @@ mod tests {
             bytes_sent: 0,
             bytes_received: 0,
             challenge: false,
+            conn: Default::default(),
         }
     }
 
@@ -525,12 +530,21 @@ mod tests {
                             }),
                             _ => {}
                         }
-                        let meta = RequestMeta { name, tags: extra };
+                        let meta = RequestMeta {
+                            name,
+                            tags: extra,
+                            response_callback: &ResponseCallback::Default,
+                        };
                         rec.flush();
                         rec.record_request(&meta, ex);
                         // The request's set (data sent and received follow, untagged by it).
                         let got = rec.buf[rec.buf.len() - 3].tags;
-                        let want = rec.request_tags(&meta, ex, ex.error_code(), ex.expected());
+                        let want = rec.request_tags(
+                            &meta,
+                            ex,
+                            ex.error_code(),
+                            Some((200..400).contains(&ex.status)),
+                        );
                         assert_eq!(got, want, "step {step}: {ex:?} {meta:?}");
                         let check_tags = if step.is_multiple_of(2) {
                             &tags[1][..]

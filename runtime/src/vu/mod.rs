@@ -82,6 +82,7 @@ impl VuState {
             let meta = RequestMeta {
                 name: done.name.as_deref(),
                 tags: &done.tags,
+                response_callback: self.http.response_callback(),
             };
             self.hooks.on_request(&meta, &done.exchange);
         }

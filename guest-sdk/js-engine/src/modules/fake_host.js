@@ -48,4 +48,6 @@ export const groupEnter = (name) => rec('groupEnter', name);
 export const groupExit = () => rec('groupExit');
 export const abortTest = (r) => rec('abortTest', r);
 export const failTest = (r) => rec('failTest', r);
+export const connection = (h) => (rec('connection', h), { remote_ip: '127.0.0.1', remote_port: 8080, tls_version: '', tls_cipher_suite: '' });
+export const setResponseCallback = (exact, ranges) => rec('setResponseCallback', exact, ranges);
 export const randomSeed = (s) => rec('randomSeed', s);

@@ -39,6 +39,8 @@ pub(crate) const FUNCTIONS: &[&str] = &[
     "bodyText",
     "bodyBytes",
     "cookies",
+    "connection",
+    "setResponseCallback",
     "newJar",
     "vuJar",
     "jarSet",
@@ -103,6 +105,11 @@ impl ModuleDef for HostModule {
         exports.export("bodyText", Function::new(c(), body_text)?)?;
         exports.export("bodyBytes", Function::new(c(), body_bytes)?)?;
         exports.export("cookies", Function::new(c(), cookies)?)?;
+        exports.export("connection", Function::new(c(), connection)?)?;
+        exports.export(
+            "setResponseCallback",
+            Function::new(c(), set_response_callback)?,
+        )?;
         exports.export("newJar", Function::new(c(), jar::new_jar)?)?;
         exports.export("vuJar", Function::new(c(), jar::vu_jar)?)?;
         exports.export("jarSet", Function::new(c(), jar::jar_set)?)?;
@@ -404,6 +411,37 @@ fn batch<'js>(ctx: Ctx<'js>, list: Vec<Vec<Value<'js>>>) -> Result<Vec<f64>> {
         })
         .collect();
     Ok(http::batch(&reqs).into_iter().map(keep).collect())
+}
+
+/// `setResponseCallback(statuses, ranges)`: the statuses and `[min, max]` ranges this VU's
+/// requests count as expected; `null` statuses for none (no `http_req_failed`).
+fn set_response_callback(statuses: Option<Vec<f64>>, ranges: Option<Vec<Vec<f64>>>) {
+    let Some(statuses) = statuses else {
+        http::set_response_callback(None);
+        return;
+    };
+    let int = |n: f64| n.clamp(i32::MIN as f64, i32::MAX as f64) as i32;
+    let ranges = ranges
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r.len() == 2)
+        .map(|r| (int(r[0]), int(r[1])))
+        .collect();
+    http::set_response_callback(Some(&http::ExpectedStatuses {
+        statuses: statuses.into_iter().map(int).collect(),
+        ranges,
+    }));
+}
+
+/// The connection's peer and TLS parameters, with k6's names.
+fn connection<'js>(ctx: Ctx<'js>, h: f64) -> Result<Object<'js>> {
+    let c = with_response(h, |r| Ok(r.connection()))?;
+    let o = Object::new(ctx)?;
+    o.set("remote_ip", c.remote_ip)?;
+    o.set("remote_port", c.remote_port)?;
+    o.set("tls_version", c.tls_version)?;
+    o.set("tls_cipher_suite", c.tls_cipher_suite)?;
+    Ok(o)
 }
 
 /// The cookies the response set.

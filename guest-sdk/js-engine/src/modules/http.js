@@ -15,6 +15,13 @@
 
 import * as host from 'stampede:host';
 import { gjson } from 'stampede:lazy';
+import { FileData, file, formBody, hasFile, multipartBody } from 'stampede:http-body';
+import {
+  ExpectedStatuses, TemplateURL, expectedStatuses, url, responseCallbackOf, sendGrouped, setResponseCallback,
+  withResponseCallback,
+} from 'stampede:http-extra';
+
+export { FileData, file, ExpectedStatuses, expectedStatuses, url, setResponseCallback };
 
 /** A duration to milliseconds: a number is milliseconds, a string Go-style (`'2s'`, `'1m30s'`). */
 function durationMs(value) {
@@ -33,38 +40,42 @@ function durationMs(value) {
   return total;
 }
 
-/** An object body is sent as an URL-encoded form, as in k6. */
-function formBody(body) {
-  const parts = [];
-  for (const key of Object.keys(body)) {
-    const v = body[key];
-    const values = Array.isArray(v) ? v : v === undefined || v === null ? [] : [v];
-    for (const item of values) parts.push(`${encodeURIComponent(key)}=${encodeURIComponent(String(item))}`);
-  }
-  return parts.join('&');
-}
-
 function hasHeader(headers, name) {
   for (const k in headers) if (k.toLowerCase() === name) return true;
   return false;
 }
 
-/** k6's (method, url, body, params) as the host's positional request arguments. */
+/** A request body as k6 sends it, with the `Content-Type` an object body implies. */
+function bodyOf(body, headers) {
+  if (body === null || body === undefined || typeof body !== 'object') return [body, headers];
+  if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return [body, headers];
+  if (Array.isArray(body)) throw new TypeError('unknown request body type: an array (send a string, an object or an ArrayBuffer)');
+  let type;
+  if (hasFile(body)) [body, type] = multipartBody(body);
+  else [body, type] = [formBody(body), 'application/x-www-form-urlencoded'];
+  if (!hasHeader(headers, 'content-type')) headers = Object.assign({}, headers, { 'Content-Type': type });
+  return [body, headers];
+}
+
+/**
+ * k6's (method, url, body, params) as the host's positional request arguments, the response
+ * type, and the request's response callback (`undefined`: the VU's).
+ */
 function requestArgs(method, url, body, params) {
   const p = params ?? {};
   let headers = p.headers;
-  if (body !== null && body !== undefined && typeof body === 'object' && !(body instanceof ArrayBuffer) && !ArrayBuffer.isView(body)) {
-    body = formBody(body);
-    if (!hasHeader(headers, 'content-type')) {
-      headers = Object.assign({}, headers, { 'Content-Type': 'application/x-www-form-urlencoded' });
-    }
-  }
+  [body, headers] = bodyOf(body, headers);
   let tags = p.tags;
   let name;
   if (tags && tags.name !== undefined) {
     name = String(tags.name);
     tags = Object.assign({}, tags);
     delete tags.name;
+  }
+  if (url instanceof TemplateURL) {
+    // As k6: the template names the request unless a `name` tag does.
+    if (name === undefined && url.name !== '' && url.name !== url.clean_url) name = url.name;
+    url = url.url;
   }
   const responseType = p.responseType ?? 'text';
   if (responseType !== 'text' && responseType !== 'binary' && responseType !== 'none') {
@@ -77,6 +88,7 @@ function requestArgs(method, url, body, params) {
       jarOf(p.jar), p.cookies ?? undefined, p.compression ?? undefined, p.auth ?? undefined, p.httpVersion ?? undefined,
     ],
     responseType,
+    responseCallbackOf(p),
   ];
 }
 
@@ -162,6 +174,7 @@ export class Response {
   #headers;
   #timings;
   #cookies;
+  #conn;
 
   constructor(handle, request, responseType) {
     this.#h = handle;
@@ -201,6 +214,31 @@ export class Response {
     const v = host.error(this.#h);
     Object.defineProperty(this, 'error', { value: v, enumerable: true });
     return v;
+  }
+
+  /** The connection's facts, fetched once for the four of them. */
+  get #connection() {
+    return (this.#conn ??= host.connection(this.#h));
+  }
+
+  /** The server's IP address (`127.0.0.1`); empty when no connection was made. */
+  get remote_ip() {
+    return this.#connection.remote_ip;
+  }
+
+  /** The server's port; 0 when no connection was made. */
+  get remote_port() {
+    return this.#connection.remote_port;
+  }
+
+  /** `tls1.2`, `tls1.3` (k6's `http.TLS_1_3`…); empty over plain HTTP. */
+  get tls_version() {
+    return this.#connection.tls_version;
+  }
+
+  /** The TLS cipher suite by its Go name (`TLS_AES_128_GCM_SHA256`); empty over plain HTTP. */
+  get tls_cipher_suite() {
+    return this.#connection.tls_cipher_suite;
   }
 
   /** Phase timings in milliseconds, with k6's names. */
@@ -274,7 +312,11 @@ export class Response {
   /** A plain object of every part (reads them all), e.g. for logging. */
   toJSON() {
     const { status, status_text, proto, url, error, error_code, timings, headers, cookies, body } = this;
-    return { status, status_text, proto, url, error, error_code, timings, headers, cookies, body };
+    const { remote_ip, remote_port, tls_version, tls_cipher_suite } = this;
+    return {
+      status, status_text, proto, url, error, error_code, timings, headers, cookies, body, remote_ip, remote_port,
+      tls_version, tls_cipher_suite,
+    };
   }
 }
 
@@ -305,10 +347,51 @@ function requestInfo(args) {
 
 /** Sends one request: k6's `http.request(method, url, body, params)`. */
 export function request(method, url, body, params) {
-  const [args, responseType] = requestArgs(method, url, body, params);
-  const a = args;
-  const h = host.request(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]);
-  return new Response(h, requestInfo(args), responseType);
+  const [a, responseType, callback] = requestArgs(method, url, body, params);
+  const h = withResponseCallback(callback, () =>
+    host.request(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]));
+  return new Response(h, requestInfo(a), responseType);
+}
+
+/** Requests `asyncRequest` made in this turn of the event loop, not yet sent. */
+let pending = null;
+
+/** Sends the requests waiting, together (as a batch), and settles their promises. */
+function sendPending() {
+  const waiting = pending;
+  pending = null;
+  let handles;
+  try {
+    handles = sendGrouped(
+      waiting.map((w) => w.item),
+      (list) => host.batch(list),
+    );
+  } catch (e) {
+    for (const w of waiting) w.reject(e);
+    return;
+  }
+  waiting.forEach((w, i) => w.resolve(new Response(handles[i], requestInfo(w.item[0]), w.item[1])));
+}
+
+/**
+ * k6's `http.asyncRequest(method, url, body, params)`: a promise of the response. The requests
+ * made in one turn of the event loop are sent together, concurrently, when the script next
+ * waits (an `await`, a `then`, the end of the iteration's synchronous code).
+ */
+export function asyncRequest(method, url, body, params) {
+  let item;
+  try {
+    item = requestArgs(method, url, body, params);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return new Promise((resolve, reject) => {
+    if (pending === null) {
+      pending = [];
+      Promise.resolve().then(sendPending);
+    }
+    pending.push({ item, resolve, reject });
+  });
 }
 
 export const get = (url, params) => request('GET', url, null, params);
@@ -321,7 +404,7 @@ export const options = (url, body, params) => request('OPTIONS', url, body, para
 
 /** One entry of `http.batch`: a URL, `[method, url, body, params]` or `{method, url, body, params}`. */
 function batchItem(item) {
-  if (typeof item === 'string') return requestArgs('GET', item, null, undefined);
+  if (typeof item === 'string' || item instanceof TemplateURL) return requestArgs('GET', item, null, undefined);
   if (Array.isArray(item)) {
     const [method, url, body, params] = item;
     return requestArgs(method, url, body, params);
@@ -340,7 +423,8 @@ export function batch(requests) {
   const named = !Array.isArray(requests);
   const keys = named ? Object.keys(requests) : null;
   const items = (named ? keys.map((k) => requests[k]) : requests).map(batchItem);
-  const handles = host.batch(items.map((i) => i[0]));
+  // Requests with different response callbacks go as one batch per callback, in turn.
+  const handles = sendGrouped(items, (list) => host.batch(list));
   const responses = handles.map((h, i) => new Response(h, requestInfo(items[i][0]), items[i][1]));
   if (!named) return responses;
   const out = {};
@@ -348,4 +432,23 @@ export function batch(requests) {
   return out;
 }
 
-export default { request, get, head, post, put, patch, del, options, batch, cookieJar, CookieJar, Response };
+export {
+  TLS_1_0, TLS_1_1, TLS_1_2, TLS_1_3, OCSP_STATUS_GOOD, OCSP_STATUS_REVOKED, OCSP_STATUS_SERVER_FAILED,
+  OCSP_STATUS_UNKNOWN, OCSP_REASON_UNSPECIFIED, OCSP_REASON_KEY_COMPROMISE, OCSP_REASON_CA_COMPROMISE,
+  OCSP_REASON_AFFILIATION_CHANGED, OCSP_REASON_SUPERSEDED, OCSP_REASON_CESSATION_OF_OPERATION,
+  OCSP_REASON_CERTIFICATE_HOLD, OCSP_REASON_REMOVE_FROM_CRL, OCSP_REASON_PRIVILEGE_WITHDRAWN,
+  OCSP_REASON_AA_COMPROMISE,
+} from 'stampede:http-extra';
+import * as constants from 'stampede:http-extra';
+
+const http = {
+  request, asyncRequest, get, head, post, put, patch, del, options, batch, cookieJar, CookieJar, Response, file, url,
+  expectedStatuses, setResponseCallback,
+};
+// k6's constants are read-only properties of the default export.
+for (const name of Object.keys(constants)) {
+  if (/^(TLS|OCSP)_/.test(name)) {
+    Object.defineProperty(http, name, { value: constants[name], enumerable: true, writable: false, configurable: false });
+  }
+}
+export default http;

@@ -30,6 +30,14 @@ pub const BUILTINS: &[(&str, Source)] = &[
     ("stampede:web", Source::Js(include_str!("web.js"))),
     ("k6", Source::Js(include_str!("k6.js"))),
     ("k6/http", Source::Js(include_str!("http.js"))),
+    (
+        "stampede:http-body",
+        Source::Js(include_str!("http_body.js")),
+    ),
+    (
+        "stampede:http-extra",
+        Source::Js(include_str!("http_extra.js")),
+    ),
     ("k6/metrics", Source::Js(include_str!("metrics.js"))),
     ("k6/execution", Source::Js(include_str!("execution.js"))),
     // k6's API beyond HTTP (see README.md, "Adding a module").
@@ -64,12 +72,16 @@ const HOST: Source = Source::Js(include_str!("fake_host.js"));
 #[cfg(test)]
 mod api_tests;
 #[cfg(test)]
+mod http_tests;
+#[cfg(test)]
 mod tests;
 
 /// Modules only the engine's own modules may import.
 const INTERNAL: &[&str] = &[
     "stampede:host",
     "stampede:web",
+    "stampede:http-body",
+    "stampede:http-extra",
     "stampede:crypto",
     "stampede:text",
     "stampede:webapi",

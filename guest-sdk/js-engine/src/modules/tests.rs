@@ -7,7 +7,7 @@ use crate::loader;
 
 /// Evaluates `source` as the module `/test/script.js` (it may import the built-ins) and
 /// returns the host calls it made, as JSON, and the value of its `result` export, as JSON.
-fn run(source: &str) -> (String, String) {
+pub(super) fn run(source: &str) -> (String, String) {
     let rt = Runtime::new().unwrap();
     rt.set_loader(loader::Resolver, loader::Loader);
     let ctx = Context::full(&rt).unwrap();
@@ -83,7 +83,7 @@ http.post('http://t/', { a: '1 2', list: ['x', 'y'] }, { responseType: 'none' })
 "#);
     assert_eq!(
         calls,
-        r#"[["request","POST","http://t/",{"Content-Type":"application/x-www-form-urlencoded"},"a=1%202&list=x&list=y",null,null,null,null,true,null,null,null,null,null]]"#
+        r#"[["request","POST","http://t/",{"Content-Type":"application/x-www-form-urlencoded"},"a=1+2&list=x&list=y",null,null,null,null,true,null,null,null,null,null]]"#
     );
 }
 

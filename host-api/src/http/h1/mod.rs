@@ -115,6 +115,11 @@ enum Sent {
 }
 
 impl H1Conn {
+    /// The peer and the TLS parameters.
+    pub(crate) fn info(&self) -> super::conn::ConnInfo {
+        self.probe.info()
+    }
+
     pub(crate) fn new(origin: Origin, io: Stream, probe: Arc<Probe>) -> Self {
         Self {
             origin,

@@ -52,6 +52,11 @@ struct State {
 }
 
 impl H2Conn {
+    /// The peer and the TLS parameters.
+    pub(crate) fn info(&self) -> super::conn::ConnInfo {
+        self.state.probe.info()
+    }
+
     /// Starts HTTP/2 on a fresh connection (after ALPN chose `h2`, or with prior knowledge)
     /// and spawns the task that drives it.
     pub(crate) async fn handshake(
