@@ -249,6 +249,7 @@ pub async fn demo(step: Option<Dur>) -> i32 {
         outputs: Vec::new(),
         process_env: BTreeMap::new(),
         summary_mode: Default::default(),
+        handle_summary: false,
         progress: false,
         on_start: None,
         vu_memory_limit: DEFAULT_VU_MEMORY,

@@ -10,6 +10,7 @@ use stampede_runtime::options::{format_duration, from_env, Dur, Options, Source}
 use stampede_runtime::output::registry::{self, OutputSpec};
 use stampede_runtime::output::summary_text::{self, SummaryMode};
 use stampede_runtime::output::Report;
+use stampede_runtime::run::lifecycle::ScriptSummary;
 use stampede_runtime::run::{self, exit, Banner, OnStart, TestSpec};
 use stampede_runtime::serve::{Security, Server};
 
@@ -108,7 +109,14 @@ async fn execute(spec: TestSpec, log: &Logger, summary: bool) -> i32 {
     match run::run(spec).await {
         Ok(outcome) => {
             if let Some(report) = &outcome.report {
-                report_end(report, log, summary.then_some(mode));
+                let printed = match &outcome.summary {
+                    ScriptSummary::Normal => summary.then_some(mode),
+                    ScriptSummary::Outputs(outputs) => {
+                        crate::summary::write(outputs, log);
+                        None
+                    }
+                };
+                report_end(report, log, printed);
             }
             outcome.exit_code
         }
@@ -214,6 +222,7 @@ pub(crate) fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
             export_setup_data: args.export_setup_data.clone(),
         },
         summary_mode: args.summary_mode(),
+        handle_summary: !args.no_summary && !args.summary_disabled(),
         progress: progress(args.quiet),
         on_start: on_start(args.quiet),
         vu_memory_limit: args.vu_memory_limit << 20,
@@ -330,6 +339,7 @@ async fn demo(args: DemoArgs) -> i32 {
         process_env: BTreeMap::new(),
         handover: Handover::default(),
         summary_mode: SummaryMode::Compact,
+        handle_summary: false,
         progress: progress(false),
         on_start: on_start(false),
         vu_memory_limit: run::DEFAULT_VU_MEMORY,

@@ -9,6 +9,7 @@ mod kubernetes;
 mod lang;
 mod new;
 mod script;
+mod summary;
 
 use std::process::ExitCode;
 

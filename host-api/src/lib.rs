@@ -7,6 +7,7 @@
 //! execution context are forwarded to the hooks, which own metrics and scheduling.
 
 mod bindings;
+pub mod execution;
 pub mod fuzzing;
 mod host;
 mod host_jar;
@@ -14,6 +15,7 @@ pub mod http;
 pub mod modules;
 pub mod wasi_http;
 
+pub use bindings::js::SummaryOutcome;
 pub use bindings::stampede::script::context::{ExecInfo, LogLevel, TestIds};
 pub use bindings::stampede::script::metrics::MetricType;
 pub use bindings::{Script, ScriptPre};

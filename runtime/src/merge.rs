@@ -146,6 +146,7 @@ pub fn merge(spec: MergeSpec) -> Result<Outcome, Failure> {
         started: None,
         scenarios: Vec::new(),
         options: serde_json::to_value(&merged.options).unwrap_or_default(),
+        setup_data: None,
     };
     report.ending = Ending {
         stopped,
@@ -166,5 +167,6 @@ pub fn merge(spec: MergeSpec) -> Result<Outcome, Failure> {
     Ok(Outcome {
         exit_code: reporting::exit_code(&report.ending),
         report: Some(report),
+        summary: Default::default(),
     })
 }

@@ -176,6 +176,8 @@ export default function () {
     'SHAPE is the scenario\'s': (e) => e.SHAPE === (first ? undefined : 'square'),
     '-e reaches every scenario': (e) => e.GLOBAL === 'yes',
   });
+  // The same VU runs both scenarios, one after the other.
+  check(exec.vu, { 'one VU for both': (v) => v.iterationInInstance === (first ? 0 : 2) + v.iterationInScenario });
 }
 "#,
         )],
@@ -184,7 +186,7 @@ export default function () {
     assert_eq!(r.code, 0, "{}", r.output());
     assert_eq!(r.metric("iterations", "count"), 4.0);
     assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.output());
-    assert_eq!(r.metric("checks", "passes"), 12.0);
+    assert_eq!(r.metric("checks", "passes"), 16.0);
 }
 
 /// Issue 14: the cache depends on the files the script imports, not on its folder.

@@ -218,7 +218,7 @@ fn every_option_k6_knows_is_taken_and_unknown_ones_are_still_refused() {
     let (r, requests) = probe(&["-q", "-e", options]);
     assert_eq!(r.code, 0, "{}", r.output());
     assert_eq!(requests, 1);
-    for key in ["cloud", "ext", "handleSummaryTimeout"] {
+    for key in ["cloud", "ext"] {
         assert!(
             r.stderr.contains(&format!("`{key}` is ignored")),
             "a notice for {key}:\n{}",

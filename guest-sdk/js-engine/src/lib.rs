@@ -21,6 +21,7 @@ mod bindings {
 mod event_loop;
 pub mod loader;
 pub mod modules;
+mod summary;
 pub mod vm;
 
 /// The world's exports, forwarded to the VM.
@@ -45,6 +46,10 @@ impl bindings::Guest for Engine {
 
     fn teardown(data: Vec<u8>) -> Result<(), String> {
         vm::teardown(&data)
+    }
+
+    fn handle_summary(data: String) -> bindings::SummaryOutcome {
+        summary::handle_summary(&data)
     }
 
     fn wizer_initialize() {

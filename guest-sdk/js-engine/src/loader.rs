@@ -60,6 +60,9 @@ pub fn resolve(base: &str, name: &str) -> std::result::Result<String, String> {
             modules::public_names().join(", ")
         ));
     }
+    if let Some(module) = jslib(name) {
+        return Ok(module.to_string());
+    }
     if name.starts_with("http://") || name.starts_with("https://") {
         return Err(format!(
             "remote modules are not loaded ('{name}'): download the file next to the script and import it by a relative path"
@@ -69,6 +72,21 @@ pub fn resolve(base: &str, name: &str) -> std::result::Result<String, String> {
         "cannot find module '{name}': import files by a relative path ('./{name}'), or a built-in module ({})",
         modules::public_names().join(", ")
     ))
+}
+
+/// The engine's own copy of a module of k6's jslib (`https://jslib.k6.io/k6-summary/0.0.2/index.js`,
+/// any version): no script needs the network for it.
+fn jslib(name: &str) -> Option<&'static str> {
+    let rest = name
+        .strip_prefix("https://jslib.k6.io/")
+        .or_else(|| name.strip_prefix("http://jslib.k6.io/"))?;
+    let (lib, rest) = rest.split_once('/')?;
+    let (version, file) = rest.split_once('/')?;
+    let version_ok = !version.is_empty()
+        && version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    (lib == "k6-summary" && version_ok && file == "index.js").then_some(modules::JSLIB_SUMMARY)
 }
 
 /// Removes `.` and `..` segments and repeated slashes from an absolute path.
@@ -147,5 +165,17 @@ mod tests {
             "internal modules are hidden"
         );
         assert!(resolve("k6/http", "stampede:host").is_ok());
+    }
+
+    #[test]
+    fn k6_summary_from_jslib_is_the_engines_own_for_any_version() {
+        for v in ["0.0.1", "0.0.2", "0.0.4", "0.1.0"] {
+            let url = format!("https://jslib.k6.io/k6-summary/{v}/index.js");
+            assert_eq!(resolve("/a.js", &url).unwrap(), modules::JSLIB_SUMMARY);
+        }
+        let e = resolve("/a.js", "https://jslib.k6.io/k6-utils/1.4.0/index.js").unwrap_err();
+        assert!(e.contains("remote"), "{e}");
+        assert!(resolve("/a.js", "https://jslib.k6.io/k6-summary//index.js").is_err());
+        assert!(!modules::public_names().iter().any(|n| n.contains("jslib")));
     }
 }

@@ -90,7 +90,7 @@ impl Vm {
 }
 
 /// Runs `f` with this VU's context and the loaded script (loading it on first use).
-fn with_script<R>(
+pub(crate) fn with_script<R>(
     f: impl for<'js> FnOnce(&Ctx<'js>, Object<'js>) -> Result<R, String>,
 ) -> Result<R, String> {
     preinitialize();
@@ -227,7 +227,8 @@ pub fn setup() -> Result<Vec<u8>, String> {
                     .catch(ctx)
                     .map_err(|e| describe(&e))?
             }
-            None => Value::new_undefined(ctx.clone()),
+            // No setup(): no data at all (k6 then has no `setup_data` in the summary).
+            None => return Ok(Vec::new()),
         };
         if value.is_undefined() {
             return Ok(b"null".to_vec());

@@ -102,6 +102,39 @@ pub struct ScenarioShared {
     pub progress: Progress,
     /// Numbers its iterations in this instance and in the whole test.
     pub iteration_ids: Mutex<SegmentedIndex>,
+    /// k6's name of its executor.
+    pub executor: &'static str,
+    /// What its progress counts toward.
+    pub goal: Goal,
+    /// When its first VU entered it: the wall clock, and the monotonic clock.
+    pub started: std::sync::OnceLock<(std::time::SystemTime, std::time::Instant)>,
+}
+
+/// What a scenario's progress (k6's `exec.scenario.progress`) counts toward.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Goal {
+    /// Iterations completed of so many (shared-iterations, per-vu-iterations).
+    Iterations(u64),
+    /// Time run of so long (the other executors).
+    Time(Duration),
+}
+
+impl ScenarioShared {
+    /// How far the scenario has come, from 0 to 1, as k6 measures it.
+    pub fn progress_fraction(&self) -> f64 {
+        let fraction = match self.goal {
+            Goal::Iterations(0) => 1.0,
+            Goal::Iterations(n) => {
+                self.progress.completed.load(Ordering::Relaxed) as f64 / n as f64
+            }
+            Goal::Time(d) if d.is_zero() => 1.0,
+            Goal::Time(d) => match self.started.get() {
+                Some((_, at)) => at.elapsed().as_secs_f64() / d.as_secs_f64(),
+                None => 0.0,
+            },
+        };
+        fraction.clamp(0.0, 1.0)
+    }
 }
 
 impl ScenarioShared {
@@ -118,6 +151,17 @@ impl ScenarioShared {
             env: Arc::new(config.env.clone()),
             progress: Progress::default(),
             iteration_ids: Mutex::new(ids),
+            executor: config.executor.name(),
+            goal: match &config.executor {
+                ExecutorKind::SharedIterations { .. } => {
+                    Goal::Iterations(config.shared_iterations())
+                }
+                ExecutorKind::PerVuIterations { iterations, .. } => {
+                    Goal::Iterations(config.max_vus() * iterations)
+                }
+                _ => Goal::Time(config.max_run_time()),
+            },
+            started: std::sync::OnceLock::new(),
         }
     }
 
@@ -705,6 +749,9 @@ pub(crate) mod testing {
             env: Arc::new(Vec::new()),
             progress: Progress::default(),
             iteration_ids: Mutex::new(ExecutionTuple::full().index()),
+            executor: "constant-vus",
+            goal: Goal::Time(Duration::from_secs(1)),
+            started: std::sync::OnceLock::new(),
         })
     }
 

@@ -72,6 +72,7 @@ pub fn from_env(vars: impl IntoIterator<Item = (String, String)>) -> Result<Opti
             }
             "SETUP_TIMEOUT" => o.setup_timeout = Some(dur_var(&name, &v)?),
             "TEARDOWN_TIMEOUT" => o.teardown_timeout = Some(dur_var(&name, &v)?),
+            "HANDLE_SUMMARY_TIMEOUT" => o.handle_summary_timeout = Some(dur_var(&name, &v)?),
             "INSECURE_SKIP_TLS_VERIFY" => o.insecure_skip_tls_verify = Some(bool_var(&name, &v)?),
             "MAX_REDIRECTS" => o.max_redirects = Some(num_var(&name, &v)?),
             "USER_AGENT" => o.user_agent = Some(v),

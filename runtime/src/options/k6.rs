@@ -13,10 +13,6 @@ const NOT_USED: &[(&str, &str)] = &[
         "stampede has no REST API to resume a paused test; it starts at once",
     ),
     (
-        "handleSummaryTimeout",
-        "handleSummary() is not supported by this build",
-    ),
-    (
         "metricSamplesBufferSize",
         "stampede buffers samples per VU on its own",
     ),

@@ -145,6 +145,8 @@ options! {
     setup_timeout: Dur,
     /// Longest `teardown()` may run (default 60 s; exit code 101 past it).
     teardown_timeout: Dur,
+    /// Longest `handleSummary()` may run (default 2 min; past it, no summary is written).
+    handle_summary_timeout: Dur,
     /// Tags added to every sample.
     tags: BTreeMap<String, String>,
     /// Accept any TLS certificate.

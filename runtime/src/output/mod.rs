@@ -29,6 +29,7 @@ mod report;
 pub mod runner;
 pub mod series;
 pub mod settings;
+pub mod summary_data;
 pub mod summary_json;
 pub mod summary_text;
 mod units;

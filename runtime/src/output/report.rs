@@ -258,6 +258,9 @@ pub struct TestInfo {
     pub scenarios: Vec<ScenarioInfo>,
     /// The merged options, as JSON.
     pub options: serde_json::Value,
+    /// What `setup()` returned, when it returned JSON (k6's `setup_data`); `None` without a
+    /// `setup()`.
+    pub setup_data: Option<serde_json::Value>,
 }
 
 /// One scenario, for reports.

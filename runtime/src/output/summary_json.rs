@@ -59,7 +59,7 @@ impl Output for SummaryExport {
 /// A number as k6 (Go's `encoding/json`) writes it: a whole number without a fraction (`3`,
 /// not `3.0`); others with the shortest digits that read back the same. Non-finite values,
 /// which JSON cannot hold, become `null`.
-fn num(v: f64) -> Value {
+pub(super) fn num(v: f64) -> Value {
     // Below 2^53 every whole f64 is an exact integer.
     const EXACT: f64 = 9_007_199_254_740_992.0;
     if v.fract() == 0.0 && v.abs() < EXACT {
@@ -73,7 +73,7 @@ fn num(v: f64) -> Value {
     }
 }
 
-fn id(path: &str) -> String {
+pub(super) fn id(path: &str) -> String {
     let digest = Md5::digest(path.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -155,11 +155,16 @@ pub fn render(report: &Report) -> Value {
     for t in report.thresholds.iter().filter(|t| t.windows.is_some()) {
         windowed(&mut metrics, t);
     }
-    json!({
+    let mut out = json!({
         "root_group": group(report, "", ""),
         "metrics": metrics,
         "generator": generator(report),
-    })
+    });
+    // As k6: present when setup() ran, `null` when it returned nothing.
+    if let Some(data) = &report.test.setup_data {
+        out["setup_data"] = data.clone();
+    }
+    out
 }
 
 /// A windowed threshold's entry, which k6 has no shape for: its worst window's value under

@@ -25,6 +25,9 @@ use crate::progress::{Progress as LiveProgress, Watched};
 use crate::thresholds::Thresholds;
 use crate::vu::{CallError, Control, Stop, TestContext, Vu};
 
+mod summary;
+pub use summary::{ScriptSummary, MAX_SUMMARY_BYTES, MAX_SUMMARY_OUTPUTS};
+
 /// What the script told us when it was first instantiated.
 pub struct ScriptInfo {
     /// Its options.
@@ -50,6 +53,7 @@ pub async fn inspect(
         log: log.clone(),
         control: Control::new(),
         files: files.clone(),
+        execution: Default::default(),
     });
     let mut vu = Vu::new(engine, ctx, 0)
         .await
@@ -149,11 +153,18 @@ impl Lifecycle {
             log: log.clone(),
             control: control.clone(),
             files: files.clone(),
+            execution: crate::vu::ExecutionState {
+                options: settings.options_json.clone(),
+                ..Default::default()
+            },
         });
         let pool = {
             let (engine, ctx) = (engine.clone(), ctx.clone());
             Arc::new(VuPool::new(&settings.tuple, move |ids| {
                 let (engine, ctx) = (engine.clone(), ctx.clone());
+                ctx.execution
+                    .vus_initialized
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 Box::pin(async move { Vu::with_ids(engine, ctx, ids).await })
             }))
         };
@@ -233,6 +244,11 @@ impl Lifecycle {
         self.setup_ok && self.control().stopped().is_none()
     }
 
+    /// What `setup()` returned (empty without one).
+    pub fn setup_data(&self) -> &[u8] {
+        &self.data
+    }
+
     /// An exit code that setup or teardown decided (a timeout, an exception).
     pub fn exit_code(&self) -> Option<i32> {
         self.exit_code
@@ -249,7 +265,11 @@ impl Lifecycle {
             return;
         }
         let timeout = self.settings.setup_timeout;
-        match tokio::time::timeout(timeout, self.lifecycle_vu.setup()).await {
+        // As k6: setup's samples, checks and groups are under the group `::setup`.
+        self.lifecycle_vu.hooks().set_root_group("::setup");
+        let result = tokio::time::timeout(timeout, self.lifecycle_vu.setup()).await;
+        self.lifecycle_vu.hooks().set_root_group("");
+        match result {
             Ok(Ok(d)) => self.data = d,
             Ok(Err(CallError::Aborted(_))) => self.setup_ok = false,
             Ok(Err(e)) => {
@@ -363,6 +383,12 @@ impl Lifecycle {
         let mut watched = Vec::new();
         for s in scenarios {
             let shared = Arc::new(ScenarioShared::new(s));
+            self.ctx
+                .execution
+                .scenarios
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(shared.clone());
             watched.push(Watched {
                 config: s.clone(),
                 shared: shared.clone(),
@@ -432,7 +458,10 @@ impl Lifecycle {
             &Arc::new(Vec::new()),
         );
         let timeout = self.settings.teardown_timeout;
-        match tokio::time::timeout(timeout, self.lifecycle_vu.teardown(&self.data)).await {
+        self.lifecycle_vu.hooks().set_root_group("::teardown");
+        let result = tokio::time::timeout(timeout, self.lifecycle_vu.teardown(&self.data)).await;
+        self.lifecycle_vu.hooks().set_root_group("");
+        match result {
             Ok(Ok(())) | Ok(Err(CallError::Aborted(_))) => {}
             Ok(Err(e)) => {
                 log.log(

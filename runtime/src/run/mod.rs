@@ -137,6 +137,8 @@ pub struct TestSpec {
     pub process_env: BTreeMap<String, String>,
     /// `--summary-mode`.
     pub summary_mode: SummaryMode,
+    /// Call the script's `handleSummary` at the end (not with `--no-summary`, as k6).
+    pub handle_summary: bool,
     /// Draw the live progress (the CLI decides: not quiet, and stderr is a terminal).
     pub progress: bool,
     /// Shows the plan before the VUs are made (the banner); `None` shows nothing.
@@ -160,6 +162,8 @@ pub struct Outcome {
     pub exit_code: i32,
     /// What was measured (absent when the test could not start).
     pub report: Option<Report>,
+    /// What the script's `handleSummary` asked to write instead of the summary.
+    pub summary: lifecycle::ScriptSummary,
 }
 
 /// A test that could not start: the message and the exit code.
@@ -307,7 +311,7 @@ pub async fn plan_of(spec: &TestSpec) -> Result<Plan, Failure> {
     )
 }
 
-fn test_info(spec: &TestSpec, plan: &Plan, started: SystemTime) -> TestInfo {
+fn test_info(spec: &TestSpec, plan: &Plan, started: SystemTime, setup: &[u8]) -> TestInfo {
     TestInfo {
         script: spec.script.clone(),
         started: Some(started),
@@ -321,6 +325,10 @@ fn test_info(spec: &TestSpec, plan: &Plan, started: SystemTime) -> TestInfo {
             })
             .collect(),
         options: serde_json::to_value(&plan.options).unwrap_or_default(),
+        // As k6: data that is not JSON (a Rust guest's own bytes) is left out.
+        setup_data: (!setup.is_empty())
+            .then(|| serde_json::from_slice(setup).ok())
+            .flatten(),
     }
 }
 
@@ -488,11 +496,17 @@ pub async fn run(mut spec: TestSpec) -> Result<Outcome, Failure> {
         (ScenariosRun::default(), thresholds)
     };
     test.teardown().await;
-    let info = test_info(&spec, &p.plan, started);
+    let info = test_info(&spec, &p.plan, started, test.setup_data());
     let report = conclude(p, &test, measured, thresholds, info).await?;
     let code = reporting::exit_code(&report.ending);
+    let summary = if spec.handle_summary {
+        test.handle_summary(&report).await
+    } else {
+        lifecycle::ScriptSummary::Normal
+    };
     Ok(Outcome {
         exit_code: code,
         report: Some(report),
+        summary,
     })
 }

@@ -17,6 +17,9 @@ use crate::thresholds::{ThresholdDef, Thresholds};
 /// `setupTimeout` and `teardownTimeout` when not set.
 pub const DEFAULT_SETUP_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// `handleSummaryTimeout` when not set (k6's).
+pub const DEFAULT_HANDLE_SUMMARY_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// Settings taken from the merged options.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -24,6 +27,10 @@ pub struct Settings {
     pub setup_timeout: Duration,
     /// Longest `teardown()` may run.
     pub teardown_timeout: Duration,
+    /// Longest `handleSummary()` may run.
+    pub handle_summary_timeout: Duration,
+    /// The merged options as JSON (k6/execution's `test.options`).
+    pub options_json: std::sync::Arc<str>,
     /// Skip `setup()`.
     pub no_setup: bool,
     /// Skip `teardown()`.
@@ -191,6 +198,12 @@ pub fn settings(o: &Options) -> Result<Settings, Failure> {
     Ok(Settings {
         setup_timeout: o.setup_timeout.map_or(DEFAULT_SETUP_TIMEOUT, |d| d.0),
         teardown_timeout: o.teardown_timeout.map_or(DEFAULT_SETUP_TIMEOUT, |d| d.0),
+        handle_summary_timeout: o
+            .handle_summary_timeout
+            .map_or(DEFAULT_HANDLE_SUMMARY_TIMEOUT, |d| d.0),
+        options_json: serde_json::to_string(o)
+            .unwrap_or_else(|_| "{}".into())
+            .into(),
         no_setup: o.no_setup.unwrap_or(false),
         no_teardown: o.no_teardown.unwrap_or(false),
         trend_stats,

@@ -9,6 +9,8 @@ use stampede_host_api::{
 };
 
 use super::{Stop, TestContext};
+
+mod execution;
 use crate::log::Level;
 use crate::metrics::{builtin, MetricId, MetricType, Recorder, SystemTags, ValueType};
 
@@ -28,12 +30,17 @@ pub struct Hooks {
     groups: Vec<(String, Instant)>,
     custom: Vec<MetricId>,
     scheduled: Option<Instant>,
+    /// The tags of the test and the scenario, before the script's own.
+    base_tags: Vec<(String, String)>,
+    /// Tags the script set on the VU (k6's `exec.vu.tags`), in every scenario it runs.
+    script_tags: Vec<(String, String)>,
 }
 
 impl Hooks {
     pub(super) fn new(ctx: Arc<TestContext>, vu_id: u32, vu_id_in_test: u32) -> Self {
         let mut rec = ctx.metrics.recorder();
-        rec.set_base_tags(ctx.tags.clone());
+        let base_tags = ctx.tags.clone();
+        rec.set_base_tags(base_tags.clone());
         rec.set_system_tags(ctx.metrics.system_tags());
         Self {
             ctx,
@@ -49,6 +56,8 @@ impl Hooks {
             groups: Vec::new(),
             custom: Vec::new(),
             scheduled: None,
+            base_tags,
+            script_tags: Vec::new(),
         }
     }
 
@@ -80,7 +89,25 @@ impl Hooks {
         if self.ctx.metrics.system_tags().has(SystemTags::SCENARIO) {
             base.push(("scenario".into(), scenario.to_string()));
         }
-        self.rec.set_base_tags(base);
+        self.base_tags = base;
+        self.apply_tags();
+    }
+
+    /// The VU's tags: the test's and the scenario's, then the script's own over them.
+    fn merged_tags(&self) -> Vec<(String, String)> {
+        let mut tags = self.base_tags.clone();
+        for (k, v) in &self.script_tags {
+            match tags.iter_mut().find(|(name, _)| name == k) {
+                Some(t) => t.1 = v.clone(),
+                None => tags.push((k.clone(), v.clone())),
+            }
+        }
+        tags
+    }
+
+    fn apply_tags(&mut self) {
+        let tags = self.merged_tags();
+        self.rec.set_base_tags(tags);
     }
 
     /// Notes the coming iteration's numbers in its scenario: on this instance, in the test.
@@ -99,6 +126,13 @@ impl Hooks {
             tags,
             crate::metrics::millis(late),
         );
+    }
+
+    /// Sets the group the VU's samples are in outside any `group()`: `::setup` and
+    /// `::teardown` for the lifecycle calls, as k6 tags them; empty otherwise.
+    pub fn set_root_group(&mut self, path: &str) {
+        self.groups.clear();
+        self.rec.set_group(path.to_owned());
     }
 
     pub(super) fn begin_iteration(&mut self) {}

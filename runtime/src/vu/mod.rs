@@ -4,11 +4,13 @@
 mod control;
 mod hooks;
 mod output;
+mod summary;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use stampede_host_api::execution::{ExecutionHooks, ExecutionView};
 use stampede_host_api::http::{HttpClient, VuClient};
 use stampede_host_api::modules::{ModulesView, ScriptFiles};
 use stampede_host_api::wasi_http::Bridge;
@@ -45,6 +47,19 @@ pub struct TestContext {
     pub control: Control,
     /// The script's files, when an engine component runs it (JavaScript).
     pub files: Option<Arc<ScriptFiles>>,
+    /// What `k6/execution` reads of the test as a whole.
+    pub execution: ExecutionState,
+}
+
+/// The test's state that `k6/execution` shows (JavaScript).
+#[derive(Debug, Default)]
+pub struct ExecutionState {
+    /// The merged options, as JSON.
+    pub options: Arc<str>,
+    /// The scenarios started so far.
+    pub scenarios: std::sync::Mutex<Vec<Arc<ScenarioShared>>>,
+    /// VUs made for the scenarios (not the VU of setup and teardown).
+    pub vus_initialized: std::sync::atomic::AtomicU64,
 }
 
 /// A VU's store data.
@@ -57,6 +72,12 @@ pub struct VuState {
     wasi_http: WasiHttpCtx,
     bridge: Bridge,
     files: Option<Arc<ScriptFiles>>,
+}
+
+impl ExecutionView for VuState {
+    fn execution(&mut self) -> &mut dyn ExecutionHooks {
+        &mut self.hooks
+    }
 }
 
 impl ModulesView for VuState {
@@ -138,6 +159,8 @@ pub struct Vu {
     /// Always present, except for the moment `reset` swaps it.
     store: Option<Store<VuState>>,
     instance: Option<Instance>,
+    /// The same instance, for exports beyond the `script` world's (`handle-summary`).
+    raw: Option<wasmtime::component::Instance>,
 }
 
 impl Vu {
@@ -176,6 +199,7 @@ impl Vu {
             ctx,
             store: Some(store),
             instance: None,
+            raw: None,
         };
         vu.instantiate().await?;
         Ok(vu)
@@ -196,13 +220,18 @@ impl Vu {
     }
 
     async fn instantiate(&mut self) -> Result<(), String> {
-        let instance = self
+        let store = self.store.as_mut().expect("a VU always has a store");
+        let raw = self
             .engine
             .pre()
-            .instantiate_async(self.store.as_mut().expect("a VU always has a store"))
+            .instance_pre()
+            .instantiate_async(&mut *store)
             .await
             .map_err(|e| instantiation_error(self.id, e))?;
+        let instance =
+            Instance::new(&mut *store, &raw).map_err(|e| instantiation_error(self.id, e))?;
         self.instance = Some(instance);
+        self.raw = Some(raw);
         Ok(())
     }
 
@@ -454,6 +483,9 @@ impl ExecVu for Vu {
     }
 
     fn enter_scenario(&mut self, scenario: &ScenarioShared) {
+        scenario
+            .started
+            .get_or_init(|| (std::time::SystemTime::now(), Instant::now()));
         self.hooks()
             .enter_scenario(&scenario.name, &scenario.tags, &scenario.env);
     }

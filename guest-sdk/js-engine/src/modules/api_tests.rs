@@ -375,6 +375,31 @@ const paths = [
   'friends|#', 'nope', 'name.nope.deeper', 'n', 'age.x', '',
 ];
 export const result = paths.map((p) => select(doc, p) ?? `<${select(doc, p)}>`);
+
+#[test]
+fn execution_shows_the_test_and_sets_the_vu_s_tags() {
+    let out = eval(
+        r#"
+import exec from 'k6/execution';
+exec.vu.tags.step = 'pay';
+exec.vu.tags.n = 3;
+exec.vu.tags.bad = { no: 1 };
+const before = JSON.stringify(exec.vu.tags);
+delete exec.vu.tags.step;
+export const result = [
+  before,
+  JSON.stringify(exec.vu.metrics.tags),
+  'step' in exec.vu.tags,
+  exec.scenario.executor,
+  exec.scenario.startTime,
+  exec.scenario.progress,
+  exec.instance.iterationsCompleted,
+  exec.instance.iterationsInterrupted,
+  exec.instance.vusActive,
+  exec.instance.vusInitialized,
+  exec.test.options.vus,
+  Object.isFrozen(exec.test.options.thresholds.checks),
+];
 "#,
     );
     assert_eq!(
@@ -386,6 +411,9 @@ export const result = paths.map((p) => select(doc, p) ?? `<${select(doc, p)}>`);
             r#"{"a":3,"b":2},"alert",37,"hi",["Tom",37],{"first":"Tom","age":37,"k":"Sara"},"Tom","Murphy",3,"#,
             r#""<undefined>","<undefined>","<null>","<undefined>","<undefined>"]"#
         )
+
+#[test]
+        r#"["{\"scenario\":\"fake\",\"step\":\"pay\",\"n\":\"3\"}","{\"scenario\":\"fake\",\"n\":\"3\"}",false,"constant-vus",1700000000000,0.25,9,1,2,3,2,true]"#
     );
 }
 
@@ -401,4 +429,63 @@ export const result = select(doc, 'items.#(s%"' + '*a'.repeat(20) + '*c")#');
 "#,
     );
     assert_eq!(out, "[]");
+
+#[test]
+fn jslib_k6_summary_writes_the_classic_text_and_junit() {
+    let out = eval(
+        r#"
+import { textSummary, jUnit, humanizeValue } from 'https://jslib.k6.io/k6-summary/0.1.0/index.js';
+const data = {
+  root_group: { name: '', path: '', groups: [
+    { name: 'g', path: '::g', groups: [], checks: [{ name: 'bad', passes: 1, fails: 3 }] },
+  ], checks: [{ name: 'ok', passes: 2, fails: 0 }] },
+  options: { summaryTrendStats: ['avg', 'p(95)'], summaryTimeUnit: '' },
+  metrics: {
+    iterations: { type: 'counter', contains: 'default', values: { count: 4, rate: 2 } },
+    'http_req_duration{s:1}': { type: 'trend', contains: 'time', values: { avg: 1, 'p(95)': 2 } },
+    http_req_duration: { type: 'trend', contains: 'time', values: { avg: 12.3456, 'p(95)': 1500 },
+      thresholds: { 'p(95)<2000': { ok: true } } },
+    checks: { type: 'rate', contains: 'default', values: { rate: 0.5, passes: 3, fails: 3 },
+      thresholds: { 'rate>0.9': { ok: false } } },
+  },
+};
+export const result = [
+  textSummary(data, { indent: ' ', enableColors: false }),
+  jUnit(data),
+  humanizeValue(65432.1, { type: 'trend', contains: 'time' }, ''),
+  humanizeValue(0.000123, { type: 'trend', contains: 'time' }, ''),
+  humanizeValue(123456, { type: 'counter', contains: 'data' }, ''),
+  textSummary(data).includes('\x1b[32m'),
+];
+"#,
+    );
+    let text = concat!(
+        "     ✓ ok\n\n     █ g\n\n       ✗ bad\n        ↳  25% — ✓ 1 / ✗ 3\n\n",
+        "   ✗ checks..............: 50.00% ✓ 3 ✗ 3\n",
+        "   ✓ http_req_duration...: avg=12.34ms p(95)=1.5s\n",
+        "       { s:1 }...........: avg=1ms     p(95)=2ms \n",
+        "     iterations..........: 4      2/s",
+    );
+    let junit = concat!(
+        "<?xml version=\"1.0\"?>\n<testsuites tests=\"2\" failures=\"1\">\n",
+        "<testsuite name=\"k6 thresholds\" tests=\"2\" failures=\"1\">",
+        "<testcase name=\"http_req_duration - p(95)&lt;2000\" />\n",
+        "<testcase name=\"checks - rate&gt;0.9\"><failure message=\"failed\" /></testcase>\n",
+        "</testsuite >\n</testsuites >",
+    );
+    // As JSON.stringify writes strings.
+    let json = |s: &str| {
+        format!(
+            "\"{}\"",
+            s.replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n")
+        )
+    };
+    let expected = format!(
+        "[{},{},\"1m5s\",\"123ns\",\"124 kB\",true]",
+        json(text),
+        json(junit)
+    );
+    assert_eq!(out, expected);
 }

@@ -1,11 +1,62 @@
-// `k6/execution` (also `stampede/execution`): facts about the running VU, iteration and
-// scenario, and control of the test.
+// `k6/execution` (also `stampede/execution`): facts about the running VU, iteration, scenario
+// and test, the VU's tags, and control of the test.
 //
 //   import exec from 'k6/execution';
 //   if (exec.vu.iterationInScenario === 0) login();
+//   exec.vu.tags.step = 'checkout';
 //   if (somethingIsBroken) exec.test.abort('the target is down');
 
 import * as host from 'stampede:host';
+
+const state = () => JSON.parse(host.execState());
+
+function isTagValue(value) {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+}
+
+/**
+ * The tags on the VU's samples, as k6's `exec.vu.tags`: reading shows the test's, the
+ * scenario's and the script's own; writing a string, number or boolean tags the VU's samples
+ * from then on, in every scenario it runs; `delete` removes a tag the script set.
+ */
+const tags = new Proxy(
+  {},
+  {
+    get(_, name) {
+      return typeof name === 'string' ? host.vuTags()[name] : undefined;
+    },
+    set(_, name, value) {
+      if (typeof name !== 'string') return false;
+      if (!isTagValue(value)) {
+        host.log(
+          'warn',
+          `setting the tag '${name}' of exec.vu.tags: only String, Boolean and Number types are accepted as a Tag value`,
+        );
+        return true;
+      }
+      host.setVuTag(name, String(value));
+      return true;
+    },
+    deleteProperty(_, name) {
+      if (typeof name === 'string') host.deleteVuTag(name);
+      return true;
+    },
+    has(_, name) {
+      return typeof name === 'string' && name in host.vuTags();
+    },
+    ownKeys() {
+      return Object.keys(host.vuTags());
+    },
+    getOwnPropertyDescriptor(_, name) {
+      const all = host.vuTags();
+      if (typeof name !== 'string' || !(name in all)) return undefined;
+      return { value: all[name], writable: true, enumerable: true, configurable: true };
+    },
+  },
+);
+
+/** k6's `exec.vu.metrics.metadata`: kept on the VU (stampede's samples carry no metadata). */
+const metadata = {};
 
 export const vu = Object.freeze({
   /** The VU's number across every instance of a test split with execution segments, from 1. */
@@ -24,12 +75,33 @@ export const vu = Object.freeze({
   get iterationInScenario() {
     return host.info().iterationInScenario;
   },
+  /** The tags on the VU's samples (read and write). */
+  get tags() {
+    return tags;
+  },
+  set tags(_) {
+    throw new TypeError('exec.vu.tags cannot be replaced: set or delete its properties');
+  },
+  /** The same tags, and the VU's metadata. */
+  metrics: Object.freeze({ tags, metadata }),
 });
 
 export const scenario = Object.freeze({
   /** The current scenario's name (`default` for the shortcut options). */
   get name() {
     return host.info().scenario;
+  },
+  /** Its executor (`constant-vus`, `ramping-arrival-rate`, …). */
+  get executor() {
+    return state().executor;
+  },
+  /** When it started, in milliseconds since the Unix epoch. */
+  get startTime() {
+    return state().startTime;
+  },
+  /** How far it has come, from 0 to 1 (iterations done, or time run, of its goal). */
+  get progress() {
+    return state().progress;
   },
   /** The current iteration's number in its scenario on this instance, from 0. */
   get iterationInInstance() {
@@ -42,13 +114,44 @@ export const scenario = Object.freeze({
 });
 
 export const instance = Object.freeze({
+  /** Iterations cut short by the end of their scenario, on this instance. */
+  get iterationsInterrupted() {
+    return state().iterationsInterrupted;
+  },
+  /** Iterations that ran to their end, on this instance. */
+  get iterationsCompleted() {
+    return state().iterationsCompleted;
+  },
+  /** VUs running an iteration now. */
+  get vusActive() {
+    return state().vusActive;
+  },
+  /** VUs made for the scenarios. */
+  get vusInitialized() {
+    return state().vusInitialized;
+  },
   /** Milliseconds since the test started. */
   get currentTestRunDuration() {
     return host.info().testElapsedMs;
   },
 });
 
+function deepFreeze(value) {
+  if (value && typeof value === 'object') {
+    Object.values(value).forEach(deepFreeze);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+let options;
+
 export const test = Object.freeze({
+  /** The test's options, merged from every layer (read-only). */
+  get options() {
+    if (options === undefined) options = deepFreeze(JSON.parse(host.execOptions()));
+    return options;
+  },
   /** Stops the whole test now (exit code 108); teardown still runs. Does not return. */
   abort(reason = 'test aborted by the script') {
     host.abortTest(String(reason));

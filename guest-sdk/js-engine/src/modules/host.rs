@@ -16,7 +16,7 @@ use rquickjs::{
     TypedArray, Value,
 };
 
-use crate::host::{checks, context, http, metrics};
+use crate::host::{checks, context, execution, http, metrics};
 
 mod jar;
 use jar::JarArg;
@@ -60,6 +60,11 @@ pub(crate) const FUNCTIONS: &[&str] = &[
     "abortTest",
     "failTest",
     "randomSeed",
+    "execState",
+    "execOptions",
+    "vuTags",
+    "setVuTag",
+    "deleteVuTag",
 ];
 
 impl ModuleDef for HostModule {
@@ -140,6 +145,14 @@ impl ModuleDef for HostModule {
             Function::new(c(), |reason: Coerced<String>| context::fail_test(&reason.0))?,
         )?;
         exports.export("randomSeed", Function::new(c(), random_seed)?)?;
+        exports.export("execState", Function::new(c(), execution::state)?)?;
+        exports.export("execOptions", Function::new(c(), execution::options)?)?;
+        exports.export("vuTags", Function::new(c(), vu_tags)?)?;
+        exports.export("setVuTag", Function::new(c(), set_vu_tag)?)?;
+        exports.export(
+            "deleteVuTag",
+            Function::new(c(), |name: Coerced<String>| execution::delete_tag(&name.0))?,
+        )?;
         Ok(())
     }
 }
@@ -577,6 +590,20 @@ fn ids(ctx: Ctx<'_>) -> Result<Object<'_>> {
         i.scenario_iteration_in_test as f64,
     )?;
     Ok(o)
+}
+
+/// The tags on the VU's samples now (k6's `exec.vu.tags`).
+fn vu_tags(ctx: Ctx<'_>) -> Result<Object<'_>> {
+    let o = Object::new(ctx)?;
+    for (k, v) in execution::tags() {
+        o.set(k, v)?;
+    }
+    Ok(o)
+}
+
+/// Sets a tag on the VU's samples; a `TypeError` when the host refuses it.
+fn set_vu_tag(ctx: Ctx<'_>, name: Coerced<String>, value: Coerced<String>) -> Result<()> {
+    execution::set_tag(&name.0, &value.0).map_err(|e| Exception::throw_type(&ctx, &e))
 }
 
 thread_local! {

@@ -60,7 +60,12 @@ pub const BUILTINS: &[(&str, Source)] = &[
         "stampede:html-response",
         Source::Js(include_str!("html_response.js")),
     ),
+    // k6's jslib, served from the engine for any version (see `loader::jslib`).
+    (JSLIB_SUMMARY, Source::Js(include_str!("k6_summary.js"))),
 ];
+
+/// The engine's copy of `https://jslib.k6.io/k6-summary/<version>/index.js`.
+pub const JSLIB_SUMMARY: &str = "jslib:k6-summary";
 
 /// The host's imports. The engine's own unit tests run natively, without a host: they get a
 /// fake that records the calls.
@@ -125,7 +130,7 @@ pub fn public_names() -> Vec<String> {
     BUILTINS
         .iter()
         .map(|(n, _)| *n)
-        .filter(|n| !is_internal(n))
+        .filter(|n| !is_internal(n) && !n.starts_with("jslib:"))
         .map(|n| format!("'{n}'"))
         .collect()
 }
