@@ -25,6 +25,7 @@ mod js_engine;
 mod js_errors;
 mod js_http;
 mod js_modules;
+mod js_webcrypto;
 mod k6_cli;
 mod k6_options;
 mod kubernetes;
