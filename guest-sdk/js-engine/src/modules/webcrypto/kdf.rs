@@ -35,7 +35,7 @@ macro_rules! with_hash {
 }
 
 fn byte_length(bits: u64) -> Result<usize, Fail> {
-    if bits == 0 || bits % 8 != 0 {
+    if bits == 0 || !bits.is_multiple_of(8) {
         return Err(Fail::operation(format!(
             "length must be a positive multiple of 8, not {bits}"
         )));
