@@ -27,6 +27,7 @@ mod js_http;
 mod js_http_api;
 mod js_modules;
 mod js_summary;
+mod js_webcrypto;
 mod k6_cli;
 mod k6_corpus;
 mod k6_options;

@@ -33,7 +33,7 @@ fn eval_at(name: &str, source: &str) -> Result<String, String> {
     })
 }
 
-fn eval(source: &str) -> String {
+pub(super) fn eval(source: &str) -> String {
     eval_at("/test/script.js", source).unwrap_or_else(|e| panic!("{e}"))
 }
 

@@ -21,7 +21,7 @@ use rquickjs::{Class, Ctx, Exception, Function, JsLifetime, Module, Object, Resu
 use super::{bytes, encoding};
 
 /// A running hash of the algorithm `alg`, by k6's name.
-fn hash(alg: &str) -> Option<Box<dyn DynDigest>> {
+pub(crate) fn hash(alg: &str) -> Option<Box<dyn DynDigest>> {
     Some(match alg {
         "md4" => Box::new(md4::Md4::default()),
         "md5" => Box::new(md5::Md5::default()),

@@ -13,6 +13,7 @@ pub mod encoding;
 pub mod files;
 pub mod host;
 pub mod html;
+pub mod webcrypto;
 pub mod webglobals;
 
 /// How a built-in module is made.
@@ -46,6 +47,16 @@ pub const BUILTINS: &[(&str, Source)] = &[
         Source::Native(crypto::declare_primitives),
     ),
     ("stampede:text", Source::Native(encoding::declare_text)),
+    ("stampede:webcrypto", Source::Native(webcrypto::declare)),
+    (
+        "stampede:webcrypto-keys",
+        Source::Js(include_str!("webcrypto_keys.js")),
+    ),
+    (
+        "stampede:webcrypto-asym",
+        Source::Js(include_str!("webcrypto_asym.js")),
+    ),
+    ("stampede:subtle", Source::Js(include_str!("webcrypto.js"))),
     ("stampede:webapi", Source::Js(include_str!("webapi.js"))),
     ("k6/encoding", Source::Native(encoding::declare)),
     ("k6/crypto", Source::Native(crypto::declare)),
@@ -80,6 +91,8 @@ mod api_tests;
 mod http_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod webcrypto_tests;
 
 /// Modules only the engine's own modules may import.
 const INTERNAL: &[&str] = &[
@@ -90,6 +103,10 @@ const INTERNAL: &[&str] = &[
     "stampede:crypto",
     "stampede:text",
     "stampede:webapi",
+    "stampede:webcrypto",
+    "stampede:webcrypto-keys",
+    "stampede:webcrypto-asym",
+    "stampede:subtle",
     "stampede:files",
     "stampede:html",
     "stampede:lazy",
