@@ -347,36 +347,6 @@ export const result = [before, bytes, after, same, TextDecoder];
 }
 
 #[test]
-fn json_selectors_follow_gjson_paths() {
-    // Expected values: what k6 v2.2's `res.json(path)` gave for the same document and paths.
-    let out = eval(
-        r#"
-import { select } from 'stampede:gjson';
-const doc = {
-  name: { first: 'Tom', last: 'Anderson' }, age: 37, children: ['Sara', 'Alex', 'Jack'],
-  'fav.movie': 'Deer Hunter',
-  friends: [
-    { first: 'Dale', last: 'Murphy', age: 44, nets: ['ig', 'fb', 'tw'], active: true },
-    { first: 'Roger', last: 'Craig', age: 68, nets: ['fb', 'tw'], active: 'false' },
-    { first: 'Jane', last: 'Murphy', age: 47, nets: ['ig', 'tw'], active: 0 },
-  ],
-  empty: [], nested: [[1, [2, 3]], [4], 5], objs: [{ a: 1 }, { b: 2 }, { a: 3 }],
-  str: '{"id":1023,"name":"alert"}', n: null, flag: false,
-};
-const paths = [
-  'children.#', 'child*.2', 'c?ildren.0', 'fav\\.movie', 'friends.#.first',
-  'friends.#(last=="Murphy").first', 'friends.#(last=="Murphy")#.first', 'friends.#(age>45)#.last',
-  'friends.#(first%"D*").last', 'friends.#(first!%"D*").last', 'friends.#(nets.#(=="fb"))#.first',
-  'friends.#(active==~true)#.first', 'friends.#(active==~false)#.first', 'friends.#(first>"J")#.first',
-  'friends.#.nets.0', 'friends.#(missing)#.first', 'friends.#(age>100).first', 'empty.#', 'empty.0',
-  'nested.0.1.0', 'nested|@flatten', 'nested|@flatten:{"deep":true}', 'children|@reverse', 'name|@keys',
-  'objs|@join', 'str|@fromstr.name', '@this.age', '!"hi"', '[name.first,age]',
-  '{name.first,age,"k":children.0}', '{name.first,age}.first', 'friends.#(last=="Murphy")|last',
-  'friends|#', 'nope', 'name.nope.deeper', 'n', 'age.x', '',
-];
-export const result = paths.map((p) => select(doc, p) ?? `<${select(doc, p)}>`);
-
-#[test]
 fn execution_shows_the_test_and_sets_the_vu_s_tags() {
     let out = eval(
         r#"
@@ -404,31 +374,9 @@ export const result = [
     );
     assert_eq!(
         out,
-        concat!(
-            r#"[3,"Jack","Sara","Deer Hunter",["Dale","Roger","Jane"],"Dale",["Dale","Jane"],["Craig","Murphy"],"#,
-            r#""Murphy","Craig",["Dale","Roger"],["Dale"],["Roger","Jane"],["Roger","Jane"],["ig","fb","ig"],[],"#,
-            r#""<undefined>",0,"<undefined>",2,[1,[2,3],4,5],[1,2,3,4,5],["Jack","Alex","Sara"],["first","last"],"#,
-            r#"{"a":3,"b":2},"alert",37,"hi",["Tom",37],{"first":"Tom","age":37,"k":"Sara"},"Tom","Murphy",3,"#,
-            r#""<undefined>","<undefined>","<null>","<undefined>","<undefined>"]"#
-        )
-
-#[test]
         r#"["{\"scenario\":\"fake\",\"step\":\"pay\",\"n\":\"3\"}","{\"scenario\":\"fake\",\"n\":\"3\"}",false,"constant-vus",1700000000000,0.25,9,1,2,3,2,true]"#
     );
 }
-
-#[test]
-fn a_hostile_gjson_pattern_is_cut_short() {
-    // '%' patterns backtrack at most 10,000 steps (as gjson's MatchLimit): this one would take
-    // about 2^40 without the limit.
-    let out = eval(
-        r#"
-import { select } from 'stampede:gjson';
-const doc = { items: [{ s: 'a'.repeat(40) + 'b' }] };
-export const result = select(doc, 'items.#(s%"' + '*a'.repeat(20) + '*c")#');
-"#,
-    );
-    assert_eq!(out, "[]");
 
 #[test]
 fn jslib_k6_summary_writes_the_classic_text_and_junit() {
@@ -488,4 +436,61 @@ export const result = [
         json(junit)
     );
     assert_eq!(out, expected);
+}
+
+#[test]
+fn json_selectors_follow_gjson_paths() {
+    // Expected values: what k6 v2.2's `res.json(path)` gave for the same document and paths.
+    let out = eval(
+        r#"
+import { select } from 'stampede:gjson';
+const doc = {
+  name: { first: 'Tom', last: 'Anderson' }, age: 37, children: ['Sara', 'Alex', 'Jack'],
+  'fav.movie': 'Deer Hunter',
+  friends: [
+    { first: 'Dale', last: 'Murphy', age: 44, nets: ['ig', 'fb', 'tw'], active: true },
+    { first: 'Roger', last: 'Craig', age: 68, nets: ['fb', 'tw'], active: 'false' },
+    { first: 'Jane', last: 'Murphy', age: 47, nets: ['ig', 'tw'], active: 0 },
+  ],
+  empty: [], nested: [[1, [2, 3]], [4], 5], objs: [{ a: 1 }, { b: 2 }, { a: 3 }],
+  str: '{"id":1023,"name":"alert"}', n: null, flag: false,
+};
+const paths = [
+  'children.#', 'child*.2', 'c?ildren.0', 'fav\\.movie', 'friends.#.first',
+  'friends.#(last=="Murphy").first', 'friends.#(last=="Murphy")#.first', 'friends.#(age>45)#.last',
+  'friends.#(first%"D*").last', 'friends.#(first!%"D*").last', 'friends.#(nets.#(=="fb"))#.first',
+  'friends.#(active==~true)#.first', 'friends.#(active==~false)#.first', 'friends.#(first>"J")#.first',
+  'friends.#.nets.0', 'friends.#(missing)#.first', 'friends.#(age>100).first', 'empty.#', 'empty.0',
+  'nested.0.1.0', 'nested|@flatten', 'nested|@flatten:{"deep":true}', 'children|@reverse', 'name|@keys',
+  'objs|@join', 'str|@fromstr.name', '@this.age', '!"hi"', '[name.first,age]',
+  '{name.first,age,"k":children.0}', '{name.first,age}.first', 'friends.#(last=="Murphy")|last',
+  'friends|#', 'nope', 'name.nope.deeper', 'n', 'age.x', '',
+];
+export const result = paths.map((p) => select(doc, p) ?? `<${select(doc, p)}>`);
+"#,
+    );
+    assert_eq!(
+        out,
+        concat!(
+            r#"[3,"Jack","Sara","Deer Hunter",["Dale","Roger","Jane"],"Dale",["Dale","Jane"],["Craig","Murphy"],"#,
+            r#""Murphy","Craig",["Dale","Roger"],["Dale"],["Roger","Jane"],["Roger","Jane"],["ig","fb","ig"],[],"#,
+            r#""<undefined>",0,"<undefined>",2,[1,[2,3],4,5],[1,2,3,4,5],["Jack","Alex","Sara"],["first","last"],"#,
+            r#"{"a":3,"b":2},"alert",37,"hi",["Tom",37],{"first":"Tom","age":37,"k":"Sara"},"Tom","Murphy",3,"#,
+            r#""<undefined>","<undefined>","<null>","<undefined>","<undefined>"]"#
+        )
+    );
+}
+
+#[test]
+fn a_hostile_gjson_pattern_is_cut_short() {
+    // '%' patterns backtrack at most 10,000 steps (as gjson's MatchLimit): this one would take
+    // about 2^40 without the limit.
+    let out = eval(
+        r#"
+import { select } from 'stampede:gjson';
+const doc = { items: [{ s: 'a'.repeat(40) + 'b' }] };
+export const result = select(doc, 'items.#(s%"' + '*a'.repeat(20) + '*c")#');
+"#,
+    );
+    assert_eq!(out, "[]");
 }
