@@ -31,7 +31,9 @@ MODES = ("none", "json", "csv", "rw", "otlp", "all")
 class Discard:
     """A loopback HTTP receiver that reads every request's body and answers 200, empty."""
 
-    def __init__(self):
+    def __init__(self, interval=None):
+        self.interval = interval
+
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as the outputs' client expects
 
@@ -58,6 +60,9 @@ class Discard:
         """The --out flags of `mode`."""
         rw = ["--out", f"experimental-prometheus-rw=url=http://127.0.0.1:{self.port}/api/v1/write"]
         otlp = ["--out", "opentelemetry"]
+        if self.interval:
+            rw[1] += f",pushInterval={self.interval}"
+            otlp[1] += f"=exportInterval={self.interval}"
         files = {"json": ["--out", "json=/dev/null"], "csv": ["--out", "csv=/dev/null"]}
         if mode == "none":
             return []
@@ -151,8 +156,8 @@ def soak(target, sinks, secs, vus, log, every=10):
     return samples, lines
 
 
-def report(target, reps, secs, vus, small, large, soak_secs, soak_vus, parts, log):
-    sinks = Discard()
+def report(target, reps, secs, vus, small, large, soak_secs, soak_vus, parts, log, interval=None):
+    sinks = Discard(interval)
     try:
         print(f"\noutputs ({target.name}; {datetime.date.today()}, {os.cpu_count()} cores; files to /dev/null, "
               f"remote-write and OTLP to a loopback receiver that discards)")
@@ -196,6 +201,7 @@ def report(target, reps, secs, vus, small, large, soak_secs, soak_vus, parts, lo
 
 
 def main():
+    global MODES
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=5, help="interleaved repetitions of each timed run (5)")
     ap.add_argument("--duration", type=int, default=10, help="seconds per timed run (10)")
@@ -206,13 +212,18 @@ def main():
     ap.add_argument("--soak-vus", type=int, default=20, help="VUs of the soak (20)")
     ap.add_argument("--only", default="instr,cpu", help="parts: instr (callgrind), cpu (timed runs); default both")
     ap.add_argument("--target", choices=["auto", "serve"], default="auto", help="nginx if installed (auto) or stampede serve")
+    ap.add_argument("--interval", help="push and export interval of remote-write and OTLP (their defaults, 5s "
+                    "and 10s); e.g. 1h for the cost per sample alone, without the pushes")
+    ap.add_argument("--modes", default=",".join(MODES), help="which of none,json,csv,rw,otlp,all (all of them)")
     ap.add_argument("--stampede", default=bench.STAMPEDE, help="the binary to measure (target/release/stampede)")
     a = ap.parse_args()
     bench.STAMPEDE = a.stampede
+    MODES = tuple(m for m in MODES if m in a.modes.split(","))
     parts = set(a.only.split(",")) - {""}
     target = bench.Target(prefer_nginx=a.target == "auto")
     try:
-        report(target, a.reps, a.duration, a.vus, a.small, a.large, a.soak, a.soak_vus, parts, bench.log)
+        report(target, a.reps, a.duration, a.vus, a.small, a.large, a.soak, a.soak_vus, parts, bench.log,
+               a.interval)
     finally:
         target.stop()
 
