@@ -171,29 +171,7 @@ pub fn field(out: &mut String, field: &str) {
     }
 }
 
-/// Appends `v` as Go's `%f` writes it: six decimals (not-a-number and infinities as 0).
-pub fn push_fixed6(v: f64, out: &mut Vec<u8>) {
-    let v = if v.is_finite() { v } else { 0.0 };
-    let scaled = (v * 1e6).round();
-    if scaled.abs() < 9e15 {
-        let n = scaled as i64;
-        if n < 0 {
-            out.push(b'-');
-        }
-        let n = n.unsigned_abs();
-        out.extend_from_slice(itoa::Buffer::new().format(n / 1_000_000).as_bytes());
-        let mut frac = [b'0'; 7];
-        frac[0] = b'.';
-        let mut f = n % 1_000_000;
-        for d in frac[1..].iter_mut().rev() {
-            *d = b'0' + (f % 10) as u8;
-            f /= 10;
-        }
-        out.extend_from_slice(&frac);
-    } else {
-        let _ = write!(out, "{v:.6}");
-    }
-}
+pub use super::numbers::push_fixed6;
 
 /// The CSV output.
 pub struct Csv {

@@ -98,17 +98,7 @@ impl WallClock {
     }
 }
 
-/// Appends `v` as JSON: whole numbers without a fraction (as k6 writes them), others in
-/// their shortest form; not-a-number and infinities as 0.
-pub fn push_number(v: f64, out: &mut Vec<u8>) {
-    if !v.is_finite() {
-        out.push(b'0');
-    } else if v.fract() == 0.0 && v.abs() < 1e15 {
-        out.extend_from_slice(itoa::Buffer::new().format(v as i64).as_bytes());
-    } else {
-        out.extend_from_slice(zmij::Buffer::new().format_finite(v).as_bytes());
-    }
-}
+pub use super::numbers::push_number;
 
 /// Opens `path` for an output: `-` is standard output; a name ending in `.gz` is compressed.
 pub fn open_file(path: &Path) -> std::io::Result<Box<dyn Write + Send>> {

@@ -21,6 +21,7 @@ pub mod github;
 pub mod html;
 pub mod jsonl;
 pub mod junit;
+mod numbers;
 pub mod otlp;
 mod push;
 pub mod registry;

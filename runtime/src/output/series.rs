@@ -8,9 +8,7 @@
 //! explicit buckets for OTLP. The number of series is bounded ([`MAX_SERIES`]): a script that
 //! puts a new URL in a tag on every request cannot make an output grow without end.
 
-use std::collections::{BTreeMap, HashMap};
-
-use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 
@@ -180,15 +178,23 @@ pub struct Series {
     updated: bool,
 }
 
+/// A metric of a tag set that has no series yet.
+const NO_SERIES: u32 = u32::MAX;
+/// A metric of a tag set whose samples are past [`MAX_SERIES`].
+const OVERFLOWED: u32 = u32::MAX - 1;
+
 /// Series of an output.
 pub struct Aggregator {
     kinds: Vec<Option<MetricType>>,
-    index: FxHashMap<(MetricId, TagSetId), usize>,
+    /// Per tag set id (they are dense), per metric id: the index of the series in `series`
+    /// ([`NO_SERIES`] or [`OVERFLOWED`] when it has none) — two array lookups per sample.
+    index: Vec<Vec<u32>>,
     series: Vec<Series>,
     updated: Vec<usize>,
     needs: TrendNeeds,
-    /// Trend values are converted before native bucketing (e.g. ms to seconds).
-    native_scale: HashMap<MetricId, f64>,
+    /// Per metric id: trend values are multiplied by this before native bucketing (e.g. ms
+    /// to seconds); 1 when not set.
+    native_scale: Vec<f64>,
     /// Samples of series past [`MAX_SERIES`].
     pub overflow: u64,
 }
@@ -198,46 +204,47 @@ impl Aggregator {
     pub fn new(needs: TrendNeeds) -> Self {
         Self {
             kinds: Vec::new(),
-            index: FxHashMap::default(),
+            index: Vec::new(),
             series: Vec::new(),
             updated: Vec::new(),
             needs,
-            native_scale: HashMap::new(),
+            native_scale: Vec::new(),
             overflow: 0,
         }
     }
 
     /// Native buckets of `metric` are made of its values times `scale`.
     pub fn set_native_scale(&mut self, metric: MetricId, scale: f64) {
-        self.native_scale.insert(metric, scale);
+        let m = usize::from(metric.0);
+        if self.native_scale.len() <= m {
+            self.native_scale.resize(m + 1, 1.0);
+        }
+        self.native_scale[m] = scale;
+    }
+
+    /// Whether a native scale was set for `metric`.
+    pub fn has_native_scale(&self, metric: MetricId) -> bool {
+        self.native_scale
+            .get(usize::from(metric.0))
+            .is_some_and(|&s| s != 1.0)
     }
 
     /// Folds in `s`, a sample of a metric of type `kind`.
     pub fn add(&mut self, s: &Sample, kind: MetricType) {
-        let key = (s.metric, s.tags);
-        let at = match self.index.get(&key) {
-            Some(&at) => at,
-            None => {
-                if self.series.len() >= MAX_SERIES {
-                    self.overflow += 1;
-                    return;
-                }
-                let agg = match kind {
-                    MetricType::Counter => Agg::Counter(0.0),
-                    MetricType::Gauge => Agg::Gauge(0.0),
-                    MetricType::Rate => Agg::Rate { trues: 0, total: 0 },
-                    MetricType::Trend => Agg::Trend(Box::new(TrendAgg::new(&self.needs))),
-                };
-                self.series.push(Series {
-                    metric: s.metric,
-                    tags: s.tags,
-                    agg,
-                    latest: 0,
-                    updated: false,
-                });
-                self.index.insert(key, self.series.len() - 1);
-                self.series.len() - 1
+        let at = match self
+            .index
+            .get(s.tags.0 as usize)
+            .and_then(|row| row.get(usize::from(s.metric.0)))
+        {
+            Some(&at) if at < OVERFLOWED => at as usize,
+            Some(&OVERFLOWED) => {
+                self.overflow += 1;
+                return;
             }
+            _ => match self.new_series(s, kind) {
+                Some(at) => at,
+                None => return,
+            },
         };
         let series = &mut self.series[at];
         let v = if s.value.is_finite() { s.value } else { 0.0 };
@@ -251,7 +258,11 @@ impl Aggregator {
                 }
             }
             Agg::Trend(t) => {
-                let scale = self.native_scale.get(&s.metric).copied().unwrap_or(1.0);
+                let scale = self
+                    .native_scale
+                    .get(usize::from(s.metric.0))
+                    .copied()
+                    .unwrap_or(1.0);
                 t.add(v, &self.needs, v * scale);
             }
         }
@@ -260,6 +271,40 @@ impl Aggregator {
             series.updated = true;
             self.updated.push(at);
         }
+    }
+
+    /// Makes the series of `s`'s metric and tags, or counts `s` as overflow past
+    /// [`MAX_SERIES`].
+    #[cold]
+    fn new_series(&mut self, s: &Sample, kind: MetricType) -> Option<usize> {
+        let (t, m) = (s.tags.0 as usize, usize::from(s.metric.0));
+        if self.index.len() <= t {
+            self.index.resize_with(t + 1, Vec::new);
+        }
+        let row = &mut self.index[t];
+        if row.len() <= m {
+            row.resize(m + 1, NO_SERIES);
+        }
+        if self.series.len() >= MAX_SERIES {
+            row[m] = OVERFLOWED;
+            self.overflow += 1;
+            return None;
+        }
+        let agg = match kind {
+            MetricType::Counter => Agg::Counter(0.0),
+            MetricType::Gauge => Agg::Gauge(0.0),
+            MetricType::Rate => Agg::Rate { trues: 0, total: 0 },
+            MetricType::Trend => Agg::Trend(Box::new(TrendAgg::new(&self.needs))),
+        };
+        self.series.push(Series {
+            metric: s.metric,
+            tags: s.tags,
+            agg,
+            latest: 0,
+            updated: false,
+        });
+        row[m] = (self.series.len() - 1) as u32;
+        Some(self.series.len() - 1)
     }
 
     /// Folds in a batch, looking up each metric's type in `kind_of` once.
