@@ -25,6 +25,8 @@ mod js_engine;
 mod js_errors;
 mod js_http;
 mod js_modules;
+mod js_source_maps;
+mod js_typescript;
 mod k6_cli;
 mod k6_options;
 mod kubernetes;
