@@ -48,7 +48,7 @@ fn bundle_map() -> String {
         }
         // Each segment: generated column (from 0 on each line), source, line, column as
         // deltas from the previous segment's.
-        for value in [i64::from(column), src - source, orig - line, column - col] {
+        for value in [column, src - source, orig - line, column - col] {
             vlq(&mut mappings, value);
         }
         (source, line, col) = (src, orig, column);

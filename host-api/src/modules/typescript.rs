@@ -32,9 +32,12 @@ pub struct Stripped {
     pub map: Option<String>,
 }
 
-/// The diagnostics swc reports while it works: each message with where it points.
+/// One diagnostic: its message and where it points.
+type Diagnostic = (String, Option<BytePos>);
+
+/// The diagnostics swc reports while it works.
 #[derive(Clone, Default)]
-struct Collected(Arc<Mutex<Vec<(String, Option<BytePos>)>>>);
+struct Collected(Arc<Mutex<Vec<Diagnostic>>>);
 
 impl Emitter for Collected {
     fn emit(&mut self, db: &mut DiagnosticBuilder<'_>) {
