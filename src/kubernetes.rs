@@ -140,7 +140,7 @@ pub async fn run(args: KubernetesArgs) -> i32 {
 
 fn script_kind(path: &std::path::Path) -> ScriptKind {
     match path.extension().and_then(|e| e.to_str()) {
-        Some("js" | "mjs") => ScriptKind::JavaScript,
+        Some(ext) if crate::script::is_javascript(ext) => ScriptKind::JavaScript,
         Some("py") => ScriptKind::Python,
         _ => ScriptKind::Compiled,
     }

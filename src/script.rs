@@ -30,8 +30,8 @@ pub struct Loaded {
 }
 
 /// Reads the component at `path`: a `.wasm` file as it is; a Rust crate directory or a `.py`
-/// script built into one first; a `.js` script run by the JavaScript engine. `rebuild` ignores
-/// a cached build.
+/// script built into one first; a `.js` or `.ts` script run by the JavaScript engine.
+/// `rebuild` ignores a cached build.
 pub fn load(path: &Path, quiet: bool, rebuild: bool) -> Result<Loaded, String> {
     let cache = || {
         cache_dir()
@@ -47,7 +47,7 @@ pub fn load(path: &Path, quiet: bool, rebuild: bool) -> Result<Loaded, String> {
             rebuild,
             quiet,
         )?
-    } else if (ext == "js" || ext == "mjs") && path.is_file() {
+    } else if is_javascript(ext) && path.is_file() {
         let script = path.canonicalize().map_err(|e| e.to_string())?;
         let cache = if rebuild { None } else { cache_dir() };
         let wasm = crate::lang::js_engine(cache.as_deref())?;
@@ -72,6 +72,12 @@ pub fn load(path: &Path, quiet: bool, rebuild: bool) -> Result<Loaded, String> {
         name: wasm_path.display().to_string(),
         files: None,
     })
+}
+
+/// Whether a script with the extension `ext` is run by the JavaScript engine: JavaScript, or
+/// TypeScript (its types removed as it is loaded).
+pub fn is_javascript(ext: &str) -> bool {
+    matches!(ext, "js" | "mjs" | "ts" | "mts" | "cts")
 }
 
 /// The largest component read from a gzip-compressed file.

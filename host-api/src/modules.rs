@@ -5,6 +5,13 @@
 //! then served from memory. The paths read are the script's module graph as the engine's
 //! loader resolved it: what a cached build of the script depends on, and nothing else (a
 //! summary file written next to the script is not part of it).
+//!
+//! A module is also served as code ([`ScriptFiles::source`]): TypeScript made JavaScript
+//! ([`typescript`]), and with the source map that leads its places back to the files the user
+//! wrote ([`source_map`]), which the engine asks about when it reports an error.
+
+pub mod source_map;
+pub mod typescript;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,6 +35,18 @@ type SharedArrays = BTreeMap<String, Arc<[String]>>;
 /// One file as read: its contents, or why it could not be read.
 type Read = Result<Arc<[u8]>, String>;
 
+/// A module as the engine compiles it.
+#[derive(Debug)]
+pub struct Source {
+    /// The JavaScript.
+    pub code: Arc<str>,
+    /// Where its places came from, when it has a source map.
+    map: Option<source_map::Map>,
+}
+
+/// One module as made code, or why it could not be.
+type Made = Result<Arc<Source>, String>;
+
 /// The files of one script, shared by the VUs of a test.
 #[derive(Debug)]
 pub struct ScriptFiles {
@@ -36,6 +55,8 @@ pub struct ScriptFiles {
     /// k6/data's shared arrays by name (their elements as JSON texts, one copy per test), and
     /// the bytes they hold.
     shared: Mutex<(SharedArrays, usize)>,
+    /// The modules made code so far.
+    sources: Mutex<BTreeMap<PathBuf, Made>>,
 }
 
 impl ScriptFiles {
@@ -45,6 +66,7 @@ impl ScriptFiles {
             main: main.into(),
             read: Mutex::new(BTreeMap::new()),
             shared: Mutex::new((BTreeMap::new(), 0)),
+            sources: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -62,6 +84,80 @@ impl ScriptFiles {
         let result = read_file(path);
         read.insert(path.to_owned(), result.clone());
         result
+    }
+
+    /// The module at `path` as code, made on first use; the warning about it (a source map
+    /// that cannot be used) comes with that first use only.
+    pub fn source(&self, path: &Path) -> (Made, Option<String>) {
+        let mut sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = sources.get(path) {
+            return (found.clone(), None);
+        }
+        let (made, warning) = match self.make_source(path) {
+            Ok((source, warning)) => (Ok(Arc::new(source)), warning),
+            Err(e) => (Err(e), None),
+        };
+        sources.insert(path.to_owned(), made.clone());
+        (made, warning)
+    }
+
+    /// Where `line:column` (1-based) of the module `path` as compiled came from, when the
+    /// module has a source map that says.
+    pub fn original(&self, path: &Path, line: u32, column: u32) -> Option<(String, u32, u32)> {
+        let sources = self.sources.lock().unwrap_or_else(|e| e.into_inner());
+        let source = sources.get(path)?.as_ref().ok()?;
+        source.map.as_ref()?.original(line, column)
+    }
+
+    /// Reads the module at `path` and makes it code.
+    fn make_source(&self, path: &Path) -> Result<(Source, Option<String>), String> {
+        let bytes = self.read(path)?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|e| format!("{} is not UTF-8 text: {e}", path.display()))?;
+        let dir = path.parent().unwrap_or(Path::new("/"));
+        if typescript::is_typescript(path) {
+            let stripped = typescript::strip(path, text.to_owned())?;
+            let map = stripped
+                .map
+                .and_then(|m| source_map::Map::parse(m.as_bytes(), dir, Some(path.into())).ok());
+            let source = Source {
+                code: stripped.code.into(),
+                map,
+            };
+            return Ok((source, None));
+        }
+        let (map, warning) = match source_map::url(text) {
+            None => (None, None),
+            Some(url) => match self.load_map(url, dir) {
+                Ok(map) => (Some(map), None),
+                Err(e) => (
+                    None,
+                    Some(format!(
+                        "cannot use the source map of {} ({e}): errors name places in it as it is",
+                        path.display()
+                    )),
+                ),
+            },
+        };
+        let source = Source {
+            code: text.into(),
+            map,
+        };
+        Ok((source, warning))
+    }
+
+    /// The source map at `url` (a `data:` URL, or a file relative to `dir`).
+    fn load_map(&self, url: &str, dir: &Path) -> Result<source_map::Map, String> {
+        if let Some(bytes) = source_map::data(url) {
+            return source_map::Map::parse(&bytes?, dir, None);
+        }
+        let file = url.strip_prefix("file://").unwrap_or(url);
+        if file.contains("://") {
+            return Err(format!("'{url}' is not a file"));
+        }
+        let file = dir.join(file);
+        let bytes = self.read(&file)?;
+        source_map::Map::parse(&bytes, file.parent().unwrap_or(dir), None)
     }
 
     /// The shared array `name`, if a VU made it.
@@ -165,6 +261,29 @@ impl modules::Host for ModulesHost<'_> {
             Some(files) => files.read(Path::new(&path)).map(|b| b.to_vec()),
             None => Err("this script has no files to read".into()),
         })
+    }
+
+    fn source(&mut self, path: String) -> wasmtime::Result<Result<modules::ModuleSource, String>> {
+        let Some(files) = self.0 else {
+            return Ok(Err("this script has no files to read".into()));
+        };
+        let (made, warning) = files.source(Path::new(&path));
+        Ok(made.map(|s| modules::ModuleSource {
+            code: s.code.to_string(),
+            warning,
+        }))
+    }
+
+    fn original(
+        &mut self,
+        path: String,
+        line: u32,
+        column: u32,
+    ) -> wasmtime::Result<Option<modules::Position>> {
+        Ok(self
+            .0
+            .and_then(|f| f.original(Path::new(&path), line, column))
+            .map(|(path, line, column)| modules::Position { path, line, column }))
     }
 
     fn shared_length(&mut self, name: String) -> wasmtime::Result<Option<u32>> {

@@ -28,6 +28,8 @@ mod js_http_api;
 mod js_modules;
 mod js_summary;
 mod js_webcrypto;
+mod js_source_maps;
+mod js_typescript;
 mod k6_cli;
 mod k6_corpus;
 mod k6_options;

@@ -9,6 +9,7 @@
 //! - [`vm`]: the JavaScript runtime of this VU, the script's loading and the calls into it.
 //! - [`loader`]: module names and where each module's code comes from.
 //! - [`modules`]: the built-in modules, one file each (see `README.md` for adding one).
+//! - `positions`: places in an error's stack led back to the user's files (source maps).
 
 mod bindings {
     wit_bindgen::generate!({
@@ -22,6 +23,7 @@ mod event_loop;
 pub mod loader;
 pub mod modules;
 mod summary;
+mod positions;
 pub mod vm;
 
 /// The world's exports, forwarded to the VM.

@@ -3,7 +3,8 @@
 //! - `k6`, `k6/http`, … and their `stampede`, `stampede/http`, … aliases are the engine's own
 //!   ([`modules::BUILTINS`](crate::modules::BUILTINS));
 //! - `./x.js`, `../lib/x.js` and `/abs/x.js` are files, resolved against the importing file
-//!   and read through the host (`modules.read`), which keeps the list of what was read;
+//!   and read through the host (`modules.source`), which keeps the list of what was read and
+//!   hands TypeScript (`./x.ts`) over with its types removed;
 //! - anything else (a bare name, a URL) is an error that names it and the importing file.
 
 use rquickjs::loader::{ImportAttributes, Loader as JsLoader, Resolver as JsResolver};
@@ -114,9 +115,12 @@ impl JsLoader for Loader {
         if modules::is_builtin(name) {
             return modules::declare(ctx, name);
         }
-        let source = crate::host::modules::read(name)
+        let source = crate::host::modules::source(name)
             .map_err(|message| Error::new_loading_message(name, message))?;
-        Module::declare(ctx.clone(), name, source)
+        if let Some(warning) = source.warning {
+            crate::host::context::log(crate::host::context::LogLevel::Warn, &warning);
+        }
+        Module::declare(ctx.clone(), name, source.code)
     }
 }
 

@@ -138,16 +138,30 @@ pub fn describe(e: &CaughtError<'_>) -> String {
                 Some(n) if !n.is_empty() => n.to_string(),
                 _ => message,
             };
-            match ex.stack() {
+            let text = match ex.stack() {
                 Some(stack) if !stack.trim().is_empty() => {
                     format!("{head}\n{}", stack.trim_end())
                 }
                 _ => head,
-            }
+            };
+            crate::positions::map_places(&text, original)
         }
         CaughtError::Value(v) => show(v),
         CaughtError::Error(e) => e.to_string(),
     }
+}
+
+/// Where `line:column` of the module `path` came from (`path:line:column`), by its source map.
+#[cfg(not(test))]
+fn original(path: &str, line: u32, column: u32) -> Option<String> {
+    crate::host::modules::original(path, line, column)
+        .map(|p| format!("{}:{}:{}", p.path, p.line, p.column))
+}
+
+/// Natively (the engine's unit tests, without a host) no module has a source map.
+#[cfg(test)]
+fn original(_path: &str, _line: u32, _column: u32) -> Option<String> {
+    None
 }
 
 /// A value as text, as `console.log` would print it.
