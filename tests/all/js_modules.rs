@@ -12,7 +12,7 @@ use crate::js_engine::{run_js, write_files};
 use crate::support::{runtime, target, RunResult, TempDir};
 
 /// k6, when this machine has it: the reference the scripts are compared with.
-fn k6() -> Option<PathBuf> {
+pub(crate) fn k6() -> Option<PathBuf> {
     std::env::var_os("K6")
         .map(PathBuf::from)
         .or_else(|| Some(PathBuf::from("/work/ext/bin/k6")))
@@ -20,7 +20,7 @@ fn k6() -> Option<PathBuf> {
 }
 
 /// Runs `script` with k6 (when present) and returns its checks' (passes, fails).
-fn k6_checks(script: &Path, args: &[&str]) -> Option<(f64, f64)> {
+pub(crate) fn k6_checks(script: &Path, args: &[&str]) -> Option<(f64, f64)> {
     let k6 = k6()?;
     let out = TempDir::new("k6-run");
     let export = out.path("summary.json");

@@ -7,20 +7,12 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use crate::js_engine::{run_js, write_files};
+use crate::js_modules::{k6, k6_checks};
 use crate::support::TempDir;
-
-/// k6, when this machine has it.
-fn k6() -> Option<PathBuf> {
-    std::env::var_os("K6")
-        .map(PathBuf::from)
-        .or_else(|| Some(PathBuf::from("/work/ext/bin/k6")))
-        .filter(|p| p.is_file())
-}
 
 /// Serves PUT (store the body under the path) and GET (give it back, or 404) on 127.0.0.1.
 fn blob_server() -> String {
@@ -110,26 +102,7 @@ fn checks(runner: Runner, script: &Path, args: &[&str]) -> (f64, f64) {
             assert_eq!(r.code, 0, "{}", r.output());
             (r.metric("checks", "passes"), r.metric("checks", "fails"))
         }
-        Runner::K6 => {
-            let out = TempDir::new("k6-webcrypto");
-            let export = out.path("summary.json");
-            let result = Command::new(k6().expect("k6"))
-                .args(["run", "--quiet", "--no-usage-report", "--summary-export"])
-                .arg(&export)
-                .args(args)
-                .arg(script)
-                .output()
-                .expect("running k6");
-            let text = std::fs::read_to_string(&export).unwrap_or_else(|_| {
-                panic!(
-                    "k6 wrote no summary: {}",
-                    String::from_utf8_lossy(&result.stderr)
-                )
-            });
-            let summary: serde_json::Value = serde_json::from_str(&text).unwrap();
-            let c = &summary["metrics"]["checks"];
-            (c["passes"].as_f64().unwrap(), c["fails"].as_f64().unwrap())
-        }
+        Runner::K6 => k6_checks(script, args).expect("k6"),
     }
 }
 

@@ -22,8 +22,8 @@ mod bindings {
 mod event_loop;
 pub mod loader;
 pub mod modules;
-mod summary;
 mod positions;
+mod summary;
 pub mod vm;
 
 /// The world's exports, forwarded to the VM.

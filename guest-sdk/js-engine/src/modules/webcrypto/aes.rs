@@ -170,13 +170,7 @@ fn ctr_apply<A: BlockEncrypt + KeyInit + BlockSizeUser<BlockSize = U16>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::modules::webcrypto::unhex;
 
     #[test]
     fn gcm_matches_the_nist_vectors() {

@@ -222,26 +222,34 @@ fn rsa_to_jwk<'js>(ctx: Ctx<'js>, der: V<'js>, private: bool) -> Out<'js> {
     buffers(&ctx, rsa::to_jwk(&arg(&ctx, &der)?, private))
 }
 
+/// `rsa::encrypt` or `rsa::decrypt`: (hash, key, label, data) to bytes.
+type OaepOp = fn(&str, &[u8], &[u8], &[u8]) -> std::result::Result<Vec<u8>, Fail>;
+
+/// RSA-OAEP's encrypt or decrypt (`op`) over the JavaScript arguments.
+fn rsa_oaep<'js>(ctx: Ctx<'js>, [hash, key, label, data]: [V<'js>; 4], op: OaepOp) -> Out<'js> {
+    let hash: String = hash.get()?;
+    let (key, label, data) = (arg(&ctx, &key)?, arg(&ctx, &label)?, arg(&ctx, &data)?);
+    buf(&ctx, op(&hash, &key, &label, &data))
+}
+
 fn rsa_encrypt<'js>(
     ctx: Ctx<'js>,
-    hash: String,
+    hash: V<'js>,
     key: V<'js>,
     label: V<'js>,
     data: V<'js>,
 ) -> Out<'js> {
-    let (key, label, data) = (arg(&ctx, &key)?, arg(&ctx, &label)?, arg(&ctx, &data)?);
-    buf(&ctx, rsa::encrypt(&hash, &key, &label, &data))
+    rsa_oaep(ctx, [hash, key, label, data], rsa::encrypt)
 }
 
 fn rsa_decrypt<'js>(
     ctx: Ctx<'js>,
-    hash: String,
+    hash: V<'js>,
     key: V<'js>,
     label: V<'js>,
     data: V<'js>,
 ) -> Out<'js> {
-    let (key, label, data) = (arg(&ctx, &key)?, arg(&ctx, &label)?, arg(&ctx, &data)?);
-    buf(&ctx, rsa::decrypt(&hash, &key, &label, &data))
+    rsa_oaep(ctx, [hash, key, label, data], rsa::decrypt)
 }
 
 /// `salt` is RSA-PSS's saltLength, or `null` for RSASSA-PKCS1-v1_5.

@@ -178,13 +178,7 @@ pub fn derive(curve: Curve, d: &[u8], point: &[u8]) -> Result<Vec<u8>, Fail> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::modules::webcrypto::unhex;
 
     #[test]
     fn ecdsa_p256_verifies_rfc6979_s_vector() {

@@ -9,31 +9,6 @@ pub const MAX_ITERATIONS: u64 = 10_000_000;
 /// The longest PBKDF2 output, in bytes (k6 has no bound either).
 pub const MAX_PBKDF2_BYTES: usize = 1 << 16;
 
-/// Runs `$body` with `$d` the digest type of `name` (k6's spelling: `sha256`).
-macro_rules! with_hash {
-    ($name:expr, $d:ident => $body:expr) => {
-        match $name {
-            "sha1" => {
-                type $d = sha1::Sha1;
-                $body
-            }
-            "sha256" => {
-                type $d = sha2::Sha256;
-                $body
-            }
-            "sha384" => {
-                type $d = sha2::Sha384;
-                $body
-            }
-            "sha512" => {
-                type $d = sha2::Sha512;
-                $body
-            }
-            other => Err(Fail::not_supported(format!("unsupported hash: {other}"))),
-        }
-    };
-}
-
 fn byte_length(bits: u64) -> Result<usize, Fail> {
     if bits == 0 || !bits.is_multiple_of(8) {
         return Err(Fail::operation(format!(
@@ -88,13 +63,7 @@ pub fn hkdf(hash: &str, ikm: &[u8], salt: &[u8], info: &[u8], bits: u64) -> Resu
 mod tests {
     use super::*;
     use crate::modules::crypto::hex;
-
-    fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::modules::webcrypto::unhex;
 
     #[test]
     fn pbkdf2_matches_rfc6070_and_rfc7914() {

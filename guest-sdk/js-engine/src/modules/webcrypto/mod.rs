@@ -5,6 +5,32 @@
 //! Errors carry WebCrypto's names (`OperationError`, `DataError`, `NotSupportedError`), as
 //! k6's do; randomness comes from the host (`wasi:random`, through `getrandom`).
 
+/// Runs `$body` with `$d` the digest type of WebCrypto's hash `name` (k6's spelling:
+/// `sha256`), for `kdf` and `rsa`.
+macro_rules! with_hash {
+    ($name:expr, $d:ident => $body:expr) => {
+        match $name {
+            "sha1" => {
+                type $d = sha1::Sha1;
+                $body
+            }
+            "sha256" => {
+                type $d = sha2::Sha256;
+                $body
+            }
+            "sha384" => {
+                type $d = sha2::Sha384;
+                $body
+            }
+            "sha512" => {
+                type $d = sha2::Sha512;
+                $body
+            }
+            other => Err(Fail::not_supported(format!("unsupported hash: {other}"))),
+        }
+    };
+}
+
 pub mod aes;
 mod bindings;
 pub mod ec;
@@ -104,4 +130,13 @@ impl ModuleDef for Native {
 /// Declares `stampede:webcrypto` under `name`.
 pub fn declare<'js>(ctx: &Ctx<'js>, name: &str) -> Result<Module<'js>> {
     Module::declare_def::<Native, _>(ctx.clone(), name)
+}
+
+/// Hex text to bytes, for the known-answer tests.
+#[cfg(test)]
+pub(crate) fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }

@@ -11,31 +11,6 @@ use crate::modules::crypto;
 /// Key sizes `generateKey` accepts: generating a larger key in wasm takes seconds to minutes.
 pub const MODULUS_BITS: std::ops::RangeInclusive<usize> = 1024..=4096;
 
-/// Runs `$body` with `$d` the digest type of WebCrypto's hash `name` (k6's spelling: `sha256`).
-macro_rules! with_hash {
-    ($name:expr, $d:ident => $body:expr) => {
-        match $name {
-            "sha1" => {
-                type $d = sha1::Sha1;
-                $body
-            }
-            "sha256" => {
-                type $d = sha2::Sha256;
-                $body
-            }
-            "sha384" => {
-                type $d = sha2::Sha384;
-                $body
-            }
-            "sha512" => {
-                type $d = sha2::Sha512;
-                $body
-            }
-            other => Err(Fail::not_supported(format!("unsupported hash: {other}"))),
-        }
-    };
-}
-
 /// A key's public facts: modulus length in bits and public exponent (big-endian bytes).
 pub type Facts = (usize, Vec<u8>);
 
