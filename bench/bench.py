@@ -33,6 +33,35 @@ def free_port():
         return s.getsockname()[1]
 
 
+def discard_server():
+    """A loopback HTTP receiver that reads every request's body and answers 200, empty (a sink
+    for the pushing outputs): (server, port)."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as the outputs' client expects
+
+        def do_POST(self):
+            n = int(self.headers.get("Content-Length", 0))
+            while n > 0:
+                chunk = self.rfile.read(min(n, 1 << 16))
+                if not chunk:
+                    break
+                n -= len(chunk)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, server.server_address[1]
+
+
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
@@ -286,9 +315,6 @@ class Sinks:
     `prometheus`, when installed) and an OTLP/HTTP sink that answers every request with 200."""
 
     def __init__(self):
-        import http.server
-        import threading
-
         self.dir = tempfile.mkdtemp(prefix="stampede-bench-sinks-")
         self.prom = None
         self.prom_port = free_port()
@@ -307,19 +333,7 @@ class Sinks:
                 except OSError:
                     time.sleep(0.1)
 
-        class Sink(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.otlp = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
-        self.otlp_port = self.otlp.server_address[1]
-        threading.Thread(target=self.otlp.serve_forever, daemon=True).start()
+        self.otlp, self.otlp_port = discard_server()
 
     def args(self):
         """--out flags for every streaming output; files go to /dev/null (formatting, not disk)."""

@@ -12,14 +12,12 @@ leaves 127.0.0.1. Run it with `bench/outputs.sh` (which builds first).
 
 import argparse
 import datetime
-import http.server
 import os
 import re
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -33,28 +31,7 @@ class Discard:
 
     def __init__(self, interval=None):
         self.interval = interval
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as the outputs' client expects
-
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length", 0))
-                while n > 0:
-                    chunk = self.rfile.read(min(n, 1 << 16))
-                    if not chunk:
-                        break
-                    n -= len(chunk)
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.port = bench.discard_server()
 
     def args(self, mode):
         """The --out flags of `mode`."""
