@@ -96,7 +96,8 @@ pub struct OutputContext {
     pub env: BTreeMap<String, String>,
     /// How long the test is planned to run (the longest scenario with its graceful stop).
     pub planned: Duration,
-    /// SHA-256 of the component, hex (what makes partial results parts of one test).
+    /// What names the script ([`crate::partial::script_sha256`]): what makes partial results
+    /// parts of one test.
     pub script_sha256: String,
     /// The log.
     pub log: Logger,

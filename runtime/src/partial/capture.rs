@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
+use stampede_host_api::modules::ScriptFiles;
 
 use super::{
     hdr, CheckPart, GeneratorPart, MetricPart, OutcomePart, Partial, SinkPart, SubmetricPart,
@@ -30,7 +31,7 @@ const PER_INSTANCE: [&str; 7] = [
 pub struct RunFacts<'a> {
     /// The script, as given.
     pub script: &'a str,
-    /// SHA-256 of the component, hex ([`sha256_hex`]).
+    /// What names the script, hex ([`script_sha256`]).
     pub script_sha256: &'a str,
     /// The merged options.
     pub options: &'a Options,
@@ -55,6 +56,24 @@ fn hex(bytes: &[u8]) -> String {
 /// SHA-256 of `bytes`, hex: what names a component in a partial result.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
+}
+
+/// What names the script in a partial result (SHA-256, hex): the component `wasm`; for a
+/// script an engine component runs from its `files` (JavaScript), its entry file instead. The
+/// engine is pre-initialised by each process that has no snapshot of it cached, and snapshots
+/// differ (the engine's random seeds): the pods of one test each make their own. (The engine
+/// itself is the binary's, named by the version a partial carries.)
+pub fn script_sha256(wasm: &[u8], files: Option<&ScriptFiles>) -> String {
+    match files.map(|f| f.read(f.main())) {
+        Some(Ok(main)) => {
+            let mut h = Sha256::new();
+            h.update(b"stampede engine script\0");
+            h.update(&main);
+            hex(&h.finalize())
+        }
+        // Not readable: the test fails when its VUs load it.
+        Some(Err(_)) | None => sha256_hex(wasm),
+    }
 }
 
 fn identity(facts: &RunFacts<'_>) -> Result<TestIdentity, String> {
@@ -192,4 +211,28 @@ pub fn capture(store: &Store, facts: &RunFacts<'_>) -> Result<Partial, String> {
         generator: generator(facts.generator),
         outcome: facts.outcome.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_javascript_script_is_named_by_its_file_not_by_the_engines_snapshot() {
+        let dir = std::env::temp_dir().join(format!("stampede-script-sha-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (a, b) = (dir.join("a.js"), dir.join("b.js"));
+        std::fs::write(&a, "export default function () {}\n").unwrap();
+        std::fs::write(&b, "export default function () { 1 }\n").unwrap();
+        let named = |wasm: &[u8], main: &std::path::Path| {
+            script_sha256(wasm, Some(&ScriptFiles::new(main)))
+        };
+        // Two snapshots of the engine (as two pods make them), one script: one name.
+        assert_eq!(named(b"snapshot 1", &a), named(b"snapshot 2", &a));
+        assert_ne!(named(b"snapshot 1", &a), named(b"snapshot 1", &b));
+        // A component is named by its bytes.
+        assert_eq!(script_sha256(b"component", None), sha256_hex(b"component"));
+        assert_ne!(named(b"component", &a), sha256_hex(b"component"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

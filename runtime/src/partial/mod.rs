@@ -29,7 +29,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-pub use capture::{capture, sha256_hex, RunFacts};
+pub use capture::{capture, script_sha256, sha256_hex, RunFacts};
 pub use merge::{merge, MergeError, Merged};
 pub use output::PartialOutput;
 
@@ -82,7 +82,7 @@ pub struct Partial {
 pub struct TestIdentity {
     /// The script, as given.
     pub script: String,
-    /// SHA-256 of the component, hex.
+    /// SHA-256 of the component, or of a JavaScript script's entry file, hex.
     pub script_sha256: String,
     /// SHA-256 of the options without the keys that may differ between instances, hex.
     pub options_sha256: String,

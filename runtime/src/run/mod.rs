@@ -273,7 +273,7 @@ fn make_outputs(
         thresholds: threshold_sources(thresholds),
         env: spec.process_env.clone(),
         planned: plan.max_duration(),
-        script_sha256: crate::partial::sha256_hex(&spec.wasm),
+        script_sha256: crate::partial::script_sha256(&spec.wasm, spec.files.as_deref()),
         ..OutputContext::new(metrics, spec.log.clone())
     };
     let opts = MakeOptions {
