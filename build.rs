@@ -7,11 +7,17 @@
 //! get them). The engine needs a C compiler for wasm (Debian: clang-19, lld-19, llvm-19 and
 //! wasi-libc): without it stampede is built without the engine, with a warning, and everything
 //! else works.
+//!
+//! STAMPEDE_JS_ENGINE=FILE takes the engine from FILE instead of building it, even with
+//! STAMPEDE_SKIP_GUEST_BUILD set: an engine built elsewhere from the same sources
+//! (target/guests/wasm32-wasip2/release/stampede_js_engine.wasm), as tests/container.sh hands
+//! one into the container build. It is checked to be a component of this version's engine world.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 include!("src/cargo_env.rs");
+include!("src/engine_check.rs");
 
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
@@ -32,6 +38,13 @@ fn main() {
         println!("cargo:rerun-if-changed={path}");
     }
     println!("cargo:rerun-if-env-changed=STAMPEDE_SKIP_GUEST_BUILD");
+    println!("cargo:rerun-if-env-changed=STAMPEDE_JS_ENGINE");
+    let prebuilt_engine = std::env::var_os("STAMPEDE_JS_ENGINE")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    if let Some(path) = &prebuilt_engine {
+        println!("cargo:rerun-if-changed={}", path.display());
+    }
     // The engine's unit tests run natively, on this target (tests/all/sdk_units.rs).
     println!(
         "cargo:rustc-env=STAMPEDE_HOST_TARGET={}",
@@ -42,7 +55,10 @@ fn main() {
         for name in DEMOS {
             std::fs::write(out_dir.join(format!("{name}.wasm")), b"").unwrap();
         }
-        std::fs::write(&engine_out, b"").unwrap();
+        match &prebuilt_engine {
+            Some(path) => take_engine(&root, path, &engine_out),
+            None => std::fs::write(&engine_out, b"").unwrap(),
+        }
         return;
     }
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
@@ -63,6 +79,10 @@ fn main() {
         .unwrap();
     }
 
+    if let Some(path) = &prebuilt_engine {
+        take_engine(&root, path, &engine_out);
+        return;
+    }
     // The engine's C (QuickJS) needs clang and wasi-libc: without them, build the rest.
     if !c_for_wasm_available() {
         println!(
@@ -83,6 +103,32 @@ fn main() {
              above; to build stampede without it, set STAMPEDE_SKIP_GUEST_BUILD=1"
         ),
     }
+}
+
+/// Copies the prebuilt engine at `path` (STAMPEDE_JS_ENGINE) to `out`, once checked to be one
+/// this stampede can run; a build error saying what is wrong otherwise.
+fn take_engine(root: &Path, path: &Path, out: &Path) {
+    let fail = |why: String| -> ! {
+        panic!(
+            "STAMPEDE_JS_ENGINE={}: {why}. Unset it to build the engine here (guest-sdk/js-engine)",
+            path.display()
+        )
+    };
+    let size = std::fs::metadata(path)
+        .unwrap_or_else(|e| fail(format!("cannot read it: {e}")))
+        .len();
+    if size > MAX_ENGINE_BYTES {
+        fail(format!(
+            "{size} bytes, more than an engine's {MAX_ENGINE_BYTES}"
+        ));
+    }
+    let wasm = std::fs::read(path).unwrap_or_else(|e| fail(format!("cannot read it: {e}")));
+    let wit = std::fs::read_to_string(root.join("host-api/wit/script.wit")).unwrap();
+    let package = wit_package(&wit).expect("script.wit has a package line");
+    if let Err(why) = check_engine(&wasm, package) {
+        fail(why);
+    }
+    std::fs::write(out, wasm).unwrap();
 }
 
 /// Whether Debian's clang-19, llvm-ar-19 and the wasi-libc headers are there.

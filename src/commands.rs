@@ -19,7 +19,7 @@ use crate::k6_flags::{bool_env, log_output};
 use crate::script;
 
 /// The quickstart example, compiled by build.rs (empty if the build skipped it).
-const QUICKSTART: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/quickstart.wasm"));
+pub(crate) const QUICKSTART: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/quickstart.wasm"));
 
 /// Runs the command line; returns the exit code.
 pub fn run(cli: Cli) -> i32 {

@@ -187,7 +187,7 @@ pub fn python(script: &Path, cache: &Path, rebuild: bool, quiet: bool) -> Result
 }
 
 /// The JavaScript engine (guest-sdk/js-engine), built by build.rs (empty if it could not be).
-const JS_ENGINE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/js_engine.wasm"));
+pub(crate) const JS_ENGINE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/js_engine.wasm"));
 
 /// The JavaScript engine component, pre-initialised (from the cache when it was made before).
 pub fn js_engine(cache: Option<&Path>) -> Result<Vec<u8>, String> {

@@ -4,6 +4,8 @@ mod capacity;
 mod cargo_env;
 mod cli;
 mod commands;
+#[cfg(test)]
+mod engine_check;
 mod k6_flags;
 mod kubernetes;
 mod lang;

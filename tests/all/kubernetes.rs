@@ -310,11 +310,147 @@ fn podman_flags() -> Vec<String> {
     ]
 }
 
+/// A k6 script with checks and thresholds: 20 iterations pass both; run with more, the
+/// `http_reqs` threshold fails (exit code 99, as k6's).
+const JS_SCRIPT: &str = r#"import http from 'k6/http';
+import { check } from 'k6';
+
+export const options = {
+  vus: 2,
+  iterations: 20,
+  thresholds: { checks: ['rate==1'], http_reqs: ['count==20'] },
+};
+
+export default function () {
+  const res = http.get(`${__ENV.BASE_URL}/`);
+  check(res, { 'status is 200': (r) => r.status === 200 });
+}
+"#;
+
+/// `podman run` of `image` as the pods run it: as the image's user (uid 65532), with a
+/// read-only root filesystem and /tmp a tmpfs, on the host's network (the test's servers are on
+/// 127.0.0.1). `volumes` are (host path, path inside): the cache of compiled scripts
+/// (/tmp/stampede-cache) is one, so that runs can share a compiled engine; `env` NAME=VALUE.
+fn podman_run(
+    image: &str,
+    volumes: &[(&Path, &str)],
+    env: &[String],
+    args: &[String],
+) -> std::process::Output {
+    let mut cmd = Command::new("podman");
+    cmd.arg("run").args(podman_flags()).args([
+        "--rm",
+        "--network=host",
+        "--read-only",
+        "--tmpfs",
+        "/tmp",
+    ]);
+    for (host, inside) in volumes {
+        cmd.arg("--volume")
+            .arg(format!("{}:{inside}", host.display()));
+    }
+    for e in env {
+        cmd.args(["--env", e]);
+    }
+    cmd.arg(image).args(args).output().unwrap()
+}
+
+/// A directory the container's user (uid 65532) may write to.
+fn shared_dir(dir: &TempDir, name: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.path(name);
+    std::fs::create_dir_all(&path).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).unwrap();
+    path
+}
+
+fn show(out: &std::process::Output) -> String {
+    format!(
+        "exit code {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Runs the pods of `render --format json` (`manifests`) in the image, one after the other:
+/// each runner pod with its arguments and environment as Kubernetes gives them (`$(VAR)`
+/// expanded, the completion index), the ConfigMap's files at /script and `results` at
+/// /results; then the merge pod, whose output is returned. Pod 0 uses `cache` (to save the
+/// time of compiling the engine again); the others each have their own, as pods have.
+fn run_rendered_pods(
+    image: &str,
+    cache: &Path,
+    manifests: &Value,
+    dir: &TempDir,
+) -> std::process::Output {
+    let items = manifests["items"].as_array().unwrap();
+    let script = dir.path("configmap");
+    std::fs::create_dir_all(&script).unwrap();
+    let config_map = items.iter().find(|i| i["kind"] == "ConfigMap").unwrap();
+    for (name, text) in config_map["data"].as_object().unwrap() {
+        std::fs::write(script.join(name), text.as_str().unwrap()).unwrap();
+    }
+    let results = shared_dir(dir, "results");
+    let jobs: Vec<&Value> = items.iter().filter(|i| i["kind"] == "Job").collect();
+    let container = |job: &Value| job["spec"]["template"]["spec"]["containers"][0].clone();
+    let pod = |c: &Value, index: u64, volumes: &[(&Path, &str)]| {
+        let mut env = Vec::new();
+        for var in c["env"].as_array().unwrap() {
+            let value = match var["value"].as_str() {
+                Some(v) => v.to_owned(),
+                None => {
+                    let field = var["valueFrom"]["fieldRef"]["fieldPath"].as_str().unwrap();
+                    assert!(field.contains("job-completion-index"), "{field}");
+                    index.to_string()
+                }
+            };
+            env.push((var["name"].as_str().unwrap().to_owned(), value));
+        }
+        let args: Vec<String> = c["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                env.iter()
+                    .fold(a.as_str().unwrap().to_owned(), |a, (k, v)| {
+                        a.replace(&format!("$({k})"), v)
+                    })
+            })
+            .collect();
+        let env: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        podman_run(image, volumes, &env, &args)
+    };
+    let runner = jobs
+        .iter()
+        .find(|j| j["spec"]["completionMode"] == "Indexed")
+        .unwrap();
+    for index in 0..runner["spec"]["completions"].as_u64().unwrap() {
+        let own = shared_dir(dir, &format!("cache-{index}"));
+        let out = pod(
+            &container(runner),
+            index,
+            &[
+                (&script, "/script:ro"),
+                (&results, "/results"),
+                (if index == 0 { cache } else { &own }, "/tmp/stampede-cache"),
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "pod {index}: {}", show(&out));
+    }
+    let merge = jobs
+        .iter()
+        .find(|j| j["spec"]["completionMode"].is_null())
+        .unwrap();
+    pod(&container(merge), 0, &[(&results, "/results")])
+}
+
 #[test]
 #[ignore = "a release build in a container, minutes of both cores: tests/run.sh runs it alone"]
 fn the_container_image_builds_small_and_runs_a_test_as_non_root() {
     let rt = runtime();
     let server = target(&rt);
+    let started = std::time::Instant::now();
     let out = Command::new(root().join("tests/container.sh"))
         .output()
         .expect("running tests/container.sh (needs podman, runc and debootstrap: tests/run.sh installs them)");
@@ -334,34 +470,111 @@ fn the_container_image_builds_small_and_runs_a_test_as_non_root() {
     assert_eq!(inspect("{{.Config.User}}"), "65532:65532");
     let size: u64 = inspect("{{.Size}}").parse().unwrap();
     assert!(size < 100 << 20, "the image is {} MiB", size >> 20);
+    eprintln!(
+        "the image: {:.1} MiB, built in {:.0?}",
+        size as f64 / (1 << 20) as f64,
+        started.elapsed()
+    );
 
-    let script = guest("split");
-    let out = Command::new("podman")
-        .arg("run")
-        .args(podman_flags())
-        .args(["--rm", "--network=host", "--read-only", "--tmpfs", "/tmp"])
-        .arg("--volume")
-        .arg(format!("{}:/script/split.wasm:ro", script.display()))
-        .arg(&image)
-        .args(["run", "/script/split.wasm", "-e"])
-        .arg(format!("BASE_URL={}", server.url()))
-        .args([
+    let dir = TempDir::new("container");
+    let cache = shared_dir(&dir, "cache");
+    // A compiled component.
+    let out = podman_run(
+        &image,
+        &[
+            (&guest("split"), "/script/split.wasm:ro"),
+            (&cache, "/tmp/stampede-cache"),
+        ],
+        &[],
+        &[
+            "run",
+            "/script/split.wasm",
+            "-e",
+            &format!("BASE_URL={}", server.url()),
             "-u",
             "3",
             "-i",
             "30",
             "--threshold",
             "iterations: count==30",
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+        ]
+        .map(String::from),
     );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert!(stdout.contains("iterations"), "{stdout}");
     assert!(server.stats().requests() >= 30);
+
+    let requests = server.stats().requests();
+    javascript_in_the_image(&image, &cache, &server.url(), &dir);
+    // 20 requests from the direct run, 30 from the pods.
+    assert_eq!(server.stats().requests() - requests, 50);
+    eprintln!("the whole test: {:.0?}", started.elapsed());
+}
+
+/// A k6 script run from its source in the image (the engine is in the binary): directly, then
+/// as the pods of `kubernetes render` run it, split in two, and merged.
+fn javascript_in_the_image(image: &str, cache: &Path, base_url: &str, dir: &TempDir) {
+    let started = std::time::Instant::now();
+    let source = dir.path("src");
+    std::fs::create_dir_all(&source).unwrap();
+    let script = source.join("test.js");
+    std::fs::write(&script, JS_SCRIPT).unwrap();
+    let base = format!("BASE_URL={base_url}");
+    let out = podman_run(
+        image,
+        &[(&source, "/script:ro"), (cache, "/tmp/stampede-cache")],
+        &[],
+        &["run", "/script/test.js", "-e", &base].map(String::from),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    // What k6 v2.2.0 prints for this script (its end-of-test summary).
+    for line in [
+        "✓ 'rate==1' rate=100.00%",
+        "✓ 'count==20' count=20",
+        "checks_succeeded...: 100.00% 20 out of 20",
+        "✓ status is 200",
+    ] {
+        assert!(stdout.contains(line), "no {line:?} in:\n{stdout}");
+    }
+    eprintln!(
+        "JavaScript, compiling the engine: {:.0?}",
+        started.elapsed()
+    );
+
+    let started = std::time::Instant::now();
+    let manifests = dir.path("test.json");
+    let r = render(
+        dir,
+        &script,
+        &[
+            "--instances",
+            "2",
+            "--start-in",
+            "2s",
+            "--format",
+            "json",
+            "-o",
+            &manifests.display().to_string(),
+        ],
+        &["-i", "30", "-e", &base],
+    );
+    assert_eq!(r.code, 0, "{}", r.output());
+    let manifests: Value = serde_json::from_slice(&std::fs::read(&manifests).unwrap()).unwrap();
+    let out = run_rendered_pods(image, cache, &manifests, dir);
+    // The merge judges the script's thresholds over both pods: 30 requests fail `count==20`.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(99), "{}", show(&out));
+    for line in [
+        "✓ 'rate==1' rate=100.00%",
+        "✗ 'count==20' count=30",
+        "checks_succeeded...: 100.00% 30 out of 30",
+    ] {
+        assert!(stdout.contains(line), "no {line:?} in:\n{stdout}");
+    }
+    eprintln!(
+        "JavaScript on two pods and their merge: {:.0?}",
+        started.elapsed()
+    );
 }
