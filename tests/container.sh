@@ -45,7 +45,11 @@ for var in $(env | sed -n 's/^\(CARGO_[A-Za-z0-9_]*\|RUSTC[A-Za-z0-9_]*\|RUSTFLA
     [ "$var" = CARGO_HOME ] || unset_outer+=(-u "$var")
 done
 (cd guest-sdk/js-engine && env "${unset_outer[@]}" \
-    cargo build --release --target wasm32-wasip2 --target-dir "$guests" >&2)
+    cargo build --release --target wasm32-wasip2 --target-dir "$guests" >&2) || {
+    echo "tests/container.sh: building the JavaScript engine failed: it needs clang-19, llvm-19," \
+        "wasi-libc and rustup's wasm32-wasip2 target (tests/run.sh --install-only installs them)" >&2
+    exit 1
+}
 engine="$guests/wasm32-wasip2/release/stampede_js_engine.wasm"
 mkdir -p target/container
 podman build "${podman_flags[@]}" --network=none \
