@@ -25,11 +25,11 @@ JS = os.path.join(ROOT, "bench", "scripts", "get.js")
 
 # The parts, in the order printed.
 PARTS = [
-    ("image", "memory image: the script's data, mapped copy-on-write (shared by all VUs)"),
-    ("linear", "linear memory written by the VU (guest stack, heap, globals)"),
-    ("stacks", "fiber stacks (the host's stack of a VU's call into wasm)"),
+    ("image", "memory image (the script's data, copy-on-write, shared)"),
+    ("linear", "rest of the linear memory (guest stack, heap)"),
+    ("stacks", "fiber stack (host stack of the call into wasm)"),
     ("tables", "wasm tables (the table pool)"),
-    ("heap", "malloc heap (instances' vmctx, the store, VU state, the VU's task)"),
+    ("heap", "malloc heap (vmctx, store, VU state, task)"),
     ("other", "the binary, libraries and the rest"),
 ]
 FIELDS = ("Rss", "Pss", "Private_Dirty", "Shared_Clean", "Shared_Dirty", "AnonHugePages")
@@ -52,6 +52,18 @@ def read_smaps(pid):
             if m and cur is not None:
                 cur[m.group(1)] = int(m.group(2))
     return maps
+
+
+def stack_size_of(maps):
+    """The fiber stacks' size: the most common size of the anonymous read-write mappings
+    that follow a one-page guard."""
+    sizes = {}
+    for prev, m in zip(maps, maps[1:]):
+        if not m["name"] and m["perms"] == "rw-p" and prev["perms"] == "---p" and not prev["name"] \
+                and prev["end"] == m["start"] and prev["end"] - prev["start"] == 4096:
+            size = m["end"] - m["start"]
+            sizes[size] = sizes.get(size, 0) + 1
+    return max(sizes, key=sizes.get) if sizes else 0
 
 
 def classify(maps, stack_size):
@@ -120,8 +132,9 @@ def settled(pid, least=2.0, most=60.0):
     return True
 
 
-def measure(stampede, script, vus, stack_size=2 << 20):
-    """{part: {field: KiB}} of a stampede process holding `vus` sleeping VUs."""
+def measure(stampede, script, vus, stack_size=None):
+    """{part: {field: KiB}} of a stampede process holding `vus` sleeping VUs, and the fiber
+    stacks' size."""
     cmd = [stampede, "run", script, "-q", "--no-summary", "--no-thresholds", "-e", "MODE=sleep",
            "-e", "SLEEP=60", "-u", str(vus), "-d", "60s"]
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -129,32 +142,41 @@ def measure(stampede, script, vus, stack_size=2 << 20):
         if not settled(p.pid) or p.poll() is not None:
             raise RuntimeError(f"{os.path.basename(script)} with {vus} VUs ended early: "
                                f"{(p.stderr.read() or '?').strip()[-300:]}")
-        return totals(read_smaps(p.pid), stack_size)
+        maps = read_smaps(p.pid)
+        stack_size = stack_size or stack_size_of(maps)
+        out = totals(maps, stack_size)
+        with open(f"/proc/{p.pid}/status") as f:
+            pte = re.search(r"^VmPTE:\s+(\d+) kB", f.read(), re.M)
+        out["pagetables"] = dict.fromkeys(FIELDS, 0)
+        out["pagetables"]["Rss"] = out["pagetables"]["Pss"] = int(pte.group(1)) if pte else 0
+        return out, stack_size
     finally:
-        p.terminate()
-        try:
-            p.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+        p.kill()  # measured already: no need to wait for the VUs to stop
+        p.wait()
 
 
 def per_vu(one, many, n):
     """KiB per VU of each part and field, from the runs with 1 and n VUs."""
-    return {p: {k: (many[p][k] - one[p][k]) / (n - 1) for k in FIELDS} for p, _ in PARTS}
+    return {p: {k: (many[p][k] - one[p][k]) / (n - 1) for k in FIELDS} for p in list(dict(PARTS)) + ["pagetables"]}
 
 
 def report(stampede, scripts, counts, log=print):
     """Prints the breakdown per VU of each script at each count (against 1 VU)."""
     for name, script in scripts:
-        one = measure(stampede, script, 1)
+        # The first run may compile the script (and fill the cache); the runs compared load it.
+        measure(stampede, script, 1)
+        many = {}
         for n in counts:
             log(f"  {name}: {n} VUs")
             try:
-                vu = per_vu(one, measure(stampede, script, n), n)
+                many[n], stack_size = measure(stampede, script, n)
             except RuntimeError as e:
                 print(f"\n{name}, {n} VUs: {e}")
-                continue
+        if not many:
+            continue
+        one, _ = measure(stampede, script, 1, stack_size)
+        for n, at_n in many.items():
+            vu = per_vu(one, at_n, n)
             print(f"\nwhere an idle VU's memory goes: {name}, {n:,} sleeping VUs against 1 (KiB per VU)")
             print(f"{'part':62} {'RSS':>7} {'PSS':>7} {'private':>8} {'shared':>7} {'THP':>5}")
             tot = dict.fromkeys(FIELDS, 0.0)
@@ -166,6 +188,7 @@ def report(stampede, scripts, counts, log=print):
                       f"{v['Shared_Clean'] + v['Shared_Dirty']:7.1f} {v['AnonHugePages']:5.0f}")
             print(f"{'total':62} {tot['Rss']:7.1f} {tot['Pss']:7.1f} {tot['Private_Dirty']:8.1f} "
                   f"{tot['Shared_Clean'] + tot['Shared_Dirty']:7.1f} {tot['AnonHugePages']:5.0f}")
+            print(f"{'page tables (VmPTE: kernel memory, in neither RSS nor PSS)':62} {vu['pagetables']['Rss']:7.1f}")
 
 
 def main():

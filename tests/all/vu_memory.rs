@@ -7,6 +7,8 @@
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use stampede_runtime::engine::ASYNC_STACK_SIZE;
+
 use crate::guests::guest;
 use crate::support::stampede;
 
@@ -16,7 +18,7 @@ struct Smaps {
     rss: u64,
     pss: u64,
     anon_huge: u64,
-    /// Resident KiB in mappings of the async stack's size (2 MiB) behind a one-page guard.
+    /// Resident KiB in mappings of the fiber stacks' size behind a one-page guard.
     stacks: u64,
     /// How many of those have resident pages: one per VU asleep in a call, and a few more.
     stacks_in_use: u64,
@@ -43,7 +45,7 @@ fn read_smaps(pid: u32) -> Smaps {
                 let prev = cur.take();
                 cur_is_stack = !named
                     && perms == "rw-p"
-                    && b - a == 2 << 20
+                    && b - a == ASYNC_STACK_SIZE as u64
                     && prev.as_ref().is_some_and(|(pa, pb, pp, pn)| {
                         *pb == a && pp == "---p" && !pn && pb - pa == 4096
                     });
@@ -124,7 +126,7 @@ fn an_idle_vu_costs_kilobytes_not_pages_of_its_reservations() {
     assert!(pss < 160.0, "{report}");
     // RSS counts the image's pages in every VU that maps them (about 52 KiB for the probe).
     assert!(rss < 240.0, "{report}");
-    // A VU asleep in a host call uses the top few pages of its 2 MiB fiber stack.
+    // A VU asleep in a host call uses the top few pages of its 1 MiB fiber stack.
     assert!(stacks > 0.0 && stacks < 64.0, "{report}");
     // No transparent huge page backs a stack, a table or a linear memory.
     assert!(
