@@ -447,6 +447,10 @@ def main():
             if len(ok) >= 3:
                 per_vu = (ok[2]["rss"] - ok[0]["rss"]) / (ok[2]["vus"] - ok[0]["vus"])
                 print(f"memory per VU: {per_vu / 1024:.1f} KiB ((RSS at 10,000 - RSS at 1) / 9,999)")
+            log("== where an idle VU's memory goes (smaps, 1 and 1,000 VUs)")
+            import vu_memory
+            vu_memory.report(STAMPEDE, [("Rust", GUEST), ("JavaScript", os.path.join(ROOT, "bench", "scripts", "get.js"))],
+                             [1000], log=log)
             try:
                 with open("/proc/sys/vm/max_map_count") as f:
                     maps = int(f.read())

@@ -44,6 +44,10 @@ pub enum LoadError {
     Engine(String),
 }
 
+/// The host stack of a VU's call into wasm (a fiber's): wasmtime's largest wasm stack
+/// (512 KiB) plus room for the deepest host call made from it.
+pub const ASYNC_STACK_SIZE: usize = 1 << 20;
+
 fn config(limits: &EngineLimits) -> Config {
     let mut c = Config::new();
     c.epoch_interruption(true);
@@ -51,6 +55,7 @@ fn config(limits: &EngineLimits) -> Config {
     c.memory_reservation(limits.memory_limit);
     c.memory_guard_size(64 << 10);
     c.memory_reservation_for_growth(0);
+    c.async_stack_size(ASYNC_STACK_SIZE);
     if let Some(n) = limits.pool_size {
         let mut pool = PoolingAllocationConfig::new();
         pool.total_component_instances(n)

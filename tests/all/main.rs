@@ -47,4 +47,5 @@ mod script_faults;
 mod sdk_units;
 mod series;
 mod target_faults;
+mod vu_memory;
 mod windows;

@@ -255,7 +255,9 @@ impl Vu {
 
     async fn ensure_instance(&mut self) -> Result<(), CallError> {
         if self.instance.is_none() {
-            self.reset().await.map_err(CallError::Trap)?;
+            // Boxed: instantiation's future is large and rarely needed (after a trap or an
+            // interrupted call); inline, it would enlarge every VU's task by its size.
+            Box::pin(self.reset()).await.map_err(CallError::Trap)?;
         }
         Ok(())
     }

@@ -1,0 +1,138 @@
+//! What an idle VU costs in memory: a stampede process holding 1 and then 300 VUs that sleep,
+//! read from /proc/PID/smaps (Linux only). The bounds are several times what a VU costs now
+//! (README "Performance", "VUs that sleep": about 40 KiB of PSS with the release build), so they
+//! catch a change of kind — a huge page per fiber stack, tables or memory images written at
+//! instantiation, a fiber stack touched deep — not noise.
+
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use stampede_runtime::engine::ASYNC_STACK_SIZE;
+
+use crate::guests::guest;
+use crate::support::stampede;
+
+/// Sums of the smaps fields of one process, in KiB, split between the fiber stacks and the rest.
+#[derive(Debug, Default, Clone, Copy)]
+struct Smaps {
+    rss: u64,
+    pss: u64,
+    anon_huge: u64,
+    /// Resident KiB in mappings of the fiber stacks' size behind a one-page guard.
+    stacks: u64,
+    /// How many of those have resident pages: one per VU asleep in a call, and a few more.
+    stacks_in_use: u64,
+}
+
+fn field(line: &str, name: &str) -> Option<u64> {
+    let rest = line.strip_prefix(name)?.strip_prefix(':')?;
+    rest.trim().strip_suffix("kB")?.trim().parse().ok()
+}
+
+fn read_smaps(pid: u32) -> Smaps {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps")).expect("reading smaps");
+    let mut s = Smaps::default();
+    // (start, end, perms, named) of the mapping the fields below belong to.
+    let mut cur: Option<(u64, u64, String, bool)> = None;
+    let mut cur_is_stack = false;
+    for line in text.lines() {
+        let mut parts = line.split_whitespace();
+        let head = parts.next().unwrap_or("");
+        if let Some((a, b)) = head.split_once('-') {
+            if let (Ok(a), Ok(b)) = (u64::from_str_radix(a, 16), u64::from_str_radix(b, 16)) {
+                let perms = parts.next().unwrap_or("").to_string();
+                let named = parts.nth(3).is_some();
+                let prev = cur.take();
+                cur_is_stack = !named
+                    && perms == "rw-p"
+                    && b - a == ASYNC_STACK_SIZE as u64
+                    && prev.as_ref().is_some_and(|(pa, pb, pp, pn)| {
+                        *pb == a && pp == "---p" && !pn && pb - pa == 4096
+                    });
+                cur = Some((a, b, perms, named));
+                continue;
+            }
+        }
+        if let Some(v) = field(line, "Rss") {
+            s.rss += v;
+            if cur_is_stack {
+                s.stacks += v;
+                s.stacks_in_use += u64::from(v > 0);
+            }
+        } else if let Some(v) = field(line, "Pss") {
+            s.pss += v;
+        } else if let Some(v) = field(line, "AnonHugePages") {
+            s.anon_huge += v;
+        }
+    }
+    s
+}
+
+struct Sleepers(Child);
+
+impl Drop for Sleepers {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `vus` VUs of the probe that sleep, and reads the process's memory once each VU is
+/// asleep in a call (has a fiber stack in use) and the RSS stops growing.
+fn idle(vus: u32) -> Smaps {
+    let mut cmd = stampede();
+    cmd.arg("run")
+        .arg(guest("probe"))
+        .args(["-q", "--no-summary", "-e", "MODE=sleep", "-e", "SLEEP=60"])
+        .args(["-u", &vus.to_string(), "-d", "60s"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = Sleepers(cmd.spawn().expect("starting stampede"));
+    let pid = child.0.id();
+    let started = Instant::now();
+    let mut last = 0;
+    std::thread::sleep(Duration::from_secs(2));
+    loop {
+        assert!(
+            child.0.try_wait().unwrap().is_none(),
+            "stampede with {vus} sleeping VUs ended early"
+        );
+        let now = read_smaps(pid);
+        let asleep = now.stacks_in_use >= u64::from(vus);
+        if asleep && last > 0 && now.rss.abs_diff(last) <= 256.max(now.rss / 200) {
+            return now;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the RSS of {vus} VUs never settled"
+        );
+        last = now.rss;
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn an_idle_vu_costs_kilobytes_not_pages_of_its_reservations() {
+    if !std::path::Path::new("/proc/self/smaps").exists() {
+        return; // not Linux
+    }
+    let one = idle(1);
+    let many = idle(301);
+    let per_vu = |f: fn(&Smaps) -> u64| (f(&many).saturating_sub(f(&one))) as f64 / 300.0;
+    let (rss, pss, stacks) = (per_vu(|s| s.rss), per_vu(|s| s.pss), per_vu(|s| s.stacks));
+    let report = format!("per VU: RSS {rss:.1} KiB, PSS {pss:.1} KiB, fiber stack {stacks:.1} KiB");
+    eprintln!("{report}");
+    // PSS splits the memory image's shared pages among the VUs: what a VU really costs.
+    assert!(pss < 160.0, "{report}");
+    // RSS counts the image's pages in every VU that maps them (about 52 KiB for the probe).
+    assert!(rss < 240.0, "{report}");
+    // A VU asleep in a host call uses the top few pages of its 1 MiB fiber stack.
+    assert!(stacks > 0.0 && stacks < 64.0, "{report}");
+    // No transparent huge page backs a stack, a table or a linear memory.
+    assert!(
+        many.anon_huge.saturating_sub(one.anon_huge) < 2048,
+        "{report}; AnonHugePages {} KiB with 301 VUs, {} KiB with 1",
+        many.anon_huge,
+        one.anon_huge
+    );
+}
