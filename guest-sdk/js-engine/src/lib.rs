@@ -10,6 +10,8 @@
 //! - [`loader`]: module names and where each module's code comes from.
 //! - [`modules`]: the built-in modules, one file each (see `README.md` for adding one).
 //! - `positions`: places in an error's stack led back to the user's files (source maps).
+//! - `heap`: the heap as the snapshot leaves it (no free chunk, so that a VU allocates in pages
+//!   of its own).
 
 mod bindings {
     wit_bindgen::generate!({
@@ -20,6 +22,7 @@ mod bindings {
 }
 
 mod event_loop;
+mod heap;
 pub mod loader;
 pub mod modules;
 mod positions;
@@ -56,6 +59,7 @@ impl bindings::Guest for Engine {
 
     fn wizer_initialize() {
         vm::preinitialize();
+        heap::plug_holes();
     }
 }
 
