@@ -53,11 +53,11 @@ fn main() {
     let engine_out = out_dir.join("js_engine.wasm");
     if std::env::var_os("STAMPEDE_SKIP_GUEST_BUILD").is_some() {
         for name in DEMOS {
-            std::fs::write(out_dir.join(format!("{name}.wasm")), b"").unwrap();
+            std::fs::write(fresh(&out_dir.join(format!("{name}.wasm"))), b"").unwrap();
         }
         match &prebuilt_engine {
             Some(path) => take_engine(&root, path, &engine_out),
-            None => std::fs::write(&engine_out, b"").unwrap(),
+            None => std::fs::write(fresh(&engine_out), b"").unwrap(),
         }
         return;
     }
@@ -74,7 +74,7 @@ fn main() {
         });
         std::fs::copy(
             wasm.join(format!("{name}.wasm")),
-            out_dir.join(format!("{name}.wasm")),
+            fresh(&out_dir.join(format!("{name}.wasm"))),
         )
         .unwrap();
     }
@@ -89,20 +89,27 @@ fn main() {
             "cargo:warning=stampede is built without its JavaScript engine: it needs clang-19, llvm-19 and \
              wasi-libc (Debian: apt-get install clang-19 llvm-19 wasi-libc); `.js` scripts will say so"
         );
-        std::fs::write(&engine_out, b"").unwrap();
+        std::fs::write(fresh(&engine_out), b"").unwrap();
         // Looked at again once they are installed.
         println!("cargo:rerun-if-changed=/usr/include/wasm32-wasi/stdio.h");
         return;
     }
     match build(&root.join("guest-sdk/js-engine"), &target_dir) {
         Some(dir) => {
-            std::fs::copy(dir.join("stampede_js_engine.wasm"), &engine_out).unwrap();
+            std::fs::copy(dir.join("stampede_js_engine.wasm"), fresh(&engine_out)).unwrap();
         }
         None => panic!(
             "building the JavaScript engine (guest-sdk/js-engine) for wasm32-wasip2 failed: see cargo's messages \
              above; to build stampede without it, set STAMPEDE_SKIP_GUEST_BUILD=1"
         ),
     }
+}
+
+/// `path`, with any file there removed first: written to, a file that is a hard link (a build
+/// directory copied with `cp -al` for a second worktree) would change in both places.
+fn fresh(path: &Path) -> &Path {
+    let _ = std::fs::remove_file(path);
+    path
 }
 
 /// Copies the prebuilt engine at `path` (STAMPEDE_JS_ENGINE) to `out`, once checked to be one
@@ -128,7 +135,7 @@ fn take_engine(root: &Path, path: &Path, out: &Path) {
     if let Err(why) = check_engine(&wasm, package) {
         fail(why);
     }
-    std::fs::write(out, wasm).unwrap();
+    std::fs::write(fresh(out), wasm).unwrap();
 }
 
 /// Whether Debian's clang-19, llvm-ar-19 and the wasi-libc headers are there.
