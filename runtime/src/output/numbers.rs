@@ -42,6 +42,25 @@ pub fn nanos(f: u32) -> [u8; 9] {
     ]
 }
 
+/// Appends `n`: below 100 from the digit pairs, others with itoa.
+#[inline]
+fn push_whole(n: u64, out: &mut Vec<u8>) {
+    if n < 10 {
+        out.push(b'0' + n as u8);
+    } else if n < 100 {
+        let i = 2 * n as usize;
+        out.extend_from_slice(&PAIRS[i..i + 2]);
+    } else {
+        out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    }
+}
+
+/// A point and the six digits of `f` (below 10^6).
+fn point_micros(f: u64) -> [u8; 7] {
+    let m = micros(f);
+    [b'.', m[0], m[1], m[2], m[3], m[4], m[5]]
+}
+
 /// Appends `v` as a JSON lines value: whole numbers below 10^15 without a fraction (as k6
 /// writes them), others in their shortest form; not-a-number and infinities as 0.
 pub fn push_number(v: f64, out: &mut Vec<u8>) {
@@ -54,7 +73,10 @@ pub fn push_number(v: f64, out: &mut Vec<u8>) {
         // Within ±10^15 the conversion truncates exactly: `v` is whole when it round-trips.
         let i = v as i64;
         if i as f64 == v {
-            out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+            if i < 0 {
+                out.push(b'-');
+            }
+            push_whole(i.unsigned_abs(), out);
             return;
         }
         // Most values are times in ms from a count of ns: at most six decimals. When `n`
@@ -66,10 +88,9 @@ pub fn push_number(v: f64, out: &mut Vec<u8>) {
                 if v < 0.0 {
                     out.push(b'-');
                 }
-                out.extend_from_slice(itoa::Buffer::new().format(n / 1_000_000).as_bytes());
-                let digits = micros(n % 1_000_000);
-                let keep = 6 - digits.iter().rev().take_while(|&&d| d == b'0').count();
-                out.push(b'.');
+                push_whole(n / 1_000_000, out);
+                let digits = point_micros(n % 1_000_000);
+                let keep = 7 - digits.iter().rev().take_while(|&&d| d == b'0').count();
                 out.extend_from_slice(&digits[..keep]);
                 return;
             }
@@ -108,9 +129,8 @@ pub fn push_fixed6(v: f64, out: &mut Vec<u8>) {
         out.push(b'-');
     }
     let n = n.unsigned_abs();
-    out.extend_from_slice(itoa::Buffer::new().format(n / 1_000_000).as_bytes());
-    out.push(b'.');
-    out.extend_from_slice(&micros(n % 1_000_000));
+    push_whole(n / 1_000_000, out);
+    out.extend_from_slice(&point_micros(n % 1_000_000));
 }
 
 #[cfg(test)]
