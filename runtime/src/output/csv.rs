@@ -183,7 +183,9 @@ pub struct Csv {
     /// Per tag set id: the tag columns, `extra_tags` and `metadata`, and a line break.
     tails: Vec<Option<Box<[u8]>>>,
     start_ns: u128,
-    last_time: Option<u64>,
+    /// The sample times (ns on the metrics' clock) that `time` is the text of: one second
+    /// with the default format.
+    time_span: std::ops::Range<u64>,
     time: String,
     row: Vec<u8>,
 }
@@ -214,7 +216,7 @@ impl Csv {
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default()
                 .as_nanos(),
-            last_time: None,
+            time_span: 0..0,
             time: String::new(),
             row: Vec::with_capacity(256 << 10),
         })
@@ -246,7 +248,9 @@ impl Csv {
         name.into_bytes().into_boxed_slice()
     }
 
-    fn write_row(&mut self, s: &Sample) {
+    /// Makes the name of `s`'s metric and its tags' tail if not done yet.
+    #[cold]
+    fn prepare(&mut self, s: &Sample) {
         let m = usize::from(s.metric.0);
         if self.names.len() <= m {
             self.names.resize(m + 1, None);
@@ -261,25 +265,50 @@ impl Csv {
         if self.tails[t].is_none() {
             self.tails[t] = Some(self.tail(s.tags));
         }
-        // The samples of one request share their time: format it once.
-        if self.last_time != Some(s.time) {
-            self.last_time = Some(s.time);
-            self.time.clear();
-            if self.config.time_format == TimeFormat::Unix {
-                let secs = (self.start_ns + u128::from(s.time)) / 1_000_000_000;
-                self.time.push_str(itoa::Buffer::new().format(secs));
-            } else {
-                self.config
-                    .time_format
-                    .write(self.ctx.wall(s.time), &mut self.time);
-            }
+    }
+
+    /// Formats the timestamp of `time` and a comma, and notes which times share that text.
+    #[inline(never)]
+    fn format_time(&mut self, time: u64) {
+        let format = self.config.time_format;
+        let wall = self.start_ns + u128::from(time);
+        let unit: u128 = match format {
+            TimeFormat::Unix | TimeFormat::Rfc3339 => 1_000_000_000,
+            TimeFormat::UnixMilli => 1_000_000,
+            TimeFormat::UnixMicro => 1_000,
+            TimeFormat::UnixNano | TimeFormat::Rfc3339Nano => 1,
+        };
+        let from = wall - wall % unit;
+        let clock = |w: u128| u64::try_from(w.saturating_sub(self.start_ns)).unwrap_or(u64::MAX);
+        self.time_span = clock(from)..clock(from + unit);
+        self.time.clear();
+        if format == TimeFormat::Unix {
+            self.time.push_str(itoa::Buffer::new().format(wall / unit));
+        } else {
+            format.write(self.ctx.wall(time), &mut self.time);
         }
+        self.time.push(',');
+    }
+
+    fn write_row(&mut self, s: &Sample) {
+        let (m, t) = (usize::from(s.metric.0), s.tags.0 as usize);
+        let ready =
+            |parts: &[Option<Box<[u8]>>], i: usize| parts.get(i).is_some_and(Option::is_some);
+        if !ready(&self.names, m) || !ready(&self.tails, t) {
+            self.prepare(s);
+        }
+        // Samples within one second (with the default format) share their time text.
+        if !self.time_span.contains(&s.time) {
+            self.format_time(s.time);
+        }
+        let (Some(name), Some(tail)) = (&self.names[m], &self.tails[t]) else {
+            unreachable!("prepared")
+        };
         let row = &mut self.row;
-        row.extend_from_slice(self.names[m].as_deref().expect("made"));
+        row.extend_from_slice(name);
         row.extend_from_slice(self.time.as_bytes());
-        row.push(b',');
         push_fixed6(s.value, row);
-        row.extend_from_slice(self.tails[t].as_deref().expect("made"));
+        row.extend_from_slice(tail);
     }
 }
 
@@ -392,6 +421,70 @@ mod tests {
                 format!("{v:.6}")
             };
             assert_eq!(fixed(v), want, "{v}");
+        }
+    }
+
+    #[test]
+    fn a_time_text_is_reused_only_within_its_unit() {
+        use crate::log::{Level, Logger};
+        use crate::metrics::{builtin, Metrics};
+        let metrics = Metrics::new();
+        let tags = metrics.tag_set(&[]);
+        let mut ctx = OutputContext::new(
+            &metrics,
+            Logger::to_writer(Level::Error, Box::new(std::io::sink())),
+        );
+        ctx.wall_start = UNIX_EPOCH + Duration::new(1_700_000_000, 999_999_000);
+        // Around the first second's end, back and forth, and much later.
+        let times = [
+            0,
+            999,
+            1_000,
+            1_001,
+            500,
+            1_000_999_999,
+            1_001_000_000,
+            2,
+            1_001_000_001,
+            61_000_000_000,
+        ];
+        for (i, format) in TimeFormat::NAMES.iter().enumerate() {
+            let file = std::env::temp_dir()
+                .join(format!("stampede-csv-span-{}-{i}.csv", std::process::id()));
+            let config = CsvConfig {
+                file: file.clone(),
+                time_format: TimeFormat::parse(format),
+                save_interval: Duration::from_secs(1),
+            };
+            let mut csv = Csv::create(config.clone(), &ctx).unwrap();
+            let batch: Vec<Sample> = times
+                .iter()
+                .map(|&time| Sample {
+                    metric: builtin::HTTP_REQS,
+                    tags,
+                    value: 1.0,
+                    time,
+                })
+                .collect();
+            csv.samples(&batch).unwrap();
+            csv.flush().unwrap();
+            drop(csv);
+            let text = std::fs::read_to_string(&file).unwrap();
+            let _ = std::fs::remove_file(&file);
+            let got: Vec<&str> = text
+                .lines()
+                .skip(1)
+                .map(|l| l.split(',').nth(1).unwrap())
+                .collect();
+            let want: Vec<String> = times
+                .iter()
+                .map(|&t| {
+                    let mut s = String::new();
+                    config.time_format.write(ctx.wall(t), &mut s);
+                    s
+                })
+                .collect();
+            assert_eq!(got, want, "{format}");
         }
     }
 }

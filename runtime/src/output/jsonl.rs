@@ -30,21 +30,22 @@ pub struct JsonLines {
     lines: u64,
 }
 
-/// Unix nanoseconds as Go's RFC 3339 (UTC, the fraction without trailing zeros). The seconds
-/// are formatted once per second, and a whole timestamp once per distinct sample time: the
-/// samples of one request share theirs.
+/// Unix nanoseconds as Go's RFC 3339 (UTC, the fraction without trailing zeros), followed by
+/// a fixed suffix. The seconds are formatted once per second, and a whole timestamp once per
+/// distinct sample time: the samples of one request share theirs.
 pub struct WallClock {
     start_secs: u64,
     start_nanos: u64,
     second: u64,
     seconds_text: Vec<u8>,
+    suffix: &'static [u8],
     last: Option<u64>,
     last_text: Vec<u8>,
 }
 
 impl WallClock {
-    /// A clock whose sample time 0 is `start`.
-    pub fn new(start: std::time::SystemTime) -> Self {
+    /// A clock whose sample time 0 is `start`, each time followed by `suffix`.
+    pub fn new(start: std::time::SystemTime, suffix: &'static [u8]) -> Self {
         let since = start
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
@@ -53,21 +54,24 @@ impl WallClock {
             start_nanos: u64::from(since.subsec_nanos()),
             second: u64::MAX,
             seconds_text: Vec::new(),
+            suffix,
             last: None,
             last_text: Vec::new(),
         }
     }
 
-    /// Appends the time of a sample taken at `time` ns on the metrics' clock.
-    pub fn push(&mut self, time: u64, out: &mut Vec<u8>) {
+    /// The time of a sample taken at `time` ns on the metrics' clock, and the suffix.
+    #[inline]
+    pub fn text(&mut self, time: u64) -> &[u8] {
         if self.last != Some(time) {
             self.format(time);
-            self.last = Some(time);
         }
-        out.extend_from_slice(&self.last_text);
+        &self.last_text
     }
 
+    #[inline(never)]
     fn format(&mut self, time: u64) {
+        self.last = Some(time);
         let ns = self.start_nanos + time;
         let secs = self.start_secs + ns / 1_000_000_000;
         let frac = (ns % 1_000_000_000) as u32;
@@ -81,12 +85,7 @@ impl WallClock {
         out.clear();
         out.extend_from_slice(&self.seconds_text);
         if frac != 0 {
-            let mut digits = [b'0'; 9];
-            let mut f = frac;
-            for d in digits.iter_mut().rev() {
-                *d = b'0' + (f % 10) as u8;
-                f /= 10;
-            }
+            let digits = super::numbers::nanos(frac);
             let mut keep = 9;
             while digits[keep - 1] == b'0' {
                 keep -= 1;
@@ -95,6 +94,7 @@ impl WallClock {
             out.extend_from_slice(&digits[..keep]);
         }
         out.push(b'Z');
+        out.extend_from_slice(self.suffix);
     }
 }
 
@@ -128,7 +128,7 @@ impl JsonLines {
             ctx: ctx.clone(),
             heads: Vec::new(),
             tails: Vec::new(),
-            clock: WallClock::new(ctx.wall_start),
+            clock: WallClock::new(ctx.wall_start, b"\",\"value\":"),
             buf: Vec::with_capacity(WRITE_AT + (64 << 10)),
             lines: 0,
         })
@@ -173,7 +173,9 @@ impl JsonLines {
             .into_boxed_slice()
     }
 
-    fn write(&mut self, s: &Sample) -> std::io::Result<()> {
+    /// Declares `s`'s metric and makes its tags' tail if not done yet.
+    #[cold]
+    fn prepare(&mut self, s: &Sample) -> std::io::Result<()> {
         let m = usize::from(s.metric.0);
         if self.heads.len() <= m {
             self.heads.resize(m + 1, None);
@@ -189,12 +191,25 @@ impl JsonLines {
         if self.tails[t].is_none() {
             self.tails[t] = Some(self.tail(s.tags));
         }
+        Ok(())
+    }
+
+    fn write(&mut self, s: &Sample) -> std::io::Result<()> {
+        let (m, t) = (usize::from(s.metric.0), s.tags.0 as usize);
+        let ready =
+            |parts: &[Option<Box<[u8]>>], i: usize| parts.get(i).is_some_and(Option::is_some);
+        if !ready(&self.heads, m) || !ready(&self.tails, t) {
+            self.prepare(s)?;
+        }
+        let (Some(head), Some(tail)) = (&self.heads[m], &self.tails[t]) else {
+            unreachable!("prepared")
+        };
         let buf = &mut self.buf;
-        buf.extend_from_slice(self.heads[m].as_deref().expect("declared"));
-        self.clock.push(s.time, buf);
-        buf.extend_from_slice(b"\",\"value\":");
+        buf.extend_from_slice(head);
+        // The time and `","value":`.
+        buf.extend_from_slice(self.clock.text(s.time));
         push_number(s.value, buf);
-        buf.extend_from_slice(self.tails[t].as_deref().expect("made"));
+        buf.extend_from_slice(tail);
         self.lines += 1;
         if buf.len() >= WRITE_AT {
             self.out.write_all(buf)?;
@@ -257,12 +272,11 @@ mod tests {
     #[test]
     fn times_and_numbers_read_as_k6_writes_them() {
         let start = std::time::UNIX_EPOCH + Duration::new(1_780_000_000, 0);
-        let mut clock = WallClock::new(start);
+        let mut clock = WallClock::new(start, b" ");
         let mut out = Vec::new();
-        clock.push(740_923_270, &mut out);
-        out.push(b' ');
-        clock.push(1_000_000_000, &mut out);
-        out.push(b' ');
+        out.extend_from_slice(clock.text(740_923_270));
+        out.extend_from_slice(clock.text(740_923_270));
+        out.extend_from_slice(clock.text(1_000_000_000));
         push_number(1.0, &mut out);
         out.push(b' ');
         push_number(24.240823, &mut out);
@@ -270,7 +284,7 @@ mod tests {
         push_number(f64::NAN, &mut out);
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "2026-05-28T20:26:40.74092327Z 2026-05-28T20:26:41Z 1 24.240823 0"
+            "2026-05-28T20:26:40.74092327Z 2026-05-28T20:26:40.74092327Z 2026-05-28T20:26:41Z 1 24.240823 0"
         );
     }
 }

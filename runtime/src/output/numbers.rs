@@ -4,6 +4,63 @@
 
 use std::io::Write as _;
 
+/// Two decimal digits of every number below 100, for writing two at a time.
+const PAIRS: &[u8; 200] =
+    b"00010203040506070809101112131415161718192021222324252627282930313233343536373839\
+40414243444546474849505152535455565758596061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// The six digits of `f` (below 10^6), with leading zeros.
+fn micros(f: u64) -> [u8; 6] {
+    let (hi, lo) = ((f / 10_000) as usize, (f % 10_000) as usize);
+    let (mid, lo) = (lo / 100, lo % 100);
+    [
+        PAIRS[2 * hi],
+        PAIRS[2 * hi + 1],
+        PAIRS[2 * mid],
+        PAIRS[2 * mid + 1],
+        PAIRS[2 * lo],
+        PAIRS[2 * lo + 1],
+    ]
+}
+
+/// The nine digits of `f` (below 10^9), with leading zeros: a fraction of a second in ns.
+pub fn nanos(f: u32) -> [u8; 9] {
+    let (hi, lo) = (f / 1_000_000, u64::from(f % 1_000_000));
+    let (a, b) = ((hi / 100) as usize, (hi % 100) as usize);
+    let m = micros(lo);
+    [
+        b'0' + a as u8,
+        PAIRS[2 * b],
+        PAIRS[2 * b + 1],
+        m[0],
+        m[1],
+        m[2],
+        m[3],
+        m[4],
+        m[5],
+    ]
+}
+
+/// Appends `n`: below 100 from the digit pairs, others with itoa.
+#[inline]
+fn push_whole(n: u64, out: &mut Vec<u8>) {
+    if n < 10 {
+        out.push(b'0' + n as u8);
+    } else if n < 100 {
+        let i = 2 * n as usize;
+        out.extend_from_slice(&PAIRS[i..i + 2]);
+    } else {
+        out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    }
+}
+
+/// A point and the six digits of `f` (below 10^6).
+fn point_micros(f: u64) -> [u8; 7] {
+    let m = micros(f);
+    [b'.', m[0], m[1], m[2], m[3], m[4], m[5]]
+}
+
 /// Appends `v` as a JSON lines value: whole numbers below 10^15 without a fraction (as k6
 /// writes them), others in their shortest form; not-a-number and infinities as 0.
 pub fn push_number(v: f64, out: &mut Vec<u8>) {
@@ -11,12 +68,32 @@ pub fn push_number(v: f64, out: &mut Vec<u8>) {
         out.push(b'0');
         return;
     }
-    if v.abs() < 1e15 {
+    let a = v.abs();
+    if a < 1e15 {
         // Within ±10^15 the conversion truncates exactly: `v` is whole when it round-trips.
         let i = v as i64;
         if i as f64 == v {
-            out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+            if i < 0 {
+                out.push(b'-');
+            }
+            push_whole(i.unsigned_abs(), out);
             return;
+        }
+        // Most values are times in ms from a count of ns: at most six decimals. When `n`
+        // millionths round to `v`, that decimal (at most 15 digits, so no other decimal as
+        // short rounds to `v`) is the shortest form: write it without the general algorithm.
+        if (1e-4..1e9).contains(&a) {
+            let n = (a * 1e6 + 0.5) as u64;
+            if n as f64 / 1e6 == a {
+                if v < 0.0 {
+                    out.push(b'-');
+                }
+                push_whole(n / 1_000_000, out);
+                let digits = point_micros(n % 1_000_000);
+                let keep = 7 - digits.iter().rev().take_while(|&&d| d == b'0').count();
+                out.extend_from_slice(&digits[..keep]);
+                return;
+            }
         }
     }
     out.extend_from_slice(zmij::Buffer::new().format_finite(v).as_bytes());
@@ -52,15 +129,8 @@ pub fn push_fixed6(v: f64, out: &mut Vec<u8>) {
         out.push(b'-');
     }
     let n = n.unsigned_abs();
-    out.extend_from_slice(itoa::Buffer::new().format(n / 1_000_000).as_bytes());
-    let mut frac = [b'0'; 7];
-    frac[0] = b'.';
-    let mut f = n % 1_000_000;
-    for d in frac[1..].iter_mut().rev() {
-        *d = b'0' + (f % 10) as u8;
-        f /= 10;
-    }
-    out.extend_from_slice(&frac);
+    push_whole(n / 1_000_000, out);
+    out.extend_from_slice(&point_micros(n % 1_000_000));
 }
 
 #[cfg(test)]
@@ -159,6 +229,36 @@ mod tests {
         }
         let mut vs = values();
         vs.extend([1e15, -1e15, 999_999_999_999_999.0, 1e15 - 0.5, f64::NAN]);
+        vs.extend([
+            1e-4,
+            1e-4 - 1e-12,
+            1.5e-4,
+            1e9,
+            1e9 - 0.5,
+            999_999_999.999_999,
+        ]);
+        vs.extend([
+            0.000_1,
+            0.000_15,
+            0.024_897,
+            -37.417_796,
+            123_456_789.000_001,
+        ]);
+        // Millionths (ms from a count of ns, the usual value), their neighbours, and the
+        // shorter decimals of each width, written by the short path or found not to round-trip.
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        for _ in 0..300_000 {
+            let n = rng.next() % 2_000_000_000_000_000;
+            let digits = 1 + rng.next() % 15;
+            for v in [n as f64 / 1e6, (n % 10u64.pow(digits as u32)) as f64 / 1e6] {
+                vs.extend([
+                    v,
+                    -v,
+                    f64::from_bits(v.to_bits() + 1),
+                    f64::from_bits(v.to_bits().max(1) - 1),
+                ]);
+            }
+        }
         for v in vs {
             assert_eq!(number(v), reference(v), "{v:e}");
         }

@@ -185,7 +185,6 @@ const OVERFLOWED: u32 = u32::MAX - 1;
 
 /// Series of an output.
 pub struct Aggregator {
-    kinds: Vec<Option<MetricType>>,
     /// Per tag set id (they are dense), per metric id: the index of the series in `series`
     /// ([`NO_SERIES`] or [`OVERFLOWED`] when it has none) — two array lookups per sample.
     index: Vec<Vec<u32>>,
@@ -203,7 +202,6 @@ impl Aggregator {
     /// An aggregator whose trends keep `needs`.
     pub fn new(needs: TrendNeeds) -> Self {
         Self {
-            kinds: Vec::new(),
             index: Vec::new(),
             series: Vec::new(),
             updated: Vec::new(),
@@ -231,6 +229,12 @@ impl Aggregator {
 
     /// Folds in `s`, a sample of a metric of type `kind`.
     pub fn add(&mut self, s: &Sample, kind: MetricType) {
+        self.fold(s, |_| kind);
+    }
+
+    /// Folds in `s`; `kind_of` tells its metric's type when it starts a series.
+    #[inline]
+    fn fold(&mut self, s: &Sample, kind_of: impl Fn(MetricId) -> MetricType) {
         let at = match self
             .index
             .get(s.tags.0 as usize)
@@ -241,7 +245,7 @@ impl Aggregator {
                 self.overflow += 1;
                 return;
             }
-            _ => match self.new_series(s, kind) {
+            _ => match self.new_series(s, kind_of(s.metric)) {
                 Some(at) => at,
                 None => return,
             },
@@ -307,15 +311,10 @@ impl Aggregator {
         Some(self.series.len() - 1)
     }
 
-    /// Folds in a batch, looking up each metric's type in `kind_of` once.
+    /// Folds in a batch; `kind_of` is asked a metric's type when a series starts.
     pub fn add_batch(&mut self, batch: &[Sample], kind_of: impl Fn(MetricId) -> MetricType) {
         for s in batch {
-            let m = usize::from(s.metric.0);
-            if m >= self.kinds.len() {
-                self.kinds.resize(m + 1, None);
-            }
-            let kind = *self.kinds[m].get_or_insert_with(|| kind_of(s.metric));
-            self.add(s, kind);
+            self.fold(s, &kind_of);
         }
     }
 
