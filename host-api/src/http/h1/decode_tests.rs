@@ -504,3 +504,22 @@ fn folded_framing_fields_are_read_as_the_map_shows_them() {
     let (_, v) = d.headers.iter().find(|(k, _)| k == "connection").unwrap();
     assert_eq!(v, "keep-alive,   close");
 }
+
+/// A head with more fields than the parser's slots on the stack gives every field in the map
+/// made later, in order.
+#[test]
+fn a_head_of_many_fields_makes_the_whole_map() {
+    let mut raw = b"HTTP/1.1 200 OK\r\n".to_vec();
+    for i in 0..200 {
+        raw.extend_from_slice(format!("X-{}: v{i}\r\n", i % 150).as_bytes());
+    }
+    raw.extend_from_slice(b"Content-Length: 0\r\n\r\n");
+    let d = decode(&raw, false).unwrap();
+    assert_eq!(d.headers.len(), 201);
+    assert_eq!(d.headers[0], ("x-0".to_owned(), "v0".to_owned()));
+    assert_eq!(d.headers[1], ("x-0".to_owned(), "v150".to_owned()));
+    assert_eq!(
+        d.headers[200],
+        ("content-length".to_owned(), "0".to_owned())
+    );
+}
