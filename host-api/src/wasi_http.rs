@@ -128,7 +128,7 @@ impl WasiHttpHooks for Bridge {
             req.decompress = false;
             let mut ex: Exchange = client.send(req, &mut |_| {}).await;
             let body = std::mem::take(&mut ex.body);
-            let headers = std::mem::take(&mut ex.headers);
+            let headers = std::mem::take(&mut ex.headers).into_map();
             let (status, error) = (ex.status, ex.error.clone());
             client.outbox().push(Completed {
                 name,

@@ -5,7 +5,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::HeaderMap;
 use tokio::net::TcpStream;
 
 use super::errors::{self, RequestError};
@@ -138,11 +137,13 @@ pub(crate) struct Phases {
 }
 
 /// How an exchange on a connection ended.
+// A response is the usual case: boxing it would cost an allocation per response.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Outcome {
     Done {
         status: u16,
         proto: &'static str,
-        headers: HeaderMap,
+        headers: super::ResponseHeaders,
         body: bytes::Bytes,
         phases: Phases,
         /// The connection can carry another request.

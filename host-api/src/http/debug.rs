@@ -160,7 +160,7 @@ mod tests {
         ex.error = None;
         ex.status = 404;
         ex.proto = "HTTP/1.1";
-        ex.headers = headers;
+        ex.headers = headers.into();
         ex.body = Bytes::from_static(b"nope");
         assert_eq!(
             response(&ex, HttpDebug::Full),

@@ -3,18 +3,19 @@
 //! say it is safe.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderMap, Method};
 
-use super::conn::{self, Alpn, Outcome, Retry};
+use super::conn::{self, Alpn, Outcome, Phases, Retry};
 use super::errors::{self, RequestError};
 use super::framing;
 use super::h1::{H1Conn, Outgoing};
 use super::h2::H2Conn;
 use super::pool::{PoolHandle, Pooled};
-use super::target::Origin;
+use super::target::{Origin, Target};
 use super::{resolve, Exchange, HttpVersion, Shared, Timings};
 
 /// Attempts of one exchange at most (the first and the retries).
@@ -46,17 +47,8 @@ pub(crate) async fn exchange(shared: &Shared, pool: &PoolHandle, hop: Hop<'_>) -
     let fail = |timings: Timings, e: RequestError| {
         Exchange::failed(hop.method.clone(), hop.url.to_owned(), timings, e)
     };
-    let target = match pool.parse_url(hop.url) {
+    let (target, framing) = match prepare(shared, pool, &hop) {
         Ok(t) => t,
-        Err(e) => return fail(timings, e),
-    };
-    let origin = &target.origin;
-    if shared.config.net.hostname_blocked(origin.host()) {
-        let why = format!("hostname `{}` is blocked", origin.host());
-        return fail(timings, RequestError::new(errors::BLOCKED_HOSTNAME, why));
-    }
-    let framing = match framing::check(hop.headers, hop.body.len()) {
-        Ok(f) => f,
         Err(e) => return fail(timings, e),
     };
     let out = Outgoing {
@@ -66,12 +58,12 @@ pub(crate) async fn exchange(shared: &Shared, pool: &PoolHandle, hop: Hop<'_>) -
         framing: &framing,
         body: &hop.body,
     };
-    let limit = shared.config.response_body_limit;
     // Bytes of failed attempts are on the wire too.
     let mut spent = (0, 0);
     let mut attempt = 0;
     loop {
         attempt += 1;
+        let origin = &target.origin;
         let (conn, reused) = match acquire(shared, pool, origin, &hop, start, &mut timings).await {
             Ok(c) => c,
             Err(e) => return fail(timings, e),
@@ -80,26 +72,7 @@ pub(crate) async fn exchange(shared: &Shared, pool: &PoolHandle, hop: Hop<'_>) -
             Acquired::H1(c) => c.info(),
             Acquired::H2(c) => c.info(),
         };
-        let outcome = match conn {
-            Acquired::H1(mut conn) => {
-                let outcome = conn.exchange(&out, hop.deadline, hop.discard, limit).await;
-                let reuse = !shared.config.k6.no_connection_reuse;
-                if let Outcome::Done { keep: true, .. } = outcome {
-                    if reuse {
-                        pool.put_h1(conn);
-                    }
-                }
-                outcome
-            }
-            Acquired::H2(conn) => {
-                let outcome = conn.exchange(&out, hop.deadline, hop.discard, limit).await;
-                if matches!(&outcome, Outcome::Failed { retry, .. } if *retry != Retry::No) {
-                    pool.drop_h2(origin);
-                }
-                outcome
-            }
-        };
-        let (error, phases, retry) = match outcome {
+        let (error, phases, retry) = match send_on(shared, pool, conn, &out, &hop).await {
             Outcome::Done {
                 status,
                 proto,
@@ -108,9 +81,7 @@ pub(crate) async fn exchange(shared: &Shared, pool: &PoolHandle, hop: Hop<'_>) -
                 phases,
                 ..
             } => {
-                timings.blocked += phases.queued;
-                (timings.sending, timings.waiting, timings.receiving) =
-                    (phases.sending, phases.waiting, phases.receiving);
+                add_phases(&mut timings, &phases);
                 return Exchange {
                     method: hop.method.clone(),
                     url: target.masked.as_deref().unwrap_or(hop.url).to_owned(),
@@ -132,35 +103,105 @@ pub(crate) async fn exchange(shared: &Shared, pool: &PoolHandle, hop: Hop<'_>) -
                 retry,
             } => (error, phases, retry),
         };
-        let again = match retry {
-            Retry::No => false,
-            Retry::Refused => true,
-            Retry::Unanswered { written } => {
-                reused && (!written || is_replayable(hop.method, hop.headers))
+        match again(&hop, retry, reused, attempt).await {
+            Ok(true) => {
+                spent = (spent.0 + phases.bytes.0, spent.1 + phases.bytes.1);
+                timings = Timings::default();
             }
-        };
-        let now = tokio::time::Instant::now();
-        if again && attempt < MAX_ATTEMPTS && now < hop.deadline {
-            spent = (spent.0 + phases.bytes.0, spent.1 + phases.bytes.1);
-            // Go backs off from the second retry of a refused stream: 1 s, 2 s, 4 s…
-            if retry == Retry::Refused && attempt >= 2 {
-                let pause = Duration::from_secs(1 << (attempt - 2).min(5));
-                tokio::time::sleep_until((now + pause).min(hop.deadline)).await;
-                if tokio::time::Instant::now() >= hop.deadline {
-                    let timeout = RequestError::new(errors::REQUEST_TIMEOUT, "request timeout");
-                    return fail(timings, timeout);
+            Ok(false) => {
+                add_phases(&mut timings, &phases);
+                let mut ex = fail(timings, error);
+                (ex.bytes_sent, ex.bytes_received) =
+                    (spent.0 + phases.bytes.0, spent.1 + phases.bytes.1);
+                return ex;
+            }
+            Err(timeout) => return fail(timings, timeout),
+        }
+    }
+}
+
+/// The request's target and framing, checked before any connection is sought.
+fn prepare(
+    shared: &Shared,
+    pool: &PoolHandle,
+    hop: &Hop<'_>,
+) -> Result<(Arc<Target>, framing::Framing), RequestError> {
+    let target = pool.parse_url(hop.url)?;
+    let host = target.origin.host();
+    if shared.config.net.hostname_blocked(host) {
+        let why = format!("hostname `{host}` is blocked");
+        return Err(RequestError::new(errors::BLOCKED_HOSTNAME, why));
+    }
+    let framing = framing::check(hop.headers, hop.body.len())?;
+    Ok((target, framing))
+}
+
+/// Sends on `conn` and gives it back to the pool when it may carry more (HTTP/1.1), or drops
+/// the origin's HTTP/2 connection when it failed.
+async fn send_on(
+    shared: &Shared,
+    pool: &PoolHandle,
+    conn: Acquired,
+    out: &Outgoing<'_>,
+    hop: &Hop<'_>,
+) -> Outcome {
+    let limit = shared.config.response_body_limit;
+    match conn {
+        Acquired::H1(mut conn) => {
+            let outcome = conn.exchange(out, hop.deadline, hop.discard, limit).await;
+            let reuse = !shared.config.k6.no_connection_reuse;
+            if let Outcome::Done { keep: true, .. } = outcome {
+                if reuse {
+                    pool.put_h1(conn);
                 }
             }
-            timings = Timings::default();
-            continue;
+            outcome
         }
-        timings.blocked += phases.queued;
-        (timings.sending, timings.waiting, timings.receiving) =
-            (phases.sending, phases.waiting, phases.receiving);
-        let mut ex = fail(timings, error);
-        (ex.bytes_sent, ex.bytes_received) = (spent.0 + phases.bytes.0, spent.1 + phases.bytes.1);
-        return ex;
+        Acquired::H2(conn) => {
+            let outcome = conn.exchange(out, hop.deadline, hop.discard, limit).await;
+            if matches!(&outcome, Outcome::Failed { retry, .. } if *retry != Retry::No) {
+                pool.drop_h2(&out.target.origin);
+            }
+            outcome
+        }
     }
+}
+
+/// The phases of the attempt that answered (or last failed) in the exchange's timings.
+fn add_phases(timings: &mut Timings, phases: &Phases) {
+    timings.blocked += phases.queued;
+    (timings.sending, timings.waiting, timings.receiving) =
+        (phases.sending, phases.waiting, phases.receiving);
+}
+
+/// Whether a failed attempt is sent again (after Go's back-off for a stream refused more than
+/// once); a timeout when the back-off reaches the deadline.
+async fn again(
+    hop: &Hop<'_>,
+    retry: Retry,
+    reused: bool,
+    attempt: u32,
+) -> Result<bool, RequestError> {
+    let again = match retry {
+        Retry::No => false,
+        Retry::Refused => true,
+        Retry::Unanswered { written } => {
+            reused && (!written || is_replayable(hop.method, hop.headers))
+        }
+    };
+    let now = tokio::time::Instant::now();
+    if !(again && attempt < MAX_ATTEMPTS && now < hop.deadline) {
+        return Ok(false);
+    }
+    // Go backs off from the second retry of a refused stream: 1 s, 2 s, 4 s…
+    if retry == Retry::Refused && attempt >= 2 {
+        let pause = Duration::from_secs(1 << (attempt - 2).min(5));
+        tokio::time::sleep_until((now + pause).min(hop.deadline)).await;
+        if tokio::time::Instant::now() >= hop.deadline {
+            return Err(timeout());
+        }
+    }
+    Ok(true)
 }
 
 /// Whether sending a request twice is harmless (Go's `isReplayable`): a safe method, or an

@@ -16,6 +16,7 @@ mod expected;
 mod framing;
 pub mod h1;
 mod h2;
+mod headers;
 pub mod hosts;
 mod io;
 mod k6opts;
@@ -40,6 +41,7 @@ pub use auth::AuthScheme;
 pub use cookies::{CookieJar, SharedJar};
 pub use errors::RequestError;
 pub use expected::{ExpectedStatuses, ResponseCallback};
+pub use headers::ResponseHeaders;
 pub use k6opts::{HttpDebug, K6Settings, RateLimiter};
 pub use netpolicy::{HostPattern, IpNet, NetPolicy};
 use pool::PoolHandle;
@@ -286,8 +288,8 @@ pub struct Exchange {
     pub status: u16,
     /// `HTTP/2.0`, `HTTP/1.1` or `HTTP/1.0`; empty without a response.
     pub proto: &'static str,
-    /// Response headers.
-    pub headers: HeaderMap,
+    /// Response headers (made into a map when first read as one).
+    pub headers: ResponseHeaders,
     /// Response body (empty when discarded).
     pub body: Bytes,
     /// Phase timings.
@@ -311,7 +313,7 @@ impl Exchange {
             url,
             status: 0,
             proto: "",
-            headers: HeaderMap::new(),
+            headers: ResponseHeaders::default(),
             body: Bytes::new(),
             timings,
             error: Some(error),
@@ -335,7 +337,7 @@ impl Exchange {
             url: self.url.clone(),
             status: self.status,
             proto: self.proto,
-            headers: HeaderMap::new(),
+            headers: ResponseHeaders::default(),
             body: Bytes::new(),
             timings: self.timings,
             error: self.error.clone(),
@@ -652,13 +654,13 @@ async fn hop(
 fn is_redirect(ex: &Exchange) -> bool {
     ex.error.is_none()
         && matches!(ex.status, 301 | 302 | 303 | 307 | 308)
-        && ex.headers.contains_key(http::header::LOCATION)
+        && ex.headers.contains(&http::header::LOCATION)
 }
 
 /// Decompresses the body of `ex` if its `Content-Encoding` asks for it; a failure fails the
 /// exchange (status 0, as k6 reports it).
 fn decode_body(ex: &mut Exchange, limit: u64) {
-    if !ex.headers.contains_key(http::header::CONTENT_ENCODING) {
+    if !ex.headers.contains(&http::header::CONTENT_ENCODING) {
         return;
     }
     let Some(codings) = decompress::codings(&ex.headers) else {

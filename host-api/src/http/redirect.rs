@@ -279,7 +279,7 @@ impl Chain {
     /// Stores the cookies `ex` set, if it set any and the request has a jar.
     pub(crate) fn store_cookies(&self, ex: &Exchange) {
         let Some(jar) = &self.jar else { return };
-        if !ex.headers.contains_key(SET_COOKIE) {
+        if !ex.headers.contains(&SET_COOKIE) {
             return;
         }
         if let Ok(url) = Url::parse(&ex.url) {

@@ -13,8 +13,12 @@
 //! asks of user agents.
 
 use bytes::{Buf, Bytes, BytesMut};
-use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderName, HeaderValue};
+use std::borrow::Cow;
+
+use http::{HeaderMap, HeaderName};
+use smallvec::SmallVec;
+
+use super::super::headers::{known_bit, unfolded, value_at, RawHead, ResponseHeaders};
 
 /// Limits on what a peer may send, in bytes and fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,8 +58,9 @@ pub struct Head {
     pub status: u16,
     /// Protocol version.
     pub version: Version,
-    /// Fields, in the order received (obs-folds replaced by spaces).
-    pub headers: HeaderMap,
+    /// Fields, in the order received (obs-folds replaced by spaces); made into a map when
+    /// first read as one.
+    pub headers: ResponseHeaders,
 }
 
 /// How the body of a response is delimited.
@@ -160,6 +165,8 @@ pub struct Decoder {
 }
 
 /// What parsing a head gave.
+// The head is the usual case: boxing it would cost an allocation per response.
+#[allow(clippy::large_enum_variant)]
 enum Parsed {
     Final(Head),
     /// A 1xx head was skipped.
@@ -169,6 +176,9 @@ enum Parsed {
 
 /// Field slots on the stack: enough for nearly every real response.
 const STACK_FIELDS: usize = 64;
+
+/// The longest field name a [`HeaderName`] takes.
+const MAX_NAME_LEN: usize = (1 << 16) - 1;
 
 impl Decoder {
     /// A decoder for the answer to a request; `head_request` when the method was `HEAD`.
@@ -352,7 +362,7 @@ impl Decoder {
         // Only the bytes a head may have are parsed: an error past them is a head too large,
         // however the bytes arrived.
         let parsed = parse_head(buf, buf.len().min(room + 1), &self.limits)?;
-        let Some((len, head)) = parsed else {
+        let Some((len, head, fields)) = parsed else {
             if buf.len() > room {
                 return Err(head_too_large(&self.limits));
             }
@@ -367,7 +377,7 @@ impl Decoder {
             self.state = State::Head { scanned: 0 };
             return Ok(Parsed::Interim);
         }
-        self.start_body(&head)?;
+        self.start_body(&head, fields)?;
         Ok(Parsed::Final(head))
     }
 
@@ -384,40 +394,26 @@ impl Decoder {
     }
 
     /// Decides the framing and keep-alive of the body that follows `head`.
-    fn start_body(&mut self, head: &Head) -> Result<(), Error> {
-        let h = &head.headers;
-        // One pass over the few fields of a head instead of a hashed lookup per name.
-        let (mut has_te, mut has_cl, mut has_connection) = (false, false, false);
-        for name in h.keys() {
-            if *name == TRANSFER_ENCODING {
-                has_te = true;
-            } else if *name == CONTENT_LENGTH {
-                has_cl = true;
-            } else if *name == CONNECTION {
-                has_connection = true;
-            }
-        }
-        if has_te {
-            check_transfer_encoding(h)?;
-        }
+    fn start_body(&mut self, head: &Head, f: FramingFields) -> Result<(), Error> {
+        let (has_te, has_cl) = (f.has_te, f.has_cl);
+        f.te?;
         let no_body = self.head_request || matches!(head.status, 100..=199 | 204 | 304);
         self.framing = if no_body {
             Framing::Empty
         } else if has_te {
             Framing::Chunked
         } else if has_cl {
-            match content_length(h)? {
+            match f.length? {
                 0 => Framing::Empty,
                 n => Framing::Length(n),
             }
         } else {
             Framing::UntilClose
         };
-        let token = |t: &str| has_connection && has_token(h, &CONNECTION, t);
         let persistent = match head.version {
             // HTTP/1.0 keeps a connection only when it says so, with a delimited body.
-            Version::Http10 => token("keep-alive") && !has_te,
-            Version::Http11 => !token("close"),
+            Version::Http10 => f.keep_alive && !has_te,
+            Version::Http11 => !f.close,
         };
         // Both lengths at once may be an attempt at response splitting (RFC 9112 §6.3):
         // the chunks are read, and the connection is not trusted with another request.
@@ -512,29 +508,26 @@ fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
     None
 }
 
-/// Where a field's name and value are in the buffer.
-type Fields = smallvec::SmallVec<[(HeaderName, usize, usize); 16]>;
-
 /// Parses the head at the front of `buf` and consumes it: `(length, head)`, or `None` when
 /// incomplete. Field values share the buffer's memory.
 fn parse_head(
     buf: &mut BytesMut,
     cap: usize,
     limits: &Limits,
-) -> Result<Option<(usize, Head)>, Error> {
+) -> Result<Option<(usize, Head, FramingFields)>, Error> {
     let mut stack = [httparse::EMPTY_HEADER; STACK_FIELDS];
     let mut heap = Vec::new();
     let mut on_heap = false;
     let mut config = httparse::ParserConfig::default();
     config.allow_obsolete_multiline_headers_in_responses(true);
-    let base = buf.as_ptr() as usize;
-    let (len, status, version, fields) = loop {
+    let (len, status, version, (fields, known, framing)) = loop {
         let slots: &mut [httparse::Header<'_>] = if on_heap { &mut heap } else { &mut stack };
         let mut res = httparse::Response::new(slots);
         match config.parse_response(&mut res, &buf[..cap]) {
             Ok(httparse::Status::Complete(len)) => {
-                let fields = locate(&res, base)?;
-                break (len, res.code.unwrap_or(0), res.version, fields);
+                let (known, framing) = scan(&res)?;
+                let n = res.headers.len();
+                break (len, res.code.unwrap_or(0), res.version, (n, known, framing));
             }
             Ok(httparse::Status::Partial) => return Ok(None),
             Err(httparse::Error::TooManyHeaders)
@@ -547,7 +540,7 @@ fn parse_head(
             Err(e) => return Err(malformed(e.to_string())),
         }
     };
-    if fields.len() > limits.max_fields {
+    if fields > limits.max_fields {
         return Err(too_many_fields(limits));
     }
     if status < 100 {
@@ -559,13 +552,13 @@ fn parse_head(
     } else {
         Version::Http11
     };
-    let raw = buf.split_to(len).freeze();
-    let mut headers = HeaderMap::with_capacity(fields.len());
-    for (name, start, end) in fields {
-        let value = field_value_at(&raw, start, end)
-            .ok_or_else(|| malformed(format!("invalid value of header `{name}`")))?;
-        headers.append(name, value);
-    }
+    let bytes = buf.split_to(len).freeze();
+    let raw = RawHead {
+        bytes,
+        fields,
+        known,
+    };
+    let headers = ResponseHeaders::raw(raw);
     Ok(Some((
         len,
         Head {
@@ -573,6 +566,7 @@ fn parse_head(
             version,
             headers,
         },
+        framing,
     )))
 }
 
@@ -580,37 +574,59 @@ fn too_many_fields(limits: &Limits) -> Error {
     malformed(format!("more than {} header fields", limits.max_fields))
 }
 
-/// The names of the fields httparse found, and where their values are (offsets from `base`).
-fn locate(res: &httparse::Response<'_, '_>, base: usize) -> Result<Fields, Error> {
-    let mut fields = Fields::new();
-    for h in res.headers.iter() {
-        let name = HeaderName::from_bytes(h.name.as_bytes())
-            .map_err(|_| malformed(format!("invalid header name `{}`", h.name)))?;
-        let start = h.value.as_ptr() as usize - base;
-        fields.push((name, start, start + h.value.len()));
-    }
-    Ok(fields)
+/// What the fields that decide a body's framing and the connection's reuse say.
+struct FramingFields {
+    has_te: bool,
+    has_cl: bool,
+    /// Whether `Transfer-Encoding` is `chunked` alone (when there is one).
+    te: Result<(), Error>,
+    /// The `Content-Length` (0 without one).
+    length: Result<u64, Error>,
+    /// `Connection` lists `close` / `keep-alive`.
+    close: bool,
+    keep_alive: bool,
 }
 
-/// The field value at `start..end` of `raw`, sharing its memory; an obs-fold (line end and
-/// indentation) becomes spaces (RFC 9112 §5.2).
-fn field_value_at(raw: &Bytes, start: usize, end: usize) -> Option<HeaderValue> {
-    // Line ends are not valid in a value: only a value that fails can hold an obs-fold, so
-    // the usual value is checked once, and takes the slice without another reference to it.
-    if let Ok(value) = HeaderValue::from_maybe_shared(raw.slice(start..end)) {
-        return Some(value);
+/// Field values, borrowed from the head unless an obs-fold had to be made spaces.
+type Values<'a> = SmallVec<[Cow<'a, [u8]>; 2]>;
+
+/// One pass over the fields httparse found: which of the fields the client looks at are
+/// there, and the framing fields' values.
+///
+/// httparse accepts only token bytes in a name, as a [`HeaderName`] does, and in a value only
+/// the bytes a [`http::HeaderValue`] takes (line ends aside, which an obs-fold has and which
+/// become spaces): a name's length is all that is left to check for the map to be made
+/// without failing later.
+fn scan(res: &httparse::Response<'_, '_>) -> Result<(u8, FramingFields), Error> {
+    let mut known = 0;
+    let (mut te, mut cl, mut connection) = (Values::new(), Values::new(), Values::new());
+    for h in res.headers.iter() {
+        if h.name.is_empty() || h.name.len() > MAX_NAME_LEN {
+            return Err(malformed(format!("invalid header name `{}`", h.name)));
+        }
+        let bit = known_bit(h.name.as_bytes());
+        known |= bit;
+        let list = match bit {
+            1 => &mut te,
+            2 => &mut cl,
+            4 => &mut connection,
+            _ => continue,
+        };
+        list.push(unfolded(h.value));
     }
-    let unfolded: Vec<u8> = raw[start..end]
-        .iter()
-        .map(|b| {
-            if matches!(*b, b'\r' | b'\n') {
-                b' '
-            } else {
-                *b
-            }
-        })
-        .collect();
-    HeaderValue::from_bytes(&unfolded).ok()
+    let framing = FramingFields {
+        has_te: !te.is_empty(),
+        has_cl: !cl.is_empty(),
+        te: if te.is_empty() {
+            Ok(())
+        } else {
+            check_transfer_encoding(&te)
+        },
+        length: content_length(&cl),
+        close: lists_token(&connection, "close"),
+        keep_alive: lists_token(&connection, "keep-alive"),
+    };
+    Ok((known, framing))
 }
 
 fn parse_trailers(section: &Bytes, limits: &Limits) -> Result<HeaderMap, Error> {
@@ -632,7 +648,7 @@ fn parse_trailers(section: &Bytes, limits: &Limits) -> Result<HeaderMap, Error> 
         let name = HeaderName::from_bytes(f.name.as_bytes())
             .map_err(|_| malformed(format!("invalid trailer name `{}`", f.name)))?;
         let start = f.value.as_ptr() as usize - base;
-        let value = field_value_at(section, start, start + f.value.len())
+        let value = value_at(section, start, start + f.value.len())
             .ok_or_else(|| malformed(format!("invalid value of trailer `{name}`")))?;
         trailers.append(name, value);
     }
@@ -641,21 +657,19 @@ fn parse_trailers(section: &Bytes, limits: &Limits) -> Result<HeaderMap, Error> 
 
 /// Accepts `Transfer-Encoding: chunked` and nothing else, as Go's client does: another coding
 /// would hand the script encoded bytes as the body.
-fn check_transfer_encoding(h: &HeaderMap) -> Result<(), Error> {
-    let mut codings = h
-        .get_all(TRANSFER_ENCODING)
+fn check_transfer_encoding(values: &[Cow<'_, [u8]>]) -> Result<(), Error> {
+    let mut codings = values
         .iter()
-        .flat_map(|v| v.as_bytes().split(|b| *b == b','))
+        .flat_map(|v| v.split(|b| *b == b','))
         .map(<[u8]>::trim_ascii)
         .filter(|t| !t.is_empty());
     let first = codings.next();
     if first.is_some_and(|t| t.eq_ignore_ascii_case(b"chunked")) && codings.next().is_none() {
         return Ok(());
     }
-    let all: Vec<String> = h
-        .get_all(TRANSFER_ENCODING)
+    let all: Vec<String> = values
         .iter()
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .map(|v| String::from_utf8_lossy(v).into_owned())
         .collect();
     Err(malformed(format!(
         "unsupported Transfer-Encoding `{}` (only `chunked` is supported)",
@@ -664,10 +678,10 @@ fn check_transfer_encoding(h: &HeaderMap) -> Result<(), Error> {
 }
 
 /// The body length of `Content-Length` fields, which must all agree.
-fn content_length(h: &HeaderMap) -> Result<u64, Error> {
+fn content_length(values: &[Cow<'_, [u8]>]) -> Result<u64, Error> {
     let mut length: Option<u64> = None;
-    for value in h.get_all(CONTENT_LENGTH) {
-        for part in value.as_bytes().split(|b| *b == b',') {
+    for value in values {
+        for part in value.split(|b| *b == b',') {
             let part = part.trim_ascii();
             let n = std::str::from_utf8(part)
                 .ok()
@@ -676,7 +690,7 @@ fn content_length(h: &HeaderMap) -> Result<u64, Error> {
                 .ok_or_else(|| {
                     malformed(format!(
                         "invalid Content-Length `{}`",
-                        String::from_utf8_lossy(value.as_bytes())
+                        String::from_utf8_lossy(value)
                     ))
                 })?;
             if length.is_some_and(|l| l != n) {
@@ -707,9 +721,18 @@ fn chunk_size(line: &[u8]) -> Result<u64, Error> {
 
 /// Whether any `name` field lists `token` (case-insensitive), as `Connection: close`.
 pub fn has_token(headers: &HeaderMap, name: &HeaderName, token: &str) -> bool {
-    headers.get_all(name).iter().any(|v| {
-        v.as_bytes()
-            .split(|b| *b == b',')
+    let values: Values<'_> = headers
+        .get_all(name)
+        .iter()
+        .map(|v| Cow::Borrowed(v.as_bytes()))
+        .collect();
+    lists_token(&values, token)
+}
+
+/// Whether any of `values` lists `token` (case-insensitive).
+fn lists_token(values: &[Cow<'_, [u8]>], token: &str) -> bool {
+    values.iter().any(|v| {
+        v.split(|b| *b == b',')
             .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
     })
 }

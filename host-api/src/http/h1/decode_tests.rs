@@ -456,3 +456,70 @@ fn a_body_that_came_with_its_head_is_taken_at_once() {
         "chunked bodies are decoded piece by piece"
     );
 }
+
+/// The map of a head is made only when asked for: what the decoder accepts must make one
+/// without failing, and what it refuses is refused when the head arrives, as before.
+#[test]
+fn fields_a_map_cannot_take_are_refused_with_the_head() {
+    for (raw, says) in [
+        (
+            &b"HTTP/1.1 200 OK\r\nX-A: a\x01b\r\n\r\n"[..],
+            "header value",
+        ),
+        (b"HTTP/1.1 200 OK\r\nX-A: a\x7fb\r\n\r\n", "header value"),
+        (b"HTTP/1.1 200 OK\r\nX\"A: b\r\n\r\n", "header name"),
+        (b"HTTP/1.1 200 OK\r\n: b\r\n\r\n", "header name"),
+        (b"HTTP/1.1 200 OK\r\nX A: b\r\n\r\n", "header name"),
+    ] {
+        let why = malformed_with(raw, true);
+        assert!(why.to_lowercase().contains(says), "{why} (wanted `{says}`)");
+    }
+    let mut long = b"HTTP/1.1 200 OK\r\n".to_vec();
+    long.extend(std::iter::repeat_n(b'x', 1 << 16));
+    long.extend_from_slice(b": 1\r\nContent-Length: 0\r\n\r\n");
+    let why = malformed_with(&long, true);
+    assert!(why.contains("invalid header name"), "{why}");
+    // Bytes over 0x7f (obs-text) are valid in a value, and reach the map as they came.
+    let d = decode(
+        b"HTTP/1.1 200 OK\r\nX-A: caf\xc3\xa9 \xff\r\nContent-Length: 0\r\n\r\n",
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        d.headers[0],
+        ("x-a".to_owned(), "caf\u{e9} \u{fffd}".to_owned())
+    );
+}
+
+/// The framing fields are read without the map, obs-folds included.
+#[test]
+fn folded_framing_fields_are_read_as_the_map_shows_them() {
+    let d = decode(
+        b"HTTP/1.1 200 OK\r\nConnection: keep-alive,\r\n close\r\nContent-Length:\r\n 2\r\n\r\nok",
+        false,
+    )
+    .unwrap();
+    assert_eq!(d.body, b"ok");
+    assert!(!d.keep_alive, "the folded `close` counts");
+    let (_, v) = d.headers.iter().find(|(k, _)| k == "connection").unwrap();
+    assert_eq!(v, "keep-alive,   close");
+}
+
+/// A head with more fields than the parser's slots on the stack gives every field in the map
+/// made later, in order.
+#[test]
+fn a_head_of_many_fields_makes_the_whole_map() {
+    let mut raw = b"HTTP/1.1 200 OK\r\n".to_vec();
+    for i in 0..200 {
+        raw.extend_from_slice(format!("X-{}: v{i}\r\n", i % 150).as_bytes());
+    }
+    raw.extend_from_slice(b"Content-Length: 0\r\n\r\n");
+    let d = decode(&raw, false).unwrap();
+    assert_eq!(d.headers.len(), 201);
+    assert_eq!(d.headers[0], ("x-0".to_owned(), "v0".to_owned()));
+    assert_eq!(d.headers[1], ("x-0".to_owned(), "v150".to_owned()));
+    assert_eq!(
+        d.headers[200],
+        ("content-length".to_owned(), "0".to_owned())
+    );
+}

@@ -109,7 +109,7 @@ struct Answer {
 enum Sent {
     All,
     /// The server answered before the request was fully written.
-    Early(Head),
+    Early(Box<Head>),
     /// Writing failed; the server may still have answered.
     Broken(io::Error),
 }
@@ -217,7 +217,7 @@ impl H1Conn {
         self.wbuf = wbuf;
         let (head, complete) = match sent? {
             Sent::All => (self.read_head(&mut decoder).await?, true),
-            Sent::Early(head) => (head, false),
+            Sent::Early(head) => (*head, false),
             Sent::Broken(write_err) => match self.read_head(&mut decoder).await {
                 Ok(head) => (head, false),
                 // Nothing came back: the write's error is the story.
@@ -337,7 +337,9 @@ impl H1Conn {
                 // The peer stopped sending; the write will tell how it ends.
                 Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => read_closed = true,
                 Poll::Ready(Ok(_)) => match decoder.decode(&mut self.rbuf) {
-                    Ok(Some(Event::Head(head))) => return Poll::Ready(Ok(Sent::Early(head))),
+                    Ok(Some(Event::Head(head))) => {
+                        return Poll::Ready(Ok(Sent::Early(Box::new(head))))
+                    }
                     Ok(_) => {}
                     Err(e) => return Poll::Ready(Err(Fail::decode(e))),
                 },

@@ -141,7 +141,7 @@ impl H2Conn {
             Ok(Ok((status, headers, body))) => Outcome::Done {
                 status,
                 proto: "HTTP/2.0",
-                headers,
+                headers: headers.into(),
                 body,
                 phases,
                 keep: true,

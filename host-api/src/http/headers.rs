@@ -1,0 +1,282 @@
+//! A response's header fields, made into a [`HeaderMap`] only when something asks for one.
+//!
+//! An HTTP/1.x head is kept as it arrived (its bytes, shared with the read buffer), with a
+//! note of which of the few fields the client itself looks at are there. Most requests only
+//! ask whether `Location`, `Content-Encoding` or `Set-Cookie` came, which that note answers;
+//! the map — the head parsed again, names and values checked, everything hashed — is made the
+//! first time anything reads the fields as a whole (the script, a redirect, decompression, a
+//! cookie jar, `httpDebug`). HTTP/2 responses arrive as a map.
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+use http::header::{
+    CONNECTION, CONTENT_ENCODING, CONTENT_LENGTH, LOCATION, SET_COOKIE, TRANSFER_ENCODING,
+    WWW_AUTHENTICATE,
+};
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+/// The fields the client looks at on every response, one bit each.
+const KNOWN: [HeaderName; 7] = [
+    TRANSFER_ENCODING,
+    CONTENT_LENGTH,
+    CONNECTION,
+    LOCATION,
+    CONTENT_ENCODING,
+    SET_COOKIE,
+    WWW_AUTHENTICATE,
+];
+
+/// The bit of a field name (as received, any case) among [`KNOWN`]; 0 for the others.
+pub(crate) fn known_bit(name: &[u8]) -> u8 {
+    let candidates: &[usize] = match name.len() {
+        8 => &[3],
+        10 => &[2, 5],
+        14 => &[1],
+        16 => &[4, 6],
+        17 => &[0],
+        _ => return 0,
+    };
+    for &i in candidates {
+        if name.eq_ignore_ascii_case(KNOWN[i].as_str().as_bytes()) {
+            return 1 << i;
+        }
+    }
+    0
+}
+
+/// A head's bytes as received (status line and fields), which httparse accepted: names are
+/// tokens no longer than a [`HeaderName`] takes, values hold only bytes a [`HeaderValue`]
+/// takes once an obs-fold's line ends are made spaces.
+#[derive(Debug, Clone)]
+pub(crate) struct RawHead {
+    pub(crate) bytes: Bytes,
+    /// How many fields it has.
+    pub(crate) fields: usize,
+    /// Which of [`KNOWN`] it has.
+    pub(crate) known: u8,
+}
+
+impl RawHead {
+    /// The fields as a map, in the order received.
+    fn to_map(&self) -> HeaderMap {
+        let mut slots = vec![httparse::EMPTY_HEADER; self.fields];
+        let mut res = httparse::Response::new(&mut slots);
+        let mut config = httparse::ParserConfig::default();
+        config.allow_obsolete_multiline_headers_in_responses(true);
+        let mut map = HeaderMap::with_capacity(self.fields);
+        if !matches!(
+            config.parse_response(&mut res, &self.bytes),
+            Ok(httparse::Status::Complete(_))
+        ) {
+            debug_assert!(false, "a head the decoder accepted does not parse again");
+            return map;
+        }
+        let base = self.bytes.as_ptr() as usize;
+        for h in res.headers.iter() {
+            let start = h.value.as_ptr() as usize - base;
+            let (Ok(name), Some(value)) = (
+                HeaderName::from_bytes(h.name.as_bytes()),
+                value_at(&self.bytes, start, start + h.value.len()),
+            ) else {
+                debug_assert!(false, "a field the decoder accepted is not valid");
+                continue;
+            };
+            map.append(name, value);
+        }
+        map
+    }
+}
+
+/// A value's bytes with an obs-fold's line ends made spaces (RFC 9112 §5.2).
+pub(crate) fn unfolded(v: &[u8]) -> Cow<'_, [u8]> {
+    if !v.iter().any(|b| matches!(*b, b'\r' | b'\n')) {
+        return Cow::Borrowed(v);
+    }
+    Cow::Owned(
+        v.iter()
+            .map(|b| {
+                if matches!(*b, b'\r' | b'\n') {
+                    b' '
+                } else {
+                    *b
+                }
+            })
+            .collect(),
+    )
+}
+
+/// The field value at `start..end` of `raw`, sharing its memory; an obs-fold (line end and
+/// indentation) becomes spaces.
+pub(crate) fn value_at(raw: &Bytes, start: usize, end: usize) -> Option<HeaderValue> {
+    // Line ends are not valid in a value: only a value that fails can hold an obs-fold, so
+    // the usual value is checked once, and takes the slice without another reference to it.
+    if let Ok(value) = HeaderValue::from_maybe_shared(raw.slice(start..end)) {
+        return Some(value);
+    }
+    HeaderValue::from_bytes(&unfolded(&raw[start..end])).ok()
+}
+
+/// A response's header fields: kept as received until a map is asked for (through `Deref`),
+/// then as that map.
+#[derive(Clone, Default)]
+pub struct ResponseHeaders {
+    raw: Option<RawHead>,
+    map: OnceLock<Box<HeaderMap>>,
+}
+
+impl ResponseHeaders {
+    pub(crate) fn raw(raw: RawHead) -> Self {
+        Self {
+            raw: Some(raw),
+            map: OnceLock::new(),
+        }
+    }
+
+    /// The fields as a map (made on the first call).
+    pub fn map(&self) -> &HeaderMap {
+        self.map.get_or_init(|| {
+            Box::new(match &self.raw {
+                Some(raw) => raw.to_map(),
+                None => HeaderMap::new(),
+            })
+        })
+    }
+
+    /// The fields as a map, owned.
+    pub fn into_map(self) -> HeaderMap {
+        self.map();
+        self.map.into_inner().map(|m| *m).unwrap_or_default()
+    }
+
+    /// Whether a field `name` is there; for the fields the client looks at on every response,
+    /// without making the map.
+    pub fn contains(&self, name: &HeaderName) -> bool {
+        if let (Some(raw), None) = (&self.raw, self.map.get()) {
+            if let Some(i) = KNOWN.iter().position(|k| k == name) {
+                return raw.known & (1 << i) != 0;
+            }
+        }
+        self.map().contains_key(name)
+    }
+}
+
+impl From<HeaderMap> for ResponseHeaders {
+    fn from(map: HeaderMap) -> Self {
+        Self {
+            raw: None,
+            map: OnceLock::from(Box::new(map)),
+        }
+    }
+}
+
+impl std::ops::Deref for ResponseHeaders {
+    type Target = HeaderMap;
+
+    fn deref(&self) -> &HeaderMap {
+        self.map()
+    }
+}
+
+impl std::ops::DerefMut for ResponseHeaders {
+    fn deref_mut(&mut self) -> &mut HeaderMap {
+        self.map();
+        self.raw = None;
+        self.map.get_mut().expect("made just above")
+    }
+}
+
+impl std::fmt::Debug for ResponseHeaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.map().fmt(f)
+    }
+}
+
+impl PartialEq for ResponseHeaders {
+    fn eq(&self, other: &Self) -> bool {
+        self.map() == other.map()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(head: &'static [u8]) -> ResponseHeaders {
+        let mut slots = [httparse::EMPTY_HEADER; 8];
+        let mut res = httparse::Response::new(&mut slots);
+        let mut config = httparse::ParserConfig::default();
+        config.allow_obsolete_multiline_headers_in_responses(true);
+        config.parse_response(&mut res, head).unwrap();
+        let known = res
+            .headers
+            .iter()
+            .fold(0, |k, h| k | known_bit(h.name.as_bytes()));
+        ResponseHeaders::raw(RawHead {
+            bytes: Bytes::from_static(head),
+            fields: res.headers.len(),
+            known,
+        })
+    }
+
+    const HEAD: &[u8] = b"HTTP/1.1 200 OK\r\nServer: x\r\nSet-Cookie: a=1\r\nX-Fold: a\r\n b\r\n\
+        set-cookie: b=2\r\nCONTENT-length: 0\r\nWww-Authenticate: Basic\r\n\r\n";
+
+    #[test]
+    fn lookups_without_the_map_agree_with_the_map() {
+        let h = raw(HEAD);
+        for name in &KNOWN {
+            let lazy = h.contains(name);
+            assert!(h.map.get().is_none(), "no map made for {name}");
+            assert_eq!(lazy, raw(HEAD).map().contains_key(name), "{name}");
+        }
+        assert!(h.contains(&SET_COOKIE) && h.contains(&CONTENT_LENGTH));
+        assert!(h.contains(&WWW_AUTHENTICATE) && !h.contains(&LOCATION));
+        // Another name makes the map.
+        assert!(h.contains(&HeaderName::from_static("x-fold")));
+        assert!(h.map.get().is_some());
+        assert_eq!(h.get("x-fold").unwrap(), "a   b");
+        let names: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "server",
+                "set-cookie",
+                "x-fold",
+                "content-length",
+                "www-authenticate"
+            ],
+            "in order, repeated names once"
+        );
+        assert_eq!(h.get_all("set-cookie").iter().count(), 2);
+        assert_eq!(known_bit(b"Location"), 1 << 3);
+        assert_eq!(known_bit(b"Locatiox"), 0);
+    }
+
+    #[test]
+    fn a_map_changed_in_place_stays_changed() {
+        let mut h = raw(HEAD);
+        h.remove("set-cookie");
+        h.insert("location", HeaderValue::from_static("/x"));
+        assert!(!h.contains(&SET_COOKIE));
+        assert!(h.contains(&LOCATION));
+        assert!(h.raw.is_none());
+        let cloned = h.clone();
+        assert_eq!(cloned.get("location").unwrap(), "/x");
+        assert_eq!(cloned, h);
+        assert_eq!(h.into_map().len(), 5);
+    }
+
+    #[test]
+    fn from_a_map_and_empty() {
+        let mut map = HeaderMap::new();
+        map.insert("a", HeaderValue::from_static("1"));
+        let h = ResponseHeaders::from(map);
+        assert!(h.contains(&HeaderName::from_static("a")));
+        assert!(!h.contains(&LOCATION));
+        let empty = ResponseHeaders::default();
+        assert!(!empty.contains(&SET_COOKIE));
+        assert!(empty.is_empty());
+    }
+}
