@@ -116,12 +116,33 @@ fn has_obs_fold(raw: &[u8]) -> bool {
         .any(|w| w[0] == b'\n' && (w[1] == b' ' || w[1] == b'\t'))
 }
 
-fn header<'a>(d: &'a h1::Decoded, name: &str) -> impl Iterator<Item = &'a [u8]> + 'a {
-    let name = name.to_owned();
-    d.headers
+/// Whether the head of `raw` has a field `name` (lower case), as received: stampede leaves
+/// some framing fields out of the decoded fields, as Go's client does.
+fn has_field(raw: &[u8], name: &str) -> bool {
+    let head_end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(raw.len());
+    raw[..head_end].split(|b| *b == b'\n').any(|line| {
+        line.len() > name.len()
+            && line[name.len()] == b':'
+            && line[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+    })
+}
+
+/// The fields compared: all but the framing fields, which stampede leaves out of a response's
+/// fields as Go's client does (`Transfer-Encoding`, a `Content-Length` chunks override,
+/// `Connection: close`, repeated `Content-Length`; README) and hyper keeps.
+fn compared(fields: &[(String, Vec<u8>)]) -> Vec<&(String, Vec<u8>)> {
+    fields
         .iter()
-        .filter(move |(k, _)| *k == name)
-        .map(|(_, v)| v.as_slice())
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "transfer-encoding" | "content-length" | "connection"
+            )
+        })
+        .collect()
 }
 
 /// Differences stampede makes on purpose, documented in the README: `None` when `ours` and
@@ -151,7 +172,7 @@ fn intended(
                 || raw.windows(2).any(|w| w[0] != b'\r' && w[1] == b'\n')
                 // hyper checks Content-Length on answers that have no body; stampede, as Go,
                 // ignores it there.
-                || (d.body.is_empty() && header(d, "content-length").next().is_some())
+                || (d.body.is_empty() && has_field(raw, "content-length"))
         }
         _ => false,
     }
@@ -182,11 +203,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
             }
             assert_eq!(d.status, h.status, "status");
             assert_eq!(d.http10, h.http10, "version");
-            assert_eq!(d.headers, h.headers, "headers");
+            assert_eq!(compared(&d.headers), compared(&h.headers), "headers");
             assert_eq!(d.body, h.body, "body");
             assert_eq!(d.trailers, h.trailers, "trailers");
-            let te = header(d, "transfer-encoding").next().is_some();
-            let cl = header(d, "content-length").next().is_some();
+            let te = has_field(raw, "transfer-encoding");
+            let cl = has_field(raw, "content-length");
             // Both lengths: stampede does not reuse the connection (RFC 9112 §6.3 says it
             // ought to be an error). HTTP/1.0 with chunks: faulty framing, never reused.
             // Bytes after the response: hyper reads them as the next response and gives the

@@ -18,6 +18,7 @@ mod http_client;
 mod http_compression;
 mod http_cookies;
 mod http_redirects;
+mod http_response_head;
 mod http_sdks;
 mod http_tls;
 mod http_wire;

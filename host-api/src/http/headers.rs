@@ -28,6 +28,11 @@ const KNOWN: [HeaderName; 7] = [
     WWW_AUTHENTICATE,
 ];
 
+/// The bits of the framing fields among [`KNOWN`].
+pub(crate) const TRANSFER_ENCODING_BIT: u8 = 1;
+pub(crate) const CONTENT_LENGTH_BIT: u8 = 1 << 1;
+pub(crate) const CONNECTION_BIT: u8 = 1 << 2;
+
 /// The bit of a field name (as received, any case) among [`KNOWN`]; 0 for the others.
 pub(crate) fn known_bit(name: &[u8]) -> u8 {
     let candidates: &[usize] = match name.len() {
@@ -56,6 +61,9 @@ pub(crate) struct RawHead {
     pub(crate) fields: usize,
     /// Which of [`KNOWN`] it has.
     pub(crate) known: u8,
+    /// Which of [`KNOWN`] the map leaves out, as Go's client takes them out of a response's
+    /// fields (see [`ResponseHeaders::hide`]).
+    pub(crate) hidden: u8,
 }
 
 impl RawHead {
@@ -74,7 +82,19 @@ impl RawHead {
             return map;
         }
         let base = self.bytes.as_ptr() as usize;
+        let mut length_seen = false;
         for h in res.headers.iter() {
+            let bit = known_bit(h.name.as_bytes());
+            if bit & self.hidden != 0 {
+                continue;
+            }
+            // Go keeps one of several (equal) `Content-Length` fields.
+            if bit == CONTENT_LENGTH_BIT {
+                if length_seen {
+                    continue;
+                }
+                length_seen = true;
+            }
             let start = h.value.as_ptr() as usize - base;
             let (Ok(name), Some(value)) = (
                 HeaderName::from_bytes(h.name.as_bytes()),
@@ -89,26 +109,24 @@ impl RawHead {
     }
 }
 
-/// A value's bytes with an obs-fold's line ends made spaces (RFC 9112 §5.2).
+/// A value's bytes with each obs-fold (a line end and the next line's indentation) made one
+/// space, as Go's client reads it: every line trimmed, the lines joined by a space.
 pub(crate) fn unfolded(v: &[u8]) -> Cow<'_, [u8]> {
     if !v.iter().any(|b| matches!(*b, b'\r' | b'\n')) {
         return Cow::Borrowed(v);
     }
-    Cow::Owned(
-        v.iter()
-            .map(|b| {
-                if matches!(*b, b'\r' | b'\n') {
-                    b' '
-                } else {
-                    *b
-                }
-            })
-            .collect(),
-    )
+    let mut out = Vec::with_capacity(v.len());
+    for (i, line) in v.split(|b| *b == b'\n').enumerate() {
+        if i > 0 {
+            out.push(b' ');
+        }
+        out.extend_from_slice(line.trim_ascii());
+    }
+    Cow::Owned(out)
 }
 
 /// The field value at `start..end` of `raw`, sharing its memory; an obs-fold (line end and
-/// indentation) becomes spaces.
+/// indentation) becomes a space.
 pub(crate) fn value_at(raw: &Bytes, start: usize, end: usize) -> Option<HeaderValue> {
     // Line ends are not valid in a value: only a value that fails can hold an obs-fold, so
     // the usual value is checked once, and takes the slice without another reference to it.
@@ -131,6 +149,17 @@ impl ResponseHeaders {
         Self {
             raw: Some(raw),
             map: OnceLock::new(),
+        }
+    }
+
+    /// Leaves the fields of `mask` (bits of [`KNOWN`]) out of the map, as Go's client does with
+    /// `Transfer-Encoding`, a `Content-Length` that chunks override and `Connection: close`.
+    /// Only before the map is made: the decoder calls it on the head it parsed.
+    pub(crate) fn hide(&mut self, mask: u8) {
+        if let Some(raw) = &mut self.raw {
+            debug_assert!(self.map.get().is_none(), "hidden after the map was made");
+            raw.hidden |= mask;
+            raw.known &= !mask;
         }
     }
 
@@ -217,6 +246,7 @@ mod tests {
             bytes: Bytes::from_static(head),
             fields: res.headers.len(),
             known,
+            hidden: 0,
         })
     }
 
@@ -236,7 +266,7 @@ mod tests {
         // Another name makes the map.
         assert!(h.contains(&HeaderName::from_static("x-fold")));
         assert!(h.map.get().is_some());
-        assert_eq!(h.get("x-fold").unwrap(), "a   b");
+        assert_eq!(h.get("x-fold").unwrap(), "a b");
         let names: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
         assert_eq!(
             names,

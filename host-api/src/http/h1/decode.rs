@@ -18,7 +18,10 @@ use std::borrow::Cow;
 use http::{HeaderMap, HeaderName};
 use smallvec::SmallVec;
 
-use super::super::headers::{known_bit, unfolded, value_at, RawHead, ResponseHeaders};
+use super::super::headers::{
+    known_bit, unfolded, value_at, RawHead, ResponseHeaders, CONNECTION_BIT, CONTENT_LENGTH_BIT,
+    TRANSFER_ENCODING_BIT,
+};
 
 /// Limits on what a peer may send, in bytes and fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -377,6 +380,8 @@ impl Decoder {
             self.state = State::Head { scanned: 0 };
             return Ok(Parsed::Interim);
         }
+        let mut head = head;
+        head.headers.hide(self.hidden_fields(&head, &fields));
         self.start_body(&head, fields)?;
         Ok(Parsed::Final(head))
     }
@@ -391,6 +396,22 @@ impl Decoder {
             scanned: buf.len().saturating_sub(3).max(1),
         };
         Parsed::Incomplete
+    }
+
+    /// The framing fields Go's client takes out of a final head's fields (`net/http`'s
+    /// `readTransfer`): `Transfer-Encoding` always; `Content-Length` when chunks override it
+    /// (HTTP/1.1, a body expected); `Connection` when it says `close` (HTTP/1.1).
+    fn hidden_fields(&self, head: &Head, f: &FramingFields) -> u8 {
+        let mut mask = TRANSFER_ENCODING_BIT;
+        let http11 = head.version == Version::Http11;
+        let no_body = self.head_request || matches!(head.status, 100..=199 | 204 | 304);
+        if f.has_te && http11 && !no_body {
+            mask |= CONTENT_LENGTH_BIT;
+        }
+        if f.close && http11 {
+            mask |= CONNECTION_BIT;
+        }
+        mask
     }
 
     /// Decides the framing and keep-alive of the body that follows `head`.
@@ -557,6 +578,7 @@ fn parse_head(
         bytes,
         fields,
         known,
+        hidden: 0,
     };
     let headers = ResponseHeaders::raw(raw);
     Ok(Some((
