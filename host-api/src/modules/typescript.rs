@@ -47,9 +47,100 @@ impl Emitter for Collected {
     }
 }
 
+/// The deepest brackets (`(`, `[`, `{`) a TypeScript file may nest. swc parses, transforms
+/// and drops the syntax tree by recursion; past this a file is refused before it is parsed.
+pub const MAX_NESTING: usize = 1000;
+
+/// The stack of the thread that transforms a file. The VU that asks runs on a fiber whose
+/// stack (1 MiB, half of it wasm's) swc would overflow at some 350 nested parentheses, and an
+/// overflow there ends the process. The stack is address space: only the pages used are memory.
+const STRIP_STACK: usize = 256 << 20;
+
 /// The JavaScript of the TypeScript module `text`, read from `path`. An error names the file,
 /// the line and column (1-based), and what is wrong there.
+///
+/// The work is done on a thread of its own, with a stack large enough for [`MAX_NESTING`].
 pub fn strip(path: &Path, text: String) -> Result<Stripped, String> {
+    if let Some(line) = too_deep(&text) {
+        return Err(format!(
+            "{}:{line}: brackets nest more than {MAX_NESTING} deep, more than a TypeScript file may",
+            path.display()
+        ));
+    }
+    let owned = path.to_owned();
+    let worker = std::thread::Builder::new()
+        .name("typescript".into())
+        .stack_size(STRIP_STACK)
+        .spawn(move || transform(&owned, text))
+        .map_err(|e| {
+            format!(
+                "{}: cannot start the TypeScript compiler: {e}",
+                path.display()
+            )
+        })?;
+    worker.join().unwrap_or_else(|_| {
+        Err(format!(
+            "{}: the TypeScript compiler failed on this file",
+            path.display()
+        ))
+    })
+}
+
+/// The 1-based line where brackets first nest past [`MAX_NESTING`], if they do. Strings,
+/// template literals and comments are skipped; a bracket inside a regular expression counts
+/// (the bound is far above what code nests, so that slack does not matter).
+fn too_deep(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let (mut depth, mut line, mut i) = (0usize, 1usize, 0usize);
+    while i < bytes.len() {
+        let b = bytes[i];
+        i += 1;
+        match b {
+            b'\n' => line += 1,
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(line);
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'\'' | b'"' | b'`' => i = skip_string(bytes, i, b, &mut line),
+            b'/' if bytes.get(i) == Some(&b'/') => {
+                i = bytes[i..]
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .map_or(bytes.len(), |n| i + n);
+            }
+            b'/' if bytes.get(i) == Some(&b'*') => {
+                let end = text[i + 1..]
+                    .find("*/")
+                    .map_or(bytes.len(), |n| i + 1 + n + 2);
+                line += bytes[i..end].iter().filter(|&&c| c == b'\n').count();
+                i = end;
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The index just past the string that `quote` opened before `i`, counting its lines.
+fn skip_string(bytes: &[u8], mut i: usize, quote: u8, line: &mut usize) -> usize {
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 1,
+            b'\n' if quote != b'`' => return i,
+            b'\n' => *line += 1,
+            c if c == quote => return i + 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
+/// [`strip`]'s work, on the thread with the large stack.
+fn transform(path: &Path, text: String) -> Result<Stripped, String> {
     let cm: Lrc<SourceMap> = Default::default();
     let collected = Collected::default();
     let handler = Handler::with_emitter(true, false, Box::new(collected.clone()));
@@ -135,6 +226,49 @@ mod tests {
         .unwrap_err();
         assert!(e.starts_with("SyntaxError: "), "{e}");
         assert!(e.contains("/s/a.ts:2:10"), "{e}");
+    }
+
+    /// `const x: number = ` and a value nested `n` deep: parentheses, arrays and objects.
+    fn nested(n: usize) -> String {
+        let open = "([{a:".repeat(n / 3) + &"(".repeat(n % 3);
+        let close = ")".repeat(n % 3) + &"}])".repeat(n / 3);
+        format!(
+            "// ((((( in a comment\nconst s = '[[[[';\nexport const x: number = {open}1{close};\n"
+        )
+    }
+
+    #[test]
+    fn nesting_up_to_the_bound_is_transformed_on_a_small_stack() {
+        // A VU calls on a fiber with 512 KiB for host calls; swc alone needs far more here.
+        let small = std::thread::Builder::new().stack_size(512 << 10);
+        let out = small
+            .spawn(|| strip(Path::new("/s/deep.ts"), nested(MAX_NESTING)))
+            .unwrap()
+            .join()
+            .unwrap()
+            .unwrap();
+        assert!(
+            out.code.contains("export const x = ["),
+            "{}",
+            &out.code[..80]
+        );
+        // The string's four and one per array.
+        assert_eq!(out.code.matches('[').count(), 4 + MAX_NESTING / 3);
+    }
+
+    #[test]
+    fn nesting_past_the_bound_is_refused_with_the_line() {
+        let e = strip(Path::new("/s/deep.ts"), nested(MAX_NESTING + 1)).unwrap_err();
+        assert_eq!(
+            e,
+            "/s/deep.ts:3: brackets nest more than 1000 deep, more than a TypeScript file may"
+        );
+        // Brackets in strings, templates and comments do not count.
+        let quoted = format!(
+            "const a = '{0}';\nconst b = `{0}\n`;\n/* {0} */ // {0}\nexport const c = \"{0}\";\n",
+            "(".repeat(MAX_NESTING + 1)
+        );
+        assert_eq!(too_deep(&quoted), None);
     }
 
     #[test]
