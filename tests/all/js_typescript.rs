@@ -225,4 +225,20 @@ fn deep_nesting_in_a_typescript_import_is_transformed_or_refused_not_a_crash() {
         "{}",
         r.output()
     );
+
+    // A chain without brackets nests as deep: a million `!` overflowed even a 256 MiB stack.
+    let chain = format!(
+        "export const deep: boolean = {}true;\n",
+        "!".repeat(1 << 20)
+    );
+    let dir = TempDir::new("ts-long-chain");
+    write_files(&dir, &[("deep.ts", &chain), ("script.js", script)]);
+    let r = run_js(&dir.path("script.js"), &["-q"]);
+    assert_eq!(r.code, SCRIPT_EXCEPTION, "{}", r.output());
+    assert!(
+        r.stderr
+            .contains("deep.ts:1: more than 20000 bytes of code without a ';' or ','"),
+        "{}",
+        r.output()
+    );
 }

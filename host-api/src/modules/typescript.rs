@@ -48,7 +48,8 @@ impl Emitter for Collected {
 }
 
 /// The deepest brackets (`(`, `[`, `{`) a TypeScript file may nest. swc parses, transforms
-/// and drops the syntax tree by recursion; past this a file is refused before it is parsed.
+/// and drops the syntax tree by recursion; past this (or [`MAX_CHAIN`]) a file is refused
+/// before it is parsed.
 pub const MAX_NESTING: usize = 1000;
 
 /// The stack of the thread that transforms a file. The VU that asks runs on a fiber whose
@@ -61,9 +62,9 @@ const STRIP_STACK: usize = 256 << 20;
 ///
 /// The work is done on a thread of its own, with a stack large enough for [`MAX_NESTING`].
 pub fn strip(path: &Path, text: String) -> Result<Stripped, String> {
-    if let Some(line) = too_deep(&text) {
+    if let Some((line, what)) = too_deep(&text) {
         return Err(format!(
-            "{}:{line}: brackets nest more than {MAX_NESTING} deep, more than a TypeScript file may",
+            "{}:{line}: {what}: nested deeper than a TypeScript file may be",
             path.display()
         ));
     }
@@ -86,24 +87,35 @@ pub fn strip(path: &Path, text: String) -> Result<Stripped, String> {
     })
 }
 
-/// The 1-based line where brackets first nest past [`MAX_NESTING`], if they do. Strings,
-/// template literals and comments are skipped; a bracket inside a regular expression counts
-/// (the bound is far above what code nests, so that slack does not matter).
-fn too_deep(text: &str) -> Option<usize> {
+/// The most code (bytes, outside strings and comments, not counting spaces) between a `;` or
+/// `,` and the start of the file or of the brackets around it: an expression or statement
+/// chain (`!!!…`, `a + a + …`, `if (a) if (a) …`) nests about this deep in swc's syntax tree.
+pub const MAX_CHAIN: usize = 20_000;
+
+/// Where a file nests past [`MAX_NESTING`] or [`MAX_CHAIN`], if it does: the 1-based line and
+/// which bound. Strings, template literals and comments are skipped; a bracket inside a
+/// regular expression counts (the bounds are far above what code nests, so that slack does
+/// not matter).
+fn too_deep(text: &str) -> Option<(usize, String)> {
     let bytes = text.as_bytes();
-    let (mut depth, mut line, mut i) = (0usize, 1usize, 0usize);
+    let (mut line, mut i) = (1usize, 0usize);
+    // The chain so far, and the chain at each open bracket around this place.
+    let (mut chain, mut open) = (0usize, Vec::new());
     while i < bytes.len() {
         let b = bytes[i];
         i += 1;
         match b {
             b'\n' => line += 1,
+            b' ' | b'\t' | b'\r' => {}
             b'(' | b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Some(line);
+                open.push(chain);
+                chain += 1;
+                if open.len() > MAX_NESTING {
+                    return Some((line, format!("brackets nest more than {MAX_NESTING} deep")));
                 }
             }
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b')' | b']' | b'}' => chain = open.pop().unwrap_or(0),
+            b';' | b',' => chain = open.last().map_or(0, |c| c + 1),
             b'\'' | b'"' | b'`' => i = skip_string(bytes, i, b, &mut line),
             b'/' if bytes.get(i) == Some(&b'/') => {
                 i = bytes[i..]
@@ -118,7 +130,11 @@ fn too_deep(text: &str) -> Option<usize> {
                 line += bytes[i..end].iter().filter(|&&c| c == b'\n').count();
                 i = end;
             }
-            _ => {}
+            _ => chain += 1,
+        }
+        if chain > MAX_CHAIN {
+            let what = format!("more than {MAX_CHAIN} bytes of code without a ';' or ','");
+            return Some((line, what));
         }
     }
     None
@@ -261,7 +277,7 @@ mod tests {
         let e = strip(Path::new("/s/deep.ts"), nested(MAX_NESTING + 1)).unwrap_err();
         assert_eq!(
             e,
-            "/s/deep.ts:3: brackets nest more than 1000 deep, more than a TypeScript file may"
+            "/s/deep.ts:3: brackets nest more than 1000 deep: nested deeper than a TypeScript file may be"
         );
         // Brackets in strings, templates and comments do not count.
         let quoted = format!(
@@ -269,6 +285,46 @@ mod tests {
             "(".repeat(MAX_NESTING + 1)
         );
         assert_eq!(too_deep(&quoted), None);
+    }
+
+    #[test]
+    fn chains_up_to_the_bound_are_transformed_and_longer_ones_refused() {
+        // Each of these nests once per byte or two; at the bound, swc's recursion fits the
+        // thread's stack with room to spare (a million `!` overflowed 256 MiB: the process ended).
+        let n = MAX_CHAIN - 30;
+        let chains = [
+            format!("export const x = {}true;\n", "!".repeat(n)),
+            // (swc takes time quadratic in a chain of `+`: 28 s for 10,000 in a debug build.)
+            format!("export const x = true{};\n", "+1".repeat(2_000)),
+            format!("export const x = {}true;\n", "a=>".repeat(n / 3)),
+            // Chains in brackets add up: `(` does not start a new one.
+            format!(
+                "export const x = {}true{};\n",
+                "!!!!!!!!!!!!!!!!!!!(".repeat(900),
+                ")".repeat(900)
+            ),
+        ];
+        for text in chains {
+            let r = strip(Path::new("/s/c.ts"), text);
+            assert!(r.is_ok(), "{:?}", r.err());
+        }
+        let refused = [
+            format!("export const x = {}true;\n", "!".repeat(MAX_CHAIN)),
+            format!("export const x = {}true;\n", "!".repeat(1 << 20)),
+            format!("let a = 1;\n{}a = 2;\n", "if(a)".repeat(200_000)),
+            format!(
+                "export const x = {}true{};\n",
+                "!!!!!!!!!!!!!!!!!!!!!!!!(".repeat(900),
+                ")".repeat(900)
+            ),
+        ];
+        for text in refused {
+            let e = strip(Path::new("/s/c.ts"), text).unwrap_err();
+            assert!(e.contains("more than 20000 bytes of code without"), "{e}");
+        }
+        // Commas and semicolons end a chain: a long file of short statements is fine.
+        assert_eq!(too_deep(&"let a = !!b;\n".repeat(10_000)), None);
+        assert_eq!(too_deep(&format!("[{}]", "-1,".repeat(50_000))), None);
     }
 
     #[test]
