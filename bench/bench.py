@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 
+import vu_memory  # bench/, next to this file
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
 STAMPEDE = os.path.join(TARGET, "release", "stampede")
@@ -260,10 +262,7 @@ def pss_during(cmd, settle, env=None):
     time.sleep(settle)
     rss = pss = 0
     try:
-        with open(f"/proc/{p.pid}/smaps_rollup") as f:
-            text = f.read()
-        rss = int(re.search(r"^Rss:\s+(\d+) kB", text, re.M).group(1)) * 1024
-        pss = int(re.search(r"^Pss:\s+(\d+) kB", text, re.M).group(1)) * 1024
+        rss, pss = (kib * 1024 for kib in vu_memory.rollup(p.pid))
     except (OSError, AttributeError):
         pass
     p.wait()
@@ -448,7 +447,6 @@ def main():
                 per_vu = (ok[2]["rss"] - ok[0]["rss"]) / (ok[2]["vus"] - ok[0]["vus"])
                 print(f"memory per VU: {per_vu / 1024:.1f} KiB ((RSS at 10,000 - RSS at 1) / 9,999)")
             log("== where an idle VU's memory goes (smaps, 1 and 1,000 VUs)")
-            import vu_memory
             vu_memory.report(STAMPEDE, [("Rust", GUEST), ("JavaScript", os.path.join(ROOT, "bench", "scripts", "get.js"))],
                              [1000], log=log)
             try:

@@ -115,6 +115,13 @@ def totals(maps, stack_size):
     return out
 
 
+def rollup(pid):
+    """The process's RSS and PSS in KiB, from /proc/PID/smaps_rollup (OSError when it is gone)."""
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        text = f.read()
+    return tuple(int(re.search(rf"^{k}:\s+(\d+) kB", text, re.M).group(1)) for k in ("Rss", "Pss"))
+
+
 def settled(pid, least=2.0, most=60.0):
     """Waits until the process's RSS stops growing (all VUs made and asleep)."""
     start = time.monotonic()
@@ -122,8 +129,7 @@ def settled(pid, least=2.0, most=60.0):
     while time.monotonic() - start < most:
         time.sleep(0.5 if time.monotonic() - start >= least else least)
         try:
-            with open(f"/proc/{pid}/smaps_rollup") as f:
-                rss = int(re.search(r"^Rss:\s+(\d+) kB", f.read(), re.M).group(1))
+            rss, _ = rollup(pid)
         except (OSError, AttributeError):
             return False
         if last > 0 and abs(rss - last) <= max(256, rss // 200):
