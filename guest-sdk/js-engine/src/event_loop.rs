@@ -1,9 +1,13 @@
-//! The event loop of a VU: promise jobs, and timers (`setTimeout`, `setInterval`).
+//! The event loop of a VU: promise jobs, timers (`setTimeout`, `setInterval`) and the
+//! requests of `http.asyncRequest`.
 //!
 //! Host calls block the VU (not the test: the host suspends this VU's fiber), so an `async`
-//! iteration settles by running promise jobs until none is left; when only timers remain, the
-//! VU sleeps through the host until the earliest is due, as k6's event loop waits for them.
-//! An iteration ends when its promise has settled and no job or timer is left, as in k6.
+//! iteration settles by running promise jobs until none is left. Then, as k6's event loop,
+//! it waits for what comes next: a request in flight completing (the host's
+//! `async-http.wait`, which returns them in the order they completed) or the earliest timer
+//! being due. Requests run on the host meanwhile, whatever the VU does. An iteration ends
+//! when its promise has settled and no job, timer or request is left, as in k6; when it
+//! throws, the requests still in flight are cancelled (by the host, at the end of the call).
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -11,7 +15,7 @@ use std::collections::BTreeMap;
 use rquickjs::function::{Opt, Rest};
 use rquickjs::{Ctx, Error, FromJs, Function, Persistent, Promise, Result, Value};
 
-use crate::host::context;
+use crate::host::{async_http, context};
 
 /// A pending timer: when it is due (ms on the VU's clock), its callback and arguments, and
 /// its period when it repeats.
@@ -30,6 +34,64 @@ struct Timers {
 
 thread_local! {
     static TIMERS: RefCell<Timers> = RefCell::new(Timers::default());
+    /// The requests in flight, by the host's number: what to call with the outcome
+    /// (`(responseHandle)` or `(undefined, error)`).
+    static REQUESTS: RefCell<BTreeMap<u64, Persistent<Function<'static>>>> =
+        const { RefCell::new(BTreeMap::new()) };
+}
+
+/// Notes request `id` (started on the host): `on_done` gets its outcome.
+pub fn add_request<'js>(ctx: &Ctx<'js>, id: u64, on_done: Function<'js>) {
+    let f = Persistent::save(ctx, on_done);
+    REQUESTS.with(|r| r.borrow_mut().insert(id, f));
+}
+
+/// Waits for requests in flight (at most `timeout_ms`), and hands each completed one to its
+/// callback, in the order they completed; false when none completed.
+fn collect_requests(ctx: &Ctx<'_>, timeout_ms: Option<f64>) -> Result<bool> {
+    let done = async_http::wait(timeout_ms);
+    let any = !done.is_empty();
+    for c in done {
+        let Some(f) = REQUESTS.with(|r| r.borrow_mut().remove(&c.id)) else {
+            continue;
+        };
+        let f = f.restore(ctx)?;
+        match c.outcome {
+            Ok(response) => {
+                let handle = crate::modules::host::keep(response);
+                f.call::<_, ()>((handle,))?;
+            }
+            Err(error) => f.call::<_, ()>((Value::new_undefined(ctx.clone()), error))?,
+        }
+    }
+    Ok(any)
+}
+
+/// Runs what comes next once no promise job is left: a due timer, else the requests that
+/// complete before the next timer, else that timer; false when nothing is left.
+fn run_next_event(ctx: &Ctx<'_>) -> Result<bool> {
+    if REQUESTS.with(|r| r.borrow().is_empty()) {
+        return run_next_timer(ctx);
+    }
+    let wait = next_timer().map(|(_, due)| (due - now_ms()).max(0.0));
+    if wait == Some(0.0) {
+        return run_next_timer(ctx);
+    }
+    if collect_requests(ctx, wait)? {
+        return Ok(true);
+    }
+    if wait.is_none() {
+        // Nothing completed and nothing else to wait for: the host has no request of ours in
+        // flight (it never forgets one during a call), so there is nothing left.
+        REQUESTS.with(|r| r.borrow_mut().clear());
+        return Ok(false);
+    }
+    run_next_timer(ctx)
+}
+
+/// Forgets the requests in flight (the host cancels them when the call ends).
+pub fn clear_requests() {
+    REQUESTS.with(|r| r.borrow_mut().clear());
 }
 
 /// Milliseconds on a monotonic clock.
@@ -91,16 +153,20 @@ pub fn clear_timers() {
     TIMERS.with(|t| t.borrow_mut().by_id.clear());
 }
 
-/// Runs the earliest timer, sleeping until it is due; false when there is none.
-fn run_next_timer(ctx: &Ctx<'_>) -> Result<bool> {
-    let next = TIMERS.with(|t| {
+/// The earliest timer: its id and when it is due.
+fn next_timer() -> Option<(u32, f64)> {
+    TIMERS.with(|t| {
         let t = t.borrow();
         t.by_id
             .iter()
             .min_by(|a, b| a.1.due_ms.total_cmp(&b.1.due_ms))
             .map(|(id, timer)| (*id, timer.due_ms))
-    });
-    let Some((id, due)) = next else {
+    })
+}
+
+/// Runs the earliest timer, sleeping until it is due; false when there is none.
+fn run_next_timer(ctx: &Ctx<'_>) -> Result<bool> {
+    let Some((id, due)) = next_timer() else {
         return Ok(false);
     };
     let wait = due - now_ms();
@@ -146,7 +212,7 @@ pub fn settle<'js, T: FromJs<'js>>(ctx: &Ctx<'js>, promise: Promise<'js>) -> Res
         if ctx.execute_pending_job() {
             continue;
         }
-        if !run_next_timer(ctx)? {
+        if !run_next_event(ctx)? {
             return Err(Error::new_from_js_message(
                 "promise",
                 "value",
@@ -157,26 +223,32 @@ pub fn settle<'js, T: FromJs<'js>>(ctx: &Ctx<'js>, promise: Promise<'js>) -> Res
 }
 
 /// `settle` for a value that may be a promise (an `async` function's result); then, as k6's
-/// event loop does, runs what the iteration left queued — promise jobs and timers — until
-/// nothing is left (an interval never cleared holds the iteration, as in k6).
+/// event loop does, runs what the iteration left queued — promise jobs, timers and requests
+/// in flight — until nothing is left (an interval never cleared holds the iteration, as in
+/// k6). When the value is an error, nothing more runs: k6 ends the iteration there, and the
+/// requests still in flight are cancelled.
 pub fn settle_value<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> Result<Value<'js>> {
     let result = match value.as_promise() {
         Some(p) => settle::<Value>(ctx, p.clone()),
         None => Ok(value),
     };
-    let drained = drain(ctx);
+    let drained = match &result {
+        Ok(_) => drain(ctx),
+        Err(_) => Ok(()),
+    };
     clear_timers();
+    clear_requests();
     let value = result?;
     drained.map(|()| value)
 }
 
-/// Runs promise jobs and due timers until none is left.
+/// Runs promise jobs, due timers and completed requests until none is left.
 fn drain(ctx: &Ctx<'_>) -> Result<()> {
     loop {
         if ctx.execute_pending_job() {
             continue;
         }
-        if !run_next_timer(ctx)? {
+        if !run_next_event(ctx)? {
             return Ok(());
         }
     }
