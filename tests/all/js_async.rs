@@ -253,6 +253,34 @@ fn with_throw_a_request_without_response_rejects_its_promise_as_k6_does() {
     assert_eq!(r.metric("http_reqs", "count"), 2.0, "{}", r.output());
 }
 
+const UNCAUGHT: &str = r#"
+import http from 'k6/http';
+
+export const options = { iterations: 1, throw: true };
+
+export default function () {
+  http.asyncRequest('GET', 'http://127.0.0.1:1/x');
+  http.asyncRequest('GET', `${__ENV.BASE_URL}/delay/1000`);
+}
+"#;
+
+#[test]
+fn a_rejection_nothing_handles_fails_the_iteration_and_cancels_the_rest() {
+    // k6 v2.2.0: `Uncaught (in promise) Get "http://127.0.0.1:1/x": dial tcp 127.0.0.1:1:
+    // connect: connection refused`, one http_reqs sample, an iteration of 15 ms.
+    let (r, _dir) = run(UNCAUGHT, &[]);
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert!(
+        r.stderr
+            .contains(r#"Uncaught (in promise) Get \"http://127.0.0.1:1/x\": "#),
+        "{}",
+        r.output()
+    );
+    assert_eq!(r.metric("http_reqs", "count"), 1.0, "{}", r.output());
+    let took = r.metric("iteration_duration", "max");
+    assert!(took < 800.0, "the iteration waited: {took} ms");
+}
+
 const CANCEL: &str = r#"
 import http from 'k6/http';
 

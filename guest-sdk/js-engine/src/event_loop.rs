@@ -205,12 +205,26 @@ fn run_next_timer(ctx: &Ctx<'_>) -> Result<bool> {
 
 /// Waits for `promise` to settle, running jobs and timers; its value, or its rejection thrown.
 pub fn settle<'js, T: FromJs<'js>>(ctx: &Ctx<'js>, promise: Promise<'js>) -> Result<T> {
+    settle_checked(ctx, promise, false)
+}
+
+/// `settle`; with `uncaught`, a promise rejected that nothing handles once the jobs have run
+/// ends the wait with `Uncaught (in promise) …`, as k6's event loop does.
+fn settle_checked<'js, T: FromJs<'js>>(
+    ctx: &Ctx<'js>,
+    promise: Promise<'js>,
+    uncaught: bool,
+) -> Result<T> {
+    let main = promise.clone().into_value();
     loop {
         if let Some(result) = promise.result::<T>() {
             return result;
         }
         if ctx.execute_pending_job() {
             continue;
+        }
+        if uncaught {
+            throw_uncaught(ctx, &main)?;
         }
         if !run_next_event(ctx)? {
             return Err(Error::new_from_js_message(
@@ -225,31 +239,147 @@ pub fn settle<'js, T: FromJs<'js>>(ctx: &Ctx<'js>, promise: Promise<'js>) -> Res
 /// `settle` for a value that may be a promise (an `async` function's result); then, as k6's
 /// event loop does, runs what the iteration left queued — promise jobs, timers and requests
 /// in flight — until nothing is left (an interval never cleared holds the iteration, as in
-/// k6). When the value is an error, nothing more runs: k6 ends the iteration there, and the
-/// requests still in flight are cancelled.
+/// k6). A promise rejected that nothing handles fails it, as in k6. When the value is an
+/// error, nothing more runs: k6 ends the iteration there, and the requests still in flight
+/// are cancelled.
 pub fn settle_value<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> Result<Value<'js>> {
     let result = match value.as_promise() {
-        Some(p) => settle::<Value>(ctx, p.clone()),
-        None => Ok(value),
+        Some(p) => settle_checked::<Value>(ctx, p.clone(), true),
+        None => Ok(value.clone()),
     };
     let drained = match &result {
-        Ok(_) => drain(ctx),
+        Ok(_) => drain(ctx, &value),
         Err(_) => Ok(()),
     };
     clear_timers();
     clear_requests();
+    clear_rejections();
     let value = result?;
     drained.map(|()| value)
 }
 
 /// Runs promise jobs, due timers and completed requests until none is left.
-fn drain(ctx: &Ctx<'_>) -> Result<()> {
+fn drain<'js>(ctx: &Ctx<'js>, main: &Value<'js>) -> Result<()> {
     loop {
         if ctx.execute_pending_job() {
             continue;
         }
+        throw_uncaught(ctx, main)?;
         if !run_next_event(ctx)? {
             return Ok(());
         }
+    }
+}
+
+thread_local! {
+    /// Promises rejected that nothing handles (yet), with their reasons.
+    static UNHANDLED: RefCell<Vec<(Persistent<Value<'static>>, Persistent<Value<'static>>)>> =
+        const { RefCell::new(Vec::new()) };
+}
+
+/// Most unhandled rejections kept: the first is the one reported.
+const MAX_UNHANDLED: usize = 64;
+
+/// Notes the promises rejected without a handler, and forgets them when one is added.
+pub fn track_rejections(rt: &rquickjs::Runtime) {
+    rt.set_host_promise_rejection_tracker(Some(Box::new(|ctx, promise, reason, handled| {
+        UNHANDLED.with(|u| {
+            let mut u = u.borrow_mut();
+            if handled {
+                u.retain(|(p, _)| p.clone().restore(&ctx).is_ok_and(|p| p != promise));
+            } else if u.len() < MAX_UNHANDLED {
+                u.push((
+                    Persistent::save(&ctx, promise),
+                    Persistent::save(&ctx, reason),
+                ));
+            }
+        });
+    })));
+}
+
+/// Forgets the rejections noted (at the end of a call).
+pub fn clear_rejections() {
+    UNHANDLED.with(|u| u.borrow_mut().clear());
+}
+
+/// Throws `Uncaught (in promise) …` (with the reason's stack, as k6 shows it) for the first
+/// rejected promise other than `main` that nothing handles.
+fn throw_uncaught<'js>(ctx: &Ctx<'js>, main: &Value<'js>) -> Result<()> {
+    let first = UNHANDLED.with(|u| {
+        let u = u.borrow();
+        for (p, reason) in u.iter() {
+            match p.clone().restore(ctx) {
+                Ok(p) if p == *main => continue,
+                _ => return Some(reason.clone()),
+            }
+        }
+        None
+    });
+    let Some(reason) = first else {
+        return Ok(());
+    };
+    let reason = reason.restore(ctx)?;
+    let stack = reason
+        .as_object()
+        .and_then(|o| o.get::<_, Option<String>>("stack").ok().flatten())
+        .filter(|s| !s.is_empty());
+    // As k6: an error as its name, message and stack, anything else as `String(reason)`.
+    let shown = match reason.as_object().and_then(|o| o.as_exception()) {
+        Some(_) => crate::modules::show(&reason).unwrap_or_default(),
+        None => rquickjs::convert::Coerced::<String>::from_js(ctx, reason.clone())
+            .map(|s| s.0)
+            .unwrap_or_default(),
+    };
+    let text = match stack {
+        Some(stack) => format!("{shown}\n{}", stack.trim_end()),
+        None => shown,
+    };
+    clear_rejections();
+    let text = rquickjs::String::from_str(ctx.clone(), &format!("Uncaught (in promise) {text}"))?;
+    Err(ctx.throw(text.into_value()))
+}
+
+#[cfg(test)]
+mod tests {
+    use rquickjs::{CatchResultExt, Context, Runtime, Value};
+
+    /// Evaluates `src` (an expression) and settles it as an iteration's result.
+    fn settle(src: &str) -> Result<String, String> {
+        let rt = Runtime::new().unwrap();
+        super::track_rejections(&rt);
+        let ctx = Context::full(&rt).unwrap();
+        ctx.with(|ctx| {
+            let v: Value = ctx.eval(src).unwrap();
+            let out = super::settle_value(&ctx, v)
+                .catch(&ctx)
+                .map_err(|e| crate::vm::describe(&e))?;
+            Ok(crate::modules::show(&out).unwrap())
+        })
+    }
+
+    #[test]
+    fn a_rejection_nothing_handles_fails_the_call_as_in_k6() {
+        // k6 v2.2.0 logs `Uncaught (in promise) Error: never handled` with the stack.
+        let err =
+            settle("(async () => { Promise.reject(new Error('never handled')); return 1; })()")
+                .unwrap_err();
+        assert!(
+            err.starts_with("Uncaught (in promise) Error: never handled\n"),
+            "{err}"
+        );
+        // Handled before the jobs ran out: no error.
+        let ok = settle(
+            "(async () => { const p = Promise.reject(new Error('x')); await null; \
+             p.catch(() => {}); return 'handled in time'; })()",
+        );
+        assert_eq!(ok.as_deref(), Ok("handled in time"));
+        // The call's own rejection is its error, not an uncaught one.
+        let err = settle("(async () => { throw new Error('own'); })()").unwrap_err();
+        assert!(err.starts_with("Error: own"), "{err}");
+        // Anything else than an error shows as its string, as k6's Go errors do.
+        let err =
+            settle("(async () => { Promise.reject({ toString: () => 'Get \"u\": why' }); })()")
+                .unwrap_err();
+        assert_eq!(err, "Uncaught (in promise) Get \"u\": why");
     }
 }

@@ -221,6 +221,7 @@ pub fn begin_call() {
 /// End of a call into the script: the responses it made are released.
 pub fn end_call() {
     crate::event_loop::clear_requests();
+    crate::event_loop::clear_rejections();
     RESPONSES.with(|r| r.borrow_mut().clear());
     INFO.with(|i| *i.borrow_mut() = None);
     ENV.with(|e| e.borrow_mut().clear());
