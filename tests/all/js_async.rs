@@ -281,6 +281,27 @@ fn a_rejection_nothing_handles_fails_the_iteration_and_cancels_the_rest() {
     assert!(took < 800.0, "the iteration waited: {took} ms");
 }
 
+const IN_INIT: &str = r#"
+import http from 'k6/http';
+
+http.asyncRequest('GET', `${__ENV.BASE_URL}/delay/100`);
+export default function () {}
+"#;
+
+#[test]
+fn an_async_request_in_the_init_context_throws_as_in_k6() {
+    // k6 v2.2.0: `GoError: Making http requests in the init context is not supported`, exit
+    // code 107.
+    let (r, _dir) = run(IN_INIT, &[]);
+    assert_eq!(r.code, 107, "{}", r.output());
+    assert!(
+        r.stderr
+            .contains("Making http requests in the init context is not supported"),
+        "{}",
+        r.output()
+    );
+}
+
 const CANCEL: &str = r#"
 import http from 'k6/http';
 

@@ -15,6 +15,7 @@
 
 import * as host from 'stampede:host';
 import { gjson } from 'stampede:lazy';
+import { inInit } from 'stampede:files';
 import { FileData, file, formBody, hasFile, multipartBody } from 'stampede:http-body';
 import {
   ExpectedStatuses, TemplateURL, expectedStatuses, url, responseCallbackOf, sendGrouped, setResponseCallback,
@@ -371,6 +372,8 @@ function requestFailure(method, url, why) {
  * requests complete.
  */
 export function asyncRequest(method, url, body, params) {
+  // As k6 (which throws, rather than rejects): nothing would wait for the request.
+  if (inInit()) throw new Error('Making http requests in the init context is not supported');
   let a;
   let responseType;
   let callback;
