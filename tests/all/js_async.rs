@@ -160,8 +160,20 @@ export default async function () {
   http.get(`${B}/redirect/1`, { tags: { mode: 'sync-redirect' } });
   const redirected = http.asyncRequest('GET', `${B}/redirect/1`, null, { tags: { mode: 'async-redirect' } });
   await Promise.all([inGroup, byDefault, redirected]);
+  // Stamped when it completed, not when the script got to it.
+  const early = http.asyncRequest('GET', `${B}/delay/100`, null, { tags: { mode: 'stamp-async' } });
+  http.get(`${B}/delay/600`, { tags: { mode: 'stamp-sync' } });
+  await early;
 }
 "#;
+
+/// Seconds since midnight of a JSON output point's time (`…T13:59:00.114786Z`).
+fn seconds_of(point: &Value) -> f64 {
+    let time = point["data"]["time"].as_str().unwrap();
+    let clock = time.split('T').nth(1).unwrap().trim_end_matches('Z');
+    let parts: Vec<f64> = clock.split(':').map(|p| p.parse().unwrap()).collect();
+    parts[0] * 3600.0 + parts[1] * 60.0 + parts[2]
+}
 
 /// The `http_req_*` points of one request mode: (metric, tags without `mode`, value) sorted.
 fn points_of(lines: &str, mode: &str) -> Vec<(String, Value)> {
@@ -186,8 +198,25 @@ fn async_requests_record_the_samples_and_tags_of_the_same_sync_request() {
     let out = dir.path("out.json");
     let (r, _d) = run(SAMPLES, &["-o", &format!("json={}", out.display())]);
     assert_eq!(r.code, 0, "{}", r.output());
-    assert_eq!(r.metric("http_reqs", "count"), 8.0, "{}", r.output());
+    assert_eq!(r.metric("http_reqs", "count"), 10.0, "{}", r.output());
     let lines = std::fs::read_to_string(&out).unwrap();
+    let stamp = |mode: &str| {
+        lines
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|v| {
+                v["type"] == "Point"
+                    && v["metric"] == "http_reqs"
+                    && v["data"]["tags"]["mode"] == mode
+            })
+            .map(|v| seconds_of(&v))
+            .unwrap_or_else(|| panic!("no sample of {mode}"))
+    };
+    let gap = stamp("stamp-sync") - stamp("stamp-async");
+    assert!(
+        gap > 0.4,
+        "the async request's samples are {gap} s before the sync one's"
+    );
     for case in ["group", "default", "redirect"] {
         let sync = points_of(&lines, &format!("sync-{case}"));
         let async_ = points_of(&lines, &format!("async-{case}"));
