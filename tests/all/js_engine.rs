@@ -317,6 +317,40 @@ export function b() { check(__VU, { 'b on VU 2': (v) => v === 2 && exec.vu.idInI
     assert_eq!(r.metric("checks", "passes"), 2.0, "{}", r.output());
 }
 
+/// `exec.test.options` is k6's view of the options: shortcuts made into the `default`
+/// scenario (and gone from the top), k6's defaults filled in, `null` for what nothing set,
+/// durations in Go's form — the values k6 v2.2 gives for this script.
+#[test]
+fn test_options_read_as_in_k6() {
+    let dir = TempDir::new("js-test-options");
+    write_files(
+        &dir,
+        &[(
+            "script.js",
+            r#"
+import { check } from 'k6';
+import exec from 'k6/execution';
+export const options = { vus: 2, iterations: 2, duration: '90s', thresholds: { checks: ['rate>0.5'] } };
+export default function () {
+  const o = exec.test.options;
+  check(o, {
+    'shortcuts are gone': (o) => !('vus' in o) && !('duration' in o) && !('iterations' in o),
+    'default scenario': (o) => JSON.stringify(o.scenarios.default) ===
+      '{"executor":"shared-iterations","startTime":null,"gracefulStop":null,"env":null,"exec":null,"tags":null,"vus":2,"iterations":2,"maxDuration":"1m30s"}',
+    'defaults filled': (o) => o.summaryTrendStats.join() === 'avg,min,med,max,p(90),p(95)' &&
+      o.systemTags.length === 14 && o.setupTimeout === null && o.dns.ttl === null,
+    'thresholds as written': (o) => JSON.stringify(o.thresholds) === '{"checks":["rate>0.5"]}',
+  });
+}
+"#,
+        )],
+    );
+    let r = run_js(&dir.path("script.js"), &["-q"]);
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.output());
+    assert_eq!(r.metric("checks", "passes"), 8.0, "{}", r.output());
+}
+
 /// `stampede kubernetes render script.js` ships the script's source (the pods' stampede carries
 /// the engine), not the engine component without the script.
 #[test]
