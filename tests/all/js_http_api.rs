@@ -9,7 +9,7 @@
 
 use crate::js_engine::{run_js, write_files};
 use crate::semantics_server::{Seen, SemanticsServer};
-use crate::support::{runtime, TempDir};
+use crate::support::{runtime, target, TempDir};
 
 const BODIES: &str = r#"
 import http from 'k6/http';
@@ -411,4 +411,50 @@ fn async_requests_resolve_to_responses_and_overlap() {
     assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.output());
     assert_eq!(r.metric("checks", "passes"), 3.0, "{}", r.output());
     assert_eq!(r.metric("http_reqs", "count"), 4.0, "{}", r.output());
+}
+
+/// A response with no body reads as k6 v2.2 reads it: `body` is null for 204 and 304 (any
+/// `responseType`) and for a request that got no response, `""` for an empty 200 and a HEAD;
+/// `json()` and `html()` of a null body throw k6's message. (k6 printed the same for this
+/// script against the same server.)
+#[test]
+fn bodies_that_are_not_there_read_as_null() {
+    let rt = runtime();
+    let server = target(&rt);
+    let dir = TempDir::new("js-null-bodies");
+    write_files(
+        &dir,
+        &[(
+            "script.js",
+            r#"
+import http from 'k6/http';
+import { check } from 'k6';
+const B = __ENV.BASE_URL;
+const threw = (f) => { try { f(); return ''; } catch (e) { return e.message; } };
+export default function () {
+  const none = http.get(`${B}/status/204`);
+  const binary = http.get(`${B}/status/304`, { responseType: 'binary' });
+  const refused = http.get('http://127.0.0.1:9/');
+  check(null, {
+    '204 is null': () => none.status === 204 && none.body === null,
+    '304 binary is null': () => binary.status === 304 && binary.body === null,
+    'no response is null': () => refused.status === 0 && refused.body === null,
+    'HEAD is empty': () => http.head(`${B}/`).body === '',
+    'json of null': () => threw(() => none.json()) ===
+      "the body is null so we can't transform it to JSON - this likely was because of a request error getting the response",
+    'html of null': () => threw(() => refused.html()) ===
+      "the body is null so we can't transform it to HTML - this likely was because of a request error getting the response",
+    'a body is a string': () => http.get(`${B}/`).body.startsWith('hello'),
+  });
+}
+"#,
+        )],
+    );
+    let r = run_js(
+        &dir.path("script.js"),
+        &["-e", &format!("BASE_URL={}", server.url()), "-q"],
+    );
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.output());
+    assert_eq!(r.metric("checks", "passes"), 7.0, "{}", r.output());
 }

@@ -259,10 +259,15 @@ export class Response {
     return this.#headers;
   }
 
-  /** The body: a string (responseType 'text'), an ArrayBuffer ('binary') or null ('none'). */
+  /**
+   * The body: a string (responseType 'text'), an ArrayBuffer ('binary'), or null — for
+   * responseType 'none', a request that got no response, and the statuses that never have a
+   * body (1xx, 204, 304), as in k6.
+   */
   get body() {
     if (this.#body === undefined) {
-      if (this.#type === 'none') this.#body = null;
+      const s = this.status;
+      if (this.#type === 'none' || s < 200 || s === 204 || s === 304) this.#body = null;
       else if (this.#type === 'binary') this.#body = host.bodyBytes(this.#h);
       else this.#body = host.bodyText(this.#h);
     }
@@ -297,7 +302,7 @@ export class Response {
    */
   json(selector) {
     let body = this.body;
-    if (body === null) throw new Error('the response has no body (responseType is none)');
+    if (body === null) throw new Error(nullBody('JSON'));
     if (typeof body !== 'string') body = host.bodyText(this.#h);
     if (selector === undefined) return JSON.parse(body);
     let doc;
@@ -351,6 +356,11 @@ export function request(method, url, body, params) {
   const h = withResponseCallback(callback, () =>
     host.request(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]));
   return new Response(h, requestInfo(a), responseType);
+}
+
+/** k6's error for `json()` of a response without a body (`html()` has its own). */
+function nullBody(what) {
+  return `the body is null so we can't transform it to ${what} - this likely was because of a request error getting the response`;
 }
 
 /** Requests `asyncRequest` made in this turn of the event loop, not yet sent. */
