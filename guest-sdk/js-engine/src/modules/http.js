@@ -17,8 +17,8 @@ import * as host from 'stampede:host';
 import { gjson } from 'stampede:lazy';
 import { FileData, file, formBody, hasFile, multipartBody } from 'stampede:http-body';
 import {
-  ExpectedStatuses, TemplateURL, expectedStatuses, url, responseCallbackOf, sendGrouped, setResponseCallback,
-  withResponseCallback,
+  ExpectedStatuses, TemplateURL, cleanURL, expectedStatuses, url, responseCallbackOf, sendGrouped,
+  setResponseCallback, withResponseCallback,
 } from 'stampede:http-extra';
 
 export { FileData, file, ExpectedStatuses, expectedStatuses, url, setResponseCallback };
@@ -204,7 +204,10 @@ export class Response {
 
   /** The URL that answered (after redirects). */
   get url() {
-    const v = host.url(this.#h);
+    let v = host.url(this.#h);
+    // k6 gives the URL as the script wrote it, credentials and all, where the tags mask them.
+    const asked = this.request?.url;
+    if (typeof asked === 'string' && asked !== v && cleanURL(asked) === v) v = asked;
     Object.defineProperty(this, 'url', { value: v, enumerable: true });
     return v;
   }
