@@ -381,6 +381,60 @@ def outputs_cost(target, reps, duration, conns):
     return rows, sinks.prom is not None
 
 
+def thread_split(target, out_args, env, reps, secs, vus, rps=None):
+    """CPU of the outputs' own threads (named `stampede-output`) against the rest of the same
+    process, in runs with `out_args` (the outputs) on: [(output µs per request, rest µs per request)]. One run
+    holds both sides, so the machine's mood from run to run cancels out; what the outputs cost
+    on the VUs' side (the store handing batches over) is counted in the rest."""
+    res = []
+    for rep in range(reps):
+        exp = tempfile.mktemp(prefix="stampede-bench-", suffix=".json")
+        cmd = [STAMPEDE, "run", GUEST, "-q", "--no-thresholds", "--summary-export", exp,
+               "-e", f"URL={target.url}", "-u", str(vus), "-d", f"{secs}s"] + (["--rps", str(rps)] if rps else [])
+        p = subprocess.Popen(cmd + out_args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        # Cumulative run time (ns, from schedstat) of every thread seen, the last reading.
+        seen = {}
+        usage = None
+        while usage is None:
+            pid, _, ru = os.wait4(p.pid, os.WNOHANG)
+            if pid == p.pid:
+                usage = ru
+                break
+            try:
+                for tid in os.listdir(f"/proc/{p.pid}/task"):
+                    try:
+                        with open(f"/proc/{p.pid}/task/{tid}/comm") as f:
+                            name = f.read().strip()
+                        with open(f"/proc/{p.pid}/task/{tid}/schedstat") as f:
+                            ns = int(f.read().split()[0])
+                        seen[tid] = (name, ns)
+                    except (OSError, ValueError, IndexError):
+                        pass
+            except OSError:
+                pass
+            time.sleep(0.05)
+        p.returncode = 0  # reaped above
+        try:
+            with open(exp) as f:
+                n = metric(json.load(f), "http_reqs", "count")
+            os.unlink(exp)
+        except (OSError, ValueError):
+            n = 0
+        if n <= 0:
+            log(f"  rep {rep + 1}: no requests counted")
+            continue
+        out_ns = sum(ns for name, ns in seen.values() if name == "stampede-output")
+        rest_ns = sum(ns for name, ns in seen.values() if name != "stampede-output")
+        # What the readings missed (a thread's last moments before it ended), from the
+        # process's own total: counted against the outputs, the worst case for them.
+        missed = max(0.0, (usage.ru_utime + usage.ru_stime) * 1e9 - out_ns - rest_ns)
+        out_ns += missed
+        res.append((out_ns / n / 1e3, rest_ns / n / 1e3))
+        log(f"  rep {rep + 1}: output threads {out_ns / n / 1e3:5.2f} µs/req, the rest {rest_ns / n / 1e3:6.2f} µs/req "
+            f"({out_ns / rest_ns * 100:4.1f}%, of which {missed / 1e6:.0f} ms not seen per thread)")
+    return res
+
+
 def mb(b):
     return f"{b / 1e6:.1f} MB"
 
@@ -432,6 +486,19 @@ def main():
                 print(f"{mode:8} {m['rps']:10.0f} {m['cpu_us']:11.1f} {mb(m['rss']):>10} {m['dropped']:9.0f}")
             print(f"{'ratio':8} {med['all']['rps'] / med['none']['rps']:10.2f} "
                   f"{med['all']['cpu_us'] / med['none']['cpu_us']:11.2f}   (all / none; CPU target <= 1.10)")
+            # Runs differ by more than the outputs cost: their threads' CPU within one run is
+            # the steadier figure.
+            sinks = Sinks()
+            try:
+                split = thread_split(target, sinks.args(), sinks.env(), a.reps, a.duration, a.conns)
+            finally:
+                sinks.stop()
+            if split:
+                share = statistics.median(o / r for o, r in split)
+                print(f"output threads within the runs with all four on: "
+                      f"{statistics.median(o for o, _ in split):.2f} µs CPU per request against "
+                      f"{statistics.median(r for _, r in split):.2f} µs for the rest of the process: "
+                      f"+{share * 100:.1f}% (median of {len(split)}; target <= 10%)")
         if "vus" not in skip:
             log("== VU start-up and memory (VUs that sleep)")
             res = vu_startup([1, 1000, 10000])

@@ -91,14 +91,16 @@ def instructions(target, sinks, small, large, log):
     return res
 
 
-def cpu(target, sinks, reps, secs, vus, log):
-    """{mode: [CPU µs per request]}, the modes interleaved, their order rotating each time."""
+def cpu(target, sinks, reps, secs, vus, log, rps=None):
+    """{mode: [CPU µs per request]}, the modes interleaved, their order rotating each time; with
+    `rps`, requests are held to that rate (k6's `--rps`), below what the machine can do."""
     rows = {m: [] for m in MODES}
     for rep in range(reps):
         order = MODES[rep % len(MODES):] + MODES[:rep % len(MODES)]
         for mode in order:
             summary, _, _, user, sys_, _, _ = bench.stampede_run(
-                ["-e", f"URL={target.url}", "-u", str(vus), "-d", f"{secs}s"] + sinks.args(mode), env=sinks.env())
+                ["-e", f"URL={target.url}", "-u", str(vus), "-d", f"{secs}s"] + (["--rps", str(rps)] if rps else [])
+                + sinks.args(mode), env=sinks.env())
             n = bench.metric(summary or {}, "http_reqs", "count")
             outs = (summary or {}).get("generator", {}).get("outputs", [])
             dropped = sum(o.get("dropped", 0) for o in outs)
@@ -133,7 +135,7 @@ def soak(target, sinks, secs, vus, log, every=10):
     return samples, lines
 
 
-def report(target, reps, secs, vus, small, large, soak_secs, soak_vus, parts, log, interval=None):
+def report(target, reps, secs, vus, small, large, soak_secs, soak_vus, parts, log, interval=None, rps=None):
     sinks = Discard(interval)
     try:
         print(f"\noutputs ({target.name}; {datetime.date.today()}, {os.cpu_count()} cores; files to /dev/null, "
@@ -144,10 +146,16 @@ def report(target, reps, secs, vus, small, large, soak_secs, soak_vus, parts, lo
             ir = instructions(target, sinks, small, large, log)
         rows = {}
         if "cpu" in parts:
-            log(f"== outputs: CPU per request ({vus} VUs, {secs} s, {reps} interleaved reps)")
-            rows = cpu(target, sinks, reps, secs, vus, log)
+            held = f", held to {rps} requests/s" if rps else ""
+            log(f"== outputs: CPU per request ({vus} VUs, {secs} s{held}, {reps} interleaved reps)")
+            rows = cpu(target, sinks, reps, secs, vus, log, rps)
+        split = []
+        if "threads" in parts:
+            log(f"== outputs: CPU of the output threads within runs with all four on ({vus} VUs, {secs} s, {reps} reps)")
+            split = bench.thread_split(target, sinks.args("all"), sinks.env(), reps, secs, vus, rps)
         med = {m: statistics.median(r) for m, r in rows.items() if r}
-        print(f"{'outputs':8} {'instr/req':>10} {'ratio':>6} {'CPU µs/req':>11} {'[spread]':>15} {'ratio':>6}")
+        print(f"{'outputs':8} {'instr/req':>10} {'ratio':>6} {'CPU µs/req':>11} {'[spread]':>15} {'ratio':>6} "
+              f"{'paired':>7}")
         for m in MODES:
             line = f"{m:8} "
             line += (f"{ir[m]:10.0f} {ir[m] / ir['none']:6.3f} " if m in ir and "none" in ir
@@ -155,11 +163,21 @@ def report(target, reps, secs, vus, small, large, soak_secs, soak_vus, parts, lo
             if m in med and "none" in med:
                 lo, hi = min(rows[m]), max(rows[m])
                 line += f"{med[m]:11.2f} {f'[{lo:.2f}–{hi:.2f}]':>15} {med[m] / med['none']:6.3f}"
+                # The median of each repetition's ratio: runs next to each other share the
+                # machine's mood, so this moves less than the ratio of the medians.
+                pairs = [a / b for a, b in zip(rows[m], rows["none"])]
+                line += f" {statistics.median(pairs):7.3f}" if pairs else ""
             else:
                 line += f"{'-':>11} {'':>15} {'-':>6}"
             print(line)
         print("(instructions: callgrind, 1 VU; CPU: user + sys over requests, median of interleaved runs; "
-              "goal: all four ≤ 1.10 × none)")
+              "paired: median of each repetition's ratio; goal: all four ≤ 1.10 × none)")
+        if split:
+            shares = [o / r for o, r in split]
+            print(f"output threads, all four on: {statistics.median(o for o, _ in split):.2f} µs CPU per request against "
+                  f"{statistics.median(r for _, r in split):.2f} for the rest of the process: "
+                  f"+{statistics.median(shares) * 100:.1f}% (median of {len(split)} runs; spread "
+                  f"{min(shares) * 100:.1f}–{max(shares) * 100:.1f}%)")
         if soak_secs:
             log(f"== outputs: soak, all four on, {soak_vus} VUs, {soak_secs} s, RSS every 10 s")
             samples, lines = soak(target, sinks, soak_secs, soak_vus, log)
@@ -187,10 +205,13 @@ def main():
     ap.add_argument("--large", type=int, default=4000, help="iterations of the long counted run (4000)")
     ap.add_argument("--soak", type=int, default=0, help="seconds of a run with all four on, RSS every 10 s (0: none)")
     ap.add_argument("--soak-vus", type=int, default=20, help="VUs of the soak (20)")
-    ap.add_argument("--only", default="instr,cpu", help="parts: instr (callgrind), cpu (timed runs); default both")
+    ap.add_argument("--only", default="instr,cpu,threads", help="parts: instr (callgrind), cpu (timed runs), threads (the output threads' CPU "
+                    "within runs with all four on, read from /proc); default all three")
     ap.add_argument("--target", choices=["auto", "serve"], default="auto", help="nginx if installed (auto) or stampede serve")
     ap.add_argument("--interval", help="push and export interval of remote-write and OTLP (their defaults, 5s "
                     "and 10s); e.g. 1h for the cost per sample alone, without the pushes")
+    ap.add_argument("--rps", type=int, help="hold the timed runs to this many requests/s (k6's --rps): the cost "
+                    "below saturation, where a busy generator cannot hide work by batching more per wake-up")
     ap.add_argument("--modes", default=",".join(MODES), help="which of none,json,csv,rw,otlp,all (all of them)")
     ap.add_argument("--stampede", default=bench.STAMPEDE, help="the binary to measure (target/release/stampede)")
     a = ap.parse_args()
@@ -200,7 +221,7 @@ def main():
     target = bench.Target(prefer_nginx=a.target == "auto")
     try:
         report(target, a.reps, a.duration, a.vus, a.small, a.large, a.soak, a.soak_vus, parts, bench.log,
-               a.interval)
+               a.interval, a.rps)
     finally:
         target.stop()
 

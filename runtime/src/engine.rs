@@ -28,6 +28,9 @@ pub struct EngineLimits {
     pub memory_limit: u64,
     /// VUs that may exist at once (the pool's size); `None` allocates on demand.
     pub pool_size: Option<u32>,
+    /// The script is an engine component (JavaScript), whose interpreter recurses on the wasm
+    /// stack with each call of the script's: its VUs get [`ENGINE_WASM_STACK`].
+    pub engine_script: bool,
 }
 
 /// Why a script could not be loaded.
@@ -48,6 +51,16 @@ pub enum LoadError {
 /// (512 KiB) plus room for the deepest host call made from it.
 pub const ASYNC_STACK_SIZE: usize = 1 << 20;
 
+/// The wasm stack of an engine script's VU: QuickJS takes about 900 bytes of it for each call
+/// of the script's, so 6 MiB lets a script recurse about 7,000 deep (512 KiB: 590). The
+/// interpreter's own stack in linear memory (2 MiB, about 350 bytes a call) ends first: past
+/// it the iteration fails with an out-of-bounds access, which stampede explains. Only pages
+/// that a deep recursion touches cost memory.
+pub const ENGINE_WASM_STACK: usize = 6 << 20;
+
+/// Room on a fiber for host calls, above the wasm stack.
+const HOST_STACK: usize = ASYNC_STACK_SIZE - (512 << 10);
+
 fn config(limits: &EngineLimits) -> Config {
     let mut c = Config::new();
     c.epoch_interruption(true);
@@ -55,7 +68,12 @@ fn config(limits: &EngineLimits) -> Config {
     c.memory_reservation(limits.memory_limit);
     c.memory_guard_size(64 << 10);
     c.memory_reservation_for_growth(0);
-    c.async_stack_size(ASYNC_STACK_SIZE);
+    if limits.engine_script {
+        c.max_wasm_stack(ENGINE_WASM_STACK);
+        c.async_stack_size(ENGINE_WASM_STACK + HOST_STACK);
+    } else {
+        c.async_stack_size(ASYNC_STACK_SIZE);
+    }
     if let Some(n) = limits.pool_size {
         let mut pool = PoolingAllocationConfig::new();
         pool.total_component_instances(n)

@@ -110,6 +110,31 @@ fn unbounded_allocation_hits_the_memory_limit_and_is_counted() {
     );
 }
 
+/// A script may recurse thousands deep (k6 goes deeper still: its stack grows on the Go heap);
+/// past stampede's bound the iteration fails with an explanation, counted, and the VU goes on
+/// with the next one.
+#[test]
+fn deep_recursion_works_and_too_deep_is_an_explained_iteration_error() {
+    let dir = TempDir::new("js-recursion");
+    let path = script(
+        &dir,
+        "import { check } from 'k6';
+         export const options = { vus: 1, iterations: 3 };
+         function f(n) { return n === 0 ? 0 : 1 + f(n - 1); }
+         export default function () {
+           check(f(5000), { 'recursed 5,000 deep': (d) => d === 5000 });
+           if (__ITER === 1) f(1000000);
+         }
+",
+    );
+    let r = run_js(&path, &["-q"]);
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("checks", "passes"), 3.0, "{}", r.output());
+    assert_eq!(r.metric("iterations", "count"), 3.0, "{}", r.output());
+    assert_eq!(r.metric("iteration_errors", "count"), 1.0, "{}", r.output());
+    assert!(r.stderr.contains("recursion too deep"), "{}", r.output());
+}
+
 #[test]
 fn a_spinning_script_is_preempted() {
     let rt = runtime();

@@ -217,6 +217,7 @@ pub async fn run(spec: TestSpec, mut request: Request) -> Result<Outcome, Failur
         EngineLimits {
             memory_limit: spec.vu_memory_limit,
             pool_size: None,
+            engine_script: spec.files.is_some(),
         },
         spec.cache_dir.as_deref(),
     )?);

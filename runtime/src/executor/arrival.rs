@@ -75,7 +75,11 @@ pub(super) async fn run<V: ExecVu>(
     stop_at: Instant,
 ) {
     let pool = ctx.run.pool.clone();
-    let idle: Arc<Mutex<Vec<V>>> = Arc::new(Mutex::new(pool.reserve(pre_allocated)));
+    // The lowest-numbered VU first (taken from the end); then the one that became idle last:
+    // it is warm, and a steady rate keeps as few VUs (and connections) busy as it needs.
+    let mut reserved = pool.reserve(pre_allocated);
+    reserved.reverse();
+    let idle: Arc<Mutex<Vec<V>>> = Arc::new(Mutex::new(reserved));
     for vu in idle.lock().expect("idle VUs").iter_mut() {
         vu.enter_scenario(&ctx.shared);
     }

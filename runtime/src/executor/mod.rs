@@ -18,6 +18,7 @@ mod shared_iterations;
 #[cfg(test)]
 mod union_tests;
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -181,8 +182,12 @@ type MakeVu<V> =
 
 /// The test's VUs: made before the start (and, for arrival-rate scenarios, on demand up to
 /// their `maxVUs`), lent to scenarios and given back.
+///
+/// Idle VUs wait in line, as in k6: a scenario takes the one idle longest (at the start, the
+/// lowest numbers) and a VU given back goes to the end, so that a VU moves from one scenario to
+/// the next with the numbers k6 would give it.
 pub struct VuPool<V> {
-    idle: Mutex<Vec<V>>,
+    idle: Mutex<VecDeque<V>>,
     make: MakeVu<V>,
     ids: Mutex<SegmentedIndex>,
     made: AtomicU32,
@@ -201,7 +206,7 @@ impl<V: ExecVu> VuPool<V> {
             + 'static,
     ) -> Self {
         Self {
-            idle: Mutex::new(Vec::new()),
+            idle: Mutex::new(VecDeque::new()),
             make: Box::new(make),
             ids: Mutex::new(tuple.index()),
             made: AtomicU32::new(0),
@@ -214,7 +219,7 @@ impl<V: ExecVu> VuPool<V> {
     pub async fn grow(&self, n: u64) -> Result<(), String> {
         for _ in 0..n {
             let vu = self.make_one().await?;
-            self.lock().push(vu);
+            self.lock().push_back(vu);
         }
         Ok(())
     }
@@ -230,13 +235,13 @@ impl<V: ExecVu> VuPool<V> {
         (self.make)(ids).await
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<V>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<V>> {
         self.idle.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Takes an idle VU.
     pub fn take(&self) -> Option<V> {
-        let vu = self.lock().pop();
+        let vu = self.lock().pop_front();
         if vu.is_some() {
             self.lend(1);
         }
@@ -255,8 +260,7 @@ impl<V: ExecVu> VuPool<V> {
     pub fn reserve(&self, n: u64) -> Vec<V> {
         let mut idle = self.lock();
         let k = idle.len().min(n as usize);
-        let at = idle.len() - k;
-        idle.drain(at..).collect()
+        idle.drain(..k).collect()
     }
 
     /// Makes a new VU for a scenario (arrival-rate ones above their pre-allocated VUs); it is
@@ -292,7 +296,7 @@ impl<V: ExecVu> VuPool<V> {
     /// Gives a VU back.
     pub fn give_back(&self, vu: V) {
         self.active.fetch_sub(1, Ordering::Relaxed);
-        self.lock().push(vu);
+        self.lock().push_back(vu);
     }
 
     /// VUs lent out now (k6's `vus`).
@@ -307,7 +311,7 @@ impl<V: ExecVu> VuPool<V> {
 
     /// Takes every idle VU (to flush or drop them at the end).
     pub fn drain(&self) -> Vec<V> {
-        std::mem::take(&mut *self.lock())
+        std::mem::take(&mut *self.lock()).into()
     }
 }
 

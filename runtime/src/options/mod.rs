@@ -5,6 +5,7 @@
 mod duration;
 mod env;
 pub mod k6;
+mod k6_view;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -15,6 +16,7 @@ use serde_json::Value;
 pub use duration::{format_duration, parse_duration, parse_flag_duration, Dur};
 pub use env::{from_env, parse_stage};
 pub use k6::Execution;
+pub use k6_view::test_options_json;
 
 use crate::executor::segment::{Segment, SegmentSequence};
 

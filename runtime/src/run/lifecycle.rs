@@ -143,6 +143,7 @@ impl Lifecycle {
         let engine = Arc::new(engine.with_limits(EngineLimits {
             memory_limit,
             pool_size: Some(pool_size),
+            ..engine.limits()
         })?);
         let control = Control::new();
         let ctx = Arc::new(TestContext {

@@ -293,6 +293,7 @@ pub async fn plan_of(spec: &TestSpec) -> Result<Plan, Failure> {
         EngineLimits {
             memory_limit: spec.vu_memory_limit,
             pool_size: None,
+            engine_script: spec.files.is_some(),
         },
         spec.cache_dir.as_deref(),
     )?);
@@ -353,6 +354,7 @@ async fn prepare(spec: &TestSpec) -> Result<Prepared, Failure> {
         EngineLimits {
             memory_limit: spec.vu_memory_limit,
             pool_size: None,
+            engine_script: spec.files.is_some(),
         },
         spec.cache_dir.as_deref(),
     )?);

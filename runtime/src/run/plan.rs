@@ -201,9 +201,7 @@ pub fn settings(o: &Options) -> Result<Settings, Failure> {
         handle_summary_timeout: o
             .handle_summary_timeout
             .map_or(DEFAULT_HANDLE_SUMMARY_TIMEOUT, |d| d.0),
-        options_json: serde_json::to_string(o)
-            .unwrap_or_else(|_| "{}".into())
-            .into(),
+        options_json: crate::options::test_options_json(o).into(),
         no_setup: o.no_setup.unwrap_or(false),
         no_teardown: o.no_teardown.unwrap_or(false),
         trend_stats,

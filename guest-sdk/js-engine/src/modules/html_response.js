@@ -18,6 +18,11 @@ function define(name, value) {
 }
 
 define('html', function (selector) {
+  if (this.body === null) {
+    throw new Error(
+      "the body is null so we can't transform it to HTML - this likely was because of a request error getting the response",
+    );
+  }
   const doc = html().parseHTML(this.body);
   return selector === undefined ? doc : doc.find(selector);
 });

@@ -18,8 +18,8 @@ import { gjson } from 'stampede:lazy';
 import { inInit } from 'stampede:files';
 import { FileData, file, formBody, hasFile, multipartBody } from 'stampede:http-body';
 import {
-  ExpectedStatuses, TemplateURL, expectedStatuses, url, responseCallbackOf, sendGrouped, setResponseCallback,
-  withResponseCallback,
+  ExpectedStatuses, TemplateURL, cleanURL, expectedStatuses, url, responseCallbackOf, sendGrouped,
+  setResponseCallback, withResponseCallback,
 } from 'stampede:http-extra';
 
 export { FileData, file, ExpectedStatuses, expectedStatuses, url, setResponseCallback };
@@ -205,7 +205,10 @@ export class Response {
 
   /** The URL that answered (after redirects). */
   get url() {
-    const v = host.url(this.#h);
+    let v = host.url(this.#h);
+    // k6 gives the URL as the script wrote it, credentials and all, where the tags mask them.
+    const asked = this.request?.url;
+    if (typeof asked === 'string' && asked !== v && cleanURL(asked) === v) v = asked;
     Object.defineProperty(this, 'url', { value: v, enumerable: true });
     return v;
   }
@@ -260,10 +263,15 @@ export class Response {
     return this.#headers;
   }
 
-  /** The body: a string (responseType 'text'), an ArrayBuffer ('binary') or null ('none'). */
+  /**
+   * The body: a string (responseType 'text'), an ArrayBuffer ('binary'), or null — for
+   * responseType 'none', a request that got no response, and the statuses that never have a
+   * body (1xx, 204, 304), as in k6.
+   */
   get body() {
     if (this.#body === undefined) {
-      if (this.#type === 'none') this.#body = null;
+      const s = this.status;
+      if (this.#type === 'none' || s < 200 || s === 204 || s === 304) this.#body = null;
       else if (this.#type === 'binary') this.#body = host.bodyBytes(this.#h);
       else this.#body = host.bodyText(this.#h);
     }
@@ -298,7 +306,7 @@ export class Response {
    */
   json(selector) {
     let body = this.body;
-    if (body === null) throw new Error('the response has no body (responseType is none)');
+    if (body === null) throw new Error(nullBody('JSON'));
     if (typeof body !== 'string') body = host.bodyText(this.#h);
     if (selector === undefined) return JSON.parse(body);
     let doc;
@@ -352,6 +360,11 @@ export function request(method, url, body, params) {
   const h = withResponseCallback(callback, () =>
     host.request(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]));
   return new Response(h, requestInfo(a), responseType);
+}
+
+/** k6's error for `json()` of a response without a body (`html()` has its own). */
+function nullBody(what) {
+  return `the body is null so we can't transform it to ${what} - this likely was because of a request error getting the response`;
 }
 
 /**

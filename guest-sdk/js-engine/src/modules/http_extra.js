@@ -37,7 +37,7 @@ export class TemplateURL {
 }
 
 /** The URL with its credentials masked, as k6 shows it (`http://****:****@host/`). */
-function cleanURL(u) {
+export function cleanURL(u) {
   const m = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^@/?#]*)@/.exec(u);
   if (!m) return u;
   const masked = m[2].includes(':') ? '****:****' : '****';
