@@ -43,6 +43,7 @@ const any = new Trend('t_any');
 const slept = new Trend('t_sleep');
 const turns = new Trend('t_turns');
 const sync = new Trend('t_sync');
+const busy = new Trend('t_busy');
 const returned = new Trend('t_returned');
 const B = __ENV.BASE_URL;
 
@@ -77,6 +78,13 @@ export default async function () {
   await s;
   sync.add(Date.now() - t0);
 
+  // Nor does JavaScript that keeps the VU busy.
+  t0 = Date.now();
+  const b = http.asyncRequest('GET', `${B}/delay/300`);
+  while (Date.now() - t0 < 400) {}
+  await b;
+  busy.add(Date.now() - t0);
+
   // Promises settle in the order the responses come in.
   const order = [];
   await Promise.all([300, 100, 200].map((d) => http.asyncRequest('GET', `${B}/delay/${d}`).then(() => order.push(d))));
@@ -100,12 +108,12 @@ fn async_requests_run_while_the_vu_does_anything_else() {
     assert_eq!(r.code, 0, "{}", r.output());
     assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.output());
     assert_eq!(r.metric("checks", "passes"), 4.0, "{}", r.output());
-    // 2 + 2 + 1 + 2 + 2 + 3 + 1.
-    assert_eq!(r.metric("http_reqs", "count"), 13.0, "{}", r.output());
+    // 2 + 2 + 1 + 2 + 2 + 1 + 3 + 1.
+    assert_eq!(r.metric("http_reqs", "count"), 14.0, "{}", r.output());
     let report = r.output();
     // k6 v2.2.0, same script and server: race 61 ms, any 63 ms, sleep 401 ms, turns 403 ms,
-    // sync 402 ms, and the iteration 703 ms longer than the function (stampede, debug build:
-    // 52–126, 67, 402, 405, 402 and 761).
+    // sync 402 ms, busy 400 ms, and the iteration 703 ms longer than the function (stampede,
+    // debug build: 52–126, 67, 402, 405, 402, 400 and 761).
     let race = avg(&r, "t_race");
     assert!(
         (45.0..450.0).contains(&race),
@@ -130,6 +138,12 @@ fn async_requests_run_while_the_vu_does_anything_else() {
     assert!(
         (395.0..600.0).contains(&sync),
         "sync step took {sync} ms: {report}"
+    );
+    // One after the other (the request sent when the loop ends): 700 ms.
+    let busy = avg(&r, "t_busy");
+    assert!(
+        (395.0..620.0).contains(&busy),
+        "busy step took {busy} ms: {report}"
     );
     // The iteration ends when its last request does.
     let tail = r.metric("iteration_duration", "avg") - avg(&r, "t_returned");

@@ -455,9 +455,18 @@ fn new_store(
     );
     store.limiter(|s| &mut s.limits);
     // Every tick, a guest that is still running yields to the scheduler: a CPU-bound script
-    // cannot starve the other VUs, and an interrupted call is noticed promptly.
+    // cannot starve the other VUs, and an interrupted call is noticed promptly. Through
+    // tokio's `yield_now`, so that the thread also polls its sockets before the guest goes
+    // on: a plain wake-up would keep the VU runnable, and a VU thread reads its sockets' events
+    // only when idle or every 61 polls (610 ms of a spinning guest), holding up the VU's
+    // requests in flight (`http.asyncRequest`) and the other VUs' responses.
     store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
+    store.epoch_deadline_callback(|_| {
+        Ok(UpdateDeadline::YieldCustom(
+            1,
+            Box::pin(tokio::task::yield_now()),
+        ))
+    });
     store
 }
 
