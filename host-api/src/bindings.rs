@@ -21,13 +21,16 @@ wasmtime::component::bindgen!({
     },
 });
 
-/// The `js-engine` world: `script` plus the script's files. Only `modules` is new here; the
+/// The `js-engine` world: `script` plus the script's files, `execution` and `async-http`; the
 /// other interfaces are the ones above.
 pub mod js {
     wasmtime::component::bindgen!({
         path: "wit",
         world: "js-engine",
-        imports: { default: trappable },
+        imports: {
+            "stampede:script/async-http.wait": async | trappable,
+            default: trappable,
+        },
         exports: { default: async },
         require_store_data_send: true,
         with: {

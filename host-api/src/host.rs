@@ -61,6 +61,23 @@ pub trait VuHooks: Send {
     /// A request or response to log, as `httpDebug` asks (the text is k6's `Request:` or
     /// `Response:` dump).
     fn http_debug(&mut self, _text: &str) {}
+    /// The group the VU's samples are in now (`""`, `::a::b`): a request that runs while the
+    /// script goes on (`async-http`) keeps the group it was started in, as in k6.
+    fn current_group(&self) -> String {
+        String::new()
+    }
+    /// Records one exchange of a request that ran while the script went on (`async-http`):
+    /// started in `group`, ended at `at`.
+    fn on_async_request(
+        &mut self,
+        group: &str,
+        at: std::time::Instant,
+        meta: &RequestMeta<'_>,
+        exchange: &Exchange,
+    ) {
+        let _ = (group, at);
+        self.on_request(meta, exchange);
+    }
 }
 
 /// The trap that ends an iteration after `abort-test`; the embedder recognizes it with
@@ -196,7 +213,7 @@ enum CheckResult {
     Tagged(String, bool, Vec<(String, String)>),
 }
 
-fn to_request(
+pub(crate) fn to_request(
     req: &mut wit_http::Request,
     vu_jar: &SharedJar,
     table: &ResourceTable,
@@ -309,7 +326,7 @@ impl ScriptCtxView<'_> {
 }
 
 /// The `httpDebug` text of a request, before it is sent.
-fn debug_request(
+pub(crate) fn debug_request(
     config: &crate::http::ClientConfig,
     req: &wit_http::Request,
     mode: crate::http::HttpDebug,

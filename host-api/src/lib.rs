@@ -6,6 +6,7 @@
 //! [`add_to_linker`]. The HTTP interface is served here in full; checks, metrics and the
 //! execution context are forwarded to the hooks, which own metrics and scheduling.
 
+pub mod async_http;
 mod bindings;
 pub mod execution;
 pub mod fuzzing;

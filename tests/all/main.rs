@@ -22,6 +22,7 @@ mod http_response_head;
 mod http_sdks;
 mod http_tls;
 mod http_wire;
+mod js_async;
 mod js_engine;
 mod js_errors;
 mod js_http;

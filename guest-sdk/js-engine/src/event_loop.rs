@@ -1,9 +1,13 @@
-//! The event loop of a VU: promise jobs, and timers (`setTimeout`, `setInterval`).
+//! The event loop of a VU: promise jobs, timers (`setTimeout`, `setInterval`) and the
+//! requests of `http.asyncRequest`.
 //!
 //! Host calls block the VU (not the test: the host suspends this VU's fiber), so an `async`
-//! iteration settles by running promise jobs until none is left; when only timers remain, the
-//! VU sleeps through the host until the earliest is due, as k6's event loop waits for them.
-//! An iteration ends when its promise has settled and no job or timer is left, as in k6.
+//! iteration settles by running promise jobs until none is left. Then, as k6's event loop,
+//! it waits for what comes next: a request in flight completing (the host's
+//! `async-http.wait`, which returns them in the order they completed) or the earliest timer
+//! being due. Requests run on the host meanwhile, whatever the VU does. An iteration ends
+//! when its promise has settled and no job, timer or request is left, as in k6; when it
+//! throws, the requests still in flight are cancelled (by the host, at the end of the call).
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -11,7 +15,7 @@ use std::collections::BTreeMap;
 use rquickjs::function::{Opt, Rest};
 use rquickjs::{Ctx, Error, FromJs, Function, Persistent, Promise, Result, Value};
 
-use crate::host::context;
+use crate::host::{async_http, context};
 
 /// A pending timer: when it is due (ms on the VU's clock), its callback and arguments, and
 /// its period when it repeats.
@@ -30,6 +34,64 @@ struct Timers {
 
 thread_local! {
     static TIMERS: RefCell<Timers> = RefCell::new(Timers::default());
+    /// The requests in flight, by the host's number: what to call with the outcome
+    /// (`(responseHandle)` or `(undefined, error)`).
+    static REQUESTS: RefCell<BTreeMap<u64, Persistent<Function<'static>>>> =
+        const { RefCell::new(BTreeMap::new()) };
+}
+
+/// Notes request `id` (started on the host): `on_done` gets its outcome.
+pub fn add_request<'js>(ctx: &Ctx<'js>, id: u64, on_done: Function<'js>) {
+    let f = Persistent::save(ctx, on_done);
+    REQUESTS.with(|r| r.borrow_mut().insert(id, f));
+}
+
+/// Waits for requests in flight (at most `timeout_ms`), and hands each completed one to its
+/// callback, in the order they completed; false when none completed.
+fn collect_requests(ctx: &Ctx<'_>, timeout_ms: Option<f64>) -> Result<bool> {
+    let done = async_http::wait(timeout_ms);
+    let any = !done.is_empty();
+    for c in done {
+        let Some(f) = REQUESTS.with(|r| r.borrow_mut().remove(&c.id)) else {
+            continue;
+        };
+        let f = f.restore(ctx)?;
+        match c.outcome {
+            Ok(response) => {
+                let handle = crate::modules::host::keep(response);
+                f.call::<_, ()>((handle,))?;
+            }
+            Err(error) => f.call::<_, ()>((Value::new_undefined(ctx.clone()), error))?,
+        }
+    }
+    Ok(any)
+}
+
+/// Runs what comes next once no promise job is left: a due timer, else the requests that
+/// complete before the next timer, else that timer; false when nothing is left.
+fn run_next_event(ctx: &Ctx<'_>) -> Result<bool> {
+    if REQUESTS.with(|r| r.borrow().is_empty()) {
+        return run_next_timer(ctx);
+    }
+    let wait = next_timer().map(|(_, due)| (due - now_ms()).max(0.0));
+    if wait == Some(0.0) {
+        return run_next_timer(ctx);
+    }
+    if collect_requests(ctx, wait)? {
+        return Ok(true);
+    }
+    if wait.is_none() {
+        // Nothing completed and nothing else to wait for: the host has no request of ours in
+        // flight (it never forgets one during a call), so there is nothing left.
+        REQUESTS.with(|r| r.borrow_mut().clear());
+        return Ok(false);
+    }
+    run_next_timer(ctx)
+}
+
+/// Forgets the requests in flight (the host cancels them when the call ends).
+pub fn clear_requests() {
+    REQUESTS.with(|r| r.borrow_mut().clear());
 }
 
 /// Milliseconds on a monotonic clock.
@@ -91,16 +153,20 @@ pub fn clear_timers() {
     TIMERS.with(|t| t.borrow_mut().by_id.clear());
 }
 
-/// Runs the earliest timer, sleeping until it is due; false when there is none.
-fn run_next_timer(ctx: &Ctx<'_>) -> Result<bool> {
-    let next = TIMERS.with(|t| {
+/// The earliest timer: its id and when it is due.
+fn next_timer() -> Option<(u32, f64)> {
+    TIMERS.with(|t| {
         let t = t.borrow();
         t.by_id
             .iter()
             .min_by(|a, b| a.1.due_ms.total_cmp(&b.1.due_ms))
             .map(|(id, timer)| (*id, timer.due_ms))
-    });
-    let Some((id, due)) = next else {
+    })
+}
+
+/// Runs the earliest timer, sleeping until it is due; false when there is none.
+fn run_next_timer(ctx: &Ctx<'_>) -> Result<bool> {
+    let Some((id, due)) = next_timer() else {
         return Ok(false);
     };
     let wait = due - now_ms();
@@ -139,6 +205,17 @@ fn run_next_timer(ctx: &Ctx<'_>) -> Result<bool> {
 
 /// Waits for `promise` to settle, running jobs and timers; its value, or its rejection thrown.
 pub fn settle<'js, T: FromJs<'js>>(ctx: &Ctx<'js>, promise: Promise<'js>) -> Result<T> {
+    settle_checked(ctx, promise, false)
+}
+
+/// `settle`; with `uncaught`, a promise rejected that nothing handles once the jobs have run
+/// ends the wait with `Uncaught (in promise) …`, as k6's event loop does.
+fn settle_checked<'js, T: FromJs<'js>>(
+    ctx: &Ctx<'js>,
+    promise: Promise<'js>,
+    uncaught: bool,
+) -> Result<T> {
+    let main = promise.clone().into_value();
     loop {
         if let Some(result) = promise.result::<T>() {
             return result;
@@ -146,7 +223,10 @@ pub fn settle<'js, T: FromJs<'js>>(ctx: &Ctx<'js>, promise: Promise<'js>) -> Res
         if ctx.execute_pending_job() {
             continue;
         }
-        if !run_next_timer(ctx)? {
+        if uncaught {
+            throw_uncaught(ctx, &main)?;
+        }
+        if !run_next_event(ctx)? {
             return Err(Error::new_from_js_message(
                 "promise",
                 "value",
@@ -157,27 +237,149 @@ pub fn settle<'js, T: FromJs<'js>>(ctx: &Ctx<'js>, promise: Promise<'js>) -> Res
 }
 
 /// `settle` for a value that may be a promise (an `async` function's result); then, as k6's
-/// event loop does, runs what the iteration left queued — promise jobs and timers — until
-/// nothing is left (an interval never cleared holds the iteration, as in k6).
+/// event loop does, runs what the iteration left queued — promise jobs, timers and requests
+/// in flight — until nothing is left (an interval never cleared holds the iteration, as in
+/// k6). A promise rejected that nothing handles fails it, as in k6. When the value is an
+/// error, nothing more runs: k6 ends the iteration there, and the requests still in flight
+/// are cancelled.
 pub fn settle_value<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> Result<Value<'js>> {
     let result = match value.as_promise() {
-        Some(p) => settle::<Value>(ctx, p.clone()),
-        None => Ok(value),
+        Some(p) => settle_checked::<Value>(ctx, p.clone(), true),
+        None => Ok(value.clone()),
     };
-    let drained = drain(ctx);
+    let drained = match &result {
+        Ok(_) => drain(ctx, &value),
+        Err(_) => Ok(()),
+    };
     clear_timers();
+    clear_requests();
+    clear_rejections();
     let value = result?;
     drained.map(|()| value)
 }
 
-/// Runs promise jobs and due timers until none is left.
-fn drain(ctx: &Ctx<'_>) -> Result<()> {
+/// Runs promise jobs, due timers and completed requests until none is left.
+fn drain<'js>(ctx: &Ctx<'js>, main: &Value<'js>) -> Result<()> {
     loop {
         if ctx.execute_pending_job() {
             continue;
         }
-        if !run_next_timer(ctx)? {
+        throw_uncaught(ctx, main)?;
+        if !run_next_event(ctx)? {
             return Ok(());
         }
+    }
+}
+
+thread_local! {
+    /// Promises rejected that nothing handles (yet), with their reasons.
+    static UNHANDLED: RefCell<Vec<(Persistent<Value<'static>>, Persistent<Value<'static>>)>> =
+        const { RefCell::new(Vec::new()) };
+}
+
+/// Most unhandled rejections kept: the first is the one reported.
+const MAX_UNHANDLED: usize = 64;
+
+/// Notes the promises rejected without a handler, and forgets them when one is added.
+pub fn track_rejections(rt: &rquickjs::Runtime) {
+    rt.set_host_promise_rejection_tracker(Some(Box::new(|ctx, promise, reason, handled| {
+        UNHANDLED.with(|u| {
+            let mut u = u.borrow_mut();
+            if handled {
+                u.retain(|(p, _)| p.clone().restore(&ctx).is_ok_and(|p| p != promise));
+            } else if u.len() < MAX_UNHANDLED {
+                u.push((
+                    Persistent::save(&ctx, promise),
+                    Persistent::save(&ctx, reason),
+                ));
+            }
+        });
+    })));
+}
+
+/// Forgets the rejections noted (at the end of a call).
+pub fn clear_rejections() {
+    UNHANDLED.with(|u| u.borrow_mut().clear());
+}
+
+/// Throws `Uncaught (in promise) …` (with the reason's stack, as k6 shows it) for the first
+/// rejected promise other than `main` that nothing handles.
+fn throw_uncaught<'js>(ctx: &Ctx<'js>, main: &Value<'js>) -> Result<()> {
+    let first = UNHANDLED.with(|u| {
+        let u = u.borrow();
+        for (p, reason) in u.iter() {
+            match p.clone().restore(ctx) {
+                Ok(p) if p == *main => continue,
+                _ => return Some(reason.clone()),
+            }
+        }
+        None
+    });
+    let Some(reason) = first else {
+        return Ok(());
+    };
+    let reason = reason.restore(ctx)?;
+    let stack = reason
+        .as_object()
+        .and_then(|o| o.get::<_, Option<String>>("stack").ok().flatten())
+        .filter(|s| !s.is_empty());
+    // As k6: an error as its name, message and stack, anything else as `String(reason)`.
+    let shown = match reason.as_object().and_then(|o| o.as_exception()) {
+        Some(_) => crate::modules::show(&reason).unwrap_or_default(),
+        None => rquickjs::convert::Coerced::<String>::from_js(ctx, reason.clone())
+            .map(|s| s.0)
+            .unwrap_or_default(),
+    };
+    let text = match stack {
+        Some(stack) => format!("{shown}\n{}", stack.trim_end()),
+        None => shown,
+    };
+    clear_rejections();
+    let text = rquickjs::String::from_str(ctx.clone(), &format!("Uncaught (in promise) {text}"))?;
+    Err(ctx.throw(text.into_value()))
+}
+
+#[cfg(test)]
+mod tests {
+    use rquickjs::{CatchResultExt, Context, Runtime, Value};
+
+    /// Evaluates `src` (an expression) and settles it as an iteration's result.
+    fn settle(src: &str) -> Result<String, String> {
+        let rt = Runtime::new().unwrap();
+        super::track_rejections(&rt);
+        let ctx = Context::full(&rt).unwrap();
+        ctx.with(|ctx| {
+            let v: Value = ctx.eval(src).unwrap();
+            let out = super::settle_value(&ctx, v)
+                .catch(&ctx)
+                .map_err(|e| crate::vm::describe(&e))?;
+            Ok(crate::modules::show(&out).unwrap())
+        })
+    }
+
+    #[test]
+    fn a_rejection_nothing_handles_fails_the_call_as_in_k6() {
+        // k6 v2.2.0 logs `Uncaught (in promise) Error: never handled` with the stack.
+        let err =
+            settle("(async () => { Promise.reject(new Error('never handled')); return 1; })()")
+                .unwrap_err();
+        assert!(
+            err.starts_with("Uncaught (in promise) Error: never handled\n"),
+            "{err}"
+        );
+        // Handled before the jobs ran out: no error.
+        let ok = settle(
+            "(async () => { const p = Promise.reject(new Error('x')); await null; \
+             p.catch(() => {}); return 'handled in time'; })()",
+        );
+        assert_eq!(ok.as_deref(), Ok("handled in time"));
+        // The call's own rejection is its error, not an uncaught one.
+        let err = settle("(async () => { throw new Error('own'); })()").unwrap_err();
+        assert!(err.starts_with("Error: own"), "{err}");
+        // Anything else than an error shows as its string, as k6's Go errors do.
+        let err =
+            settle("(async () => { Promise.reject({ toString: () => 'Get \"u\": why' }); })()")
+                .unwrap_err();
+        assert_eq!(err, "Uncaught (in promise) Get \"u\": why");
     }
 }

@@ -57,6 +57,7 @@ impl Vm {
         let rt = Runtime::new().map_err(|e| e.to_string())?;
         rt.set_max_stack_size(MAX_STACK);
         rt.set_loader(loader::Resolver, loader::Loader);
+        event_loop::track_rejections(&rt);
         let ctx = Context::full(&rt).map_err(|e| e.to_string())?;
         ctx.with(|ctx| -> Result<(), String> {
             modules::install_globals(&ctx)

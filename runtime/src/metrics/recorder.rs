@@ -274,6 +274,12 @@ impl Recorder {
     /// Records one HTTP exchange with k6's built-in metrics and tags.
     pub fn record_request(&mut self, meta: &RequestMeta<'_>, ex: &Exchange) {
         let time = self.metrics.now();
+        self.record_request_at(meta, ex, time);
+    }
+
+    /// `record_request` for an exchange that ended at `time` (ns on the metrics' clock): a
+    /// request that ran while the script went on, recorded when collected.
+    pub fn record_request_at(&mut self, meta: &RequestMeta<'_>, ex: &Exchange, time: u64) {
         let expected = meta.response_callback.expected(ex);
         let code = ex.error_code();
         let tags = match self.last.get(meta, ex, code, expected) {

@@ -183,6 +183,30 @@ impl VuHooks for Hooks {
         self.rec.record_request(meta, exchange);
     }
 
+    fn current_group(&self) -> String {
+        self.rec.group().to_owned()
+    }
+
+    fn on_async_request(
+        &mut self,
+        group: &str,
+        at: Instant,
+        meta: &RequestMeta<'_>,
+        exchange: &Exchange,
+    ) {
+        let time = at
+            .saturating_duration_since(self.ctx.metrics.start())
+            .as_nanos() as u64;
+        if group == self.rec.group() {
+            self.rec.record_request_at(meta, exchange, time);
+            return;
+        }
+        let now = self.rec.group().to_owned();
+        self.rec.set_group(group.to_owned());
+        self.rec.record_request_at(meta, exchange, time);
+        self.rec.set_group(now);
+    }
+
     fn check(&mut self, name: &str, ok: bool, tags: &[(String, String)]) {
         self.rec.record_check(name, ok, tags);
     }

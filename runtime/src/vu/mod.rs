@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use stampede_host_api::async_http::{AsyncHttpCtxView, AsyncHttpView, InFlight};
 use stampede_host_api::execution::{ExecutionHooks, ExecutionView};
 use stampede_host_api::http::{HttpClient, VuClient};
 use stampede_host_api::modules::{ModulesView, ScriptFiles};
@@ -72,6 +73,8 @@ pub struct VuState {
     wasi_http: WasiHttpCtx,
     bridge: Bridge,
     files: Option<Arc<ScriptFiles>>,
+    /// Requests the script started with `http.asyncRequest` and has not collected.
+    in_flight: InFlight,
 }
 
 impl ExecutionView for VuState {
@@ -106,6 +109,19 @@ impl VuState {
                 response_callback: self.http.response_callback(),
             };
             self.hooks.on_request(&meta, &done.exchange);
+        }
+    }
+}
+
+impl AsyncHttpView for VuState {
+    fn async_http(&mut self) -> AsyncHttpCtxView<'_> {
+        AsyncHttpCtxView {
+            script: ScriptCtxView {
+                http: &mut self.http,
+                hooks: &mut self.hooks,
+                table: &mut self.table,
+            },
+            in_flight: &mut self.in_flight,
         }
     }
 }
@@ -369,9 +385,12 @@ impl Vu {
         outcome
     }
 
-    /// Leaves any groups the call did not close, and hands pending samples over.
+    /// Records the asynchronous requests that completed and cancels those still in flight (as
+    /// k6 cancels them when the call ends), leaves any groups the call did not close, and hands
+    /// pending samples over.
     fn finish_call(&mut self) {
         let state = self.store_mut().data_mut();
+        state.async_http().finish();
         state.record_wasi_http();
         state.hooks.close_groups();
         state.hooks.flush();
@@ -382,6 +401,7 @@ impl Vu {
     pub fn interrupted(&mut self) {
         self.instance = None;
         let state = self.store_mut().data_mut();
+        state.async_http().finish();
         state.record_wasi_http();
         state.hooks.close_groups();
         state.hooks.flush();
@@ -430,13 +450,23 @@ fn new_store(
             wasi_http: WasiHttpCtx::new(),
             bridge,
             files: ctx.files.clone(),
+            in_flight: InFlight::default(),
         },
     );
     store.limiter(|s| &mut s.limits);
     // Every tick, a guest that is still running yields to the scheduler: a CPU-bound script
-    // cannot starve the other VUs, and an interrupted call is noticed promptly.
+    // cannot starve the other VUs, and an interrupted call is noticed promptly. Through
+    // tokio's `yield_now`, so that the thread also polls its sockets before the guest goes
+    // on: a plain wake-up would keep the VU runnable, and a VU thread reads its sockets' events
+    // only when idle or every 61 polls (610 ms of a spinning guest), holding up the VU's
+    // requests in flight (`http.asyncRequest`) and the other VUs' responses.
     store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(|_| Ok(UpdateDeadline::Yield(1)));
+    store.epoch_deadline_callback(|_| {
+        Ok(UpdateDeadline::YieldCustom(
+            1,
+            Box::pin(tokio::task::yield_now()),
+        ))
+    });
     store
 }
 

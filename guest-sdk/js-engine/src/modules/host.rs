@@ -27,6 +27,7 @@ struct HostModule;
 /// The functions of `stampede:host`.
 pub(crate) const FUNCTIONS: &[&str] = &[
     "request",
+    "startRequest",
     "batch",
     "status",
     "proto",
@@ -78,6 +79,7 @@ impl ModuleDef for HostModule {
     fn evaluate<'js>(ctx: &Ctx<'js>, exports: &Exports<'js>) -> Result<()> {
         let c = || ctx.clone();
         exports.export("request", Function::new(c(), request)?)?;
+        exports.export("startRequest", Function::new(c(), start_request)?)?;
         exports.export("batch", Function::new(c(), batch)?)?;
         exports.export(
             "status",
@@ -218,6 +220,8 @@ pub fn begin_call() {
 
 /// End of a call into the script: the responses it made are released.
 pub fn end_call() {
+    crate::event_loop::clear_requests();
+    crate::event_loop::clear_rejections();
     RESPONSES.with(|r| r.borrow_mut().clear());
     INFO.with(|i| *i.borrow_mut() = None);
     ENV.with(|e| e.borrow_mut().clear());
@@ -333,7 +337,8 @@ mod arg {
     pub const HTTP_VERSION: usize = 13;
 }
 
-fn keep(res: http::Response) -> f64 {
+/// Keeps a response for the script: its handle.
+pub(crate) fn keep(res: http::Response) -> f64 {
     RESPONSES.with(|r| {
         let mut r = r.borrow_mut();
         r.push(Some(res));
@@ -396,6 +401,27 @@ fn request<'js>(ctx: Ctx<'js>, args: Rest<Value<'js>>) -> Result<f64> {
     let mut req: http::Request<'_> = req;
     req.jar = jar::choose(&jar, held.as_deref());
     Ok(keep(http::send(&req)))
+}
+
+/// `startRequest(onDone, method, url, headers, …)` (after `onDone`, as `request`'s
+/// arguments): starts the request on the host (k6's `http.asyncRequest`) and returns at once;
+/// the event loop calls `onDone(handle)` with its response when it completes, or
+/// `onDone(undefined, error)` when it failed and k6's `throw` option is set.
+fn start_request<'js>(ctx: Ctx<'js>, on_done: Function<'js>, args: Rest<Value<'js>>) -> Result<()> {
+    let (req, jar) = request_of(&ctx, &args.0)?;
+    let held = match &jar {
+        JarArg::Custom(c) => Some(c.try_borrow()?),
+        _ => None,
+    };
+    let mut req: http::Request<'_> = req;
+    req.jar = jar::choose(&jar, held.as_deref());
+    match crate::host::async_http::start(&req) {
+        Ok(id) => {
+            crate::event_loop::add_request(&ctx, id, on_done);
+            Ok(())
+        }
+        Err(e) => Err(Exception::throw_message(&ctx, &e)),
+    }
 }
 
 /// `batch([[method, url, headers, …], …])` (each as `request`'s arguments): sends the

@@ -15,6 +15,7 @@
 
 import * as host from 'stampede:host';
 import { gjson } from 'stampede:lazy';
+import { inInit } from 'stampede:files';
 import { FileData, file, formBody, hasFile, multipartBody } from 'stampede:http-body';
 import {
   ExpectedStatuses, TemplateURL, cleanURL, expectedStatuses, url, responseCallbackOf, sendGrouped,
@@ -366,44 +367,41 @@ function nullBody(what) {
   return `the body is null so we can't transform it to ${what} - this likely was because of a request error getting the response`;
 }
 
-/** Requests `asyncRequest` made in this turn of the event loop, not yet sent. */
-let pending = null;
-
-/** Sends the requests waiting, together (as a batch), and settles their promises. */
-function sendPending() {
-  const waiting = pending;
-  pending = null;
-  let handles;
-  try {
-    handles = sendGrouped(
-      waiting.map((w) => w.item),
-      (list) => host.batch(list),
-    );
-  } catch (e) {
-    for (const w of waiting) w.reject(e);
-    return;
-  }
-  waiting.forEach((w, i) => w.resolve(new Response(handles[i], requestInfo(w.item[0]), w.item[1])));
+/**
+ * What an `asyncRequest` that got no response is rejected with when k6's `throw` option is
+ * set: as k6's, a Go `*url.Error` rather than an `Error` — `String(e)` (and `e.error()`) is
+ * `Get "http://host/": why`, with `op` and `url`.
+ */
+function requestFailure(method, url, why) {
+  const op = method.charAt(0) + method.slice(1).toLowerCase();
+  const message = `${op} "${url}": ${why}`;
+  return { op, url, err: why, error: () => message, toString: () => message };
 }
 
 /**
- * k6's `http.asyncRequest(method, url, body, params)`: a promise of the response. The requests
- * made in one turn of the event loop are sent together, concurrently, when the script next
- * waits (an `await`, a `then`, the end of the iteration's synchronous code).
+ * k6's `http.asyncRequest(method, url, body, params)`: a promise of the response. The request
+ * starts at once and runs on the host while the script goes on (other requests, `sleep`,
+ * timers, JavaScript); its promise settles when the event loop sees it complete, in the order
+ * requests complete.
  */
 export function asyncRequest(method, url, body, params) {
-  let item;
+  // As k6 (which throws, rather than rejects): nothing would wait for the request.
+  if (inInit()) throw new Error('Making http requests in the init context is not supported');
+  let a;
+  let responseType;
+  let callback;
   try {
-    item = requestArgs(method, url, body, params);
+    [a, responseType, callback] = requestArgs(method, url, body, params);
   } catch (e) {
     return Promise.reject(e);
   }
   return new Promise((resolve, reject) => {
-    if (pending === null) {
-      pending = [];
-      Promise.resolve().then(sendPending);
-    }
-    pending.push({ item, resolve, reject });
+    const done = (h, error) => {
+      if (error === undefined) resolve(new Response(h, requestInfo(a), responseType));
+      else reject(requestFailure(a[0], a[1], error));
+    };
+    withResponseCallback(callback, () =>
+      host.startRequest(done, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]));
   });
 }
 

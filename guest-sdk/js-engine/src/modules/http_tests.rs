@@ -157,7 +157,7 @@ export const result = [threw, http.TLS_1_0, http.TLS_1_1, http.TLS_1_2, TLS_1_3,
 }
 
 #[test]
-fn async_requests_of_one_turn_go_together_and_settle_their_promises() {
+fn async_requests_start_at_once_and_settle_their_promises() {
     let (calls, result) = run(r#"
 import http from 'k6/http';
 const order = [];
@@ -174,8 +174,12 @@ export const result = [order, a.status, b.request.method, b.request.body, err, m
         result,
         r#"[["sync code first","resolved"],200,"POST","x","TypeError",2]"#
     );
-    // One batch per response callback: the VU's first, then the request's own around its own.
+    // Each request starts when made, with its own response callback set around it.
     let at = |s: &str| calls.find(s).unwrap_or_else(|| panic!("{s} in {calls}"));
+    assert!(
+        at(r#"["startRequest","GET","http://t/1""#) < at(r#"["startRequest","POST","http://t/2""#),
+        "{calls}"
+    );
     assert!(
         at("http://t/1") < at(r#"["setResponseCallback",null,null]"#),
         "{calls}"
