@@ -176,6 +176,10 @@ impl AsyncHttpCtxView<'_> {
 
     /// Records what completed and cancels the rest: the end of a call into the script.
     pub fn finish(&mut self) {
+        // Every call ends here, most with nothing started: that costs one check.
+        if self.in_flight.is_empty() {
+            return;
+        }
         let done = self.in_flight.completed();
         for (_, finished) in done {
             if let Some(f) = finished {
