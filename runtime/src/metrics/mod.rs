@@ -8,6 +8,7 @@ mod registry;
 mod sink;
 mod store;
 mod system_tags;
+mod tag_set;
 mod tags;
 pub mod window;
 
@@ -160,7 +161,7 @@ impl Metrics {
 
     /// The id of the tag set made of `pairs`.
     pub fn tag_set(&self, pairs: &[(&str, &str)]) -> TagSetId {
-        self.tags.intern(TagSet::from_pairs(pairs.iter().copied()))
+        self.tags.intern_pairs(pairs, &mut Vec::new())
     }
 }
 
