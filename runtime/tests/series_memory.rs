@@ -4,6 +4,7 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::Mutex;
 
 use stampede_host_api::http::{Exchange, ResponseCallback};
 use stampede_host_api::RequestMeta;
@@ -34,6 +35,9 @@ static GLOBAL: Counting = Counting;
 fn live() -> isize {
     LIVE.load(Ordering::Relaxed)
 }
+
+/// The count is the whole process's: one test at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn exchange(url: String) -> Exchange {
     Exchange {
@@ -93,6 +97,7 @@ fn run(recs: &mut [Recorder], from: usize, n: usize, url: impl Fn(usize) -> Stri
 /// past `maxSeries` keeps nothing more however many new URLs it sends.
 #[test]
 fn a_series_costs_little_and_folded_ones_nothing() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     const VUS: usize = 20;
     const LIMIT: usize = 10_000;
     let url = |i: usize| format!("http://127.0.0.1:8080/?id={}-{}", i % VUS + 1, i / VUS);
@@ -124,6 +129,35 @@ fn a_series_costs_little_and_folded_ones_nothing() {
     );
     // The URL (40 bytes) is kept once per series, with its tags and some bookkeeping.
     assert!(per_series < 250, "{per_series} bytes per series");
+    assert!(
+        past - at_cap < 16 * 1024,
+        "{} bytes more past the cap",
+        past - at_cap
+    );
+}
+
+/// Many VUs past the cap: a VU does not keep the folded sets' ids it was given (a thousand
+/// VUs each caching hundreds of new URLs' ids held megabytes that grew with the number of VUs).
+#[test]
+fn many_vus_past_the_cap_keep_nothing_per_new_url() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    const VUS: usize = 1000;
+    const LIMIT: usize = 1000;
+    let url = |i: usize| format!("http://127.0.0.1:8080/?id={}-{}", i % VUS + 1, i / VUS);
+    let metrics = Metrics::new();
+    metrics.tags.set_limit(LIMIT);
+    let mut recs = setup(&metrics, VUS);
+    // A hundred requests per VU: past the cap, and each VU's sample buffer at its size.
+    run(&mut recs, 0, 100 * VUS, url);
+    assert!(metrics.tags.folded() > 0);
+    let at_cap = live();
+    run(&mut recs, 100 * VUS, 300 * VUS, url);
+    let past = live();
+    eprintln!(
+        "{VUS} VUs, {} folded: {:+} B",
+        metrics.tags.folded(),
+        past - at_cap
+    );
     assert!(
         past - at_cap < 16 * 1024,
         "{} bytes more past the cap",

@@ -216,12 +216,16 @@ impl Recorder {
         if let Some(id) = cache.get(&key) {
             return *id;
         }
-        let id = metrics.tags.intern_pairs(&pairs, &mut interner.scratch);
-        if cache.len() >= MAX_CACHED_TAG_SETS {
-            cache.clear();
+        let found = metrics.tags.intern_pairs(&pairs, &mut interner.scratch);
+        // A folded set is not kept: past `maxSeries` a new URL per request would otherwise
+        // fill every VU's cache with entries never asked for again.
+        if !found.folded {
+            if cache.len() >= MAX_CACHED_TAG_SETS {
+                cache.clear();
+            }
+            cache.insert(key, found.id);
         }
-        cache.insert(key, id);
-        id
+        found.id
     }
 
     /// Adds one sample, now.

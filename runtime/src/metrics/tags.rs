@@ -36,18 +36,28 @@ const FEW_VALUES: &[&str] = &[
     "ip",
 ];
 
+/// What [`TagInterner::intern_pairs`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interned {
+    /// The set's id: its own series, or the overflow series it was folded into.
+    pub id: TagSetId,
+    /// Whether the set was folded (past the limit): its id names a series of other sets too,
+    /// and asking again folds again (a cache of such ids would only fill with new URLs).
+    pub folded: bool,
+}
+
 /// Every tag set seen in a test, up to a limit; past it, new sets are folded into overflow
 /// series that keep only the tags of few values, so that memory stays bounded whatever the
 /// script tags its samples with.
 #[derive(Debug)]
 pub struct TagInterner {
-    inner: RwLock<Interned>,
+    inner: RwLock<State>,
     /// Sets folded so far (new sets past the limit, counted each time one is asked for).
     folded: AtomicU64,
 }
 
 #[derive(Debug)]
-struct Interned {
+struct State {
     /// The ids of `sets`, found by the hash of a set's bytes: a set is looked up by the bytes
     /// its pairs encode to, without making it first.
     ids: HashTable<u32>,
@@ -63,7 +73,7 @@ struct Interned {
 impl Default for TagInterner {
     fn default() -> Self {
         Self {
-            inner: RwLock::new(Interned {
+            inner: RwLock::new(State {
                 ids: HashTable::new(),
                 sets: Vec::new(),
                 limit: DEFAULT_MAX_SERIES,
@@ -79,42 +89,44 @@ impl Default for TagInterner {
 impl TagInterner {
     /// The id of `set`, interning it if new; past the limit, the id of its overflow series.
     pub fn intern(&self, set: TagSet) -> TagSetId {
-        self.intern_encoded(set.encoded(), &mut Vec::new())
+        self.intern_encoded(set.encoded(), &mut Vec::new()).id
     }
 
-    /// The id of the set `pairs` make (the last value of a repeated key wins), as
-    /// [`intern`](Self::intern); `scratch` is a buffer to reuse, so that a set already
-    /// interned costs no allocation.
-    pub fn intern_pairs(&self, pairs: &[(&str, &str)], scratch: &mut Vec<u8>) -> TagSetId {
+    /// The set `pairs` make (the last value of a repeated key wins), as
+    /// [`intern`](Self::intern), and whether it was folded; `scratch` is a buffer to reuse,
+    /// so that a set already interned costs no allocation.
+    pub fn intern_pairs(&self, pairs: &[(&str, &str)], scratch: &mut Vec<u8>) -> Interned {
         let mut buf = std::mem::take(scratch);
         tag_set::encode(Pairs::from_slice(pairs), &mut buf);
-        let id = self.intern_encoded(&buf, scratch);
+        let found = self.intern_encoded(&buf, scratch);
         *scratch = buf;
-        id
+        found
     }
 
-    /// The id of the set of canonical bytes `bytes`; `scratch` is for the folded set's.
-    fn intern_encoded(&self, bytes: &[u8], scratch: &mut Vec<u8>) -> TagSetId {
+    /// The set of canonical bytes `bytes`; `scratch` is for the folded set's.
+    fn intern_encoded(&self, bytes: &[u8], scratch: &mut Vec<u8>) -> Interned {
         let hash = xxh3_64(bytes);
+        let own = |id| Interned { id, folded: false };
         let full = {
             let inner = self.inner.read().expect("tag interner lock");
             if let Some(id) = inner.find(hash, bytes) {
-                return id;
+                return own(id);
             }
             inner.sets.len() >= inner.limit
         };
-        if full {
-            return self.fold(bytes, scratch);
+        if !full {
+            let mut inner = self.inner.write().expect("tag interner lock");
+            if let Some(id) = inner.find(hash, bytes) {
+                return own(id);
+            }
+            if inner.sets.len() < inner.limit {
+                return own(inner.insert(hash, bytes));
+            }
         }
-        let mut inner = self.inner.write().expect("tag interner lock");
-        if let Some(id) = inner.find(hash, bytes) {
-            return id;
+        Interned {
+            id: self.fold(bytes, scratch),
+            folded: true,
         }
-        if inner.sets.len() >= inner.limit {
-            drop(inner);
-            return self.fold(bytes, scratch);
-        }
-        inner.insert(hash, bytes)
     }
 
     /// The overflow series of the set of bytes `bytes`: its tags of few values and those
@@ -224,7 +236,7 @@ impl TagInterner {
     }
 }
 
-impl Interned {
+impl State {
     fn find(&self, hash: u64, bytes: &[u8]) -> Option<TagSetId> {
         let sets = &self.sets;
         self.ids
@@ -255,6 +267,26 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_eq!(interner.get(c).get("k"), Some("w"));
+
+        // Pairs in any order, a repeated key's last value: the same set, found by its bytes.
+        let mut scratch = Vec::new();
+        let d = interner.intern_pairs(&[("z", "1"), ("k", "x"), ("k", "w")], &mut scratch);
+        let e = interner.intern_pairs(&[("k", "w"), ("z", "1")], &mut scratch);
+        assert_eq!(d, e);
+        assert!(!d.folded);
+        assert_eq!(interner.intern_pairs(&[("k", "w")], &mut scratch).id, c);
+        assert_eq!(interner.len(), 3);
+        interner.set_limit(3);
+        let f = interner.intern_pairs(&[("k", "new")], &mut scratch);
+        assert!(f.folded);
+        assert_eq!(
+            interner.get(f.id).iter().collect::<Vec<_>>(),
+            [("name", OVERFLOW)]
+        );
+        assert_eq!(
+            interner.intern_pairs(&[("z", "1"), ("k", "w")], &mut scratch),
+            d
+        );
     }
 
     #[test]
