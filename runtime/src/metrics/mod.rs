@@ -8,6 +8,7 @@ mod registry;
 mod sink;
 mod store;
 mod system_tags;
+mod tag_set;
 mod tags;
 pub mod window;
 
@@ -21,7 +22,7 @@ pub use registry::{
 pub use sink::{CounterSink, GaugeSink, RateSink, Sink, TrendSink};
 pub use store::{CheckStats, SampleTap, Store, SubmetricId};
 pub use system_tags::SystemTags;
-pub use tags::{TagInterner, TagSet, TagSetId, DEFAULT_MAX_SERIES, OVERFLOW};
+pub use tags::{Interned, TagInterner, TagSet, TagSetId, DEFAULT_MAX_SERIES, OVERFLOW};
 pub use window::{ClosedWindow, WindowId, WindowSeries};
 
 /// A duration as a sample's milliseconds: nanoseconds over 10⁶, which is how k6 (Go's
@@ -160,7 +161,7 @@ impl Metrics {
 
     /// The id of the tag set made of `pairs`.
     pub fn tag_set(&self, pairs: &[(&str, &str)]) -> TagSetId {
-        self.tags.intern(TagSet::from_pairs(pairs.iter().copied()))
+        self.tags.intern_pairs(pairs, &mut Vec::new()).id
     }
 }
 

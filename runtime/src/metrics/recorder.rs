@@ -9,7 +9,7 @@ use stampede_host_api::http::Exchange;
 use stampede_host_api::RequestMeta;
 use xxhash_rust::xxh3::xxh3_128;
 
-use super::{builtin, MetricId, Metrics, Sample, SystemTags, TagSet, TagSetId};
+use super::{builtin, MetricId, Metrics, Sample, SystemTags, TagSetId};
 
 /// Samples kept before handing them to the store.
 const BATCH: usize = 1024;
@@ -21,11 +21,13 @@ const MAX_HOLD: Duration = Duration::from_millis(200);
 const MAX_CACHED_TAG_SETS: usize = 512;
 
 type Pairs<'a> = SmallVec<[(&'a str, &'a str); 16]>;
-/// Tag sets by the 128-bit hash of their pairs.
-type TagCache = FxHashMap<u128, TagSetId>;
+/// Tag sets by the 128-bit hash of their pairs (as two halves: a `u128` key would be aligned
+/// to 16 bytes, and an entry take 32 instead of 24).
+type TagCache = FxHashMap<[u64; 2], TagSetId>;
 
 /// What [`Recorder::lookup`] needs besides the pairs: the cache, and a buffer reused to hash
-/// the pairs in one call (hashing them piece by piece cost four times as much).
+/// the pairs in one call (hashing them piece by piece cost four times as much) and then to
+/// encode them for the interner.
 #[derive(Default)]
 struct Interner {
     cache: TagCache,
@@ -193,7 +195,7 @@ impl Recorder {
         Self::lookup(&mut self.interner, &self.metrics, pairs)
     }
 
-    fn lookup(interner: &mut Interner, metrics: &Metrics, mut pairs: Pairs<'_>) -> TagSetId {
+    fn lookup(interner: &mut Interner, metrics: &Metrics, pairs: Pairs<'_>) -> TagSetId {
         // A 128-bit hash of the pairs as given names the set in the VU's cache: comparing the
         // strings themselves on every request cost more than everything else the recorder
         // does, and so did putting them in order first. The same pairs in another order hash
@@ -208,23 +210,22 @@ impl Recorder {
             buf.extend_from_slice(&(v.len() as u32).to_le_bytes());
             buf.extend_from_slice(v.as_bytes());
         }
-        let key = xxh3_128(buf);
+        let hash = xxh3_128(buf);
+        let key = [hash as u64, (hash >> 64) as u64];
         let cache = &mut interner.cache;
         if let Some(id) = cache.get(&key) {
             return *id;
         }
-        // Keep the last value of each key: reverse, stable-sort, keep the first of each run.
-        pairs.reverse();
-        pairs.sort_by(|a, b| a.0.cmp(b.0));
-        pairs.dedup_by(|a, b| a.0 == b.0);
-        let id = metrics
-            .tags
-            .intern(TagSet::from_pairs(pairs.iter().copied()));
-        if cache.len() >= MAX_CACHED_TAG_SETS {
-            cache.clear();
+        let found = metrics.tags.intern_pairs(&pairs, &mut interner.scratch);
+        // A folded set is not kept: past `maxSeries` a new URL per request would otherwise
+        // fill every VU's cache with entries never asked for again.
+        if !found.folded {
+            if cache.len() >= MAX_CACHED_TAG_SETS {
+                cache.clear();
+            }
+            cache.insert(key, found.id);
         }
-        cache.insert(key, id);
-        id
+        found.id
     }
 
     /// Adds one sample, now.

@@ -53,14 +53,26 @@ pub trait SampleTap: Send {
 /// wake-up of each output's thread) per this many samples rather than per VU batch.
 const TAP_BATCH: usize = 8192;
 
-/// A metric of a tag set whose route is not known yet.
-const NO_ROUTE: u32 = u32::MAX;
+/// A tag set whose class, or a class's metric whose route, is not known yet.
+const UNKNOWN: u32 = u32::MAX;
 
+/// Where a metric's samples of one class of tag sets go.
 #[derive(Debug, Default, Clone)]
 struct Route {
     subs: SmallVec<[u32; 4]>,
     windows: SmallVec<[u32; 2]>,
     check: Option<u32>,
+}
+
+/// What decides where a tag set's samples go: the sub-metrics and windowed series whose
+/// filters it matches (of every metric), and its group and check. Tag sets are many (one per
+/// URL, up to `maxSeries`) and their classes few: a set costs the store one number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Class {
+    subs: Vec<u32>,
+    windows: Vec<u32>,
+    group: String,
+    check: Option<String>,
 }
 
 /// The folded samples of a test.
@@ -71,10 +83,18 @@ pub struct Store {
     totals: Vec<Option<Sink>>,
     subs: Vec<Submetric>,
     subs_by_metric: HashMap<MetricId, Vec<u32>>,
-    /// Per tag set (by id: they are dense), the index in `routes` of each metric's route
-    /// ([`NO_ROUTE`] until a sample needs it): two array lookups per sample, no hashing.
+    /// Per tag set (by id: they are dense), its class in `classes` ([`UNKNOWN`] until a
+    /// sample has it).
+    set_class: Vec<u32>,
+    classes: Vec<Class>,
+    class_ids: HashMap<Class, u32>,
+    /// Per class, the index in `routes` of each metric's route ([`UNKNOWN`] until a sample
+    /// needs it): a few array lookups per sample, no hashing.
     route_ids: Vec<Vec<u32>>,
     routes: Vec<Route>,
+    /// Per metric, whether its samples go anywhere but its total (a sub-metric, a windowed
+    /// series or a check's counts).
+    routed: Vec<bool>,
     checks: Vec<CheckStats>,
     check_index: HashMap<(String, String), u32>,
     groups: Vec<String>,
@@ -95,8 +115,12 @@ impl Store {
             totals: Vec::new(),
             subs: Vec::new(),
             subs_by_metric: HashMap::new(),
+            set_class: Vec::new(),
+            classes: Vec::new(),
+            class_ids: HashMap::new(),
             route_ids: Vec::new(),
             routes: Vec::new(),
+            routed: Vec::new(),
             checks: Vec::new(),
             check_index: HashMap::new(),
             groups: Vec::new(),
@@ -134,8 +158,7 @@ impl Store {
         self.windows
             .push(WindowSeries::new(name, parent, kind, filter, width));
         self.windows_by_metric.entry(parent).or_default().push(id);
-        self.route_ids.clear();
-        self.routes.clear();
+        self.forget_routes();
         WindowId(id)
     }
 
@@ -234,9 +257,32 @@ impl Store {
         });
         self.subs_by_metric.entry(parent).or_default().push(id);
         // Routes computed so far do not know the new sub-metric.
+        self.forget_routes();
+        SubmetricId(id)
+    }
+
+    /// Forgets every class and route (a sub-metric or windowed series was added).
+    fn forget_routes(&mut self) {
+        self.set_class.clear();
+        self.classes.clear();
+        self.class_ids.clear();
         self.route_ids.clear();
         self.routes.clear();
-        SubmetricId(id)
+        self.note_metrics();
+    }
+
+    /// Takes in metrics registered since, and which metrics are routed.
+    fn note_metrics(&mut self) {
+        self.kinds = self.registry.all().iter().map(|d| d.kind).collect();
+        self.totals.resize(self.kinds.len(), None);
+        self.routed = (0..self.kinds.len())
+            .map(|m| {
+                let id = MetricId(m as u16);
+                id == builtin::CHECKS
+                    || self.subs_by_metric.contains_key(&id)
+                    || self.windows_by_metric.contains_key(&id)
+            })
+            .collect();
     }
 
     /// Sends every future batch of samples to `tap` too.
@@ -268,19 +314,21 @@ impl Store {
         for s in batch {
             let m = usize::from(s.metric.0);
             if m >= self.kinds.len() {
-                self.kinds = self.registry.all().iter().map(|d| d.kind).collect();
-                self.totals.resize(self.kinds.len(), None);
+                self.note_metrics();
             }
             self.totals[m]
                 .get_or_insert_with(|| Sink::new(self.kinds[m]))
                 .add(s.value);
-            let at = match self
-                .route_ids
-                .get(s.tags.0 as usize)
-                .and_then(|row| row.get(m))
-            {
-                Some(&at) if at != NO_ROUTE => at,
-                _ => self.new_route(s.metric, s.tags),
+            let class = match self.set_class.get(s.tags.0 as usize) {
+                Some(&c) if c != UNKNOWN => c,
+                _ => self.new_class(s.tags),
+            };
+            if !self.routed[m] {
+                continue;
+            }
+            let at = match self.route_ids[class as usize].get(m) {
+                Some(&at) if at != UNKNOWN => at,
+                _ => self.new_route(s.metric, class),
             };
             let route = &self.routes[at as usize];
             for &sub in &route.subs {
@@ -306,52 +354,78 @@ impl Store {
         }
     }
 
-    /// Computes and remembers the route of `metric`'s samples tagged `tags`.
+    /// Finds and remembers the class of `tags` (noting its group first).
     #[cold]
-    fn new_route(&mut self, metric: MetricId, tags: TagSetId) -> u32 {
-        let r = self.route(metric, tags);
+    fn new_class(&mut self, tags: TagSetId) -> u32 {
+        let set = self.tags.get(tags);
+        let group = set.get("group").unwrap_or("");
+        self.note_groups(group);
+        let matching = |filters: &mut dyn Iterator<Item = &[(String, String)]>| -> Vec<u32> {
+            let all = filters.enumerate();
+            all.filter(|(_, f)| set.contains_all(f))
+                .map(|(i, _)| i as u32)
+                .collect()
+        };
+        let class = Class {
+            subs: matching(&mut self.subs.iter().map(|s| &s.filter[..])),
+            windows: matching(&mut self.windows.iter().map(|w| &w.filter[..])),
+            group: group.to_owned(),
+            check: set.get("check").map(str::to_owned),
+        };
+        let next = self.classes.len() as u32;
+        let id = match self.class_ids.get(&class) {
+            Some(&id) => id,
+            None => {
+                self.class_ids.insert(class.clone(), next);
+                self.classes.push(class);
+                self.route_ids.push(Vec::new());
+                next
+            }
+        };
+        let t = tags.0 as usize;
+        if t >= self.set_class.len() {
+            self.set_class.resize(t + 1, UNKNOWN);
+        }
+        self.set_class[t] = id;
+        id
+    }
+
+    /// Computes and remembers the route of `metric`'s samples of `class`.
+    #[cold]
+    fn new_route(&mut self, metric: MetricId, class: u32) -> u32 {
+        let r = self.route(metric, class);
         self.routes.push(r);
         let at = (self.routes.len() - 1) as u32;
-        let (t, m) = (tags.0 as usize, usize::from(metric.0));
-        if t >= self.route_ids.len() {
-            self.route_ids.resize_with(t + 1, Vec::new);
-        }
-        let row = &mut self.route_ids[t];
+        let m = usize::from(metric.0);
+        let row = &mut self.route_ids[class as usize];
         if m >= row.len() {
-            row.resize(m.max(self.kinds.len()) + 1, NO_ROUTE);
+            row.resize(m.max(self.kinds.len()) + 1, UNKNOWN);
         }
         row[m] = at;
         at
     }
 
-    fn route(&mut self, metric: MetricId, tags: TagSetId) -> Route {
-        let set = self.tags.get(tags);
-        self.note_groups(set.get("group").unwrap_or(""));
+    fn route(&mut self, metric: MetricId, class: u32) -> Route {
+        let class = &self.classes[class as usize];
         let mut route = Route::default();
-        if let Some(subs) = self.subs_by_metric.get(&metric) {
-            for &i in subs {
-                if set.contains_all(&self.subs[i as usize].filter) {
-                    route.subs.push(i);
-                }
-            }
-        }
-        if let Some(ws) = self.windows_by_metric.get(&metric) {
-            for &i in ws {
-                if set.contains_all(&self.windows[i as usize].filter) {
-                    route.windows.push(i);
-                }
-            }
-        }
-        let group = set.get("group").unwrap_or("");
+        let subs = class.subs.iter().copied();
+        route.subs = subs
+            .filter(|&i| self.subs[i as usize].parent == metric)
+            .collect();
+        let windows = class.windows.iter().copied();
+        route.windows = windows
+            .filter(|&i| self.windows[i as usize].parent == metric)
+            .collect();
         if metric == builtin::CHECKS {
-            let name = set.get("check").unwrap_or("").to_owned();
-            let key = (group.to_owned(), name.clone());
+            let group = class.group.clone();
+            let name = class.check.clone().unwrap_or_default();
+            let key = (group, name);
             let next = self.checks.len() as u32;
-            let idx = *self.check_index.entry(key).or_insert(next);
+            let idx = *self.check_index.entry(key.clone()).or_insert(next);
             if idx == next {
                 self.checks.push(CheckStats {
-                    group: group.to_owned(),
-                    name,
+                    group: key.0,
+                    name: key.1,
                     passes: 0,
                     fails: 0,
                 });
@@ -385,8 +459,7 @@ impl Store {
     pub fn merge_total(&mut self, metric: MetricId, sink: &Sink) {
         let m = usize::from(metric.0);
         if m >= self.kinds.len() {
-            self.kinds = self.registry.all().iter().map(|d| d.kind).collect();
-            self.totals.resize(self.kinds.len(), None);
+            self.note_metrics();
         }
         if m < self.kinds.len() {
             self.totals[m]
@@ -516,6 +589,76 @@ mod tests {
             panic!()
         };
         assert_eq!((sub.count, sub.max), (1, 7.0));
+    }
+
+    /// Sets of one class share their routes: a set costs the store one number, and every
+    /// sub-metric still sees exactly the samples it matches, also past `maxSeries`, and also
+    /// when a sub-metric or a group comes after samples.
+    #[test]
+    fn sets_share_routes_by_class_and_submetrics_see_every_sample() {
+        let metrics = Metrics::new();
+        metrics.tags.set_limit(50);
+        metrics.tags.keep_keys(["tier"]);
+        let mut store = metrics.store();
+        let ok = store.add_submetric(
+            "http_req_duration{status:200}",
+            builtin::HTTP_REQ_DURATION,
+            vec![("status".into(), "200".into())],
+        );
+        let gold = store.add_submetric(
+            "http_reqs{tier:gold}",
+            builtin::HTTP_REQS,
+            vec![("tier".into(), "gold".into())],
+        );
+        drop(store);
+        let mut want = [0u64; 2];
+        let mut batch = Vec::new();
+        for i in 0..1000u32 {
+            let url = format!("/u/{i}");
+            let status = if i % 3 == 0 { "500" } else { "200" };
+            let tier = if i % 4 == 0 { "gold" } else { "tin" };
+            let tags = metrics.tag_set(&[
+                ("url", &url),
+                ("name", &url),
+                ("status", status),
+                ("tier", tier),
+            ]);
+            want[0] += u64::from(status == "200");
+            want[1] += u64::from(tier == "gold");
+            for metric in [builtin::HTTP_REQ_DURATION, builtin::HTTP_REQS] {
+                batch.push(Sample {
+                    metric,
+                    tags,
+                    value: 1.0,
+                    time: 0,
+                });
+            }
+        }
+        assert!(metrics.tags.folded() > 900, "{}", metrics.tags.folded());
+        let mut store = metrics.store();
+        store.apply(&batch[..1000]);
+        // A sub-metric declared midway (as a group's breakdown is) sees the samples after it.
+        let late = store.add_submetric(
+            "http_reqs{status:500}",
+            builtin::HTTP_REQS,
+            vec![("status".into(), "500".into())],
+        );
+        store.apply(&batch[1000..]);
+        let count = |id| match &store.submetric(id).sink {
+            Sink::Trend(t) => t.count,
+            Sink::Counter(c) => c.samples,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(count(ok), want[0]);
+        assert_eq!(count(gold), want[1]);
+        assert_eq!(
+            count(late),
+            (500..1000).filter(|i| i % 3 == 0).count() as u64
+        );
+        // Four classes (status × tier), whatever the number of sets.
+        assert_eq!(store.classes.len(), 4);
+        assert!(store.routes.len() <= 8, "{}", store.routes.len());
+        assert!(store.set_class.len() >= 50);
     }
 
     #[test]

@@ -1,52 +1,14 @@
 //! Tag sets: the `key=value` pairs that make a sample's series. Each distinct set is interned
 //! once for the whole test and then named by a small [`TagSetId`].
 
-use std::collections::HashMap;
-use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::RwLock;
 
-/// A sorted set of tags with unique keys.
-#[derive(Clone, PartialEq, Eq, Hash, Default)]
-pub struct TagSet(Arc<[(Arc<str>, Arc<str>)]>);
+use hashbrown::HashTable;
+use xxhash_rust::xxh3::xxh3_64;
 
-impl TagSet {
-    /// A set from pairs; when a key repeats, the last value wins.
-    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        let mut v: Vec<(&str, &str)> = pairs.into_iter().collect();
-        v.reverse();
-        v.sort_by(|a, b| a.0.cmp(b.0));
-        v.dedup_by(|a, b| a.0 == b.0);
-        Self(
-            v.into_iter()
-                .map(|(k, val)| (Arc::from(k), Arc::from(val)))
-                .collect(),
-        )
-    }
-
-    /// The value of `key`.
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .binary_search_by(|(k, _)| (**k).cmp(key))
-            .ok()
-            .map(|i| &*self.0[i].1)
-    }
-
-    /// The tags, sorted by key.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (&**k, &**v))
-    }
-
-    /// Whether every `(key, value)` of `filter` is in this set.
-    pub fn contains_all(&self, filter: &[(String, String)]) -> bool {
-        filter.iter().all(|(k, v)| self.get(k) == Some(v.as_str()))
-    }
-}
-
-impl fmt::Debug for TagSet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.iter()).finish()
-    }
-}
+pub use super::tag_set::TagSet;
+use super::tag_set::{self, Pairs};
 
 /// The id of an interned [`TagSet`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -74,23 +36,35 @@ const FEW_VALUES: &[&str] = &[
     "ip",
 ];
 
+/// What [`TagInterner::intern_pairs`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interned {
+    /// The set's id: its own series, or the overflow series it was folded into.
+    pub id: TagSetId,
+    /// Whether the set was folded (past the limit): its id names a series of other sets too,
+    /// and asking again folds again (a cache of such ids would only fill with new URLs).
+    pub folded: bool,
+}
+
 /// Every tag set seen in a test, up to a limit; past it, new sets are folded into overflow
 /// series that keep only the tags of few values, so that memory stays bounded whatever the
 /// script tags its samples with.
 #[derive(Debug)]
 pub struct TagInterner {
-    inner: RwLock<Interned>,
+    inner: RwLock<State>,
+    /// Sets folded so far (new sets past the limit, counted each time one is asked for).
+    folded: AtomicU64,
 }
 
 #[derive(Debug)]
-struct Interned {
-    ids: HashMap<TagSet, TagSetId>,
+struct State {
+    /// The ids of `sets`, found by the hash of a set's bytes: a set is looked up by the bytes
+    /// its pairs encode to, without making it first.
+    ids: HashTable<u32>,
     sets: Vec<TagSet>,
     limit: usize,
     /// Tag keys a folded set keeps besides [`FEW_VALUES`]: those thresholds filter on.
     keep: Vec<String>,
-    /// Sets folded so far (new sets past the limit, counted each time one is asked for).
-    folded: u64,
     /// The tags the first folded set lost, until the warning about them is taken.
     notice: Option<Vec<String>>,
     noticed: bool,
@@ -99,15 +73,15 @@ struct Interned {
 impl Default for TagInterner {
     fn default() -> Self {
         Self {
-            inner: RwLock::new(Interned {
-                ids: HashMap::new(),
+            inner: RwLock::new(State {
+                ids: HashTable::new(),
                 sets: Vec::new(),
                 limit: DEFAULT_MAX_SERIES,
                 keep: Vec::new(),
-                folded: 0,
                 notice: None,
                 noticed: false,
             }),
+            folded: AtomicU64::new(0),
         }
     }
 }
@@ -115,17 +89,86 @@ impl Default for TagInterner {
 impl TagInterner {
     /// The id of `set`, interning it if new; past the limit, the id of its overflow series.
     pub fn intern(&self, set: TagSet) -> TagSetId {
-        if let Some(id) = self.inner.read().expect("tag interner lock").ids.get(&set) {
-            return *id;
+        self.intern_encoded(set.encoded(), &mut Vec::new()).id
+    }
+
+    /// The set `pairs` make (the last value of a repeated key wins), as
+    /// [`intern`](Self::intern), and whether it was folded; `scratch` is a buffer to reuse,
+    /// so that a set already interned costs no allocation.
+    pub fn intern_pairs(&self, pairs: &[(&str, &str)], scratch: &mut Vec<u8>) -> Interned {
+        let mut buf = std::mem::take(scratch);
+        tag_set::encode(Pairs::from_slice(pairs), &mut buf);
+        let found = self.intern_encoded(&buf, scratch);
+        *scratch = buf;
+        found
+    }
+
+    /// The set of canonical bytes `bytes`; `scratch` is for the folded set's.
+    fn intern_encoded(&self, bytes: &[u8], scratch: &mut Vec<u8>) -> Interned {
+        let hash = xxh3_64(bytes);
+        let own = |id| Interned { id, folded: false };
+        let full = {
+            let inner = self.inner.read().expect("tag interner lock");
+            if let Some(id) = inner.find(hash, bytes) {
+                return own(id);
+            }
+            inner.sets.len() >= inner.limit
+        };
+        if !full {
+            let mut inner = self.inner.write().expect("tag interner lock");
+            if let Some(id) = inner.find(hash, bytes) {
+                return own(id);
+            }
+            if inner.sets.len() < inner.limit {
+                return own(inner.insert(hash, bytes));
+            }
         }
+        Interned {
+            id: self.fold(bytes, scratch),
+            folded: true,
+        }
+    }
+
+    /// The overflow series of the set of bytes `bytes`: its tags of few values and those
+    /// thresholds name, with `name` set to [`OVERFLOW`]. Should even those be too many, one
+    /// last series takes the rest. Found under the read lock once it exists.
+    fn fold(&self, bytes: &[u8], scratch: &mut Vec<u8>) -> TagSetId {
+        self.folded.fetch_add(1, Ordering::Relaxed);
+        let lost = {
+            let inner = self.inner.read().expect("tag interner lock");
+            let kept = |k: &str| FEW_VALUES.contains(&k) || inner.keep.iter().any(|have| have == k);
+            let mut pairs: Pairs<'_> = tag_set::Iter::new(bytes).filter(|(k, _)| kept(k)).collect();
+            if !pairs.iter().any(|(k, _)| *k == "name") {
+                pairs.push(("name", OVERFLOW));
+            }
+            tag_set::encode(pairs, scratch);
+            let hash = xxh3_64(scratch);
+            match inner.find(hash, scratch) {
+                Some(id) if inner.noticed => return id,
+                _ => {}
+            }
+            let lost = tag_set::Iter::new(bytes).filter(|(k, _)| !kept(k));
+            lost.map(|(k, _)| k.to_owned()).collect::<Vec<_>>()
+        };
         let mut inner = self.inner.write().expect("tag interner lock");
-        if let Some(id) = inner.ids.get(&set) {
-            return *id;
+        if !inner.noticed {
+            inner.noticed = true;
+            inner.notice = Some(lost);
         }
-        if inner.sets.len() >= inner.limit {
-            return inner.fold(&set);
+        let hash = xxh3_64(scratch);
+        if let Some(id) = inner.find(hash, scratch) {
+            return id;
         }
-        inner.insert(set)
+        // Folded sets of few values are few; a bound all the same, for tags that are not.
+        if inner.sets.len() < inner.limit + inner.limit / 10 + 100 {
+            return inner.insert(hash, scratch);
+        }
+        tag_set::encode(Pairs::from_slice(&[("name", OVERFLOW)]), scratch);
+        let hash = xxh3_64(scratch);
+        match inner.find(hash, scratch) {
+            Some(id) => id,
+            None => inner.insert(hash, scratch),
+        }
     }
 
     /// Keeps at most `limit` distinct sets (the overflow series come on top: at most one per
@@ -146,7 +189,7 @@ impl TagInterner {
 
     /// How many times a new set was folded into an overflow series.
     pub fn folded(&self) -> u64 {
-        self.inner.read().expect("tag interner lock").folded
+        self.folded.load(Ordering::Relaxed)
     }
 
     /// Once, after the first set was folded: the tags it lost (for the warning).
@@ -183,62 +226,37 @@ impl TagInterner {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Heap bytes the interned sets hold: the sets, the table of their ids, the list of them.
+    pub fn heap_size(&self) -> usize {
+        let inner = self.inner.read().expect("tag interner lock");
+        let sets: usize = inner.sets.iter().map(TagSet::heap_size).sum();
+        sets + inner.ids.capacity() * (size_of::<u32>() + 1)
+            + inner.sets.capacity() * size_of::<TagSet>()
+    }
 }
 
-impl Interned {
-    fn insert(&mut self, set: TagSet) -> TagSetId {
-        let id = TagSetId(self.sets.len() as u32);
-        self.sets.push(set.clone());
-        self.ids.insert(set, id);
-        id
+impl State {
+    fn find(&self, hash: u64, bytes: &[u8]) -> Option<TagSetId> {
+        let sets = &self.sets;
+        self.ids
+            .find(hash, |&id| sets[id as usize].encoded() == bytes)
+            .map(|&id| TagSetId(id))
     }
 
-    /// The overflow series of `set`: its tags of few values and those thresholds name, with
-    /// `name` set to [`OVERFLOW`]. Should even those be too many, one last series takes the rest.
-    fn fold(&mut self, set: &TagSet) -> TagSetId {
-        self.folded += 1;
-        let kept = |k: &str| FEW_VALUES.contains(&k) || self.keep.iter().any(|have| have == k);
-        let mut pairs: Vec<(&str, &str)> = set.iter().filter(|(k, _)| kept(k)).collect();
-        if !self.noticed {
-            self.noticed = true;
-            let lost = set
-                .iter()
-                .filter(|(k, _)| !kept(k))
-                .map(|(k, _)| k.to_owned());
-            self.notice = Some(lost.collect());
-        }
-        if !pairs.iter().any(|(k, _)| *k == "name") {
-            pairs.push(("name", OVERFLOW));
-        }
-        let folded = TagSet::from_pairs(pairs);
-        if let Some(id) = self.ids.get(&folded) {
-            return *id;
-        }
-        // Folded sets of few values are few; a bound all the same, for tags that are not.
-        if self.sets.len() < self.limit + self.limit / 10 + 100 {
-            return self.insert(folded);
-        }
-        let last = TagSet::from_pairs([("name", OVERFLOW)]);
-        match self.ids.get(&last) {
-            Some(id) => *id,
-            None => self.insert(last),
-        }
+    fn insert(&mut self, hash: u64, bytes: &[u8]) -> TagSetId {
+        let id = self.sets.len() as u32;
+        self.sets.push(TagSet::from_encoded(bytes));
+        let sets = &self.sets;
+        self.ids
+            .insert_unique(hash, id, |&id| xxh3_64(sets[id as usize].encoded()));
+        TagSetId(id)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sets_are_sorted_and_the_last_value_wins() {
-        let set = TagSet::from_pairs([("b", "1"), ("a", "2"), ("b", "3")]);
-        assert_eq!(set.iter().collect::<Vec<_>>(), vec![("a", "2"), ("b", "3")]);
-        assert_eq!(set.get("b"), Some("3"));
-        assert_eq!(set.get("c"), None);
-        assert!(set.contains_all(&[("a".into(), "2".into())]));
-        assert!(!set.contains_all(&[("a".into(), "1".into())]));
-    }
 
     #[test]
     fn interning_gives_one_id_per_distinct_set() {
@@ -249,6 +267,26 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_eq!(interner.get(c).get("k"), Some("w"));
+
+        // Pairs in any order, a repeated key's last value: the same set, found by its bytes.
+        let mut scratch = Vec::new();
+        let d = interner.intern_pairs(&[("z", "1"), ("k", "x"), ("k", "w")], &mut scratch);
+        let e = interner.intern_pairs(&[("k", "w"), ("z", "1")], &mut scratch);
+        assert_eq!(d, e);
+        assert!(!d.folded);
+        assert_eq!(interner.intern_pairs(&[("k", "w")], &mut scratch).id, c);
+        assert_eq!(interner.len(), 3);
+        interner.set_limit(3);
+        let f = interner.intern_pairs(&[("k", "new")], &mut scratch);
+        assert!(f.folded);
+        assert_eq!(
+            interner.get(f.id).iter().collect::<Vec<_>>(),
+            [("name", OVERFLOW)]
+        );
+        assert_eq!(
+            interner.intern_pairs(&[("z", "1"), ("k", "w")], &mut scratch),
+            d
+        );
     }
 
     #[test]
