@@ -152,7 +152,9 @@ fn the_examples_run_on_the_engine() {
     assert_eq!(server.stats().requests(), 20);
 }
 
-/// Issue 14: a scenario's `env` must not leak into the next scenario the same VU runs.
+/// Issue 14: a scenario's `env` must not leak into the next scenario. (Each scenario has VUs
+/// of its own here, as in k6: the test needs two, since `first` may run until its
+/// `maxDuration` and graceful stop, past `second`'s start.)
 #[test]
 fn each_scenario_sees_its_own_env() {
     let dir = TempDir::new("js-env");
@@ -176,8 +178,6 @@ export default function () {
     'SHAPE is the scenario\'s': (e) => e.SHAPE === (first ? undefined : 'square'),
     '-e reaches every scenario': (e) => e.GLOBAL === 'yes',
   });
-  // The same VU runs both scenarios, one after the other.
-  check(exec.vu, { 'one VU for both': (v) => v.iterationInInstance === (first ? 0 : 2) + v.iterationInScenario });
 }
 "#,
         )],
@@ -186,7 +186,7 @@ export default function () {
     assert_eq!(r.code, 0, "{}", r.output());
     assert_eq!(r.metric("iterations", "count"), 4.0);
     assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.output());
-    assert_eq!(r.metric("checks", "passes"), 16.0);
+    assert_eq!(r.metric("checks", "passes"), 12.0);
 }
 
 /// Issue 14: the cache depends on the files the script imports, not on its folder.
