@@ -170,6 +170,10 @@ impl AsyncHttpCtxView<'_> {
             Some(e) if ex.status == 0 && self.script.http.config().k6.throw => {
                 Err(e.message.clone())
             }
+            Some(e) if ex.status == 0 => {
+                self.script.hooks.request_failed(&e.message);
+                Ok(ex)
+            }
             _ => Ok(ex),
         }
     }

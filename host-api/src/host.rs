@@ -61,6 +61,8 @@ pub trait VuHooks: Send {
     /// A request or response to log, as `httpDebug` asks (the text is k6's `Request:` or
     /// `Response:` dump).
     fn http_debug(&mut self, _text: &str) {}
+    /// A request got no response (and `throw` is off): k6 warns `Request Failed` with the error.
+    fn request_failed(&mut self, _error: &str) {}
     /// The group the VU's samples are in now (`""`, `::a::b`): a request that runs while the
     /// script goes on (`async-http`) keeps the group it was started in, as in k6.
     fn current_group(&self) -> String {
@@ -311,17 +313,21 @@ impl ScriptCtxView<'_> {
     }
 
     /// k6's `throw`: the first request of `exchanges` that got no response ends the call.
-    fn throw_if_failed(&self, exchanges: &[Exchange]) -> wasmtime::Result<()> {
-        if !self.http.config().k6.throw {
-            return Ok(());
-        }
-        match exchanges
+    /// Without it, each such request is logged as k6 logs it: `Request Failed`, with the error.
+    fn throw_if_failed(&mut self, exchanges: &[Exchange]) -> wasmtime::Result<()> {
+        let mut failed = exchanges
             .iter()
-            .find_map(|ex| ex.error.as_ref().filter(|_| ex.status == 0))
-        {
-            Some(e) => Err(wasmtime::Error::new(RequestThrown(e.message.clone()))),
-            None => Ok(()),
+            .filter_map(|ex| ex.error.as_ref().filter(|_| ex.status == 0));
+        if self.http.config().k6.throw {
+            return match failed.next() {
+                Some(e) => Err(wasmtime::Error::new(RequestThrown(e.message.clone()))),
+                None => Ok(()),
+            };
         }
+        for e in failed {
+            self.hooks.request_failed(&e.message);
+        }
+        Ok(())
     }
 }
 

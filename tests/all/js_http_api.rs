@@ -415,8 +415,9 @@ fn async_requests_resolve_to_responses_and_overlap() {
 
 /// A response with no body reads as k6 v2.2 reads it: `body` is null for 204 and 304 (any
 /// `responseType`) and for a request that got no response, `""` for an empty 200 and a HEAD;
-/// `json()` and `html()` of a null body throw k6's message. (k6 printed the same for this
-/// script against the same server.)
+/// `json()` and `html()` of a null body throw k6's message, and the request that got no
+/// response is logged as `Request Failed`. (k6 printed the same for this script against the
+/// same server.)
 #[test]
 fn bodies_that_are_not_there_read_as_null() {
     let rt = runtime();
@@ -457,6 +458,13 @@ export default function () {
     assert_eq!(r.code, 0, "{}", r.output());
     assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.output());
     assert_eq!(r.metric("checks", "passes"), 7.0, "{}", r.output());
+    // The request that got no response is logged as k6 logs it.
+    assert!(
+        r.stderr
+            .contains(r#"level=warning msg="Request Failed" error="dial: connection refused""#),
+        "{}",
+        r.output()
+    );
 }
 
 /// Credentials in the URL as k6 v2.2 shows them: `res.url` keeps them as the script wrote them

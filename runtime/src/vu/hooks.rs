@@ -328,6 +328,17 @@ impl VuHooks for Hooks {
         self.ctx.control.stop(Stop::Script(reason.to_owned()), true);
     }
 
+    fn request_failed(&mut self, error: &str) {
+        // As k6 words it; at most a few lines a second, since a server that is down fails
+        // every request.
+        self.ctx.log.limited(
+            "request-failed",
+            Level::Warn,
+            "Request Failed",
+            &[("error", error)],
+        );
+    }
+
     fn http_debug(&mut self, text: &str) {
         let iter = self.iteration_in_instance.to_string();
         self.ctx.log.log(
