@@ -48,6 +48,8 @@ pub trait VuHooks: Send {
     fn ids(&self) -> TestIds;
     /// A variable from `-e`.
     fn env(&self, name: &str) -> Option<String>;
+    /// What `setup` returned, for the iteration running now (empty outside iterations).
+    fn setup_data(&self) -> Vec<u8>;
     /// A log line from the script.
     fn log(&mut self, level: LogLevel, message: &str);
     /// Enters a group.
@@ -618,6 +620,10 @@ impl context::Host for ScriptCtxView<'_> {
 
     fn env(&mut self, name: String) -> wasmtime::Result<Option<String>> {
         Ok(self.hooks.env(&name))
+    }
+
+    fn setup_data(&mut self) -> wasmtime::Result<Vec<u8>> {
+        Ok(self.hooks.setup_data())
     }
 
     async fn sleep(&mut self, seconds: f64) -> wasmtime::Result<()> {

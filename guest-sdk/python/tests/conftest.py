@@ -66,12 +66,18 @@ class FakeHost:
         self.metrics = {}        # name -> (id, kind, is_time)
         self.samples = []        # (id, value, tags)
         self.env = {}
+        self.setup_data = b""    # what context.setup_data() answers
+        self.setup_data_calls = 0
         self.logs = []
         self.groups = []         # "enter:NAME" / "exit"
         self.status = 200
         self.body = b"{}"
         self.headers = [("Content-Type", "application/json"), ("Set-Cookie", "a=1"), ("set-cookie", "b=2")]
         self.cookies = []        # ResponseCookie records the next responses report
+
+    def give_setup_data(self):
+        self.setup_data_calls += 1
+        return self.setup_data
 
     def respond(self, req):
         self.sent.append(req)
@@ -96,6 +102,7 @@ def host(monkeypatch):
     monkeypatch.setattr(_wit.metrics, "register", h.register)
     monkeypatch.setattr(_wit.metrics, "add", lambda i, v, tags: h.samples.append((i, v, tags)))
     monkeypatch.setattr(_wit.context, "env", lambda name: h.env.get(name))
+    monkeypatch.setattr(_wit.context, "setup_data", h.give_setup_data)
     monkeypatch.setattr(_wit.context, "log", lambda level, msg: h.logs.append((level.name, msg)))
     monkeypatch.setattr(_wit.context, "group_enter", lambda name: h.groups.append("enter:" + name))
     monkeypatch.setattr(_wit.context, "group_exit", lambda: h.groups.append("exit"))
