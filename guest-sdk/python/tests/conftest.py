@@ -53,6 +53,22 @@ class FakeResponse:
         self.dropped = True
 
 
+class Sent:
+    """A request as the host saw it, its extras' fields flat (their defaults when the request
+    had none): `req.timeout_ms` whether or not it came in `extras`."""
+
+    def __init__(self, req, http):
+        self.raw = req
+        self._extras = req.extras or http.RequestExtras(
+            timeout_ms=None, tags=[], name=None, max_redirects=None, discard_body=False,
+            jar=http.JarChoice_Vu(), cookies=[], compression="", auth=None, http_version=None)
+
+    def __getattr__(self, name):
+        if name in ("method", "url", "headers", "body", "extras"):
+            return getattr(self.raw, name)
+        return getattr(self._extras, name)
+
+
 class FakeHost:
     """Records what the script asks of the host and answers with canned responses."""
 
@@ -60,7 +76,7 @@ class FakeHost:
         from wit_world.imports import http
 
         self.http = http
-        self.sent = []           # every wit Request, in order
+        self.sent = []           # every wit Request (as `Sent`), in order
         self.calls = []          # response methods called, in order
         self.checks = []         # (name, ok, tags)
         self.metrics = {}        # name -> (id, kind, is_time)
@@ -80,7 +96,7 @@ class FakeHost:
         return self.setup_data
 
     def respond(self, req):
-        self.sent.append(req)
+        self.sent.append(Sent(req, self.http))
         t = self.http.Timings(0.0, 0.0, 0.0, 0.1, 0.5, 0.2, 0.8)
         return FakeResponse(self, self.status, req.url, list(self.headers), self.body, t)
 

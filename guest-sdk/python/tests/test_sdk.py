@@ -29,6 +29,7 @@ def test_defaults_are_none(host):
     (req,) = host.sent
     assert req.method == "PURGE"
     assert (req.timeout_ms, req.name, req.max_redirects, req.discard_body) == (None, None, None, False)
+    assert req.extras is None  # a plain request hands over no extras
 
 
 def test_bodies(host):
