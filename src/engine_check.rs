@@ -5,7 +5,7 @@
 pub const MAX_ENGINE_BYTES: u64 = 64 << 20;
 
 /// Checks that `wasm` is a WebAssembly component of the `js-engine` world of the host API
-/// whose package line is `package` (as in script.wit: `stampede:script@0.2.0`): it imports
+/// whose package line is `package` (as in script.wit: `stampede:script@0.3.0`): it imports
 /// that version's `modules` and `execution` interfaces and exports `handle-summary` and
 /// `wizer-initialize`. The error says what is wrong.
 pub fn check_engine(wasm: &[u8], package: &str) -> Result<(), String> {
@@ -45,7 +45,7 @@ pub fn check_engine(wasm: &[u8], package: &str) -> Result<(), String> {
     }
 }
 
-/// The package line of script.wit (`stampede:script@0.2.0`).
+/// The package line of script.wit (`stampede:script@0.3.0`).
 pub fn wit_package(script_wit: &str) -> Option<&str> {
     script_wit
         .lines()

@@ -5,7 +5,7 @@
 // script_component_type.o). See build.sh for the build.
 //
 // Ownership, as the generated C bindings define it:
-//  - An export's parameters (`exec`, `data`) belong to the callee: free them.
+//  - An export's parameters (teardown's `data`) belong to the callee: free them.
 //  - What an export returns is freed by the generated post-return function (with free()), so
 //    it must be heap memory: use script_string_dup, never script_string_set on a literal.
 //  - Import parameters are only borrowed: script_string_set on a literal is fine there.
@@ -95,13 +95,12 @@ bool exports_script_setup(script_list_u8_t *ret, script_string_t *err) {
     return true;
 }
 
-// iteration: one GET of $BASE_URL/ and a check on its status. Returns false with `err` set
-// to fail the iteration (it is counted and logged; the test goes on).
-bool exports_script_iteration(script_string_t *exec, script_list_u8_t *data, script_string_t *err) {
-    bool is_default = exec->len == 7 && memcmp(exec->ptr, "default", 7) == 0;
-    script_string_free(exec);  // the parameters are ours to free
-    script_list_u8_free(data);
-    if (!is_default) {
+// iteration: one GET of $BASE_URL/ and a check on its status. `entry` is an index into the
+// list entry-points returned (0: "default"). A script with setup data would ask for it with
+// stampede_script_context_setup_data (once, and keep it). Returns false with `err` set to fail
+// the iteration (it is counted and logged; the test goes on).
+bool exports_script_iteration(uint32_t entry, script_string_t *err) {
+    if (entry != 0) {
         return fail(err, "the script has no such entry point");
     }
 

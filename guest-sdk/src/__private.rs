@@ -104,20 +104,39 @@ where
     serde_json::to_vec(&data).map_err(|e| format!("setup data could not be encoded as JSON: {e}"))
 }
 
-/// Runs an entry point with the setup data, decoded once per VU. `setup` only names the data
-/// type.
+/// Runs an entry point with the setup data `data` (teardown's), decoded once per VU. `setup`
+/// only names the data type.
 pub fn run_entry<S, D, F, M>(_setup: &S, entry: &F, data: &[u8]) -> Result<(), String>
 where
     S: Setup<D>,
     D: DeserializeOwned + Send + Sync + 'static,
     F: Entry<D, M>,
 {
-    entry.call(setup_data::<D>(data)?)
+    entry.call(setup_data::<D>(|| data.to_vec())?)
 }
 
-/// The setup data, decoded on first use. A VU is one instance, so one cell serves it.
+/// Runs an entry point for an iteration: the setup data is asked of the host
+/// (`context.setup-data`) the first time, then kept decoded.
+pub fn run_iteration<S, D, F, M>(_setup: &S, entry: &F) -> Result<(), String>
+where
+    S: Setup<D>,
+    D: DeserializeOwned + Send + Sync + 'static,
+    F: Entry<D, M>,
+{
+    entry.call(setup_data::<D>(
+        crate::bindings::stampede::script::context::setup_data,
+    )?)
+}
+
+/// The error of an iteration whose entry point index is not one of `entry-points`'.
+pub fn no_entry(entry: u32) -> Result<(), String> {
+    Err(format!("the script has no entry point number {entry}"))
+}
+
+/// The setup data, decoded on first use from what `bytes` gives. A VU is one instance, so one
+/// cell serves it.
 fn setup_data<D: DeserializeOwned + Send + Sync + 'static>(
-    bytes: &[u8],
+    bytes: impl FnOnce() -> Vec<u8>,
 ) -> Result<&'static D, String> {
     static DATA: OnceLock<Box<dyn Any + Send + Sync>> = OnceLock::new();
     if let Some(data) = DATA.get() {
@@ -125,10 +144,11 @@ fn setup_data<D: DeserializeOwned + Send + Sync + 'static>(
             .downcast_ref::<D>()
             .ok_or_else(|| "setup data has an unexpected type".to_string());
     }
+    let bytes = bytes();
     let decoded: D = if bytes.is_empty() {
         serde_json::from_slice(b"null")
     } else {
-        serde_json::from_slice(bytes)
+        serde_json::from_slice(&bytes)
     }
     .map_err(|e| format!("setup data could not be decoded: {e}"))?;
     let data = DATA.get_or_init(|| Box::new(decoded));

@@ -161,25 +161,40 @@ struct Parts {
 
 impl Parts {
     fn into_wit(self, jar: &JarSel) -> wit::Request<'_> {
-        wit::Request {
-            method: self.method,
-            url: self.url,
-            headers: self.headers,
-            body: self.body,
+        let jar = match jar {
+            JarSel::Vu => wit::JarChoice::Vu,
+            JarSel::None => wit::JarChoice::NoJar,
+            JarSel::Custom(j) => wit::JarChoice::Custom(j.handle()),
+        };
+        // The common request (method, URL, headers, body) hands over no extras at all.
+        let plain = self.timeout_ms.is_none()
+            && self.tags.is_empty()
+            && self.name.is_none()
+            && self.max_redirects.is_none()
+            && !self.discard_body
+            && matches!(jar, wit::JarChoice::Vu)
+            && self.cookies.is_empty()
+            && self.compression.is_empty()
+            && self.auth.is_none()
+            && self.http_version.is_none();
+        let extras = (!plain).then_some(wit::RequestExtras {
             timeout_ms: self.timeout_ms,
             tags: self.tags,
             name: self.name,
             max_redirects: self.max_redirects,
             discard_body: self.discard_body,
-            jar: match jar {
-                JarSel::Vu => wit::JarChoice::Vu,
-                JarSel::None => wit::JarChoice::NoJar,
-                JarSel::Custom(j) => wit::JarChoice::Custom(j.handle()),
-            },
+            jar,
             cookies: self.cookies,
             compression: self.compression,
             auth: self.auth,
             http_version: self.http_version,
+        });
+        wit::Request {
+            method: self.method,
+            url: self.url,
+            headers: self.headers,
+            body: self.body,
+            extras,
         }
     }
 }
@@ -538,5 +553,27 @@ mod tests {
             with_credentials("http://h/x", "a@b", "p:w"),
             "http://a%40b:p%3Aw@h/x"
         );
+    }
+
+    #[test]
+    fn only_a_request_that_sets_a_rare_param_hands_over_extras() {
+        let plain = Request::get("http://h/").header("accept", "*/*");
+        let wit = plain.parts.into_wit(&plain.jar);
+        assert!(wit.extras.is_none());
+        assert_eq!(wit.headers, [("accept".to_string(), "*/*".to_string())]);
+        let named = Request::get("http://h/").name("home");
+        let wit = named.parts.into_wit(&named.jar);
+        let extras = wit.extras.expect("a name is an extra");
+        assert_eq!(extras.name.as_deref(), Some("home"));
+        assert!(matches!(extras.jar, wit::JarChoice::Vu));
+        let timed = Request::get("http://h/").timeout(Duration::from_millis(1500));
+        let wit = timed.parts.into_wit(&timed.jar);
+        assert_eq!(wit.extras.and_then(|e| e.timeout_ms), Some(1500));
+        let no_jar = Request::get("http://h/").no_jar();
+        let wit = no_jar.parts.into_wit(&no_jar.jar);
+        assert!(matches!(
+            wit.extras.map(|e| e.jar),
+            Some(wit::JarChoice::NoJar)
+        ));
     }
 }

@@ -182,15 +182,20 @@ macro_rules! __script_parse {
             fn setup() -> ::core::result::Result<::std::vec::Vec<u8>, ::std::string::String> {
                 $crate::__private::run_setup(&$setup)
             }
-            fn iteration(
-                exec: ::std::string::String,
-                data: ::std::vec::Vec<u8>,
-            ) -> ::core::result::Result<(), ::std::string::String> {
-                match exec.as_str() {
-                    "default" => $crate::__private::run_entry(&$setup, &$default, &data),
-                    $( ::core::stringify!($name) => $crate::__private::run_entry(&$setup, &$name, &data), )*
-                    other => ::core::result::Result::Err(::std::format!("the script has no entry point named `{other}`")),
+            // `entry` is an index into `entry_points`' list: `default`, then `exec`'s order.
+            fn iteration(entry: u32) -> ::core::result::Result<(), ::std::string::String> {
+                if entry == 0 {
+                    return $crate::__private::run_iteration(&$setup, &$default);
                 }
+                #[allow(unused_mut)]
+                let mut _index = 0u32;
+                $(
+                    _index += 1;
+                    if entry == _index {
+                        return $crate::__private::run_iteration(&$setup, &$name);
+                    }
+                )*
+                $crate::__private::no_entry(entry)
             }
             fn teardown(data: ::std::vec::Vec<u8>) -> ::core::result::Result<(), ::std::string::String> {
                 $crate::__private::run_entry(&$setup, &$teardown, &data)

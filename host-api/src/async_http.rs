@@ -216,8 +216,10 @@ impl AsyncHttpCtxView<'_> {
             }
             None => None,
         };
-        let name = req.name.take();
-        let tags = std::mem::take(&mut req.tags);
+        let (name, tags) = match req.extras.as_mut() {
+            Some(e) => (e.name.take(), std::mem::take(&mut e.tags)),
+            None => (None, Vec::new()),
+        };
         let group = self.script.hooks.current_group();
         let callback = self.script.http.response_callback().clone();
         let (method, url) = (req.method, req.url);

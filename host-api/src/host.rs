@@ -48,6 +48,8 @@ pub trait VuHooks: Send {
     fn ids(&self) -> TestIds;
     /// A variable from `-e`.
     fn env(&self, name: &str) -> Option<String>;
+    /// What `setup` returned, for the iteration running now (empty outside iterations).
+    fn setup_data(&self) -> Vec<u8>;
     /// A log line from the script.
     fn log(&mut self, level: LogLevel, message: &str);
     /// Enters a group.
@@ -177,11 +179,7 @@ impl JsonRequest {
                 ))
             }
         };
-        Ok(wit_http::Request {
-            method: self.method,
-            url: self.url,
-            headers: self.headers,
-            body,
+        let extras = wit_http::RequestExtras {
             timeout_ms: self
                 .timeout_ms
                 .filter(|t| t.is_finite() && *t >= 0.0)
@@ -203,7 +201,26 @@ impl JsonRequest {
             compression: self.compression,
             auth,
             http_version: self.http_version,
+        };
+        Ok(wit_http::Request {
+            method: self.method,
+            url: self.url,
+            headers: self.headers,
+            body,
+            extras: Some(extras),
         })
+    }
+}
+
+impl wit_http::Request {
+    /// The `name` tag the script set, if any.
+    fn name(&self) -> Option<&str> {
+        self.extras.as_ref().and_then(|e| e.name.as_deref())
+    }
+
+    /// The request's own tags.
+    fn tags(&self) -> &[(String, String)] {
+        self.extras.as_ref().map_or(&[], |e| &e.tags)
     }
 }
 
@@ -226,10 +243,10 @@ pub(crate) fn to_request(
             format!("invalid HTTP method `{}`", req.method),
         )
     })?;
-    let jar = match &req.jar {
-        wit_http::JarChoice::Vu => Some(vu_jar.clone()),
-        wit_http::JarChoice::NoJar => None,
-        wit_http::JarChoice::Custom(handle) => Some(
+    let jar = match req.extras.as_ref().map(|e| &e.jar) {
+        None | Some(wit_http::JarChoice::Vu) => Some(vu_jar.clone()),
+        Some(wit_http::JarChoice::NoJar) => None,
+        Some(wit_http::JarChoice::Custom(handle)) => Some(
             match table.get(handle).map_err(|e| {
                 RequestError::new(errors::GENERIC, format!("invalid cookie jar: {e}"))
             })? {
@@ -238,37 +255,51 @@ pub(crate) fn to_request(
             },
         ),
     };
-    let http_version = match req.http_version.as_deref() {
+    let http_version = match req.extras.as_ref().and_then(|e| e.http_version.as_deref()) {
         None => None,
         Some(v) => Some(v.parse::<crate::http::HttpVersion>().map_err(|e| {
             RequestError::new(errors::GENERIC, format!("invalid httpVersion: {e}"))
         })?),
     };
-    Ok(Request {
+    let mut request = Request {
         http_version,
         method,
         url: std::mem::take(&mut req.url),
         headers: std::mem::take(&mut req.headers),
         body: Bytes::from(std::mem::take(&mut req.body)),
-        timeout: req.timeout_ms.map(Duration::from_millis),
-        max_redirects: req.max_redirects,
-        discard_body: req.discard_body,
+        timeout: None,
+        max_redirects: None,
+        discard_body: false,
         jar,
-        cookies: std::mem::take(&mut req.cookies)
-            .into_iter()
-            .map(|c| RequestCookie {
-                name: c.name,
-                value: c.value,
-                replace: c.replace,
-            })
-            .collect(),
-        compression: std::mem::take(&mut req.compression),
-        auth: req.auth.map(|a| match a {
-            wit_http::AuthScheme::Basic => AuthScheme::Basic,
-            wit_http::AuthScheme::Digest => AuthScheme::Digest,
-        }),
+        cookies: Vec::new(),
+        compression: String::new(),
+        auth: None,
         decompress: true,
-    })
+    };
+    if let Some(extras) = req.extras.as_mut() {
+        apply_extras(&mut request, extras);
+    }
+    Ok(request)
+}
+
+/// The rarely set params of a request (checked already), moved out of `extras` into `request`.
+fn apply_extras(request: &mut Request, extras: &mut wit_http::RequestExtras) {
+    request.timeout = extras.timeout_ms.map(Duration::from_millis);
+    request.max_redirects = extras.max_redirects;
+    request.discard_body = extras.discard_body;
+    request.cookies = std::mem::take(&mut extras.cookies)
+        .into_iter()
+        .map(|c| RequestCookie {
+            name: c.name,
+            value: c.value,
+            replace: c.replace,
+        })
+        .collect();
+    request.compression = std::mem::take(&mut extras.compression);
+    request.auth = extras.auth.map(|a| match a {
+        wit_http::AuthScheme::Basic => AuthScheme::Basic,
+        wit_http::AuthScheme::Digest => AuthScheme::Digest,
+    });
 }
 
 /// The value of header `name` in `headers`: a repeated header's values joined by `, `.
@@ -472,8 +503,8 @@ impl wit_http::Host for ScriptCtxView<'_> {
         }
         let request = to_request(&mut req, self.http.jar(), self.table);
         let meta = RequestMeta {
-            name: req.name.as_deref(),
-            tags: &req.tags,
+            name: req.name(),
+            tags: req.tags(),
             response_callback: self.http.response_callback(),
         };
         let hooks = &mut *self.hooks;
@@ -519,8 +550,8 @@ impl wit_http::Host for ScriptCtxView<'_> {
                 Err(e) => {
                     let ex = Exchange::failed_before_sending(&req.method, req.url.clone(), e);
                     let meta = RequestMeta {
-                        name: req.name.as_deref(),
-                        tags: &req.tags,
+                        name: req.name(),
+                        tags: req.tags(),
                         response_callback: self.http.response_callback(),
                     };
                     self.hooks.on_request(&meta, &ex);
@@ -538,8 +569,8 @@ impl wit_http::Host for ScriptCtxView<'_> {
                 let req = &reqs_ref[index[j]];
                 hooks.on_request(
                     &RequestMeta {
-                        name: req.name.as_deref(),
-                        tags: &req.tags,
+                        name: req.name(),
+                        tags: req.tags(),
                         response_callback,
                     },
                     ex,
@@ -641,6 +672,10 @@ impl context::Host for ScriptCtxView<'_> {
 
     fn env(&mut self, name: String) -> wasmtime::Result<Option<String>> {
         Ok(self.hooks.env(&name))
+    }
+
+    fn setup_data(&mut self) -> wasmtime::Result<Vec<u8>> {
+        Ok(self.hooks.setup_data())
     }
 
     async fn sleep(&mut self, seconds: f64) -> wasmtime::Result<()> {

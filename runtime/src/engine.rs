@@ -210,13 +210,13 @@ impl ScriptEngine {
         let instance_pre = linker.instantiate_pre(&component).map_err(|e| {
             LoadError::WrongWorld(format!(
                 "the component cannot run as a stampede script: {e:#} \
-                 (scripts target the world stampede:script/script@0.2.0; see host-api/wit/script.wit)"
+                 (scripts target the world stampede:script/script@0.3.0; see host-api/wit/script.wit)"
             ))
         })?;
         let pre = ScriptPre::new(instance_pre).map_err(|e| {
             LoadError::WrongWorld(format!(
                 "the component does not export what a stampede script must (options, entry-points, setup, \
-                 iteration, teardown of stampede:script/script@0.2.0): {e:#}"
+                 iteration, teardown of stampede:script/script@0.3.0): {e:#}"
             ))
         })?;
         let ticker = EpochTicker::start(engine.clone());

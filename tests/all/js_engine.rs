@@ -351,6 +351,73 @@ export default function () {
     assert_eq!(r.metric("checks", "passes"), 8.0, "{}", r.output());
 }
 
+/// Scenarios call their `exec` function (an index into the script's entry points, whatever
+/// the order of its exports), and each VU decodes the setup data once: what an iteration
+/// changes in it, the VU's next iteration sees; teardown gets setup's data as it was.
+/// k6 v2.2.0 on this script: exit 0; zeta_calls 3, alpha_calls 4, no default_calls;
+/// zeta_seen min 1 max 3 value 3; alpha_seen min 10 max 40 value 40.
+#[test]
+fn exec_picks_its_function_and_each_vu_keeps_its_setup_data() {
+    let dir = TempDir::new("js-entries");
+    write_files(&dir, &[("entries.js", ENTRIES_SCRIPT)]);
+    let r = run_js(&dir.path("entries.js"), &["-q"]);
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("zeta_calls", "count"), 3.0, "{}", r.output());
+    assert_eq!(r.metric("alpha_calls", "count"), 4.0, "{}", r.output());
+    let summary = r.summary.as_ref().unwrap();
+    assert!(
+        summary["metrics"].get("default_calls").is_none(),
+        "{}",
+        r.output()
+    );
+    for (gauge, min, max) in [("zeta_seen", 1.0, 3.0), ("alpha_seen", 10.0, 40.0)] {
+        assert_eq!(r.metric(gauge, "min"), min, "{gauge}: {}", r.output());
+        assert_eq!(r.metric(gauge, "max"), max, "{gauge}: {}", r.output());
+        assert_eq!(r.metric(gauge, "value"), max, "{gauge}: {}", r.output());
+    }
+}
+
+const ENTRIES_SCRIPT: &str = r#"import { Counter, Gauge } from 'k6/metrics';
+
+const zetaCalls = new Counter('zeta_calls');
+const alphaCalls = new Counter('alpha_calls');
+const defaultCalls = new Counter('default_calls');
+const zetaSeen = new Gauge('zeta_seen');
+const alphaSeen = new Gauge('alpha_seen');
+
+export const options = {
+  scenarios: {
+    z: { executor: 'per-vu-iterations', vus: 1, iterations: 3, exec: 'zeta' },
+    a: { executor: 'per-vu-iterations', vus: 1, iterations: 4, exec: 'alpha' },
+  },
+};
+
+export function setup() {
+  return { z: 0, a: 0 };
+}
+
+// Exported out of alphabetical order, with `default` between them.
+export function zeta(data) {
+  data.z += 1;
+  zetaCalls.add(1);
+  zetaSeen.add(data.z);
+}
+
+export default function (data) {
+  defaultCalls.add(1);
+}
+
+export function alpha(data) {
+  data.a += 10;
+  alphaCalls.add(1);
+  alphaSeen.add(data.a);
+}
+
+export function teardown(data) {
+  if (data.z !== 0 || data.a !== 0) throw new Error(`teardown saw ${JSON.stringify(data)}`);
+}
+"#;
+
 /// `stampede kubernetes render script.js` ships the script's source (the pods' stampede carries
 /// the engine), not the engine component without the script.
 #[test]

@@ -45,8 +45,8 @@ impl bindings::Guest for Engine {
         vm::setup()
     }
 
-    fn iteration(exec: String, data: Vec<u8>) -> Result<(), String> {
-        vm::iteration(&exec, &data)
+    fn iteration(entry: u32) -> Result<(), String> {
+        vm::iteration(entry)
     }
 
     fn teardown(data: Vec<u8>) -> Result<(), String> {

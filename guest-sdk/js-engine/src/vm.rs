@@ -203,18 +203,22 @@ pub fn options() -> String {
 
 /// `default` and the other exported functions a scenario's `exec` may name.
 pub fn entry_points() -> Vec<String> {
-    let result = with_script(|_, ns| {
-        let mut names = Vec::new();
-        for key in ns.keys::<String>() {
-            let key = key.map_err(|e| e.to_string())?;
-            let value: Value = ns.get(&key).map_err(|e| e.to_string())?;
-            if value.is_function() && !NOT_ENTRY_POINTS.contains(&key.as_str()) {
-                names.push(key);
-            }
-        }
-        Ok(names)
-    });
+    let result = with_script(|_, ns| entry_names(&ns));
     result.unwrap_or_else(|e| fatal(&e))
+}
+
+/// The exported functions that are entry points, in the namespace's order (the same in every
+/// VU: a module namespace lists its exports sorted).
+fn entry_names(ns: &Object<'_>) -> Result<Vec<String>, String> {
+    let mut names = Vec::new();
+    for key in ns.keys::<String>() {
+        let key = key.map_err(|e| e.to_string())?;
+        let value: Value = ns.get(&key).map_err(|e| e.to_string())?;
+        if value.is_function() && !NOT_ENTRY_POINTS.contains(&key.as_str()) {
+            names.push(key);
+        }
+    }
+    Ok(names)
 }
 
 /// A script that cannot load: say why in the test's log, then trap. (`options` and
@@ -260,28 +264,40 @@ pub fn setup() -> Result<Vec<u8>, String> {
     result
 }
 
-/// Runs one iteration of the entry point `exec` with the setup data.
-pub fn iteration(exec: &str, data: &[u8]) -> Result<(), String> {
+/// Runs one iteration of the entry point at index `entry` of [`entry_points`], with the setup
+/// data.
+pub fn iteration(entry: u32) -> Result<(), String> {
     let result = with_script(|ctx, ns| {
         modules::begin_call();
-        let entry: Value = ns.get(exec).map_err(|e| e.to_string())?;
-        let Some(entry) = entry
-            .as_function()
-            .filter(|_| !NOT_ENTRY_POINTS.contains(&exec))
-        else {
-            return Err(format!(
-                "the script has no exported function named '{exec}'"
-            ));
-        };
-        call_settled(ctx, entry, data)
+        let entry = entry_function(&ns, entry)?;
+        let data = iteration_data(ctx)?;
+        call_settled(ctx, &entry, data)
     });
     modules::end_call();
     result
 }
 
+/// The entry point at `index`: the names are listed once per VU.
+fn entry_function<'js>(ns: &Object<'js>, index: u32) -> Result<Function<'js>, String> {
+    let name = ENTRIES.with(|names| {
+        let mut names = names.borrow_mut();
+        if names.is_none() {
+            *names = Some(entry_names(ns)?);
+        }
+        let names = names.as_ref().expect("just set");
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| names.get(i))
+            .cloned()
+            .ok_or_else(|| format!("the script has no entry point number {index}"))
+    })?;
+    ns.get::<_, Option<Function>>(name.as_str())
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("the script has no exported function named '{name}'"))
+}
+
 /// Calls `f(data)` and runs the event loop until its result settles and nothing is left.
-fn call_settled<'js>(ctx: &Ctx<'js>, f: &Function<'js>, data: &[u8]) -> Result<(), String> {
-    let data = setup_data(ctx, data)?;
+fn call_settled<'js>(ctx: &Ctx<'js>, f: &Function<'js>, data: Value<'js>) -> Result<(), String> {
     let ret = f
         .call::<_, Value>((data,))
         .catch(ctx)
@@ -300,6 +316,7 @@ pub fn teardown(data: &[u8]) -> Result<(), String> {
             .get::<_, Option<Function>>("teardown")
             .map_err(|e| e.to_string())?
         {
+            let data = setup_value(ctx, data)?;
             call_settled(ctx, &teardown, data)?;
         }
         Ok(())
@@ -308,32 +325,34 @@ pub fn teardown(data: &[u8]) -> Result<(), String> {
     result
 }
 
-/// The setup data as a value, parsed once per VU while it stays the same bytes.
-fn setup_data<'js>(ctx: &Ctx<'js>, bytes: &[u8]) -> Result<Value<'js>, String> {
-    if bytes.is_empty() {
-        return Ok(Value::new_undefined(ctx.clone()));
-    }
-    let cached = DATA.with(|d| {
-        let d = d.borrow();
-        match d.as_ref() {
-            Some((b, v)) if b.as_slice() == bytes => Some(v.clone()),
-            _ => None,
-        }
-    });
+/// The setup data as the iterations see it: asked of the host and parsed the first time, then
+/// the same value for every iteration of the VU (as k6: what one iteration changes in it, the
+/// next sees).
+fn iteration_data<'js>(ctx: &Ctx<'js>) -> Result<Value<'js>, String> {
+    let cached = DATA.with(|d| d.borrow().clone());
     if let Some(v) = cached {
         return v.restore(ctx).map_err(|e| e.to_string());
     }
-    let value = ctx
-        .json_parse(bytes.to_vec())
-        .catch(ctx)
-        .map_err(|e| format!("the setup data is not JSON: {}", describe(&e)))?;
-    DATA.with(|d| *d.borrow_mut() = Some((bytes.to_vec(), Persistent::save(ctx, value.clone()))));
+    let value = setup_value(ctx, &context::setup_data())?;
+    DATA.with(|d| *d.borrow_mut() = Some(Persistent::save(ctx, value.clone())));
     Ok(value)
 }
 
+/// `bytes`, setup's JSON, as a value: `undefined` when there are none (no `setup`).
+fn setup_value<'js>(ctx: &Ctx<'js>, bytes: &[u8]) -> Result<Value<'js>, String> {
+    if bytes.is_empty() {
+        return Ok(Value::new_undefined(ctx.clone()));
+    }
+    ctx.json_parse(bytes.to_vec())
+        .catch(ctx)
+        .map_err(|e| format!("the setup data is not JSON: {}", describe(&e)))
+}
+
 thread_local! {
-    /// The last setup data seen and its parsed value.
-    static DATA: RefCell<Option<(Vec<u8>, Persistent<Value<'static>>)>> = const { RefCell::new(None) };
+    /// The setup data, parsed once per VU.
+    static DATA: RefCell<Option<Persistent<Value<'static>>>> = const { RefCell::new(None) };
+    /// The names of the entry points, in `entry-points`' order.
+    static ENTRIES: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
 }
 
 #[cfg(test)]

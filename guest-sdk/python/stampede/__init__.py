@@ -1,7 +1,7 @@
 """stampede — write load-test scripts (virtual users) in Python.
 
 A script is a plain module; the build turns it into a WebAssembly component of the world
-`stampede:script/script@0.2.0` and stampede runs one instance of it per virtual user (VU).
+`stampede:script/script@0.3.0` and stampede runs one instance of it per virtual user (VU).
 
     from stampede import http, check, sleep, env
 

@@ -96,21 +96,19 @@ def make_world(script: types.ModuleType) -> type:
     # `default` first when there is one (as the Rust SDK), then the others.
     entry_names: List[str] = sorted(entries, key=lambda n: (n != "default", n))
 
-    # The decoded setup data. A VU is one instance and every iteration gets the same bytes,
-    # so it is decoded once; the bytes are kept to notice a (theoretical) change.
+    # `iteration` names an entry point by its index in `entry_names`.
+    by_index = [(entries[name], with_data[name]) for name in entry_names]
+
+    # The setup data of the iterations: asked of the host (`context.setup-data`) the first
+    # time an entry point takes it, then kept decoded. A VU is one instance, so this is once
+    # per VU, as in k6.
     cache: Dict[str, Any] = {}
 
-    def decode(data: bytes) -> Any:
-        if cache.get("bytes") != data:
+    def iteration_data() -> Any:
+        if "value" not in cache:
+            data = _wit.context.setup_data()
             cache["value"] = json.loads(data) if data else None
-            cache["bytes"] = data
         return cache["value"]
-
-    def call(fn: Callable[..., Any], takes_data: bool, data: bytes) -> None:
-        if takes_data:
-            fn(decode(data))
-        else:
-            fn()
 
     class WitWorld:
         def options(self) -> str:
@@ -142,13 +140,16 @@ def make_world(script: types.ModuleType) -> type:
             except (TypeError, ValueError) as e:
                 raise Err(f"setup() returned data that cannot be encoded as JSON: {e}")
 
-        def iteration(self, exec: str, data: bytes) -> None:
+        def iteration(self, entry: int) -> None:
             _wit.go_live()
-            fn = entries.get(exec)
-            if fn is None:
-                raise Err(f"the script has no entry point named `{exec}`")
+            if not 0 <= entry < len(by_index):
+                raise Err(f"the script has no entry point number {entry}")
+            fn, takes_data = by_index[entry]
             try:
-                call(fn, with_data[exec], data)
+                if takes_data:
+                    fn(iteration_data())
+                else:
+                    fn()
             except BaseException as e:
                 raise Err(_error_text(e, script_dir))
 
@@ -157,7 +158,10 @@ def make_world(script: types.ModuleType) -> type:
             if teardown_fn is None:
                 return
             try:
-                call(teardown_fn, _takes_data(teardown_fn), data)
+                if _takes_data(teardown_fn):
+                    teardown_fn(json.loads(data) if data else None)
+                else:
+                    teardown_fn()
             except BaseException as e:
                 raise Err(_error_text(e, script_dir))
 

@@ -206,22 +206,25 @@ class Request:
             data = _json.dumps(json, separators=(",", ":")).encode("utf-8")
         else:
             data = _body(body, hdrs)
-        self._inner = _wit.Request(
-            method=method.upper(),
-            url=url,
-            headers=hdrs,
-            body=data,
-            timeout_ms=_timeout_ms(timeout),
-            tags=_fields(tags),
-            name=name,
-            max_redirects=redirects,
-            discard_body=bool(discard_body),
-            jar=_jar_choice(jar),
-            cookies=_request_cookies(cookies),
-            compression=compression or "",
-            auth=_AUTH[auth],
-            http_version=None if http_version is None else str(http_version),
-        )
+        extras = None
+        # The common request (method, URL, headers, body) hands over no extras at all.
+        if not (timeout is None and not tags and name is None and redirects is None
+                and not discard_body and jar is _VU and not cookies and not compression
+                and not auth and http_version is None):
+            extras = _wit.RequestExtras(
+                timeout_ms=_timeout_ms(timeout),
+                tags=_fields(tags),
+                name=name,
+                max_redirects=redirects,
+                discard_body=bool(discard_body),
+                jar=_jar_choice(jar),
+                cookies=_request_cookies(cookies),
+                compression=compression or "",
+                auth=_AUTH[auth],
+                http_version=None if http_version is None else str(http_version),
+            )
+        self._inner = _wit.Request(method=method.upper(), url=url, headers=hdrs, body=data,
+                                   extras=extras)
 
     @property
     def method(self) -> str:

@@ -53,6 +53,22 @@ class FakeResponse:
         self.dropped = True
 
 
+class Sent:
+    """A request as the host saw it, its extras' fields flat (their defaults when the request
+    had none): `req.timeout_ms` whether or not it came in `extras`."""
+
+    def __init__(self, req, http):
+        self.raw = req
+        self._extras = req.extras or http.RequestExtras(
+            timeout_ms=None, tags=[], name=None, max_redirects=None, discard_body=False,
+            jar=http.JarChoice_Vu(), cookies=[], compression="", auth=None, http_version=None)
+
+    def __getattr__(self, name):
+        if name in ("method", "url", "headers", "body", "extras"):
+            return getattr(self.raw, name)
+        return getattr(self._extras, name)
+
+
 class FakeHost:
     """Records what the script asks of the host and answers with canned responses."""
 
@@ -60,12 +76,14 @@ class FakeHost:
         from wit_world.imports import http
 
         self.http = http
-        self.sent = []           # every wit Request, in order
+        self.sent = []           # every wit Request (as `Sent`), in order
         self.calls = []          # response methods called, in order
         self.checks = []         # (name, ok, tags)
         self.metrics = {}        # name -> (id, kind, is_time)
         self.samples = []        # (id, value, tags)
         self.env = {}
+        self.setup_data = b""    # what context.setup_data() answers
+        self.setup_data_calls = 0
         self.logs = []
         self.groups = []         # "enter:NAME" / "exit"
         self.status = 200
@@ -73,8 +91,12 @@ class FakeHost:
         self.headers = [("Content-Type", "application/json"), ("Set-Cookie", "a=1"), ("set-cookie", "b=2")]
         self.cookies = []        # ResponseCookie records the next responses report
 
+    def give_setup_data(self):
+        self.setup_data_calls += 1
+        return self.setup_data
+
     def respond(self, req):
-        self.sent.append(req)
+        self.sent.append(Sent(req, self.http))
         t = self.http.Timings(0.0, 0.0, 0.0, 0.1, 0.5, 0.2, 0.8)
         return FakeResponse(self, self.status, req.url, list(self.headers), self.body, t)
 
@@ -96,6 +118,7 @@ def host(monkeypatch):
     monkeypatch.setattr(_wit.metrics, "register", h.register)
     monkeypatch.setattr(_wit.metrics, "add", lambda i, v, tags: h.samples.append((i, v, tags)))
     monkeypatch.setattr(_wit.context, "env", lambda name: h.env.get(name))
+    monkeypatch.setattr(_wit.context, "setup_data", h.give_setup_data)
     monkeypatch.setattr(_wit.context, "log", lambda level, msg: h.logs.append((level.name, msg)))
     monkeypatch.setattr(_wit.context, "group_enter", lambda name: h.groups.append("enter:" + name))
     monkeypatch.setattr(_wit.context, "group_exit", lambda: h.groups.append("exit"))

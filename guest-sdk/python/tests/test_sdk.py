@@ -29,6 +29,7 @@ def test_defaults_are_none(host):
     (req,) = host.sent
     assert req.method == "PURGE"
     assert (req.timeout_ms, req.name, req.max_redirects, req.discard_body) == (None, None, None, False)
+    assert req.extras is None  # a plain request hands over no extras
 
 
 def test_bodies(host):
@@ -162,16 +163,21 @@ def test_world_exports(host):
     assert world.entry_points() == ["default", "broken", "other"]
     data = world.setup()
     assert json.loads(data) == {"token": "x"}
-    world.iteration("default", data)
-    world.iteration("other", data)
+    host.setup_data = data
+    world.iteration(0)  # default
+    world.iteration(2)  # other: takes no data
+    world.iteration(0)
     world.teardown(data)
-    assert calls == [("default", {"token": "x"}), ("other",), ("teardown", {"token": "x"})]
+    assert calls == [("default", {"token": "x"}), ("other",), ("default", {"token": "x"}),
+                     ("teardown", {"token": "x"})]
+    # Asked of the host once per VU, then kept decoded (k6 decodes it once per VU too).
+    assert host.setup_data_calls == 1
     with pytest.raises(Err) as e:
-        world.iteration("broken", data)
+        world.iteration(1)  # broken
     assert 'File "userscript.py", line 9, in broken' in e.value.value
     assert e.value.value.endswith("ZeroDivisionError: division by zero")
-    with pytest.raises(Err, match="no entry point named `nope`"):
-        world.iteration("nope", data)
+    with pytest.raises(Err, match="no entry point number 3"):
+        world.iteration(3)
 
 
 def test_world_without_setup(host):
@@ -180,7 +186,8 @@ def test_world_without_setup(host):
     world = make_world(_script("def default(data):\n    assert data is None\n"))()
     assert world.options() == "{}"
     assert world.setup() == b"null"
-    world.iteration("default", b"null")
+    host.setup_data = b"null"
+    world.iteration(0)
     world.teardown(b"null")
 
 

@@ -237,7 +237,8 @@ pub async fn run(spec: TestSpec, mut request: Request) -> Result<Outcome, Failur
             info.entry_points.join(", ")
         )));
     }
-    let settings = plan::settings(&options)?;
+    let mut settings = plan::settings(&options)?;
+    settings.entry_points = info.entry_points.clone().into();
     let slos = objectives(&request, &options, &metrics)?;
     let search = &mut request.settings;
     match search.model {

@@ -99,7 +99,7 @@ impl ExecVu for SimVu {
         self.id
     }
     fn enter_scenario(&mut self, _: &ScenarioShared) {}
-    async fn iteration<'a>(&'a mut self, _exec: &'a str, _data: &'a [u8], at: IterationStart) {
+    async fn iteration<'a>(&'a mut self, _exec: &'a str, _data: &'a Arc<[u8]>, at: IterationStart) {
         let scheduled = at.scheduled;
         let start = Instant::now();
         let mut samples = std::mem::take(&mut self.pending);

@@ -68,7 +68,7 @@ pub trait ExecVu: Send + 'static {
     fn iteration<'a>(
         &'a mut self,
         exec: &'a str,
-        data: &'a [u8],
+        data: &'a Arc<[u8]>,
         start: IterationStart,
     ) -> impl Future<Output = ()> + Send + 'a;
     /// Called when an iteration was cut short: the VU must not trust its state.
@@ -678,7 +678,7 @@ pub(crate) mod testing {
         async fn iteration<'a>(
             &'a mut self,
             _exec: &'a str,
-            _data: &'a [u8],
+            _data: &'a Arc<[u8]>,
             start: IterationStart,
         ) {
             let now = Instant::now();

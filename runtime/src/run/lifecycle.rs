@@ -54,6 +54,7 @@ pub async fn inspect(
         control: Control::new(),
         files: files.clone(),
         execution: Default::default(),
+        entry_points: Arc::from([]),
     });
     let mut vu = Vu::new(engine, ctx, 0)
         .await
@@ -158,6 +159,7 @@ impl Lifecycle {
                 options: settings.options_json.clone(),
                 ..Default::default()
             },
+            entry_points: settings.entry_points.clone(),
         });
         let pool = {
             let (engine, ctx) = (engine.clone(), ctx.clone());

@@ -46,6 +46,9 @@ pub struct Settings {
     /// This instance's execution segment (the whole test, unless split): VUs are numbered in
     /// the whole test along it.
     pub tuple: ExecutionTuple,
+    /// The script's entry points, in its order: an iteration names its scenario's `exec` by
+    /// its index here. Set by [`plan`] (empty from [`settings`] alone).
+    pub entry_points: std::sync::Arc<[String]>,
 }
 
 /// What a test will run.
@@ -131,7 +134,8 @@ pub fn plan(
             )));
         }
     }
-    let settings = settings(&options)?;
+    let mut settings = settings(&options)?;
+    settings.entry_points = entry_points.into();
     notices.extend(settings.k6.notices.iter().cloned());
     let thresholds = match (&options.thresholds, no_thresholds) {
         (Some(t), false) => Thresholds::parse(t, registry).map_err(Failure::config)?,
@@ -209,6 +213,7 @@ pub fn settings(o: &Options) -> Result<Settings, Failure> {
         tags: o.tags.clone().unwrap_or_default().into_iter().collect(),
         k6,
         tuple: executor::execution_tuple(o).map_err(Failure::config)?,
+        entry_points: std::sync::Arc::from([]),
     })
 }
 

@@ -34,6 +34,8 @@ pub struct Hooks {
     base_tags: Vec<(String, String)>,
     /// Tags the script set on the VU (k6's `exec.vu.tags`), in every scenario it runs.
     script_tags: Vec<(String, String)>,
+    /// What `setup` returned, as the iterations see it (`context.setup-data`).
+    setup_data: Option<Arc<[u8]>>,
 }
 
 impl Hooks {
@@ -58,6 +60,19 @@ impl Hooks {
             scheduled: None,
             base_tags,
             script_tags: Vec::new(),
+            setup_data: None,
+        }
+    }
+
+    /// Hands the iterations `data`, what `setup` returned. Called before every iteration: the
+    /// same data (one allocation shared by the run) costs a pointer comparison.
+    pub fn set_setup_data(&mut self, data: &Arc<[u8]>) {
+        if !self
+            .setup_data
+            .as_ref()
+            .is_some_and(|d| Arc::ptr_eq(d, data))
+        {
+            self.setup_data = Some(data.clone());
         }
     }
 
@@ -288,6 +303,13 @@ impl VuHooks for Hooks {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
             .or_else(|| self.ctx.env.get(name).cloned())
+    }
+
+    fn setup_data(&self) -> Vec<u8> {
+        self.setup_data
+            .as_deref()
+            .map(<[u8]>::to_vec)
+            .unwrap_or_default()
     }
 
     fn log(&mut self, l: LogLevel, message: &str) {

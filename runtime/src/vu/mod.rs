@@ -50,6 +50,8 @@ pub struct TestContext {
     pub files: Option<Arc<ScriptFiles>>,
     /// What `k6/execution` reads of the test as a whole.
     pub execution: ExecutionState,
+    /// The script's entry points, in its order (`iteration` takes an index into them).
+    pub entry_points: Arc<[String]>,
 }
 
 /// The test's state that `k6/execution` shows (JavaScript).
@@ -347,12 +349,14 @@ impl Vu {
         }
     }
 
-    /// Runs one iteration of `exec` and records it. The caller has set the scenario with
-    /// [`Hooks::enter_scenario`].
-    pub async fn run_iteration(&mut self, exec: &str, data: &[u8]) -> Result<(), CallError> {
+    /// Runs one iteration of `exec` with `data` (what `setup` returned) and records it. The
+    /// caller has set the scenario with [`Hooks::enter_scenario`].
+    pub async fn run_iteration(&mut self, exec: &str, data: &Arc<[u8]>) -> Result<(), CallError> {
         let started = Instant::now();
+        let entry = self.entry_index(exec)?;
         self.ensure_instance().await?;
         let state = self.store_mut().data_mut();
+        state.hooks.set_setup_data(data);
         state.hooks.begin_iteration();
         // As in k6, every iteration starts with an empty cookie jar, unless `noCookiesReset`.
         if !state.http.config().k6.no_cookies_reset {
@@ -362,11 +366,7 @@ impl Vu {
             .instance
             .as_ref()
             .expect("instantiated")
-            .call_iteration(
-                self.store.as_mut().expect("a VU always has a store"),
-                exec,
-                data,
-            )
+            .call_iteration(self.store.as_mut().expect("a VU always has a store"), entry)
             .await;
         self.finish_call();
         let outcome = match res {
@@ -383,6 +383,18 @@ impl Vu {
             state.http.close_idle();
         }
         outcome
+    }
+
+    /// The index of the entry point `exec` in the script's list (plans only name those).
+    fn entry_index(&self, exec: &str) -> Result<u32, CallError> {
+        self.ctx
+            .entry_points
+            .iter()
+            .position(|e| e == exec)
+            .and_then(|i| u32::try_from(i).ok())
+            .ok_or_else(|| {
+                CallError::Script(format!("the script has no entry point named `{exec}`"))
+            })
     }
 
     /// Records the asynchronous requests that completed and cancels those still in flight (as
@@ -522,7 +534,12 @@ impl ExecVu for Vu {
             .enter_scenario(&scenario.name, &scenario.tags, &scenario.env);
     }
 
-    async fn iteration<'a>(&'a mut self, exec: &'a str, data: &'a [u8], start: IterationStart) {
+    async fn iteration<'a>(
+        &'a mut self,
+        exec: &'a str,
+        data: &'a Arc<[u8]>,
+        start: IterationStart,
+    ) {
         self.hooks()
             .set_scenario_iteration(start.in_instance, start.in_test);
         if let Some(at) = start.scheduled {

@@ -367,11 +367,7 @@ fn request_of<'js>(
     };
     let method: Coerced<String> = Coerced::from_js(ctx, arg(arg::METHOD))?;
     let url: Coerced<String> = Coerced::from_js(ctx, arg(arg::URL))?;
-    let req = http::Request {
-        method: method.0,
-        url: url.0,
-        headers: pairs(&arg(arg::HEADERS))?,
-        body: body_bytes_of(&arg(arg::BODY))?,
+    let extras = http::RequestExtras {
         timeout_ms: opt_num(arg(arg::TIMEOUT_MS)).map(|n| n.round() as u64),
         tags: pairs(&arg(arg::TAGS))?,
         name: arg(arg::NAME)
@@ -386,7 +382,50 @@ fn request_of<'js>(
         auth: jar::auth(ctx, &arg(arg::AUTH))?,
         http_version: opt_string(arg(arg::HTTP_VERSION))?,
     };
+    let req = http::Request {
+        method: method.0,
+        url: url.0,
+        headers: pairs(&arg(arg::HEADERS))?,
+        body: body_bytes_of(&arg(arg::BODY))?,
+        // The common request hands over no extras at all.
+        extras: (!is_plain(&extras)).then_some(extras),
+    };
     Ok((req, JarArg::of(ctx, &arg(arg::JAR))?))
+}
+
+/// Whether `extras` are all defaults (the VU's jar is set apart, after).
+fn is_plain(extras: &http::RequestExtras<'_>) -> bool {
+    extras.timeout_ms.is_none()
+        && extras.tags.is_empty()
+        && extras.name.is_none()
+        && extras.max_redirects.is_none()
+        && !extras.discard_body
+        && extras.cookies.is_empty()
+        && extras.compression.is_empty()
+        && extras.auth.is_none()
+        && extras.http_version.is_none()
+}
+
+/// Sets the jar of `req`: a jar other than the VU's makes the request carry extras.
+fn set_jar<'a>(req: &mut http::Request<'a>, jar: http::JarChoice<'a>) {
+    match (&mut req.extras, jar) {
+        (Some(extras), jar) => extras.jar = jar,
+        (None, http::JarChoice::Vu) => {}
+        (None, jar) => {
+            req.extras = Some(http::RequestExtras {
+                timeout_ms: None,
+                tags: Vec::new(),
+                name: None,
+                max_redirects: None,
+                discard_body: false,
+                jar,
+                cookies: Vec::new(),
+                compression: String::new(),
+                auth: None,
+                http_version: None,
+            })
+        }
+    }
 }
 
 /// `request(method, url, headers, body, timeoutMs, tags, name, redirects, discard, jar,
@@ -399,7 +438,7 @@ fn request<'js>(ctx: Ctx<'js>, args: Rest<Value<'js>>) -> Result<f64> {
         _ => None,
     };
     let mut req: http::Request<'_> = req;
-    req.jar = jar::choose(&jar, held.as_deref());
+    set_jar(&mut req, jar::choose(&jar, held.as_deref()));
     Ok(keep(http::send(&req)))
 }
 
@@ -414,7 +453,7 @@ fn start_request<'js>(ctx: Ctx<'js>, on_done: Function<'js>, args: Rest<Value<'j
         _ => None,
     };
     let mut req: http::Request<'_> = req;
-    req.jar = jar::choose(&jar, held.as_deref());
+    set_jar(&mut req, jar::choose(&jar, held.as_deref()));
     match crate::host::async_http::start(&req) {
         Ok(id) => {
             crate::event_loop::add_request(&ctx, id, on_done);
@@ -445,7 +484,7 @@ fn batch<'js>(ctx: Ctx<'js>, list: Vec<Vec<Value<'js>>>) -> Result<Vec<f64>> {
         .into_iter()
         .zip(jars.iter().zip(&held))
         .map(|(mut req, (jar, held))| {
-            req.jar = jar::choose(jar, held.as_deref());
+            set_jar(&mut req, jar::choose(jar, held.as_deref()));
             req
         })
         .collect();
