@@ -21,6 +21,18 @@ pub fn write_files(dir: &TempDir, files: &[(&str, &str)]) {
     }
 }
 
+/// Runs `script` (as `script.js` in a new folder named after `name`) with `args` and checks
+/// that it exits 0 with every check passing, `passes` of them.
+pub fn checks_pass(name: &str, script: &str, args: &[&str], passes: f64) -> RunResult {
+    let dir = TempDir::new(name);
+    write_files(&dir, &[("script.js", script)]);
+    let r = run_js(&dir.path("script.js"), args);
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.output());
+    assert_eq!(r.metric("checks", "passes"), passes, "{}", r.output());
+    r
+}
+
 /// Runs `stampede run SCRIPT ARGS… --summary-export` with the tests' JavaScript cache.
 pub fn run_js(script: &Path, args: &[&str]) -> RunResult {
     run_js_with_cache(script, args, &js_cache())
@@ -292,12 +304,9 @@ export default function () {
 /// before). k6 makes larger pools in parallel, so their order is not fixed there.
 #[test]
 fn vus_move_between_scenarios_with_the_numbers_k6_gives_them() {
-    let dir = TempDir::new("js-vu-order");
-    write_files(
-        &dir,
-        &[(
-            "script.js",
-            r#"
+    checks_pass(
+        "js-vu-order",
+        r#"
 import { check } from 'k6';
 import exec from 'k6/execution';
 export const options = {
@@ -309,12 +318,9 @@ export const options = {
 export function a() { check(__VU, { 'a on VU 1': (v) => v === 1 && exec.vu.idInInstance === 1 }); }
 export function b() { check(__VU, { 'b on VU 2': (v) => v === 2 && exec.vu.idInInstance === 2 }); }
 "#,
-        )],
+        &["-q"],
+        2.0,
     );
-    let r = run_js(&dir.path("script.js"), &["-q"]);
-    assert_eq!(r.code, 0, "{}", r.output());
-    assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.output());
-    assert_eq!(r.metric("checks", "passes"), 2.0, "{}", r.output());
 }
 
 /// `exec.test.options` is k6's view of the options: shortcuts made into the `default`
@@ -322,12 +328,9 @@ export function b() { check(__VU, { 'b on VU 2': (v) => v === 2 && exec.vu.idInI
 /// durations in Go's form — the values k6 v2.2 gives for this script.
 #[test]
 fn test_options_read_as_in_k6() {
-    let dir = TempDir::new("js-test-options");
-    write_files(
-        &dir,
-        &[(
-            "script.js",
-            r#"
+    checks_pass(
+        "js-test-options",
+        r#"
 import { check } from 'k6';
 import exec from 'k6/execution';
 export const options = { vus: 2, iterations: 2, duration: '90s', thresholds: { checks: ['rate>0.5'] } };
@@ -343,12 +346,9 @@ export default function () {
   });
 }
 "#,
-        )],
+        &["-q"],
+        8.0,
     );
-    let r = run_js(&dir.path("script.js"), &["-q"]);
-    assert_eq!(r.code, 0, "{}", r.output());
-    assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.output());
-    assert_eq!(r.metric("checks", "passes"), 8.0, "{}", r.output());
 }
 
 /// Scenarios call their `exec` function (an index into the script's entry points, whatever

@@ -59,24 +59,6 @@ const SHORTCUTS: &[&str] = &["vus", "duration", "iterations", "stages"];
 /// k6's default `summaryTrendStats`.
 const TREND_STATS: &[&str] = &["avg", "min", "med", "max", "p(90)", "p(95)"];
 
-/// k6's default `systemTags`, sorted as k6 lists them.
-const SYSTEM_TAGS: &[&str] = &[
-    "check",
-    "error",
-    "error_code",
-    "expected_response",
-    "group",
-    "method",
-    "name",
-    "proto",
-    "scenario",
-    "service",
-    "status",
-    "subproto",
-    "tls_version",
-    "url",
-];
-
 /// Every scenario's fields, first.
 const COMMON: &[&str] = &[
     "executor",
@@ -172,7 +154,8 @@ fn strings(list: &[&str]) -> Value {
 
 fn system_tags(given: Option<&Value>) -> Value {
     let Some(Value::Array(list)) = given else {
-        return strings(SYSTEM_TAGS);
+        // k6's default `systemTags` are the CSV output's tag columns, sorted the same way.
+        return strings(&crate::output::csv::COLUMNS);
     };
     let mut names: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
     names.sort_unstable();

@@ -17,7 +17,7 @@ use super::settings::{Key, Settings};
 use super::{Output, OutputContext, OutputError};
 use crate::metrics::{MetricId, Sample, TagSetId};
 
-/// k6's system tags that get a column, in k6's (sorted) order.
+/// k6's system tags that get a column, in k6's (sorted) order: also k6's default `systemTags`.
 pub const COLUMNS: [&str; 14] = [
     "check",
     "error",

@@ -432,14 +432,24 @@ fn set_jar<'a>(req: &mut http::Request<'a>, jar: http::JarChoice<'a>) {
 /// cookies, compression, auth, httpVersion)`: sends one request and returns the handle of its
 /// response.
 fn request<'js>(ctx: Ctx<'js>, args: Rest<Value<'js>>) -> Result<f64> {
-    let (req, jar) = request_of(&ctx, &args.0)?;
+    with_request(&ctx, &args.0, |req| Ok(keep(http::send(req))))
+}
+
+/// The request `args` describe (as `request`'s arguments), with its jar, handed to `f`; a
+/// script's own jar is borrowed meanwhile.
+fn with_request<'js, R>(
+    ctx: &Ctx<'js>,
+    args: &[Value<'js>],
+    f: impl FnOnce(&http::Request<'_>) -> Result<R>,
+) -> Result<R> {
+    let (req, jar) = request_of(ctx, args)?;
     let held = match &jar {
         JarArg::Custom(c) => Some(c.try_borrow()?),
         _ => None,
     };
     let mut req: http::Request<'_> = req;
     set_jar(&mut req, jar::choose(&jar, held.as_deref()));
-    Ok(keep(http::send(&req)))
+    f(&req)
 }
 
 /// `startRequest(onDone, method, url, headers, …)` (after `onDone`, as `request`'s
@@ -447,20 +457,13 @@ fn request<'js>(ctx: Ctx<'js>, args: Rest<Value<'js>>) -> Result<f64> {
 /// the event loop calls `onDone(handle)` with its response when it completes, or
 /// `onDone(undefined, error)` when it failed and k6's `throw` option is set.
 fn start_request<'js>(ctx: Ctx<'js>, on_done: Function<'js>, args: Rest<Value<'js>>) -> Result<()> {
-    let (req, jar) = request_of(&ctx, &args.0)?;
-    let held = match &jar {
-        JarArg::Custom(c) => Some(c.try_borrow()?),
-        _ => None,
-    };
-    let mut req: http::Request<'_> = req;
-    set_jar(&mut req, jar::choose(&jar, held.as_deref()));
-    match crate::host::async_http::start(&req) {
+    with_request(&ctx, &args.0, |req| match crate::host::async_http::start(req) {
         Ok(id) => {
             crate::event_loop::add_request(&ctx, id, on_done);
             Ok(())
         }
         Err(e) => Err(Exception::throw_message(&ctx, &e)),
-    }
+    })
 }
 
 /// `batch([[method, url, headers, …], …])` (each as `request`'s arguments): sends the
