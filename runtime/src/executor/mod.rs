@@ -28,7 +28,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 pub use config::{ExecutorKind, ScenarioConfig};
-pub use parse::{execution_tuple, scenarios};
+pub use parse::{execution_tuple, executor_fields, scenarios};
 pub use segment::{ExecutionTuple, Segment, SegmentSequence, SegmentedIndex};
 
 use crate::vu::Control;

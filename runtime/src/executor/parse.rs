@@ -113,6 +113,24 @@ const COMMON: [&str; 7] = [
     "options",
 ];
 
+/// An executor's own options, in k6's order; `None` for an executor stampede does not run.
+pub fn executor_fields(executor: &str) -> Option<&'static [&'static str]> {
+    Some(match executor {
+        "shared-iterations" | "per-vu-iterations" => &["vus", "iterations", "maxDuration"],
+        "constant-vus" => &["vus", "duration"],
+        "ramping-vus" => &["startVUs", "stages", "gracefulRampDown"],
+        "constant-arrival-rate" => &["rate", "timeUnit", "duration", "preAllocatedVUs", "maxVUs"],
+        "ramping-arrival-rate" => &[
+            "startRate",
+            "timeUnit",
+            "stages",
+            "preAllocatedVUs",
+            "maxVUs",
+        ],
+        _ => return None,
+    })
+}
+
 fn parse_scenario(name: &str, v: &Value) -> Result<ScenarioConfig, String> {
     let here = format!("scenario `{name}`");
     if name.is_empty()
@@ -137,25 +155,12 @@ fn parse_scenario(name: &str, v: &Value) -> Result<ScenarioConfig, String> {
         })?
         .as_str()
         .ok_or_else(|| format!("{here}: `executor` must be a string"))?;
-    let fields: &[&str] = match executor {
-        "shared-iterations" | "per-vu-iterations" => &["vus", "iterations", "maxDuration"],
-        "constant-vus" => &["vus", "duration"],
-        "ramping-vus" => &["startVUs", "stages", "gracefulRampDown"],
-        "constant-arrival-rate" => &["rate", "timeUnit", "duration", "preAllocatedVUs", "maxVUs"],
-        "ramping-arrival-rate" => &[
-            "startRate",
-            "timeUnit",
-            "stages",
-            "preAllocatedVUs",
-            "maxVUs",
-        ],
-        other => {
-            return Err(format!(
-                "{here}: unknown executor `{other}` (one of {})",
-                EXECUTORS.join(", ")
-            ));
-        }
-    };
+    let fields = executor_fields(executor).ok_or_else(|| {
+        format!(
+            "{here}: unknown executor `{executor}` (one of {})",
+            EXECUTORS.join(", ")
+        )
+    })?;
     for key in obj.keys() {
         if !COMMON.contains(&key.as_str()) && !fields.contains(&key.as_str()) {
             return Err(format!(

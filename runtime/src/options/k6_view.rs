@@ -79,25 +79,6 @@ const DURATIONS: &[&str] = &[
     "gracefulRampDown",
 ];
 
-/// An executor's own fields, in k6's order.
-fn executor_fields(executor: &str) -> &'static [&'static str] {
-    match executor {
-        "constant-vus" => &["vus", "duration"],
-        "shared-iterations" | "per-vu-iterations" => &["vus", "iterations", "maxDuration"],
-        "ramping-vus" => &["startVUs", "stages", "gracefulRampDown"],
-        "constant-arrival-rate" => &["rate", "timeUnit", "duration", "preAllocatedVUs", "maxVUs"],
-        "ramping-arrival-rate" => &[
-            "startRate",
-            "timeUnit",
-            "stages",
-            "preAllocatedVUs",
-            "maxVUs",
-        ],
-        "externally-controlled" => &["vus", "maxVUs", "duration"],
-        _ => &[],
-    }
-}
-
 /// The JSON text of `exec.test.options` for merged options `o`.
 pub fn test_options_json(o: &Options) -> String {
     let mut given = match serde_json::to_value(o) {
@@ -272,7 +253,8 @@ fn shortcut_scenario(o: &Options, execution: Execution) -> Value {
 /// One scenario: the common fields, then its executor's, `null` where not set.
 fn scenario(s: &Value) -> String {
     let executor = s.get("executor").and_then(Value::as_str).unwrap_or("");
-    ordered(COMMON.iter().chain(executor_fields(executor)).map(|&key| {
+    let own = crate::executor::executor_fields(executor).unwrap_or(&[]);
+    ordered(COMMON.iter().chain(own).map(|&key| {
         let v = s.get(key).cloned().unwrap_or(Value::Null);
         let v = match key {
             _ if DURATIONS.contains(&key) => go_duration(v),
