@@ -438,3 +438,30 @@ fn at_most_batch_requests_of_a_vu_run_at_once_and_the_rest_wait_their_turn() {
         r.output()
     );
 }
+
+/// The bound on a VU's requests in flight: past 10,000 started and not settled, `asyncRequest`
+/// rejects (k6 has no bound); the requests already started are cancelled when the iteration
+/// ends with an error, and the test goes on.
+#[test]
+fn a_vu_may_have_at_most_10000_requests_in_flight() {
+    let (r, _dir) = run(
+        r#"
+import http from 'k6/http';
+import { check } from 'k6';
+export const options = { iterations: 1 };
+export default async function () {
+  for (let i = 0; i < 10000; i++) http.asyncRequest('GET', `${__ENV.BASE_URL}/delay/5000`);
+  let why = '';
+  try { await http.asyncRequest('GET', `${__ENV.BASE_URL}/`); } catch (e) { why = String(e); }
+  check(why, { 'the 10,001st is refused': (w) => w.includes('too many requests in flight') });
+  throw new Error('end the iteration: what is in flight is cancelled');
+}
+"#,
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("checks", "passes"), 1.0, "{}", r.output());
+    assert_eq!(r.metric("iteration_errors", "count"), 1.0, "{}", r.output());
+    // Cancelled requests record nothing.
+    assert!(!r.has_metric("http_reqs"), "{}", r.output());
+}
