@@ -378,7 +378,10 @@ impl Request {
     /// Sends the request and waits for the response.
     pub fn send(self) -> Response {
         let Request { parts, jar } = self;
-        Response::new(wit::send(&parts.into_wit(&jar)))
+        let (inner, status) = wit::send_with_status(&parts.into_wit(&jar));
+        let res = Response::new(inner);
+        let _ = res.status.set(status);
+        res
     }
 }
 

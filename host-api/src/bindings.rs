@@ -9,6 +9,7 @@ wasmtime::component::bindgen!({
     world: "script",
     imports: {
         "stampede:script/http.send": async | trappable,
+        "stampede:script/http.send-with-status": async | trappable,
         "stampede:script/http.batch": async | trappable,
         "stampede:script/http.send-json": async | trappable,
         "stampede:script/context.sleep": async | trappable,

@@ -316,7 +316,11 @@ fn joined_header(headers: &http::HeaderMap, name: &str) -> Option<String> {
 
 /// Milliseconds as k6 writes them: nanoseconds over 10⁶ (see `stampede_runtime::metrics::millis`).
 fn ms(d: Duration) -> f64 {
-    d.as_nanos() as f64 / 1e6
+    let nanos = d
+        .as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(d.subsec_nanos()));
+    nanos as f64 / 1e6
 }
 
 fn timings(t: &crate::http::Timings) -> wit_http::Timings {
@@ -459,6 +463,45 @@ impl wit_http::HostResponse for ScriptCtxView<'_> {
     }
 }
 
+impl ScriptCtxView<'_> {
+    /// Sends `req` (`send` and `send-with-status`): the response and its status.
+    async fn send_one(
+        &mut self,
+        mut req: wit_http::Request,
+    ) -> wasmtime::Result<(Resource<Exchange>, u16)> {
+        let debug = self.http.config().k6.http_debug;
+        if let Some(mode) = debug {
+            let text = debug_request(self.http.config(), &req, mode);
+            self.hooks.http_debug(&text);
+        }
+        let request = to_request(&mut req, self.http.jar(), self.table);
+        let meta = RequestMeta {
+            name: req.name(),
+            tags: req.tags(),
+            response_callback: self.http.response_callback(),
+        };
+        let hooks = &mut *self.hooks;
+        let mut observe = |ex: &Exchange| {
+            hooks.on_request(&meta, ex);
+            if let Some(mode) = debug {
+                hooks.http_debug(&crate::http::debug::response(ex, mode));
+            }
+        };
+        let exchange = match request {
+            Ok(request) => self.http.send(request, &mut observe).await,
+            Err(e) => {
+                let ex = Exchange::failed_before_sending(&req.method, req.url.clone(), e);
+                observe(&ex);
+                ex
+            }
+        };
+        self.log_notices();
+        self.throw_if_failed(std::slice::from_ref(&exchange))?;
+        let status = exchange.status;
+        Ok((self.table.push(exchange)?, status))
+    }
+}
+
 impl wit_http::Host for ScriptCtxView<'_> {
     async fn send_json(
         &mut self,
@@ -495,36 +538,15 @@ impl wit_http::Host for ScriptCtxView<'_> {
         Ok(self.table.push(JarHandle::Vu)?)
     }
 
-    async fn send(&mut self, mut req: wit_http::Request) -> wasmtime::Result<Resource<Exchange>> {
-        let debug = self.http.config().k6.http_debug;
-        if let Some(mode) = debug {
-            let text = debug_request(self.http.config(), &req, mode);
-            self.hooks.http_debug(&text);
-        }
-        let request = to_request(&mut req, self.http.jar(), self.table);
-        let meta = RequestMeta {
-            name: req.name(),
-            tags: req.tags(),
-            response_callback: self.http.response_callback(),
-        };
-        let hooks = &mut *self.hooks;
-        let mut observe = |ex: &Exchange| {
-            hooks.on_request(&meta, ex);
-            if let Some(mode) = debug {
-                hooks.http_debug(&crate::http::debug::response(ex, mode));
-            }
-        };
-        let exchange = match request {
-            Ok(request) => self.http.send(request, &mut observe).await,
-            Err(e) => {
-                let ex = Exchange::failed_before_sending(&req.method, req.url.clone(), e);
-                observe(&ex);
-                ex
-            }
-        };
-        self.log_notices();
-        self.throw_if_failed(std::slice::from_ref(&exchange))?;
-        Ok(self.table.push(exchange)?)
+    async fn send(&mut self, req: wit_http::Request) -> wasmtime::Result<Resource<Exchange>> {
+        Ok(self.send_one(req).await?.0)
+    }
+
+    async fn send_with_status(
+        &mut self,
+        req: wit_http::Request,
+    ) -> wasmtime::Result<(Resource<Exchange>, u16)> {
+        self.send_one(req).await
     }
 
     async fn batch(

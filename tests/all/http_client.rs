@@ -141,3 +141,37 @@ fn https_works_with_insecure_skip_tls_verify_and_fails_with_1310_without() {
     assert_eq!(refused.code, 0, "{}", refused.output());
     assert_eq!(refused.metric("http_req_failed", "value"), 1.0);
 }
+
+/// A connection keeps one timer for its requests' deadlines and moves it (see `H1Conn`): a
+/// later deadline must not cut a request at the one before it, an earlier one must.
+const DEADLINES: &str = r#"
+import http from 'k6/http';
+import { check } from 'k6';
+
+export const options = { iterations: 1 };
+
+export default function () {
+  const base = __ENV.BASE_URL;
+  check(http.get(`${base}/`, { timeout: '300ms' }), { 'a quick request': (r) => r.status === 200 });
+  check(http.get(`${base}/delay/800`, { timeout: '5s' }), {
+    'the connection is reused': (r) => r.timings.connecting === 0,
+    'a later deadline than the last request on the connection is kept': (r) =>
+      r.status === 200 && r.timings.duration >= 700,
+  });
+  check(http.get(`${base}/delay/3000`, { timeout: '400ms' }), {
+    'an earlier deadline than the last request on the connection cuts the request': (r) =>
+      r.error_code === 1050 && r.timings.duration < 2000,
+  });
+  check(http.get(`${base}/delay/100`, { timeout: '5s' }), {
+    'a new connection after the timeout answers': (r) => r.status === 200,
+  });
+}
+"#;
+
+#[test]
+fn each_request_on_a_kept_connection_keeps_its_own_deadline() {
+    let rt = runtime();
+    let server = target(&rt);
+    let base = format!("BASE_URL={}", server.url().trim_end_matches('/'));
+    crate::js_engine::checks_pass("deadlines", DEADLINES, &["-e", &base, "-q"], 5.0);
+}

@@ -237,6 +237,21 @@ async fn acquire(
             Pooled::H2(c) => (Acquired::H2(c), true),
         });
     }
+    // Dialling (resolving, connecting, TLS and HTTP/2 handshakes) is a future of kilobytes:
+    // boxed, it does not size every request's future, which is moved on each call.
+    Box::pin(dial(shared, pool, origin, hop, start, timings)).await
+}
+
+/// A new connection for `hop` to `origin`, or the origin's HTTP/2 connection made meanwhile.
+async fn dial(
+    shared: &Shared,
+    pool: &PoolHandle,
+    origin: &Origin,
+    hop: &Hop<'_>,
+    start: Instant,
+    timings: &mut Timings,
+) -> Result<(Acquired, bool), RequestError> {
+    let version = hop.version;
     let may_be_h2 = version == HttpVersion::Http2
         || (version == HttpVersion::Auto && origin.https() && !pool.known_h1(origin));
     // One handshake at a time per origin when it may give a connection to share.

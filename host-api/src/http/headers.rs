@@ -35,21 +35,35 @@ pub(crate) const CONNECTION_BIT: u8 = 1 << 2;
 
 /// The bit of a field name (as received, any case) among [`KNOWN`]; 0 for the others.
 pub(crate) fn known_bit(name: &[u8]) -> u8 {
-    let candidates: &[usize] = match name.len() {
-        8 => &[3],
-        10 => &[2, 5],
-        14 => &[1],
-        16 => &[4, 6],
-        17 => &[0],
+    // By length and first letter, then the whole name: most fields are none of these, and
+    // each response's fields all pass through here.
+    let i = match (name.len(), name.first().map(u8::to_ascii_lowercase)) {
+        (8, Some(b'l')) => 3,
+        (10, Some(b'c')) => 2,
+        (10, Some(b's')) => 5,
+        (14, Some(b'c')) => 1,
+        (16, Some(b'c')) => 4,
+        (16, Some(b'w')) => 6,
+        (17, Some(b't')) => 0,
         _ => return 0,
     };
-    for &i in candidates {
-        if name.eq_ignore_ascii_case(KNOWN[i].as_str().as_bytes()) {
-            return 1 << i;
-        }
+    if name.eq_ignore_ascii_case(KNOWN_NAMES[i]) {
+        1 << i
+    } else {
+        0
     }
-    0
 }
+
+/// [`KNOWN`]'s names as bytes, in its order.
+const KNOWN_NAMES: [&[u8]; 7] = [
+    b"transfer-encoding",
+    b"content-length",
+    b"connection",
+    b"location",
+    b"content-encoding",
+    b"set-cookie",
+    b"www-authenticate",
+];
 
 /// A head's bytes as received (status line and fields), which httparse accepted: names are
 /// tokens no longer than a [`HeaderName`] takes, values hold only bytes a [`HeaderValue`]
@@ -282,6 +296,28 @@ mod tests {
         assert_eq!(h.get_all("set-cookie").iter().count(), 2);
         assert_eq!(known_bit(b"Location"), 1 << 3);
         assert_eq!(known_bit(b"Locatiox"), 0);
+    }
+
+    #[test]
+    fn each_known_field_has_its_bit_in_any_case_and_no_other_name_has_one() {
+        for (i, name) in KNOWN.iter().enumerate() {
+            assert_eq!(KNOWN_NAMES[i], name.as_str().as_bytes());
+            let upper = name.as_str().to_ascii_uppercase();
+            assert_eq!(known_bit(name.as_str().as_bytes()), 1 << i, "{name}");
+            assert_eq!(known_bit(upper.as_bytes()), 1 << i, "{upper}");
+        }
+        for other in [
+            "content-type",
+            "cache-control",
+            "last-modified",
+            "server",
+            "set-cookie2",
+            "connectiox",
+            "keep-alive",
+            "",
+        ] {
+            assert_eq!(known_bit(other.as_bytes()), 0, "{other}");
+        }
     }
 
     #[test]

@@ -30,6 +30,7 @@ mod target;
 pub mod tls;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -435,11 +436,14 @@ pub struct VuClient {
 impl VuClient {
     /// Sends `req`, following redirects. `observe` sees every exchange (each redirect hop and
     /// the last one), which is what becomes metric samples; the last one is returned.
-    pub async fn send(
-        &self,
+    ///
+    /// Not an `async fn`: each layer of `async fn` around a future adds its size again, and a
+    /// request's future is moved on every call of the script's.
+    pub fn send<'a>(
+        &'a self,
         req: Request,
-        observe: &mut (dyn FnMut(&Exchange) + Send),
-    ) -> Exchange {
+        observe: &'a mut (dyn FnMut(&Exchange) + Send),
+    ) -> impl Future<Output = Exchange> + Send + 'a {
         send_on(
             &self.shared,
             &self.idle,
@@ -448,7 +452,6 @@ impl VuClient {
             req,
             observe,
         )
-        .await
     }
 
     /// Sends several requests concurrently. Over HTTP/2 they are streams of the origin's one
@@ -587,7 +590,9 @@ async fn send_on(
             observe(&ex);
             let mut headers = chain.headers.clone();
             headers.insert(http::header::AUTHORIZATION, answer);
-            ex = exchange(
+            // Boxed: the answer to a digest challenge is rare, and inline its future would
+            // double the size of every request's.
+            ex = Box::pin(exchange(
                 shared,
                 (pool, local),
                 &chain.method,
@@ -597,7 +602,7 @@ async fn send_on(
                 deadline,
                 discard,
                 version,
-            )
+            ))
             .await;
         }
         chain.store_cookies(&ex);
@@ -629,14 +634,14 @@ async fn send_on(
 }
 
 /// One hop of `chain` as it stands.
-async fn hop(
-    shared: &Shared,
-    pool: (&PoolHandle, Option<IpAddr>),
-    chain: &Chain,
+fn hop<'a>(
+    shared: &'a Shared,
+    pool: (&'a PoolHandle, Option<IpAddr>),
+    chain: &'a Chain,
     deadline: tokio::time::Instant,
     discard: bool,
     version: HttpVersion,
-) -> Exchange {
+) -> impl Future<Output = Exchange> + Send + 'a {
     exchange(
         shared,
         pool,
@@ -648,7 +653,6 @@ async fn hop(
         discard,
         version,
     )
-    .await
 }
 
 fn is_redirect(ex: &Exchange) -> bool {
@@ -708,17 +712,17 @@ fn build_headers(
 
 /// One exchange (see [`exchange::exchange`]).
 #[allow(clippy::too_many_arguments)]
-async fn exchange(
-    shared: &Shared,
-    (pool, local): (&PoolHandle, Option<IpAddr>),
-    method: &Method,
-    url: &str,
-    headers: &HeaderMap,
+fn exchange<'a>(
+    shared: &'a Shared,
+    (pool, local): (&'a PoolHandle, Option<IpAddr>),
+    method: &'a Method,
+    url: &'a str,
+    headers: &'a HeaderMap,
     body: Bytes,
     deadline: tokio::time::Instant,
     discard: bool,
     version: HttpVersion,
-) -> Exchange {
+) -> impl Future<Output = Exchange> + Send + 'a {
     let hop = exchange::Hop {
         method,
         url,
@@ -729,5 +733,5 @@ async fn exchange(
         version,
         local,
     };
-    exchange::exchange(shared, pool, hop).await
+    exchange::exchange(shared, pool, hop)
 }

@@ -28,8 +28,15 @@ pub use window::{ClosedWindow, WindowId, WindowSeries};
 /// A duration as a sample's milliseconds: nanoseconds over 10⁶, which is how k6 (Go's
 /// `float64(d) / float64(time.Millisecond)`) writes it, so the same duration prints the same
 /// digits (0.257012, where `as_secs_f64() * 1000.0` gives 0.25701199999999997).
+///
+/// The nanoseconds are counted in a `u64` (584 years): converting one to `f64` gives the same
+/// value as from the `u128` of `as_nanos`, for a fifth of the instructions.
 pub fn millis(d: std::time::Duration) -> f64 {
-    d.as_nanos() as f64 / 1e6
+    let nanos = d
+        .as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(d.subsec_nanos()));
+    nanos as f64 / 1e6
 }
 
 /// One measurement.
@@ -174,6 +181,19 @@ impl Default for Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn millis_are_the_nanoseconds_of_a_duration_over_a_million_to_the_last_digit() {
+        let mut n: u64 = 1;
+        while n < u64::MAX / 7 {
+            for d in [n, n + 1, n * 3 - 1, 257_012, 999_999_999] {
+                let d = std::time::Duration::from_nanos(d);
+                assert_eq!(millis(d), d.as_nanos() as f64 / 1e6, "{d:?}");
+            }
+            n = n * 7 + 3;
+        }
+        assert_eq!(millis(std::time::Duration::from_nanos(257_012)), 0.257012);
+    }
 
     #[test]
     fn the_test_clock_starts_when_the_run_begins_not_when_metrics_are_made() {

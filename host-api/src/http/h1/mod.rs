@@ -9,7 +9,7 @@
 
 pub mod decode;
 
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -54,6 +54,11 @@ pub(crate) struct H1Conn {
     rbuf: BytesMut,
     /// The request being written.
     wbuf: Vec<u8>,
+    /// The deadline of the request on the connection, kept from one request to the next:
+    /// moving a timer's deadline later costs an atomic store, while a timer per request is
+    /// put into and taken out of the runtime's timer wheel each time. (The wheel wakes a timer
+    /// whose deadline moved once, at the old deadline, and sets it again.)
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 /// A failed exchange, before its phases are known.
@@ -128,6 +133,7 @@ impl H1Conn {
             counted: (0, 0),
             rbuf: BytesMut::new(),
             wbuf: Vec::new(),
+            timer: None,
         }
     }
 
@@ -160,17 +166,31 @@ impl H1Conn {
     ) -> Outcome {
         self.probe.reset_marks();
         let ready_at = Instant::now();
-        let result =
-            tokio::time::timeout_at(deadline, self.roundtrip(req, discard, body_limit)).await;
+        let mut timer = match self.timer.take() {
+            Some(mut timer) => {
+                timer.as_mut().reset(deadline);
+                timer
+            }
+            None => Box::pin(tokio::time::sleep_until(deadline)),
+        };
+        let result = {
+            let mut roundtrip = std::pin::pin!(self.roundtrip(req, discard, body_limit));
+            poll_fn(|cx| match roundtrip.as_mut().poll(cx) {
+                Poll::Ready(answer) => Poll::Ready(Some(answer)),
+                Poll::Pending => timer.as_mut().poll(cx).map(|()| None),
+            })
+            .await
+        };
+        self.timer = Some(timer);
         let end = Instant::now();
         let phases = self.phases(ready_at, end);
         match result {
-            Err(_) => Outcome::Failed {
+            None => Outcome::Failed {
                 error: RequestError::new(errors::REQUEST_TIMEOUT, "request timeout"),
                 phases,
                 retry: Retry::No,
             },
-            Ok(Err(fail)) => {
+            Some(Err(fail)) => {
                 let unanswered = fail.connection && self.probe.first_read().is_none();
                 Outcome::Failed {
                     error: fail.error,
@@ -184,7 +204,7 @@ impl H1Conn {
                     },
                 }
             }
-            Ok(Ok(answer)) => Outcome::Done {
+            Some(Ok(answer)) => Outcome::Done {
                 status: answer.head.status,
                 proto: match answer.head.version {
                     Version::Http10 => "HTTP/1.0",
