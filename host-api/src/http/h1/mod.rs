@@ -54,10 +54,10 @@ pub(crate) struct H1Conn {
     rbuf: BytesMut,
     /// The request being written.
     wbuf: Vec<u8>,
-    /// The deadline of the request on the connection, kept from one request to the next:
-    /// moving a timer's deadline later costs an atomic store, while a timer per request is
-    /// put into and taken out of the runtime's timer wheel each time. (The wheel wakes a timer
-    /// whose deadline moved once, at the old deadline, and sets it again.)
+    /// The timer of its requests' deadlines, kept from one request to the next: a timer per
+    /// request is put into and taken out of the runtime's timer wheel each time. A request
+    /// with a deadline no earlier than the timer's leaves it as it is and, should it fire
+    /// first (an earlier request's deadline), moves it on to its own.
     timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
@@ -168,7 +168,9 @@ impl H1Conn {
         let ready_at = Instant::now();
         let mut timer = match self.timer.take() {
             Some(mut timer) => {
-                timer.as_mut().reset(deadline);
+                if deadline < timer.deadline() {
+                    timer.as_mut().reset(deadline);
+                }
                 timer
             }
             None => Box::pin(tokio::time::sleep_until(deadline)),
@@ -177,7 +179,16 @@ impl H1Conn {
             let mut roundtrip = std::pin::pin!(self.roundtrip(req, discard, body_limit));
             poll_fn(|cx| match roundtrip.as_mut().poll(cx) {
                 Poll::Ready(answer) => Poll::Ready(Some(answer)),
-                Poll::Pending => timer.as_mut().poll(cx).map(|()| None),
+                Poll::Pending => loop {
+                    match timer.as_mut().poll(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(()) if timer.deadline() >= deadline => {
+                            return Poll::Ready(None)
+                        }
+                        // An earlier request's deadline: on to this one's.
+                        Poll::Ready(()) => timer.as_mut().reset(deadline),
+                    }
+                },
             })
             .await
         };
