@@ -488,7 +488,11 @@ impl ScriptCtxView<'_> {
             }
         };
         let exchange = match request {
-            Ok(request) => self.http.send(request, &mut observe).await,
+            Ok(request) => {
+                let ex = self.http.send(request, &mut observe).await;
+                self.http.note_parked();
+                ex
+            }
             Err(e) => {
                 let ex = Exchange::failed_before_sending(&req.method, req.url.clone(), e);
                 observe(&ex);
@@ -709,6 +713,7 @@ impl context::Host for ScriptCtxView<'_> {
             .unwrap_or(MAX_SLEEP)
             .min(MAX_SLEEP);
         tokio::time::sleep(d).await;
+        self.http.note_parked();
         Ok(())
     }
 

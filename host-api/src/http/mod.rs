@@ -183,6 +183,7 @@ impl HttpClient {
             notices: Notices::default(),
             local: None,
             response_callback: ResponseCallback::Default,
+            parked: false,
         }
     }
 
@@ -431,6 +432,8 @@ pub struct VuClient {
     local: Option<IpAddr>,
     /// Which responses count as expected (`http.setResponseCallback`).
     response_callback: ResponseCallback,
+    /// The VU waited in a host call (a request, a sleep) since the runtime last asked.
+    parked: bool,
 }
 
 impl VuClient {
@@ -487,6 +490,16 @@ impl VuClient {
             }
         }
         results
+    }
+
+    /// Notes that the VU waited in a host call: its thread went on to others meanwhile.
+    pub fn note_parked(&mut self) {
+        self.parked = true;
+    }
+
+    /// Whether the VU waited in a host call since the last time this was asked.
+    pub fn take_parked(&mut self) -> bool {
+        std::mem::take(&mut self.parked)
     }
 
     /// Which responses the VU's requests count as expected.

@@ -472,8 +472,15 @@ fn new_store(
     // on: a plain wake-up would keep the VU runnable, and a VU thread reads its sockets' events
     // only when idle or every 61 polls (610 ms of a spinning guest), holding up the VU's
     // requests in flight (`http.asyncRequest`) and the other VUs' responses.
+    //
+    // A tick that passed while the VU waited in a host call (a request, a sleep) is not a
+    // tick of running: the thread served the others meanwhile. Such a VU goes on, for one
+    // more tick, without the yield — a reschedule per tick that fell between its requests.
     store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(|_| {
+    store.epoch_deadline_callback(|mut cx| {
+        if cx.data_mut().http.take_parked() {
+            return Ok(UpdateDeadline::Continue(1));
+        }
         Ok(UpdateDeadline::YieldCustom(
             1,
             Box::pin(tokio::task::yield_now()),
