@@ -9,7 +9,7 @@ use crate::bindings::stampede::script::{checks, context, http as wit_http, metri
 use crate::bindings::Script;
 use crate::http::cookies::{JarHandle, SharedJar};
 use crate::http::{
-    errors, AuthScheme, Exchange, ExpectedStatuses, Request, RequestCookie, RequestError,
+    errors, millis, AuthScheme, Exchange, ExpectedStatuses, Request, RequestCookie, RequestError,
     ResponseCallback, VuClient,
 };
 use crate::{ExecInfo, LogLevel, MetricType, TestIds};
@@ -65,6 +65,8 @@ pub trait VuHooks: Send {
     fn http_debug(&mut self, _text: &str) {}
     /// A request got no response (and `throw` is off): k6 warns `Request Failed` with the error.
     fn request_failed(&mut self, _error: &str) {}
+    /// The VU waited in a host call (a request, a sleep): its thread served other VUs meanwhile.
+    fn parked(&mut self) {}
     /// The group the VU's samples are in now (`""`, `::a::b`): a request that runs while the
     /// script goes on (`async-http`) keeps the group it was started in, as in k6.
     fn current_group(&self) -> String {
@@ -314,24 +316,15 @@ fn joined_header(headers: &http::HeaderMap, name: &str) -> Option<String> {
     Some(joined)
 }
 
-/// Milliseconds as k6 writes them: nanoseconds over 10⁶ (see `stampede_runtime::metrics::millis`).
-fn ms(d: Duration) -> f64 {
-    let nanos = d
-        .as_secs()
-        .saturating_mul(1_000_000_000)
-        .saturating_add(u64::from(d.subsec_nanos()));
-    nanos as f64 / 1e6
-}
-
 fn timings(t: &crate::http::Timings) -> wit_http::Timings {
     wit_http::Timings {
-        blocked: ms(t.blocked),
-        connecting: ms(t.connecting),
-        tls_handshaking: ms(t.tls_handshaking),
-        sending: ms(t.sending),
-        waiting: ms(t.waiting),
-        receiving: ms(t.receiving),
-        duration: ms(t.duration()),
+        blocked: millis(t.blocked),
+        connecting: millis(t.connecting),
+        tls_handshaking: millis(t.tls_handshaking),
+        sending: millis(t.sending),
+        waiting: millis(t.waiting),
+        receiving: millis(t.receiving),
+        duration: millis(t.duration()),
     }
 }
 
@@ -490,7 +483,7 @@ impl ScriptCtxView<'_> {
         let exchange = match request {
             Ok(request) => {
                 let ex = self.http.send(request, &mut observe).await;
-                self.http.note_parked();
+                self.hooks.parked();
                 ex
             }
             Err(e) => {
@@ -713,7 +706,7 @@ impl context::Host for ScriptCtxView<'_> {
             .unwrap_or(MAX_SLEEP)
             .min(MAX_SLEEP);
         tokio::time::sleep(d).await;
-        self.http.note_parked();
+        self.hooks.parked();
         Ok(())
     }
 

@@ -64,7 +64,11 @@ pub(crate) async fn exchange(shared: &Shared, pool: &PoolHandle, hop: Hop<'_>) -
     loop {
         attempt += 1;
         let origin = &target.origin;
-        let (conn, reused) = match acquire(shared, pool, origin, &hop, start, &mut timings).await {
+        let acquired = match pooled(pool, origin, hop.version, start, &mut timings) {
+            Some(conn) => Ok((conn, true)),
+            None => Box::pin(dial(shared, pool, origin, &hop, start, &mut timings)).await,
+        };
+        let (conn, reused) = match acquired {
             Ok(c) => c,
             Err(e) => return fail(timings, e),
         };
@@ -214,35 +218,32 @@ fn is_replayable(method: &Method, headers: &HeaderMap) -> bool {
         || headers.contains_key("x-idempotency-key")
 }
 
-/// A connection for `hop` to `origin` and whether it carried requests before: the origin's
-/// HTTP/2 connection, an idle HTTP/1.1 one, or a new one (ALPN picks for `https`).
-async fn acquire(
-    shared: &Shared,
+/// The origin's HTTP/2 connection or an idle HTTP/1.1 one, as `version` allows; `None` when a
+/// connection must be made.
+fn pooled(
     pool: &PoolHandle,
     origin: &Origin,
-    hop: &Hop<'_>,
+    version: HttpVersion,
     start: Instant,
     timings: &mut Timings,
-) -> Result<(Acquired, bool), RequestError> {
-    let version = hop.version;
-    let pooled = pool.take(
+) -> Option<Acquired> {
+    let conn = pool.take(
         origin,
         version != HttpVersion::Http1,
         version != HttpVersion::Http2,
-    );
-    if let Some(conn) = pooled {
-        timings.blocked = start.elapsed();
-        return Ok(match conn {
-            Pooled::H1(c) => (Acquired::H1(c), true),
-            Pooled::H2(c) => (Acquired::H2(c), true),
-        });
-    }
-    // Dialling (resolving, connecting, TLS and HTTP/2 handshakes) is a future of kilobytes:
-    // boxed, it does not size every request's future, which is moved on each call.
-    Box::pin(dial(shared, pool, origin, hop, start, timings)).await
+    )?;
+    timings.blocked = start.elapsed();
+    Some(match conn {
+        Pooled::H1(c) => Acquired::H1(c),
+        Pooled::H2(c) => Acquired::H2(c),
+    })
 }
 
-/// A new connection for `hop` to `origin`, or the origin's HTTP/2 connection made meanwhile.
+/// A new connection for `hop` to `origin` (ALPN picks for `https`), or the origin's HTTP/2
+/// connection made meanwhile; whether it carried requests before.
+///
+/// Its future (resolving, connecting, TLS and HTTP/2 handshakes) is of kilobytes: callers box
+/// it, so that it does not size every request's future, which is moved on each call.
 async fn dial(
     shared: &Shared,
     pool: &PoolHandle,

@@ -25,19 +25,7 @@ pub use system_tags::SystemTags;
 pub use tags::{Interned, TagInterner, TagSet, TagSetId, DEFAULT_MAX_SERIES, OVERFLOW};
 pub use window::{ClosedWindow, WindowId, WindowSeries};
 
-/// A duration as a sample's milliseconds: nanoseconds over 10⁶, which is how k6 (Go's
-/// `float64(d) / float64(time.Millisecond)`) writes it, so the same duration prints the same
-/// digits (0.257012, where `as_secs_f64() * 1000.0` gives 0.25701199999999997).
-///
-/// The nanoseconds are counted in a `u64` (584 years): converting one to `f64` gives the same
-/// value as from the `u128` of `as_nanos`, for a fifth of the instructions.
-pub fn millis(d: std::time::Duration) -> f64 {
-    let nanos = d
-        .as_secs()
-        .saturating_mul(1_000_000_000)
-        .saturating_add(u64::from(d.subsec_nanos()));
-    nanos as f64 / 1e6
-}
+pub use stampede_host_api::http::millis;
 
 /// One measurement.
 #[derive(Debug, Clone, Copy, PartialEq)]

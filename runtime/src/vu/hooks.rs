@@ -36,6 +36,8 @@ pub struct Hooks {
     script_tags: Vec<(String, String)>,
     /// What `setup` returned, as the iterations see it (`context.setup-data`).
     setup_data: Option<Arc<[u8]>>,
+    /// The VU waited in a host call since the epoch callback last asked.
+    parked: bool,
 }
 
 impl Hooks {
@@ -61,6 +63,7 @@ impl Hooks {
             base_tags,
             script_tags: Vec::new(),
             setup_data: None,
+            parked: false,
         }
     }
 
@@ -171,6 +174,12 @@ impl Hooks {
         while !self.groups.is_empty() {
             self.group_exit();
         }
+    }
+
+    /// Whether the VU waited in a host call since the last time this was asked (the epoch
+    /// callback: such a VU has not been running for the whole tick).
+    pub(super) fn take_parked(&mut self) -> bool {
+        std::mem::take(&mut self.parked)
     }
 
     /// Hands pending samples to the store.
@@ -348,6 +357,10 @@ impl VuHooks for Hooks {
             &[("vu", &self.vu_id_text), ("scenario", &self.scenario)],
         );
         self.ctx.control.stop(Stop::Script(reason.to_owned()), true);
+    }
+
+    fn parked(&mut self) {
+        self.parked = true;
     }
 
     fn request_failed(&mut self, error: &str) {

@@ -478,7 +478,7 @@ fn new_store(
     // more tick, without the yield — a reschedule per tick that fell between its requests.
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|mut cx| {
-        if cx.data_mut().http.take_parked() {
+        if cx.data_mut().hooks.take_parked() {
             return Ok(UpdateDeadline::Continue(1));
         }
         Ok(UpdateDeadline::YieldCustom(
