@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """stampede's benchmark: the same-run table of stampede, wrk, oha and k6 (HTTP/1.1: CPU,
-instructions and cache misses per request, RSS; see table.py), stampede and h2load side by
-side (HTTP/2), VU start-up and memory, the highest arrival rate held, and memory over a long run. One command: `bench/run.sh` (see the README's
-Performance section).
+instructions and cache misses per request, RSS; see table.py), where a request's CPU goes
+(perf; see cpu_parts.py), stampede and h2load side by side (HTTP/2), VU start-up and memory,
+the highest arrival rate held, and memory over a long run. One command: `bench/run.sh` (see the
+README's Performance section).
 
 Everything runs on 127.0.0.1 against a local target (nginx when installed, else
 `stampede serve`), is bounded in time, and stops by itself.
@@ -449,13 +450,14 @@ def main():
     ap.add_argument("--soak", type=int, default=60, help="seconds of the memory-over-time run (60; 600 for the 10-minute soak)")
     ap.add_argument("--cardinality", type=int, default=30,
                     help="seconds of each run of the URL-cardinality memory part (30; 600 for the 10-minute one)")
-    ap.add_argument("--skip", default="", help="comma-separated parts to skip: table,h2,outputs,vus,rate,soak,langs,scale,cardinality,js")
+    ap.add_argument("--skip", default="", help="comma-separated parts to skip: table,profile,h2,outputs,vus,rate,soak,langs,scale,cardinality,js")
     ap.add_argument("--only", default="", help="comma-separated parts to run (the others are skipped)")
     ap.add_argument("--target", choices=["auto", "serve"], default="auto", help="nginx if installed (auto) or stampede serve")
     a = ap.parse_args()
     skip = set(a.skip.split(",")) - {""}
     if a.only:
-        skip = {"table", "h2", "outputs", "vus", "rate", "soak", "langs", "scale", "cardinality", "js"} - set(a.only.split(","))
+        skip = {"table", "profile", "h2", "outputs", "vus", "rate", "soak", "langs", "scale", "cardinality",
+                "js"} - set(a.only.split(","))
 
     target = Target(prefer_nginx=a.target == "auto")
     nproc = os.cpu_count()
@@ -465,6 +467,11 @@ def main():
             import table
             table.report(target, STAMPEDE, GUEST, timed, log, a.reps, a.duration, a.conns,
                          small=a.count_small, large=a.count_large)
+        if "profile" not in skip:
+            import cpu_parts
+            import table
+            cpu_parts.report(target, table.tools(STAMPEDE, GUEST), table.env(), min(a.reps, 3), min(a.duration, 5),
+                           a.conns, log)
         if "h2" not in skip and target.h2_url and shutil.which("h2load"):
             for streams in (1, 10):
                 log(f"== stampede vs h2load: HTTP/2 over TLS, {a.conns} connections x {streams} streams, {a.duration} s, {a.reps} reps")

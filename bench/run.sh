@@ -5,13 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rustup target add wasm32-wasip2 >/dev/null
-# wrk (HTTP/1.1) and h2load (HTTP/2) are the yardsticks, valgrind counts instructions and nginx
-# is the target; without them the benchmark runs stampede alone against its built-in target.
+# wrk (HTTP/1.1) and h2load (HTTP/2) are the yardsticks, valgrind counts instructions, perf
+# samples where the CPU goes and nginx is the target; without them the benchmark runs stampede
+# alone against its built-in target.
 # k6 joins the table when `k6` is on the PATH (or $K6 names it).
 if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null || ! command -v h2load >/dev/null \
-    || ! command -v valgrind >/dev/null; then
+    || ! command -v valgrind >/dev/null || ! command -v perf >/dev/null; then
     if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-        DEBIAN_FRONTEND=noninteractive apt-get install -y wrk nginx-light nghttp2-client openssl valgrind >/dev/null || true
+        DEBIAN_FRONTEND=noninteractive apt-get install -y wrk nginx-light nghttp2-client openssl valgrind linux-perf >/dev/null || true
     fi
 fi
 # oha (a Rust load generator on tokio and hyper, no script) is the same-run table's Rust anchor:

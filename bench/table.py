@@ -115,7 +115,7 @@ def tools(stampede, guest):
     return out
 
 
-def _env():
+def env():
     env = dict(os.environ)
     env["K6_NO_USAGE_REPORT"] = "true"  # loopback only: k6 would otherwise report home
     return env
@@ -129,7 +129,7 @@ def cpu_runs(tool_list, url, reps, secs, conns, timed, log):
         for t in order:
             out_path = tempfile.mktemp(prefix="stampede-bench-", suffix=".json")
             try:
-                stdout, _, user, sys_, rss, _ = timed(t.timed_cmd(url, conns, secs, out_path), env=_env(),
+                stdout, _, user, sys_, rss, _ = timed(t.timed_cmd(url, conns, secs, out_path), env=env(),
                                                       timeout=secs * 6 + 60)
                 n = t.count(stdout, out_path)
             except subprocess.TimeoutExpired:
@@ -150,7 +150,7 @@ def _cachegrind(argv, timeout):
     out_file = tempfile.mktemp(prefix="stampede-bench-cg-")
     cmd = ["valgrind", "--tool=cachegrind", "--cache-sim=yes", f"--cachegrind-out-file={out_file}"] + argv
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=timeout)
+        p = subprocess.run(cmd, capture_output=True, text=True, env=env(), timeout=timeout)
     except subprocess.TimeoutExpired:
         return "", None
     try:

@@ -14,8 +14,11 @@
 //!    fewer iterations than are offered builds a backlog that breaks any objective given time:
 //!    a step in which it fell behind by more than half the precision (or by more than 3
 //!    iterations) is bad, however short the step was — `iterations rate>=R`, R the offered rate
-//!    less that slack. And in either model, iterations still running `gracefulStop` after the
-//!    step (`iterations unfinished==0`) left no sample to judge: the step is bad.
+//!    less that slack. A generator near its limits (two thirds of the way to any of them)
+//!    queues iterations of its own, which looks the same: its shortfall makes the step
+//!    generator-bound instead, to be run once more. And in either model, iterations still
+//!    running `gracefulStop` after the step (`iterations unfinished==0`) left no sample to
+//!    judge: the step is bad.
 
 use std::time::Duration;
 
@@ -39,6 +42,9 @@ pub const START_DELAY_P95_LIMIT_MS: f64 = 10.0;
 const MIN_LAG_SAMPLES: u64 = 10;
 /// Iterations a service may fall behind by in any step, whatever the precision.
 const BEHIND_SLACK: f64 = 3.0;
+/// How far towards its limits a generator is near them: its own queue can then hold back
+/// as many iterations as a service that falls behind.
+const NEAR_LIMITS: f64 = 2.0 / 3.0;
 
 /// How the load generator fared during a step's measured part.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -89,21 +95,38 @@ impl GeneratorHealth {
 
     /// Every sign that the generator, not the service, set the pace (dropped iterations aside).
     pub fn saturation(&self) -> Vec<String> {
+        self.past(1.0)
+    }
+
+    /// Every sign that the generator was near its limits: enough of a queue of its own to
+    /// hold back a few iterations, though not to set the pace.
+    pub fn near_limits(&self) -> Vec<String> {
+        self.past(NEAR_LIMITS)
+    }
+
+    /// Each of the generator's measures past `share` of its limit, in words.
+    fn past(&self, share: f64) -> Vec<String> {
         let mut why = Vec::new();
-        if self.cpu > CPU_LIMIT {
+        if self.cpu > CPU_LIMIT * share {
             why.push(format!(
                 "the generator used {:.0}% of its {} cores",
                 self.cpu * 100.0,
                 self.cores
             ));
         }
-        if let Some(busy) = self.vu_threads_busy.filter(|b| *b > THREAD_BUSY_LIMIT) {
+        if let Some(busy) = self
+            .vu_threads_busy
+            .filter(|b| *b > THREAD_BUSY_LIMIT * share)
+        {
             why.push(format!(
                 "a VU thread was running or waiting for a core {:.0}% of the time",
                 busy * 100.0
             ));
         }
-        if let Some(lag) = self.timer_lag_p99.filter(|l| *l > TIMER_LAG_P99_LIMIT_MS) {
+        if let Some(lag) = self
+            .timer_lag_p99
+            .filter(|l| *l > TIMER_LAG_P99_LIMIT_MS * share)
+        {
             why.push(format!(
                 "its 10 ms timers fired {} late (p99)",
                 format_time(lag)
@@ -111,7 +134,7 @@ impl GeneratorHealth {
         }
         if let Some(late) = self
             .start_delay_p95
-            .filter(|l| *l > START_DELAY_P95_LIMIT_MS)
+            .filter(|l| *l > START_DELAY_P95_LIMIT_MS * share)
         {
             why.push(format!(
                 "iterations started {} behind schedule (p95)",
@@ -375,10 +398,17 @@ impl Judge {
             if completed + slack < offered {
                 let required = ((offered - slack) / secs * 100.0).floor() / 100.0;
                 let achieved = (completed / secs * 100.0).round() / 100.0;
-                return Verdict::Slo(vec![implicit(
-                    format!("rate>={}", trim_number(required)),
-                    achieved,
-                )]);
+                let behind = implicit(format!("rate>={}", trim_number(required)), achieved);
+                let near = m.generator.near_limits();
+                if !near.is_empty() {
+                    return Verdict::Generator(vec![format!(
+                        "{}, with the generator near its limits ({}): its own queue holds \
+                         iterations back too",
+                        behind.describe(),
+                        near.join(", ")
+                    )]);
+                }
+                return Verdict::Slo(vec![behind]);
             }
         }
         Verdict::Good
@@ -604,6 +634,49 @@ mod tests {
             step.verdict.reasons(),
             ["3 iterations were still running gracefulStop after the step"]
         );
+    }
+
+    #[test]
+    fn a_shortfall_with_the_generator_near_its_limits_is_the_generators() {
+        let metrics = Metrics::new();
+        let mut judge = Judge::new(
+            slos(&metrics, &[("http_req_duration", "p(95)<250")]),
+            true,
+            0.05,
+        );
+        // Two thirds of the way to each limit: 60% of the cores, a VU thread busy 60% of the
+        // time, timers 16.7 ms late, iterations starting 6.7 ms late.
+        for (cpu, busy, lag, delay) in [
+            (0.61, None, None, None),
+            (0.2, Some(0.61), None, None),
+            (0.2, None, Some(17.0), None),
+            (0.2, None, None, Some(7.0)),
+        ] {
+            let mut m = measured(100.0);
+            m.generator.cpu = cpu;
+            m.generator.vu_threads_busy = busy;
+            m.generator.timer_lag_p99 = lag;
+            m.generator.start_delay_p95 = delay;
+            assert!(m.generator.saturation().is_empty());
+            let step = judge.judge(m.clone(), &mut window(&metrics, 190, 20.0, 0, 190));
+            assert_eq!(step.verdict.outcome(), Outcome::Generator, "{step:?}");
+            let why = &step.verdict.reasons()[0];
+            assert!(
+                why.starts_with("the service fell behind: 95/s completed, 97.5/s needed, with the generator near its limits ("),
+                "{why}"
+            );
+            // Keeping up, the same generator is no reason to doubt the step.
+            let step = judge.judge(m, &mut window(&metrics, 200, 20.0, 0, 200));
+            assert_eq!(step.verdict, Verdict::Good);
+        }
+        // Just below two thirds of every limit, the shortfall is the service's.
+        let mut m = measured(100.0);
+        m.generator.cpu = 0.59;
+        m.generator.vu_threads_busy = Some(0.59);
+        m.generator.timer_lag_p99 = Some(16.0);
+        m.generator.start_delay_p95 = Some(6.5);
+        let step = judge.judge(m, &mut window(&metrics, 190, 20.0, 0, 190));
+        assert_eq!(step.verdict.outcome(), Outcome::Slo, "{step:?}");
     }
 
     #[test]
