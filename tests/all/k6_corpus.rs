@@ -18,6 +18,11 @@ fn corpus(name: &str) -> PathBuf {
 
 /// Runs a corpus script from `cwd` with both servers' URLs and a summary export.
 fn run_script(name: &str, cwd: &TempDir) -> RunResult {
+    run_script_with(name, cwd, &[])
+}
+
+/// The same, with more arguments.
+fn run_script_with(name: &str, cwd: &TempDir, args: &[&str]) -> RunResult {
     let rt = runtime();
     let server = target(&rt);
     let echo = SemanticsServer::start(&rt);
@@ -29,6 +34,7 @@ fn run_script(name: &str, cwd: &TempDir) -> RunResult {
         .arg(corpus(name))
         .args(["-q", "-e", &format!("BASE_URL={}", server.url())])
         .args(["-e", &format!("ECHO_URL={}", echo.url())])
+        .args(args)
         .arg("--summary-export")
         .arg(&export);
     run_command(cmd, Some(&export))
@@ -204,4 +210,39 @@ fn html_of_a_page() {
     assert_eq!(r.code, 0, "{}", r.output());
     assert_eq!(r.metric("checks", "passes"), 4.0, "{}", r.output());
     assert_eq!(r.metric("checks", "fails"), 0.0);
+}
+
+/// k6: exit 0 with `-e VUS=2 -e ITERS=4 -e MAX_REDIRECTS=5`: 4 iterations on 2 VUs, 4 passing
+/// checks (the options are the strings "2", "4" and "5"); without them, 2 iterations on 1.
+#[test]
+fn options_from_the_environment_are_read_as_numbers() {
+    let dir = TempDir::new("k6-corpus");
+    let args = ["-e", "VUS=2", "-e", "ITERS=4", "-e", "MAX_REDIRECTS=5"];
+    let r = run_script_with("11-env-options.js", &dir, &args);
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("iterations", "count"), 4.0);
+    assert_eq!(r.metric("checks", "passes"), 4.0);
+    assert_eq!(r.metric("vus_max", "value"), 2.0);
+    let r = run("11-env-options.js");
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("iterations", "count"), 2.0);
+    assert_eq!(r.metric("vus_max", "value"), 1.0);
+}
+
+/// k6: exit 0; `score` med 10.5, p(90) 18.1, p(95) 19.05, max 20 — every threshold holds.
+#[test]
+fn percentiles_of_a_custom_trend_are_k6s() {
+    let r = run("12-trend-percentiles.js");
+    assert_eq!(r.code, 0, "{}", r.output());
+    let near = |field: &str, want: f64| {
+        let got = r.metric("score", field);
+        assert!(
+            (got - want).abs() <= want * 0.001,
+            "{field} {got}, k6 {want}"
+        );
+    };
+    near("med", 10.5);
+    near("p(90)", 18.1);
+    near("p(95)", 19.05);
+    assert_eq!(r.metric("score", "max"), 20.0);
 }

@@ -19,7 +19,7 @@ pub use recorder::Recorder;
 pub use registry::{
     builtin, valid_metric_name, MetricDef, MetricId, MetricType, Registry, ValueType,
 };
-pub use sink::{CounterSink, GaugeSink, RateSink, Sink, TrendSink};
+pub use sink::{interpolated, CounterSink, GaugeSink, RateSink, Sink, TrendSink};
 pub use store::{CheckStats, SampleTap, Store, SubmetricId};
 pub use system_tags::SystemTags;
 pub use tags::{Interned, TagInterner, TagSet, TagSetId, DEFAULT_MAX_SERIES, OVERFLOW};

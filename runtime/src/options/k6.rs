@@ -33,6 +33,66 @@ const NOT_USED: &[(&str, &str)] = &[
     ("collectors", "a setting of k6's old outputs"),
 ];
 
+/// The options k6 reads as whole numbers (its `null.Int`), at the top of a layer.
+const WHOLE_NUMBERS: &[&str] = &[
+    "vus",
+    "iterations",
+    "rps",
+    "maxRedirects",
+    "batch",
+    "batchPerHost",
+];
+
+/// The settings of a scenario that k6 reads as whole numbers, whatever its executor.
+const SCENARIO_WHOLE_NUMBERS: &[&str] = &[
+    "vus",
+    "iterations",
+    "rate",
+    "startRate",
+    "preAllocatedVUs",
+    "maxVUs",
+    "startVUs",
+];
+
+/// Reads whole numbers written as strings the way k6 does (`vus: __ENV.VUS || 10` gives
+/// `"2"` when `-e VUS=2`): a string of a whole number, in decimal, is that number, and an
+/// empty string is as if the key were not there. A string that is not a number is left for
+/// the option's own check to name.
+pub fn read_whole_numbers(layer: &mut serde_json::Value) {
+    let Some(map) = layer.as_object_mut() else {
+        return;
+    };
+    numbers_in(map, WHOLE_NUMBERS);
+    stage_targets(map);
+    if let Some(scenarios) = map.get_mut("scenarios").and_then(|s| s.as_object_mut()) {
+        for scenario in scenarios.values_mut().filter_map(|s| s.as_object_mut()) {
+            numbers_in(scenario, SCENARIO_WHOLE_NUMBERS);
+            stage_targets(scenario);
+        }
+    }
+}
+
+fn stage_targets(map: &mut serde_json::Map<String, serde_json::Value>) {
+    if let Some(stages) = map.get_mut("stages").and_then(|s| s.as_array_mut()) {
+        for stage in stages.iter_mut().filter_map(|s| s.as_object_mut()) {
+            numbers_in(stage, &["target"]);
+        }
+    }
+}
+
+fn numbers_in(map: &mut serde_json::Map<String, serde_json::Value>, keys: &[&str]) {
+    for key in keys {
+        let Some(serde_json::Value::String(text)) = map.get(*key) else {
+            continue;
+        };
+        if text.is_empty() {
+            map.remove(*key);
+        } else if let Ok(n) = text.parse::<i64>() {
+            map.insert((*key).to_owned(), n.into());
+        }
+    }
+}
+
 /// Why stampede does not use the k6 option `key`, if it is one it accepts that way.
 pub fn not_used(key: &str) -> Option<&'static str> {
     NOT_USED
@@ -168,6 +228,40 @@ mod tests {
         // A known key with a value of the wrong type is still an error about that key.
         let err = Options::parse_layer(r#"{"vus": "ten"}"#, &Source::Script).unwrap_err();
         assert!(err.contains("invalid type"), "{err}");
+    }
+
+    #[test]
+    fn whole_numbers_written_as_strings_are_read_as_k6_reads_them() {
+        let o = Options::from_json(
+            r#"{"vus": "2", "iterations": "+4", "maxRedirects": "", "batch": "3",
+                "stages": [{"duration": "1s", "target": "5"}],
+                "scenarios": {"a": {"executor": "ramping-arrival-rate", "startRate": "1",
+                    "preAllocatedVUs": "2", "maxVUs": "7", "timeUnit": "1s",
+                    "stages": [{"duration": "1s", "target": "9"}]}}}"#,
+            &Source::Script,
+        )
+        .unwrap();
+        assert_eq!((o.vus, o.iterations, o.batch), (Some(2), Some(4), Some(3)));
+        // An empty string is no value at all, as in k6.
+        assert_eq!(o.max_redirects, None);
+        assert_eq!(o.stages.as_ref().unwrap()[0].target, 5);
+        let a = &o.scenarios.as_ref().unwrap()["a"];
+        assert_eq!(a["startRate"], 1);
+        assert_eq!(a["maxVUs"], 7);
+        assert_eq!(a["stages"][0]["target"], 9);
+        // Durations stay strings; what is not a whole number is still refused by name.
+        assert_eq!(a["timeUnit"], "1s");
+        for bad in [r#"{"vus": "2.5"}"#, r#"{"vus": "two"}"#, r#"{"vus": "-1"}"#] {
+            let err = Options::parse_layer(bad, &Source::Script).unwrap_err();
+            assert!(err.contains("`vus`"), "{bad}: {err}");
+        }
+        let err = Options::from_json(
+            r#"{"scenarios": {"a": {"executor": "constant-vus", "vus": "x", "duration": "1s"}}}"#,
+            &Source::Script,
+        )
+        .and_then(|o| crate::executor::scenarios(&o))
+        .unwrap_err();
+        assert!(err.contains("`vus` must be a whole number"), "{err}");
     }
 
     #[test]

@@ -298,6 +298,7 @@ impl Options {
     pub fn parse_layer(json: &str, source: &Source) -> Result<(Options, Vec<String>), String> {
         let invalid = |e: serde_json::Error| format!("invalid options in {source}: {e}");
         let mut value: Value = serde_json::from_str(json).map_err(invalid)?;
+        k6::read_whole_numbers(&mut value);
         let mut notices = Vec::new();
         loop {
             match Options::deserialize(&value) {

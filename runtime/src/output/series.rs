@@ -134,14 +134,14 @@ impl TrendAgg {
         }
     }
 
-    /// The `p`th percentile (0–100), within 1%, kept inside min and max.
+    /// The `p`th percentile (0–100), as k6 computes it, within 1%, kept inside min and max.
     pub fn percentile(&self, p: f64) -> f64 {
         let Some(h) = &self.hist else { return 0.0 };
         if self.count == 0 {
             return 0.0;
         }
-        let raw = h.value_at_quantile((p / 100.0).clamp(0.0, 1.0));
-        (h.median_equivalent(raw) as f64 / 1e6).clamp(self.min.max(0.0).min(self.max), self.max)
+        let bounds = (self.min.max(0.0).min(self.max), self.max);
+        crate::metrics::interpolated(h, p, 1e6, bounds)
     }
 }
 

@@ -68,11 +68,11 @@ struct Open {
 impl Open {
     fn close(mut self) -> Point {
         if let Some(h) = self.hist.take().filter(|_| self.count > 0) {
-            let q = |p: f64| h.median_equivalent(h.value_at_quantile(p)) as f64 / 1e6;
-            self.point.p50 = Some(q(0.50));
-            self.point.p90 = Some(q(0.90));
-            self.point.p95 = Some(q(0.95));
-            self.point.p99 = Some(q(0.99));
+            let q = |p: f64| crate::metrics::interpolated(&h, p, 1e6, (0.0, f64::INFINITY));
+            self.point.p50 = Some(q(50.0));
+            self.point.p90 = Some(q(90.0));
+            self.point.p95 = Some(q(95.0));
+            self.point.p99 = Some(q(99.0));
             self.point.avg = Some(self.sum / self.count as f64);
         }
         self.point
