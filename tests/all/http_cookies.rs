@@ -29,6 +29,35 @@ fn the_cookie_jar_works_as_k6s_and_is_emptied_every_iteration() {
 }
 
 #[test]
+fn a_secure_cookie_of_this_machine_is_sent_over_plain_http_as_in_k6() {
+    let rt = runtime();
+    let server = SemanticsServer::start(&rt);
+    // 127.0.0.1 is a secure origin for Go's jar (and browsers) whatever the scheme: k6 sends
+    // the `Secure` cookie back over http, and so does stampede.
+    let to = format!("{}/echo", server.url());
+    let path = format!(
+        "/redirect?status=302&set=s%3D1%3B%20Secure&to={}",
+        to.replace(':', "%3A").replace('/', "%2F")
+    );
+    let r = run(
+        &guest("semantics"),
+        &[
+            "-e",
+            &format!("BASE_URL={}", server.url()),
+            "-e",
+            &format!("PATH={path}"),
+            "-e",
+            "EXPECT_STATUS=200",
+            "-q",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.output());
+    let seen = server.seen();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[1].header("cookie").as_deref(), Some("s=1"), "{seen:?}");
+}
+
+#[test]
 fn cookies_do_not_leak_to_other_hosts_or_over_plain_http() {
     let rt = runtime();
     let server = SemanticsServer::start(&rt);

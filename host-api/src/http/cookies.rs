@@ -58,9 +58,23 @@ impl Entry {
     /// Whether a request to `target` gets this cookie (RFC 6265, 5.4 step 1).
     fn matches(&self, target: &Target<'_>, now: SystemTime) -> bool {
         !self.expired(now)
-            && (!self.secure || target.https)
+            && (!self.secure || target.https || self.for_loopback())
             && self.domain_matches(&target.host)
             && path_matches(target.path, &self.path)
+    }
+
+    /// Whether the cookie's domain is `localhost` (or under it) or a loopback address: a
+    /// secure origin over plain HTTP too, as in browsers and Go's jar (k6's), so that a
+    /// `Secure` cookie of a service on this machine is sent to it.
+    fn for_loopback(&self) -> bool {
+        let last = self.domain.rsplit('.').next().unwrap_or_default();
+        last == "localhost"
+            || self
+                .domain
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
     }
 }
 
@@ -488,12 +502,29 @@ mod tests {
     }
 
     #[test]
-    fn secure_cookies_need_https() {
+    fn secure_cookies_need_https_except_on_this_machine() {
         let mut jar = CookieJar::new();
         set(&mut jar, "https://h/", "s=1; Secure").unwrap();
         set(&mut jar, "https://h/", "p=1").unwrap();
         assert_eq!(sent(&jar, "https://h/"), "s=1; p=1");
         assert_eq!(sent(&jar, "http://h/"), "p=1");
+        // A cookie of this machine's is sent over plain HTTP too, as Go's jar sends it.
+        for origin in [
+            "http://localhost:8080",
+            "http://app.localhost",
+            "http://127.0.0.1",
+            "http://127.8.9.10:81",
+            "http://[::1]:8080",
+        ] {
+            let mut jar = CookieJar::new();
+            set(&mut jar, &format!("{origin}/"), "s=1; Secure").unwrap();
+            assert_eq!(sent(&jar, &format!("{origin}/x")), "s=1", "{origin}");
+        }
+        for origin in ["http://localhost.example", "http://10.0.0.1", "http://[::2]"] {
+            let mut jar = CookieJar::new();
+            set(&mut jar, &format!("{origin}/"), "s=1; Secure").unwrap();
+            assert_eq!(sent(&jar, &format!("{origin}/x")), "", "{origin}");
+        }
     }
 
     #[test]
