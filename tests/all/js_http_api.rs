@@ -46,6 +46,32 @@ fn by_case<'a>(seen: &'a [Seen], case: &str) -> &'a Seen {
         .unwrap_or_else(|| panic!("no request {case}: {seen:?}"))
 }
 
+/// k6 v2.2: both checks pass. A typed-array body (a multipart one is) left QuickJS's
+/// "ArrayBuffer object expected" pending in the engine, and the next `json(selector)` — whose
+/// module is loaded on first use — threw it, uncatchable, failing every iteration.
+#[test]
+fn a_selector_after_a_multipart_request_reads_the_json() {
+    let rt = runtime();
+    let server = target(&rt);
+    let dir = TempDir::new("js-http-api");
+    let script = r#"
+import http from 'k6/http';
+import { check } from 'k6';
+export const options = { iterations: 2 };
+export default function () {
+  const base = __ENV.BASE_URL;
+  http.post(`${base}/post`, { file: http.file('abc', 'a.txt') });
+  http.post(`${base}/post`, new Uint8Array([1, 2]));
+  check(http.get(`${base}/get`), { 'the selector reads the JSON': (r) => r.json('method') === 'GET' });
+}
+"#;
+    write_files(&dir, &[("script.js", script)]);
+    let base = format!("BASE_URL={}", server.url().trim_end_matches('/'));
+    let r = run_js(&dir.path("script.js"), &["-e", &base, "-q"]);
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("checks", "passes"), 2.0, "{}", r.output());
+}
+
 #[test]
 fn bodies_go_on_the_wire_as_k6_writes_them() {
     let rt = runtime();

@@ -520,7 +520,11 @@ mod tests {
             set(&mut jar, &format!("{origin}/"), "s=1; Secure").unwrap();
             assert_eq!(sent(&jar, &format!("{origin}/x")), "s=1", "{origin}");
         }
-        for origin in ["http://localhost.example", "http://10.0.0.1", "http://[::2]"] {
+        for origin in [
+            "http://localhost.example",
+            "http://10.0.0.1",
+            "http://[::2]",
+        ] {
             let mut jar = CookieJar::new();
             set(&mut jar, &format!("{origin}/"), "s=1; Secure").unwrap();
             assert_eq!(sent(&jar, &format!("{origin}/x")), "", "{origin}");

@@ -11,7 +11,7 @@ pub fn of<'js>(ctx: &Ctx<'js>, value: &Value<'js>, what: &str) -> Result<Vec<u8>
         return Ok(s.to_string()?.into_bytes());
     }
     if let Some(obj) = value.as_object() {
-        if let Some(buf) = obj.as_array_buffer() {
+        if let Some(buf) = array_buffer(obj) {
             // SAFETY: copied at once; no JavaScript runs (and may detach the buffer) meanwhile.
             return Ok(unsafe { buf.as_bytes() }
                 .map(<[u8]>::to_vec)
@@ -36,9 +36,30 @@ pub fn of<'js>(ctx: &Ctx<'js>, value: &Value<'js>, what: &str) -> Result<Vec<u8>
     ))
 }
 
+/// `obj` as an `ArrayBuffer`, if it is one. rquickjs's own `as_array_buffer` asks QuickJS for
+/// the buffer's bytes, which on any other object throws a `TypeError` ("ArrayBuffer object
+/// expected") and leaves it pending in the context, where the next call that looks for an
+/// exception finds it — a `Uint8Array` request body then failed the next `res.json(selector)`.
+/// The class is checked first; a detached buffer's error is taken back.
+pub fn array_buffer<'js>(obj: &Object<'js>) -> Option<ArrayBuffer<'js>> {
+    // SAFETY: `JS_IsArrayBuffer` reads the class of a live object and throws nothing.
+    if !unsafe { rquickjs::qjs::JS_IsArrayBuffer(obj.as_raw()) } {
+        return None;
+    }
+    let buffer = ArrayBuffer::from_object(obj.clone());
+    if buffer.is_none() {
+        let _ = obj.ctx().catch();
+    }
+    buffer
+}
+
 /// The bytes seen by any `ArrayBuffer` view (`Int16Array`, `DataView`, …).
-fn view_bytes(obj: &Object<'_>) -> Result<Option<Vec<u8>>> {
-    let Ok(buffer) = obj.get::<_, ArrayBuffer>("buffer") else {
+pub fn view_bytes(obj: &Object<'_>) -> Result<Option<Vec<u8>>> {
+    let Some(buffer) = obj
+        .get::<_, Value>("buffer")?
+        .into_object()
+        .and_then(|b| array_buffer(&b))
+    else {
         return Ok(None);
     };
     let offset = obj.get::<_, Option<f64>>("byteOffset")?.unwrap_or(0.0) as usize;

@@ -13,7 +13,7 @@ use rquickjs::function::{Opt, Rest};
 use rquickjs::module::{Declarations, Exports, ModuleDef};
 use rquickjs::{
     ArrayBuffer, CatchResultExt, Ctx, Exception, Function, IntoJs, Module, Object, Result,
-    TypedArray, Value,
+    Value,
 };
 
 use crate::host::{checks, context, execution, http, metrics};
@@ -290,29 +290,12 @@ fn body_bytes_of<'js>(value: &Value<'js>) -> Result<Vec<u8>> {
     if let Some(s) = value.as_string() {
         return Ok(s.to_string()?.into_bytes());
     }
-    if let Some(obj) = value.as_object() {
-        if let Some(buf) = obj.as_array_buffer() {
-            // SAFETY: the bytes are copied at once; no JavaScript runs (and may detach or
-            // resize the buffer) while the slice lives.
-            return Ok(unsafe { buf.as_bytes() }
-                .map(<[u8]>::to_vec)
-                .unwrap_or_default());
-        }
-        if let Ok(view) = TypedArray::<u8>::from_js(value.ctx(), value.clone()) {
-            // SAFETY: as above.
-            return Ok(unsafe { view.as_bytes() }
-                .map(<[u8]>::to_vec)
-                .unwrap_or_default());
-        }
-        // Other views (Int16Array, DataView, …): their bytes through `buffer`.
-        let buffer: Option<ArrayBuffer> = obj.get("buffer").ok();
-        if let Some(buffer) = buffer {
-            let offset: usize = obj.get::<_, Option<f64>>("byteOffset")?.unwrap_or(0.0) as usize;
-            let len: usize = obj.get::<_, Option<f64>>("byteLength")?.unwrap_or(0.0) as usize;
-            // SAFETY: as above.
-            if let Some(bytes) = unsafe { buffer.as_bytes() } {
-                return Ok(bytes.get(offset..offset + len).unwrap_or_default().to_vec());
-            }
+    if value.is_object() {
+        // An ArrayBuffer or any view of one: its bytes. Anything else is sent as its string
+        // form, so the TypeError `bytes::of` throws for it is taken back.
+        match super::bytes::of(value.ctx(), value, "body") {
+            Ok(bytes) => return Ok(bytes),
+            Err(_) => drop(value.ctx().catch()),
         }
     }
     let s: Coerced<String> = Coerced::from_js(value.ctx(), value.clone())?;
