@@ -82,13 +82,29 @@ fn setup_and_teardown_checks_are_grouped_and_setup_data_exported() {
     assert_eq!(r.metric("checks", "passes"), 5.0);
 }
 
-/// Without setup(), k6 exports no `setup_data`.
+/// Without setup(), k6 exports no `setup_data`; nor when setup() returns nothing, and the
+/// iterations and teardown() then get `undefined` (k6 v2.2: both checks pass).
 #[test]
 fn no_setup_no_setup_data() {
     let dir = TempDir::new("js-no-setup");
     write_files(&dir, &[("script.js", "export default function () {}\n")]);
     let r = run_in(&dir, &["-q", "-i", "1"]);
     assert_eq!(r.code, 0, "{}", r.output());
+    assert!(r.summary.as_ref().unwrap().get("setup_data").is_none());
+    let script = r#"
+import { check } from 'k6';
+export function setup() {}
+export default function (data = { fallback: true }) {
+  check(data, { 'the default parameter applies': (d) => d.fallback === true });
+}
+export function teardown(data) {
+  check(data, { 'teardown gets undefined': (d) => d === undefined });
+}
+"#;
+    write_files(&dir, &[("script.js", script)]);
+    let r = run_in(&dir, &["-q", "-i", "1"]);
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("checks", "passes"), 2.0, "{}", r.output());
     assert!(r.summary.as_ref().unwrap().get("setup_data").is_none());
 }
 

@@ -249,8 +249,11 @@ pub fn setup() -> Result<Vec<u8>, String> {
             // No setup(): no data at all (k6 then has no `setup_data` in the summary).
             None => return Ok(Vec::new()),
         };
+        // A setup() that returns nothing is one without data, as in k6: the iterations and
+        // teardown() get `undefined` (a default parameter applies), and there is no
+        // `setup_data` in the summary.
         if value.is_undefined() {
-            return Ok(b"null".to_vec());
+            return Ok(Vec::new());
         }
         let json = ctx
             .json_stringify(value)

@@ -60,7 +60,9 @@ export const setResponseCallback = (exact, ranges) => rec('setResponseCallback',
 export const randomSeed = (s) => rec('randomSeed', s);
 const vuTagValues = { scenario: 'fake' };
 export const execState = () => JSON.stringify({ executor: 'constant-vus', startTime: 1700000000000, progress: 0.25, iterationsCompleted: 9, iterationsInterrupted: 1, vusActive: 2, vusInitialized: 3 });
-export const execOptions = () => JSON.stringify({ vus: 2, thresholds: { checks: ['rate>0.9'] } });
+// A test may set `globalThis.fakeExecOptions` (JSON) before the options are first read.
+export const execOptions = () =>
+  globalThis.fakeExecOptions ?? JSON.stringify({ vus: 2, thresholds: { checks: ['rate>0.9'] } });
 export const vuTags = () => ({ ...vuTagValues });
 export const setVuTag = (k, v) => { rec('setVuTag', k, v); vuTagValues[k] = v; };
 export const deleteVuTag = (k) => { rec('deleteVuTag', k); delete vuTagValues[k]; };

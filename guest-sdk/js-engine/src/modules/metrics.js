@@ -20,17 +20,49 @@ class Metric {
     this.#handle = host.register(name, kind, this.isTime);
   }
 
-  /** Adds a sample, with optional tags (`{name: value}`). Returns true, as in k6. */
+  /**
+   * Adds a sample, with optional tags (`{name: value}`), and returns true. A value that is not
+   * a number (nor a boolean, nor a string of a number) is dropped with a warning and returns
+   * false, as in k6 — or throws, with the `throw` option.
+   */
   add(value, tags) {
-    host.add(this.#handle, this.toNumber(value), tags);
+    const n = arguments.length === 0 ? this.invalid(undefined, false) : this.sample(value);
+    if (n === undefined) return false;
+    host.add(this.#handle, n, tags);
     return true;
   }
 
-  toNumber(value) {
-    const n = Number(value); // booleans count as 1 and 0, as in k6
-    if (Number.isNaN(n)) throw new TypeError(`${this.name}: '${value}' is not a number`);
-    return n;
+  /** The sample `value` makes, as k6 reads it: booleans count as 1 and 0. */
+  sample(value) {
+    let n = value === null ? NaN : Number(value);
+    // k6 reads what converts to 0 but is truthy (`'0'`, `[]`) as 1.
+    if (n === 0 && value) n = 1;
+    return Number.isNaN(n) ? this.invalid(value, true) : n;
   }
+
+  invalid(value, given) {
+    const why = given
+      ? `'${shorten(String(value))}' is an invalid value for metric '${this.name}', a number or a boolean value is expected`
+      : `no value was provided for metric '${this.name}', a number or a boolean value is expected`;
+    if (throwOption()) throw new Error(why);
+    host.log('warn', why);
+    return undefined;
+  }
+}
+
+let throws;
+/** Whether the test's options set `throw`. */
+function throwOption() {
+  throws ??= JSON.parse(host.execOptions()).throw === true;
+  return throws;
+}
+
+/** A value as k6 quotes it in a warning: past 100 characters, its first and last 50. */
+function shorten(text) {
+  const chars = Array.from(text);
+  if (chars.length < 100) return text;
+  const omitted = chars.length - 100;
+  return `${chars.slice(0, 50).join('')}... omitting ${omitted} characters ...${chars.slice(-50).join('')}`;
 }
 
 /** A sum: `count` and `rate` per second. */
@@ -53,9 +85,9 @@ export class Rate extends Metric {
     super(name, 'rate', false);
   }
 
-  toNumber(value) {
-    if (typeof value === 'number') return value === 0 || Number.isNaN(value) ? 0 : 1;
-    return value ? 1 : 0;
+  sample(value) {
+    const n = super.sample(value);
+    return n === undefined ? undefined : Number(n !== 0);
   }
 }
 

@@ -136,6 +136,8 @@ export const result = [caught, group('ok', () => 42)];
 
 #[test]
 fn metrics_register_when_made_and_add_numbers() {
+    // k6 v2.2: what is not a number (nor a boolean, nor a string of one) is dropped with a
+    // warning, `add` returning false; what converts to 0 but is truthy (`'0'`) counts as 1.
     let (calls, result) = run(r#"
 import { Trend, Rate, Counter } from 'k6/metrics';
 const t = new Trend('t', true);
@@ -143,16 +145,43 @@ const r = new Rate('r');
 const c = new Counter('c');
 t.add(1.5, { a: 'b' });
 r.add(false);
-r.add('yes');
 c.add(true);
+c.add('5.5');
+c.add('0');
+export const result = [r.add('yes'), c.add('lots'), t.add(), t.add(null), t.add(NaN), r.add(2), t.add('x'.repeat(120))];
+"#);
+    assert_eq!(result, "[false,false,false,false,false,true,false]");
+    let warn = |what: &str, name: &str| {
+        format!(r#"["log","warn","'{what}' is an invalid value for metric '{name}', a number or a boolean value is expected"]"#)
+    };
+    let long = format!("{}... omitting 20 characters ...{}", "x".repeat(50), "x".repeat(50));
+    let want = [
+        r#"["register","t","trend",true],["register","r","rate",false],["register","c","counter",false]"#.to_string(),
+        r#"["add",7,1.5,{"a":"b"}],["add",7,0,null],["add",7,1,null],["add",7,5.5,null],["add",7,1,null]"#.into(),
+        warn("yes", "r"),
+        warn("lots", "c"),
+        r#"["log","warn","no value was provided for metric 't', a number or a boolean value is expected"]"#.into(),
+        warn("null", "t"),
+        warn("NaN", "t"),
+        r#"["add",7,1,null]"#.into(),
+        warn(&long, "t"),
+    ];
+    assert_eq!(calls, format!("[{}]", want.join(",")));
+}
+
+#[test]
+fn a_metric_value_that_is_not_a_number_throws_with_the_throw_option() {
+    let (_, result) = run(r#"
+import { Trend } from 'k6/metrics';
+globalThis.fakeExecOptions = JSON.stringify({ throw: true });
+const t = new Trend('t');
 let err = '';
-try { c.add('lots'); } catch (e) { err = e.name; }
+try { t.add(undefined); } catch (e) { err = e.message; }
 export const result = err;
 "#);
-    assert_eq!(result, r#""TypeError""#);
     assert_eq!(
-        calls,
-        r#"[["register","t","trend",true],["register","r","rate",false],["register","c","counter",false],["add",7,1.5,{"a":"b"}],["add",7,0,null],["add",7,1,null],["add",7,1,null]]"#
+        result,
+        r#""'undefined' is an invalid value for metric 't', a number or a boolean value is expected""#
     );
 }
 
