@@ -31,8 +31,13 @@ impl Level {
     }
 }
 
-/// Lines per key and window before the rest of the window is suppressed.
+/// Lines per key and window before the rest of the window is suppressed: stampede's own
+/// messages (a script that fails in every iteration says so ten times a second).
 const BURST: u32 = 10;
+/// The same for what the script writes itself (`console.*`, a guest's stdout and stderr):
+/// k6 writes every line; a thousand a second keep a debugging session whole and still stop a
+/// script that logs in every iteration of a fast loop from turning the test into a log writer.
+pub const SCRIPT_BURST: u32 = 1000;
 const WINDOW: Duration = Duration::from_secs(1);
 
 /// Where log lines go. Cheap to clone.
@@ -112,6 +117,18 @@ impl Logger {
     /// Like [`log`](Self::log), but at most a few lines per second for each `key`; the
     /// number suppressed is reported when the next window opens.
     pub fn limited(&self, key: &str, level: Level, msg: &str, fields: &[(&str, &str)]) {
+        self.limited_to(BURST, key, level, msg, fields);
+    }
+
+    /// [`limited`](Self::limited) with `burst` lines a second for `key`.
+    pub fn limited_to(
+        &self,
+        burst: u32,
+        key: &str,
+        level: Level,
+        msg: &str,
+        fields: &[(&str, &str)],
+    ) {
         if !self.enabled(level) {
             return;
         }
@@ -133,7 +150,7 @@ impl Logger {
                     suppressed: 0,
                 };
             }
-            if w.count >= BURST {
+            if w.count >= burst {
                 w.suppressed += 1;
                 return;
             }
@@ -243,6 +260,23 @@ mod tests {
         assert!(text.contains("level=error msg=\"boom 0\" vu=1"), "{text}");
         assert!(
             text.contains("40 similar messages were suppressed"),
+            "{text}"
+        );
+        // The script's own lines have a budget of their own, a hundred times larger.
+        for i in 0..1005 {
+            log.limited_to(
+                SCRIPT_BURST,
+                "console",
+                Level::Info,
+                &format!("line {i}"),
+                &[],
+            );
+        }
+        log.flush_suppressed();
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.matches("msg=\"line ").count(), SCRIPT_BURST as usize);
+        assert!(
+            text.contains("5 similar messages were suppressed"),
             "{text}"
         );
     }

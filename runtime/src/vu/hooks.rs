@@ -322,7 +322,8 @@ impl VuHooks for Hooks {
     }
 
     fn log(&mut self, l: LogLevel, message: &str) {
-        self.ctx.log.console().limited(
+        self.ctx.log.console().limited_to(
+            crate::log::SCRIPT_BURST,
             "console",
             level(l),
             message,

@@ -61,7 +61,8 @@ impl LineWriter {
         } else {
             Level::Info
         };
-        self.log.limited(
+        self.log.limited_to(
+            crate::log::SCRIPT_BURST,
             &format!("guest-{}", self.stream),
             level,
             &text,
