@@ -51,7 +51,7 @@ pub(crate) fn k6_checks(script: &Path, args: &[&str]) -> Option<(f64, f64)> {
 
 /// Asserts that every check of the run passed, that there were `want` of them, and that k6
 /// (when present) counts the same.
-fn assert_checks(r: &RunResult, want: f64, script: &Path, args: &[&str]) {
+pub(crate) fn assert_checks(r: &RunResult, want: f64, script: &Path, args: &[&str]) {
     assert_eq!(r.code, 0, "{}", r.output());
     assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.output());
     assert_eq!(r.metric("checks", "passes"), want, "{}", r.output());

@@ -23,6 +23,7 @@ mod http_sdks;
 mod http_tls;
 mod http_wire;
 mod js_async;
+mod js_commonjs;
 mod js_engine;
 mod js_errors;
 mod js_http;

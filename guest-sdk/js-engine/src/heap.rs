@@ -46,7 +46,11 @@ pub fn plug_holes() {
                     break;
                 }
             }
-            size = if size > 256 { size / 2 } else { size - size.min(8) };
+            size = if size > 256 {
+                size / 2
+            } else {
+                size - size.min(8)
+            };
         }
     }
 }

@@ -21,6 +21,7 @@ mod bindings {
     });
 }
 
+mod commonjs;
 mod event_loop;
 mod heap;
 pub mod loader;

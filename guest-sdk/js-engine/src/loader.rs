@@ -6,6 +6,9 @@
 //!   and read through the host (`modules.source`), which keeps the list of what was read and
 //!   hands TypeScript (`./x.ts`) over with its types removed;
 //! - anything else (a bare name, a URL) is an error that names it and the importing file.
+//!
+//! A file without `import`/`export` that fills `module.exports` is CommonJS
+//! ([`commonjs`](crate::commonjs)): run as k6 runs it, and seen as an ES module.
 
 use rquickjs::loader::{ImportAttributes, Loader as JsLoader, Resolver as JsResolver};
 use rquickjs::{Ctx, Error, Module, Result};
@@ -119,6 +122,11 @@ impl JsLoader for Loader {
             .map_err(|message| Error::new_loading_message(name, message))?;
         if let Some(warning) = source.warning {
             crate::host::context::log(crate::host::context::LogLevel::Warn, &warning);
+        }
+        if crate::commonjs::is_commonjs(&source.code) {
+            let entry = name == entry_name(&crate::host::modules::main());
+            let code = crate::commonjs::load(ctx, name, &source.code, entry)?;
+            return Module::declare(ctx.clone(), name, code);
         }
         Module::declare(ctx.clone(), name, source.code)
     }

@@ -12,8 +12,7 @@ use rquickjs::convert::Coerced;
 use rquickjs::function::{Opt, Rest};
 use rquickjs::module::{Declarations, Exports, ModuleDef};
 use rquickjs::{
-    ArrayBuffer, CatchResultExt, Ctx, Exception, Function, IntoJs, Module, Object, Result,
-    Value,
+    ArrayBuffer, CatchResultExt, Ctx, Exception, Function, IntoJs, Module, Object, Result, Value,
 };
 
 use crate::host::{checks, context, execution, http, metrics};
@@ -440,12 +439,14 @@ fn with_request<'js, R>(
 /// the event loop calls `onDone(handle)` with its response when it completes, or
 /// `onDone(undefined, error)` when it failed and k6's `throw` option is set.
 fn start_request<'js>(ctx: Ctx<'js>, on_done: Function<'js>, args: Rest<Value<'js>>) -> Result<()> {
-    with_request(&ctx, &args.0, |req| match crate::host::async_http::start(req) {
-        Ok(id) => {
-            crate::event_loop::add_request(&ctx, id, on_done);
-            Ok(())
+    with_request(&ctx, &args.0, |req| {
+        match crate::host::async_http::start(req) {
+            Ok(id) => {
+                crate::event_loop::add_request(&ctx, id, on_done);
+                Ok(())
+            }
+            Err(e) => Err(Exception::throw_message(&ctx, &e)),
         }
-        Err(e) => Err(Exception::throw_message(&ctx, &e)),
     })
 }
 

@@ -166,6 +166,7 @@ pub fn install_globals(ctx: &Ctx<'_>) -> Result<()> {
     host::install(ctx)?;
     files::install(ctx)?;
     webglobals::install(ctx)?;
+    crate::commonjs::install(ctx)?;
     ctx.eval::<(), _>(include_str!("globals.js"))
 }
 

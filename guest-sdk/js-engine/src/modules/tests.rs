@@ -152,9 +152,15 @@ export const result = [r.add('yes'), c.add('lots'), t.add(), t.add(null), t.add(
 "#);
     assert_eq!(result, "[false,false,false,false,false,true,false]");
     let warn = |what: &str, name: &str| {
-        format!(r#"["log","warn","'{what}' is an invalid value for metric '{name}', a number or a boolean value is expected"]"#)
+        format!(
+            r#"["log","warn","'{what}' is an invalid value for metric '{name}', a number or a boolean value is expected"]"#
+        )
     };
-    let long = format!("{}... omitting 20 characters ...{}", "x".repeat(50), "x".repeat(50));
+    let long = format!(
+        "{}... omitting 20 characters ...{}",
+        "x".repeat(50),
+        "x".repeat(50)
+    );
     let want = [
         r#"["register","t","trend",true],["register","r","rate",false],["register","c","counter",false]"#.to_string(),
         r#"["add",7,1.5,{"a":"b"}],["add",7,0,null],["add",7,1,null],["add",7,5.5,null],["add",7,1,null]"#.into(),
