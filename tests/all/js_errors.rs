@@ -30,6 +30,13 @@ fn a_syntax_error_names_the_file_and_line() {
         "names line 4: {}",
         r.output()
     );
+    // The engine stops after saying why; that stop is not shown as a trap of its own.
+    assert!(
+        r.stderr.contains("the script stopped on the error above"),
+        "{}",
+        r.output()
+    );
+    assert!(!r.stderr.contains("wasm backtrace"), "{}", r.output());
 }
 
 #[test]

@@ -38,6 +38,8 @@ pub struct Hooks {
     setup_data: Option<Arc<[u8]>>,
     /// The VU waited in a host call since the epoch callback last asked.
     parked: bool,
+    /// The script logged at error level since this was last asked.
+    logged_error: bool,
 }
 
 impl Hooks {
@@ -64,6 +66,7 @@ impl Hooks {
             script_tags: Vec::new(),
             setup_data: None,
             parked: false,
+            logged_error: false,
         }
     }
 
@@ -180,6 +183,12 @@ impl Hooks {
     /// callback: such a VU has not been running for the whole tick).
     pub(super) fn take_parked(&mut self) -> bool {
         std::mem::take(&mut self.parked)
+    }
+
+    /// Whether the script logged an error since the last time this was asked (a script that
+    /// cannot load says why before it stops).
+    pub(super) fn take_logged_error(&mut self) -> bool {
+        std::mem::take(&mut self.logged_error)
     }
 
     /// Hands pending samples to the store.
@@ -322,6 +331,7 @@ impl VuHooks for Hooks {
     }
 
     fn log(&mut self, l: LogLevel, message: &str) {
+        self.logged_error |= matches!(l, LogLevel::Error);
         self.ctx.log.console().limited_to(
             crate::log::SCRIPT_BURST,
             "console",

@@ -291,16 +291,28 @@ impl Vu {
         CallError::Trap(describe_trap(&err))
     }
 
-    /// Calls `options()`.
+    /// Calls `options()`, the script's first call: a script that cannot load (the JavaScript
+    /// engine, on a syntax error or a missing module) logs why and traps, and its trap then
+    /// says no more than that.
     pub async fn options(&mut self) -> Result<String, CallError> {
         self.ensure_instance().await?;
+        self.store_mut().data_mut().hooks.take_logged_error();
         let res = self
             .instance
             .as_ref()
             .expect("instantiated")
             .call_options(self.store.as_mut().expect("a VU always has a store"))
             .await;
-        res.map_err(|e| self.classify(e))
+        let said_why = self
+            .store
+            .as_mut()
+            .is_some_and(|s| s.data_mut().hooks.take_logged_error());
+        res.map_err(|e| match self.classify(e) {
+            CallError::Trap(_) if said_why => {
+                CallError::Trap("the script stopped on the error above".into())
+            }
+            other => other,
+        })
     }
 
     /// Calls `entry-points()`.
