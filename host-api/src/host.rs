@@ -614,6 +614,11 @@ impl wit_http::Host for ScriptCtxView<'_> {
             .collect()
     }
 
+    fn discard_by_request(&mut self) -> wasmtime::Result<()> {
+        self.http.discard_by_request();
+        Ok(())
+    }
+
     fn set_response_callback(
         &mut self,
         expected: Option<wit_http::ExpectedStatuses>,

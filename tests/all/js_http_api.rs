@@ -46,6 +46,31 @@ fn by_case<'a>(seen: &'a [Seen], case: &str) -> &'a Seen {
         .unwrap_or_else(|| panic!("no request {case}: {seen:?}"))
 }
 
+/// `discardResponseBodies` is the default a request's `responseType` overrides, as in k6:
+/// k6 v2.2 counts the same three passing checks.
+#[test]
+fn a_response_type_brings_back_a_body_that_discard_response_bodies_drops() {
+    let rt = runtime();
+    let server = target(&rt);
+    let dir = TempDir::new("js-http-api");
+    let script = r#"
+import http from 'k6/http';
+import { check } from 'k6';
+export const options = { iterations: 1, discardResponseBodies: true };
+export default function () {
+  const base = __ENV.BASE_URL;
+  check(http.get(`${base}/bytes/5`), { 'discarded: the body is null': (r) => r.body === null });
+  check(http.get(`${base}/bytes/5`, { responseType: 'text' }), { 'text brings it back': (r) => r.body.length === 5 });
+  check(http.get(`${base}/bytes/5`, { responseType: 'binary' }), { 'binary too': (r) => r.body.byteLength === 5 });
+}
+"#;
+    write_files(&dir, &[("script.js", script)]);
+    let base = format!("BASE_URL={}", server.url().trim_end_matches('/'));
+    let path = dir.path("script.js");
+    let r = run_js(&path, &["-e", &base, "-q"]);
+    crate::js_modules::assert_checks(&r, 3.0, &path, &["-e", &base]);
+}
+
 /// k6 v2.2: both checks pass. A typed-array body (a multipart one is) left QuickJS's
 /// "ArrayBuffer object expected" pending in the engine, and the next `json(selector)` — whose
 /// module is loaded on first use — threw it, uncatchable, failing every iteration.

@@ -8,6 +8,7 @@
 //!
 //! - [`vm`]: the JavaScript runtime of this VU, the script's loading and the calls into it.
 //! - [`loader`]: module names and where each module's code comes from.
+//! - `commonjs`: CommonJS files (`module.exports`, `require`) seen as ES modules.
 //! - [`modules`]: the built-in modules, one file each (see `README.md` for adding one).
 //! - `positions`: places in an error's stack led back to the user's files (source maps).
 //! - `heap`: the heap as the snapshot leaves it (no free chunk, so that a VU allocates in pages

@@ -183,6 +183,7 @@ impl HttpClient {
             notices: Notices::default(),
             local: None,
             response_callback: ResponseCallback::Default,
+            discard_by_request: false,
         }
     }
 
@@ -445,6 +446,8 @@ pub struct VuClient {
     local: Option<IpAddr>,
     /// Which responses count as expected (`http.setResponseCallback`).
     response_callback: ResponseCallback,
+    /// Each request's `discard_body` alone decides, not `discardResponseBodies` too.
+    discard_by_request: bool,
 }
 
 impl VuClient {
@@ -455,9 +458,10 @@ impl VuClient {
     /// request's future is moved on every call of the script's.
     pub fn send<'a>(
         &'a self,
-        req: Request,
+        mut req: Request,
         observe: &'a mut (dyn FnMut(&Exchange) + Send),
     ) -> impl Future<Output = Exchange> + Send + 'a {
+        req.discard_body |= self.discards_by_default();
         send_on(
             &self.shared,
             &self.idle,
@@ -481,7 +485,8 @@ impl VuClient {
         let futures = reqs
             .into_iter()
             .zip(seen.iter_mut())
-            .map(|(req, seen)| async move {
+            .map(|(mut req, seen)| async move {
+                req.discard_body |= self.discards_by_default();
                 let _slots = limits.enter(&req.url).await;
                 let mut push = |e: &Exchange| seen.push(e.without_body());
                 send_on(
@@ -501,6 +506,18 @@ impl VuClient {
             }
         }
         results
+    }
+
+    /// Whether a request that does not say discards its body: the test's
+    /// `discardResponseBodies`, unless the guest decides per request.
+    fn discards_by_default(&self) -> bool {
+        self.shared.config.discard_response_bodies && !self.discard_by_request
+    }
+
+    /// Lets each request's `discard_body` alone decide from now on (the guest resolves
+    /// `discardResponseBodies` itself, as k6's JavaScript API does).
+    pub fn discard_by_request(&mut self) {
+        self.discard_by_request = true;
     }
 
     /// Which responses the VU's requests count as expected.
@@ -569,7 +586,7 @@ async fn send_on(
     let deadline = tokio::time::Instant::now() + req.timeout.unwrap_or(config.timeout);
     let max_redirects = req.max_redirects.unwrap_or(config.max_redirects);
     let warn_on_limit = req.max_redirects.is_none() && !config.max_redirects_set;
-    let discard = req.discard_body || config.discard_response_bodies;
+    let discard = req.discard_body;
     let version = req.http_version.unwrap_or(config.http_version);
     let close = config.k6.no_connection_reuse;
     let headers = match build_headers(&req.headers, shared.user_agent.as_ref(), close) {

@@ -175,6 +175,9 @@ thread_local! {
 /// Seeds `Math.random` for this VU: every VU starts from the same snapshot, so the state the
 /// snapshot holds must not be shared.
 pub fn vu_started() {
+    // k6's `responseType` decides per request, `discardResponseBodies` only its default
+    // (`k6/http` reads it): the host is not to discard on its own.
+    http::discard_by_request();
     let info = context::info();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -78,7 +78,7 @@ function requestArgs(method, url, body, params) {
     if (name === undefined && url.name !== '' && url.name !== url.clean_url) name = url.name;
     url = url.url;
   }
-  const responseType = p.responseType ?? 'text';
+  const responseType = p.responseType ?? (discardsBodies() ? 'none' : 'text');
   if (responseType !== 'text' && responseType !== 'binary' && responseType !== 'none') {
     throw new TypeError(`unknown responseType '${responseType}' (use 'text', 'binary' or 'none')`);
   }
@@ -91,6 +91,13 @@ function requestArgs(method, url, body, params) {
     responseType,
     responseCallbackOf(p),
   ];
+}
+
+let discards;
+/** The test's `discardResponseBodies`: a request's `responseType` when it gives none. */
+function discardsBodies() {
+  discards ??= JSON.parse(host.execOptions()).discardResponseBodies === true;
+  return discards;
 }
 
 /** k6's `jar` param as the host's: absent → the VU's (undefined), null → none, a jar → its box. */
