@@ -70,7 +70,7 @@ fn decompress(which: u8, data: &[u8]) {
     } else {
         &[first]
     };
-    if let Ok(body) = decode(data, codings, 1 << 16) {
+    if let Ok(body) = decode(data, codings, 1 << 16, None) {
         assert!(body.len() <= 1 << 16);
     }
 }

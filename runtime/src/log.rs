@@ -106,7 +106,7 @@ impl Logger {
         let msg = clip(msg);
         let mut line = format!("time=\"{time}\" level={} msg={}", level.name(), quote(&msg));
         for (k, v) in fields {
-            let _ = write!(line, " {k}={}", quote(v));
+            let _ = write!(line, " {k}={}", quote(&clip(v)));
         }
         line.push('\n');
         let mut out = self.inner.out.lock().unwrap_or_else(|e| e.into_inner());
@@ -275,6 +275,12 @@ mod tests {
         log.flush_suppressed();
         let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
         assert_eq!(text.matches("msg=\"line ").count(), SCRIPT_BURST as usize);
+        // A field is cut as the message is: a peer's megabytes in an error stay out of the log.
+        let long = "x".repeat(1 << 20);
+        log.log(Level::Warn, "Request Failed", &[("error", &long)]);
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        let last = text.lines().last().unwrap();
+        assert!(last.len() < MAX_MESSAGE + 200, "{}", last.len());
         assert!(
             text.contains("5 similar messages were suppressed"),
             "{text}"

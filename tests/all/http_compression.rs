@@ -61,6 +61,49 @@ fn a_compression_bomb_fails_the_request_at_the_body_limit() {
     }
 }
 
+/// A `Content-Encoding` of 50,000 codings (each a decoder, deep in the stack) is refused at
+/// once, as curl refuses more than 5; five are undone.
+#[test]
+fn a_response_may_list_at_most_five_codings() {
+    let rt = runtime();
+    let server = SemanticsServer::start(&rt);
+    let base = format!("BASE_URL={}", server.url());
+    let r = run(
+        &guest("semantics"),
+        &[
+            "-e",
+            &base,
+            "-e",
+            "PATH=/encoded?ce=gzip&claim=50000",
+            "-e",
+            "EXPECT_STATUS=0",
+            "-e",
+            "EXPECT_CODE=1701",
+            "-e",
+            "EXPECT_ERROR=Content-Encoding lists more than 5 codings",
+            "-q",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.output());
+    let r = run(
+        &guest("semantics"),
+        &[
+            "-e",
+            &base,
+            "-e",
+            "PATH=/encoded?ce=gzip,br,zstd,deflate,gzip&text=five",
+            "-e",
+            "EXPECT_STATUS=200",
+            "-e",
+            "EXPECT_BODY=five",
+            "-q",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.output());
+}
+
 #[test]
 fn damaged_compressed_data_is_error_1701() {
     let rt = runtime();

@@ -9,6 +9,8 @@
 //! - `/loop` — a 302 to itself.
 //! - `/encoded?ce=gzip,br&text=TEXT` — TEXT (default `hello`) encoded with those codings in
 //!   turn, `Content-Encoding: gzip, br`.
+//! - `/encoded?ce=gzip,br&text=…` — the text in those codings (`&claim=N`: the header lists
+//!   them N times over).
 //! - `/bomb?ce=gzip` — 10 GiB of zeros in about 10 MB of gzip (or `zstd`; 1 GiB in `br`).
 //! - `/garbage?ce=gzip` — bytes that are not in that coding.
 //! - `/digest?algorithm=SHA-256&qop=auth&user=U&pass=P` — RFC 7616: a 401 challenge, then 200
@@ -213,7 +215,9 @@ async fn answer(
             for coding in ce.split(',').map(str::trim) {
                 data = encode(coding, &data);
             }
-            res = res.header("content-encoding", ce);
+            // `claim=N`: the header lists the codings N times over (the body has them once).
+            let claim = text(&q, "claim").and_then(|n| n.parse().ok()).unwrap_or(1);
+            res = res.header("content-encoding", vec![ce.as_str(); claim].join(","));
             data.into()
         }
         "/bomb" => {

@@ -4,9 +4,14 @@
 //!
 //! Decoding streams into a buffer that may not grow past `responseBodyLimit`: a compression
 //! bomb (gigabytes of zeros in a few megabytes) fails the request as soon as the limit is
-//! passed, long before memory is in danger. Damaged data is k6's error 1701.
+//! passed, long before memory is in danger. Every layer of a stack of codings is held to the
+//! same limit (a bomb inside a bomb stops at the first one's), a response may list at most
+//! [`MAX_CODINGS`] codings (as curl allows), and decoding stops at the request's deadline
+//! (gzip members that hold nothing can make megabytes of work without a byte of output).
+//! Damaged data is k6's error 1701.
 
 use std::io::{self, Read};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::header::CONTENT_ENCODING;
@@ -54,9 +59,14 @@ impl Coding {
 /// Largest zstd window accepted: 8 MiB (RFC 9659, section 3).
 const ZSTD_WINDOW_LOG_MAX: u32 = 23;
 
+/// Most codings a response may list (curl's limit): one decoder each, each with its buffers
+/// and its stack frames.
+pub(crate) const MAX_CODINGS: usize = 5;
+
 /// The codings of a response to undo, in the order they were applied; `None` when there is
 /// nothing to do (no header, only `identity`) or a coding is unknown — then the body is handed
 /// over as it came, as k6 does with codings it does not know.
+/// The list stops one past [`MAX_CODINGS`]: [`decode`] refuses such a response.
 pub(crate) fn codings(headers: &HeaderMap) -> Option<Vec<Coding>> {
     let mut out = Vec::new();
     for value in headers.get_all(CONTENT_ENCODING) {
@@ -66,30 +76,110 @@ pub(crate) fn codings(headers: &HeaderMap) -> Option<Vec<Coding>> {
                 continue;
             }
             out.push(Coding::from_token(token)?);
+            if out.len() > MAX_CODINGS {
+                return Some(out);
+            }
         }
     }
     (!out.is_empty()).then_some(out)
 }
 
-/// Undoes `codings` on `body`, refusing to produce more than `limit` bytes.
-pub(crate) fn decode(body: &[u8], codings: &[Coding], limit: u64) -> Result<Bytes, RequestError> {
-    let mut reader: Box<dyn Read + '_> = Box::new(body);
+/// Why a layer stopped early.
+#[derive(Debug)]
+enum Stop {
+    /// It produced more than the limit.
+    TooLarge,
+    /// The request's deadline passed.
+    Deadline,
+}
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Stop::TooLarge => "past the limit",
+            Stop::Deadline => "past the deadline",
+        })
+    }
+}
+
+impl std::error::Error for Stop {}
+
+/// A layer's reader that fails once it has given more than `left` bytes, or once `deadline`
+/// has passed (checked on every read, which is a few times per 32 KiB of input at most).
+struct Bounded<R> {
+    inner: R,
+    left: u64,
+    deadline: Option<Instant>,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(io::Error::other(Stop::Deadline));
+        }
+        let n = self.inner.read(buf)?;
+        self.left = self
+            .left
+            .checked_sub(n as u64)
+            .ok_or_else(|| io::Error::other(Stop::TooLarge))?;
+        Ok(n)
+    }
+}
+
+/// Undoes `codings` on `body`, refusing to produce more than `limit` bytes at any layer or to
+/// go on past `deadline`.
+pub(crate) fn decode(
+    body: &[u8],
+    codings: &[Coding],
+    limit: u64,
+    deadline: Option<Instant>,
+) -> Result<Bytes, RequestError> {
+    if codings.len() > MAX_CODINGS {
+        return Err(RequestError::new(
+            errors::DECOMPRESSION,
+            format!(
+                "error decompressing response body (Content-Encoding lists more than {MAX_CODINGS} codings)"
+            ),
+        ));
+    }
+    let bounded = |inner| Bounded {
+        inner,
+        left: limit,
+        deadline,
+    };
+    // The body itself is within the limit already: its reader only watches the deadline.
+    let mut reader: Box<dyn Read + '_> = Box::new(Bounded {
+        inner: body,
+        left: u64::MAX,
+        deadline,
+    });
     for coding in codings.iter().rev() {
-        reader = decoder(*coding, reader).map_err(|e| damaged(*coding, &e))?;
+        let layer = decoder(*coding, reader).map_err(|e| failed(codings, limit, *coding, &e))?;
+        reader = Box::new(bounded(layer));
     }
     let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit as usize));
-    // One byte more than allowed tells a body at the limit from one past it.
-    let read = reader.take(limit.saturating_add(1)).read_to_end(&mut out);
-    match read {
-        Ok(_) if out.len() as u64 > limit => Err(RequestError::new(
+    match reader.read_to_end(&mut out) {
+        Ok(_) => Ok(Bytes::from(out)),
+        Err(e) => Err(failed(codings, limit, codings[0], &e)),
+    }
+}
+
+/// The request's error for a decoding that stopped with `e` (`coding`: the one that failed,
+/// when the data was damaged).
+fn failed(codings: &[Coding], limit: u64, coding: Coding, e: &io::Error) -> RequestError {
+    match e.get_ref().and_then(|inner| inner.downcast_ref::<Stop>()) {
+        Some(Stop::TooLarge) => RequestError::new(
             errors::RESPONSE_TOO_LARGE,
             format!(
                 "response body is larger than the limit of {limit} bytes (responseBodyLimit) once decompressed ({})",
                 names(codings)
             ),
-        )),
-        Ok(_) => Ok(Bytes::from(out)),
-        Err(e) => Err(damaged(codings[0], &e)),
+        ),
+        Some(Stop::Deadline) => RequestError::new(
+            errors::REQUEST_TIMEOUT,
+            format!("request timeout while decompressing the response body ({})", names(codings)),
+        ),
+        None => damaged(coding, e),
     }
 }
 
@@ -170,7 +260,11 @@ mod tests {
             assert_ne!(&packed[..], &text[..]);
             let found = self::codings(&headers(list)).unwrap();
             assert_eq!(found, codings);
-            assert_eq!(decode(&packed, &found, 1 << 20).unwrap(), text, "{list}");
+            assert_eq!(
+                decode(&packed, &found, 1 << 20, None).unwrap(),
+                text,
+                "{list}"
+            );
         }
     }
 
@@ -181,7 +275,7 @@ mod tests {
         e.write_all(b"raw deflate body").unwrap();
         let raw = e.finish().unwrap();
         assert_eq!(
-            decode(&raw, &[Coding::Deflate], 100).unwrap(),
+            decode(&raw, &[Coding::Deflate], 100, None).unwrap(),
             &b"raw deflate body"[..]
         );
     }
@@ -200,10 +294,10 @@ mod tests {
         for c in [Coding::Gzip, Coding::Deflate, Coding::Br, Coding::Zstd] {
             let packed = encode(&[c], &zeros).unwrap();
             assert!(packed.len() < 64 << 10, "{c:?}: {}", packed.len());
-            let err = decode(&packed, &[c], 1 << 20).unwrap_err();
+            let err = decode(&packed, &[c], 1 << 20, None).unwrap_err();
             assert_eq!(err.code, errors::RESPONSE_TOO_LARGE, "{c:?}");
             assert!(err.message.contains("responseBodyLimit"), "{}", err.message);
-            assert_eq!(decode(&packed, &[c], 8 << 20).unwrap().len(), 8 << 20);
+            assert_eq!(decode(&packed, &[c], 8 << 20, None).unwrap().len(), 8 << 20);
         }
     }
 
@@ -211,11 +305,53 @@ mod tests {
     fn damaged_data_is_error_1701() {
         let packed = encode(&[Coding::Gzip], b"some body that is long enough").unwrap();
         for c in [Coding::Gzip, Coding::Deflate, Coding::Br, Coding::Zstd] {
-            let err = decode(b"this is not compressed at all", &[c], 1000).unwrap_err();
+            let err = decode(b"this is not compressed at all", &[c], 1000, None).unwrap_err();
             assert_eq!(err.code, 1701, "{c:?}: {}", err.message);
             assert!(err.message.starts_with("error decompressing response body"));
         }
-        let err = decode(&packed[..packed.len() - 6], &[Coding::Gzip], 1000).unwrap_err();
+        let err = decode(&packed[..packed.len() - 6], &[Coding::Gzip], 1000, None).unwrap_err();
         assert_eq!(err.code, 1701, "truncated: {}", err.message);
+    }
+
+    #[test]
+    fn a_stack_of_codings_is_bounded_in_length_size_and_time() {
+        // Six codings are refused before any decoder is made; five are undone.
+        let text = b"layers".repeat(10);
+        let five = [Coding::Gzip; MAX_CODINGS];
+        let packed = encode(&five, &text).unwrap();
+        assert_eq!(decode(&packed, &five, 1000, None).unwrap(), text);
+        let list = vec!["gzip"; 50_000].join(",");
+        let found = codings(&headers(&list)).unwrap();
+        assert_eq!(
+            found.len(),
+            MAX_CODINGS + 1,
+            "the list stops one past the limit"
+        );
+        let err = decode(&packed, &found, 1000, None).unwrap_err();
+        assert_eq!(err.code, 1701);
+        assert!(
+            err.message.contains("more than 5 codings"),
+            "{}",
+            err.message
+        );
+        // A bomb inside a bomb: the outer layer's output is held to the limit too, though
+        // the inner one would make nothing of it (empty gzip members).
+        let member = encode(&[Coding::Gzip], b"").unwrap();
+        let members = member.repeat((4 << 20) / member.len());
+        let packed = encode(&[Coding::Gzip], &members).unwrap();
+        let two = [Coding::Gzip, Coding::Gzip];
+        let err = decode(&packed, &two, 1 << 20, None).unwrap_err();
+        assert_eq!(err.code, errors::RESPONSE_TOO_LARGE, "{}", err.message);
+        // And work without output stops at the deadline.
+        let err = decode(&members, &[Coding::Gzip], 1 << 20, Some(Instant::now())).unwrap_err();
+        assert_eq!(err.code, errors::REQUEST_TIMEOUT, "{}", err.message);
+        assert!(
+            err.message.contains("while decompressing"),
+            "{}",
+            err.message
+        );
+        assert!(decode(&members, &[Coding::Gzip], 1 << 20, None)
+            .unwrap()
+            .is_empty());
     }
 }

@@ -15,13 +15,25 @@ pub struct RequestError {
     pub message: String,
 }
 
+/// Longest message a request error keeps, in bytes: a message may quote what a peer sent (a
+/// header value of megabytes), and it goes to the script, the log and the outputs.
+pub const MAX_MESSAGE: usize = 1024;
+
 impl RequestError {
-    /// A failure with `code` and `message`.
+    /// A failure with `code` and `message` (cut to [`MAX_MESSAGE`] bytes, saying how long it
+    /// was).
     pub fn new(code: u32, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
+        let mut message = message.into();
+        if message.len() > MAX_MESSAGE {
+            let total = message.len();
+            let mut end = MAX_MESSAGE;
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            message.truncate(end);
+            message.push_str(&format!("… (the message was {total} bytes)"));
         }
+        Self { code, message }
     }
 }
 
@@ -200,5 +212,19 @@ mod tests {
             io_error("write", &io::Error::from(io::ErrorKind::BrokenPipe)).code,
             TCP_BROKEN_PIPE
         );
+    }
+
+    #[test]
+    fn a_message_quoting_megabytes_of_a_peer_is_cut() {
+        let value = "é".repeat(3 << 20);
+        let e = RequestError::new(GENERIC, format!("invalid Content-Length `{value}`"));
+        assert!(e.message.len() < MAX_MESSAGE + 64, "{}", e.message.len());
+        assert!(e.message.starts_with("invalid Content-Length `éé"));
+        assert!(
+            e.message.ends_with("… (the message was 6291481 bytes)"),
+            "{}",
+            &e.message[1000..]
+        );
+        assert_eq!(RequestError::new(GENERIC, "short").message, "short");
     }
 }
