@@ -65,6 +65,8 @@ enum Fault {
     GoAwayMidStream,
     /// The head, then the body one byte every 50 ms.
     Drip,
+    /// A head of this many fields (besides `:status`), in HEADERS and CONTINUATION frames.
+    Fields(usize),
 }
 
 struct Peer {
@@ -177,6 +179,31 @@ async fn serve(mut tcp: TcpStream, fault: Fault, nth: u64, streams: Arc<AtomicU6
                 let drain = async { while matches!(tcp.read(&mut sink).await, Ok(n) if n > 0) {} };
                 let _ = tokio::time::timeout(Duration::from_secs(5), drain).await;
                 return;
+            }
+            Fault::Fields(n) => {
+                let mut block = vec![STATUS_200];
+                for i in 0..n {
+                    // A literal field with a new name, not indexed: `x-<i>: v`.
+                    let name = format!("x-{i}");
+                    block.push(0x00);
+                    block.extend(hpack_int(name.len(), 7, 0));
+                    block.extend_from_slice(name.as_bytes());
+                    block.extend(hpack_int(1, 7, 0));
+                    block.push(b'v');
+                }
+                let pieces: Vec<&[u8]> = block.chunks(16 << 10).collect();
+                let mut out = Vec::new();
+                for (i, piece) in pieces.iter().enumerate() {
+                    let kind = if i == 0 { HEADERS } else { CONTINUATION };
+                    let end = if i + 1 == pieces.len() {
+                        END_HEADERS
+                    } else {
+                        0
+                    };
+                    out.extend(frame(kind, end, id, piece));
+                }
+                out.extend(frame(DATA, END_STREAM, id, b"ok"));
+                out
             }
             Fault::Drip => {
                 let _ = tcp
@@ -316,4 +343,17 @@ fn a_dripped_body_times_out_with_1050() {
     assert_eq!(r.code, 0, "{}", r.output());
     let max = r.metric("http_req_duration", "max");
     assert!((300.0..1500.0).contains(&max), "{max} ms");
+}
+
+#[test]
+fn a_head_of_more_than_10000_fields_fails_as_over_http_1_1() {
+    let (r, _) = run_fault(Fault::Fields(10_000), "http_req_failed: rate==0", "5s");
+    assert_eq!(r.code, 0, "{}", r.output());
+    let (r, _) = run_fault(Fault::Fields(10_001), "http_req_failed: rate==1", "5s");
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert!(
+        r.stderr.contains("more than 10000 header fields"),
+        "{}",
+        r.stderr
+    );
 }

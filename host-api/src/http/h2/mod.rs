@@ -308,6 +308,13 @@ async fn read_response(
     let response = response.await.map_err(|e| Fail::stream(&e))?;
     *first_byte = Some(Instant::now());
     let (parts, mut recv) = response.into_parts();
+    // The same count as an HTTP/1.1 head's (h2 bounds the bytes, not the fields).
+    let max_fields = super::h1::decode::Limits::default().max_fields;
+    if parts.headers.len() > max_fields {
+        return Err(Fail::refused(format!(
+            "malformed HTTP response: more than {max_fields} header fields"
+        )));
+    }
     let declared = parts
         .headers
         .get(http::header::CONTENT_LENGTH)
@@ -330,7 +337,12 @@ async fn read_response(
         }
     }
     // Trailers end the stream; stampede does not hand them to scripts.
-    recv.trailers().await.map_err(|e| Fail::stream(&e))?;
+    let trailers = recv.trailers().await.map_err(|e| Fail::stream(&e))?;
+    if trailers.is_some_and(|t| t.len() > max_fields) {
+        return Err(Fail::refused(format!(
+            "malformed HTTP response: more than {max_fields} trailer fields"
+        )));
+    }
     Ok((parts.status.as_u16(), parts.headers, body.freeze()))
 }
 
