@@ -33,6 +33,9 @@ pub struct Loaded {
 /// script built into one first; a `.js` or `.ts` script run by the JavaScript engine.
 /// `rebuild` ignores a cached build.
 pub fn load(path: &Path, quiet: bool, rebuild: bool) -> Result<Loaded, String> {
+    if path == Path::new("-") {
+        return from_stdin(rebuild);
+    }
     let cache = || {
         cache_dir()
             .ok_or_else(|| "cannot find a cache directory: set STAMPEDE_CACHE_DIR".to_string())
@@ -71,6 +74,44 @@ pub fn load(path: &Path, quiet: bool, rebuild: bool) -> Result<Loaded, String> {
         wasm: bytes,
         name: wasm_path.display().to_string(),
         files: None,
+    })
+}
+
+/// `stampede run -`, as `k6 run -`: the script is read from stdin — a component (`.wasm`, or
+/// gzip-compressed) as it is, anything else as JavaScript whose imports and `open()` resolve
+/// against the working directory.
+fn from_stdin(rebuild: bool) -> Result<Loaded, String> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(MAX_COMPONENT + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read the script from stdin: {e}"))?;
+    if bytes.len() as u64 > MAX_COMPONENT {
+        return Err(format!(
+            "the script on stdin is larger than {MAX_COMPONENT} bytes"
+        ));
+    }
+    if bytes.is_empty() {
+        return Err("the script on stdin is empty".into());
+    }
+    if bytes.starts_with(b"\0asm") || bytes.starts_with(&[0x1f, 0x8b]) {
+        let wasm = gunzip(bytes).map_err(|e| format!("the script on stdin: {e}"))?;
+        return Ok(Loaded {
+            wasm,
+            name: "-".into(),
+            files: None,
+        });
+    }
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot find the working directory: {e}"))?;
+    let cache = if rebuild { None } else { cache_dir() };
+    let wasm = crate::lang::js_engine(cache.as_deref())?;
+    Ok(Loaded {
+        wasm,
+        name: "-".into(),
+        files: Some(Arc::new(ScriptFiles::with_main_code(cwd.join("-"), bytes))),
     })
 }
 

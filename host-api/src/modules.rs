@@ -70,6 +70,19 @@ impl ScriptFiles {
         }
     }
 
+    /// The files of a script whose entry module is `code`, named `main` (a script read from
+    /// stdin: its imports resolve against `main`'s folder).
+    pub fn with_main_code(main: impl Into<PathBuf>, code: Vec<u8>) -> Self {
+        let files = Self::new(main);
+        let code: Arc<[u8]> = code.into();
+        files
+            .read
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(files.main.clone(), Ok(code));
+        files
+    }
+
     /// The entry module.
     pub fn main(&self) -> &Path {
         &self.main

@@ -449,3 +449,49 @@ fn the_system_environment_reaches_the_script_as_in_k6() {
     let _ = run_with(Some("--include-system-env-vars=false"));
     assert_eq!(server.stats().requests(), 1, "kept out when asked");
 }
+
+/// `stampede run -`, as `k6 run -` (the usual form in a container): the script comes on stdin,
+/// JavaScript with its imports resolved against the working directory, or a component.
+#[test]
+fn a_script_on_stdin_runs_as_k6_runs_it() {
+    let dir = TempDir::new("k6-cli-stdin");
+    let script = "import { check } from 'k6';\nimport { a } from './lib.js';\n\
+                  export const options = { iterations: 3 };\n\
+                  export default function () { check(a, { 'imported from the working directory': (x) => x === 7 }); }\n";
+    std::fs::write(dir.path("script.js"), script).unwrap();
+    std::fs::write(dir.path("lib.js"), "export const a = 7;\n").unwrap();
+    let export = dir.path("summary.json");
+    let mut cmd = stampede();
+    cmd.current_dir(dir.path(""))
+        .env("STAMPEDE_CACHE_DIR", crate::js_engine::js_cache())
+        .args(["run", "-q", "--summary-export"])
+        .arg(&export)
+        .arg("-")
+        .stdin(std::fs::File::open(dir.path("script.js")).unwrap());
+    let r = run_command(cmd, Some(&export));
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("checks", "passes"), 3.0, "{}", r.output());
+    // A component on stdin.
+    let mut cmd = stampede();
+    cmd.current_dir(dir.path(""))
+        .args(["run", "-q", "-u", "1", "-i", "2", "--summary-export"])
+        .arg(&export)
+        .arg("-")
+        .stdin(std::fs::File::open(guest("probe")).unwrap());
+    let rt = runtime();
+    let server = target(&rt);
+    cmd.args(["-e", &format!("BASE_URL={}", server.url())]);
+    let r = run_command(cmd, Some(&export));
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("iterations", "count"), 2.0, "{}", r.output());
+    // Nothing on stdin.
+    let mut cmd = stampede();
+    cmd.args(["run", "-"]).stdin(std::process::Stdio::null());
+    let r = run_command(cmd, None);
+    assert_eq!(r.code, 104, "{}", r.output());
+    assert!(
+        r.stderr.contains("the script on stdin is empty"),
+        "{}",
+        r.output()
+    );
+}
