@@ -442,3 +442,36 @@ fn a_javascript_script_renders_for_kubernetes_as_its_source() {
     assert!(r.stdout.contains("\"/script/checkout.js\""), "{}", r.stdout);
     assert!(!r.stdout.contains(".wasm.gz"), "{}", r.stdout);
 }
+
+/// As in k6: `setup()` and `teardown()` run as VU 0 (`__VU`, `exec.vu.idInTest`), the
+/// iterations on VUs from 1; and a check whose function throws counts as failed before the
+/// exception goes on. k6 v2.2 counts the same checks.
+#[test]
+fn setup_runs_as_vu_0_and_a_throwing_check_fails() {
+    let dir = TempDir::new("js-vu0");
+    let script = r#"
+import exec from 'k6/execution';
+import { check } from 'k6';
+export const options = { vus: 2, iterations: 4 };
+export function setup() { check(null, { 'setup is VU 0': () => __VU === 0 && exec.vu.idInTest === 0 }); }
+export default function () {
+  check(null, { 'iterations are VUs 1 and 2': () => __VU >= 1 && __VU <= 2 });
+  try {
+    check(null, { 'a check that throws': () => { throw new Error('on purpose'); } });
+  } catch (e) {
+    check(e, { 'its exception goes on': (x) => x.message === 'on purpose' });
+  }
+}
+export function teardown() { check(null, { 'teardown is VU 0': () => __VU === 0 && exec.vu.idInTest === 0 }); }
+"#;
+    write_files(&dir, &[("script.js", script)]);
+    let path = dir.path("script.js");
+    let r = run_js(&path, &["-q"]);
+    assert_eq!(r.code, 0, "{}", r.output());
+    // 2 from setup and teardown, 2 passing per iteration; the throwing one fails each time.
+    assert_eq!(r.metric("checks", "passes"), 10.0, "{}", r.output());
+    assert_eq!(r.metric("checks", "fails"), 4.0, "{}", r.output());
+    if let Some(k6) = crate::js_modules::k6_checks(&path, &[]) {
+        assert_eq!(k6, (10.0, 4.0), "k6 counts the checks alike");
+    }
+}

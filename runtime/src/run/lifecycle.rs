@@ -190,9 +190,10 @@ impl Lifecycle {
         if config.handle_signals {
             spawn_signal_handler(control.clone(), log.clone());
         }
-        let lifecycle_vu = Vu::new(engine.clone(), ctx.clone(), pool_size)
+        let mut lifecycle_vu = Vu::new(engine.clone(), ctx.clone(), pool_size)
             .await
             .map_err(|e| Failure::script(format!("the script failed to start: {e}")))?;
+        lifecycle_vu.hooks().set_lifecycle();
         Ok(Lifecycle {
             engine,
             ctx,

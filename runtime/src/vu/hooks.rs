@@ -40,6 +40,8 @@ pub struct Hooks {
     parked: bool,
     /// The script logged at error level since this was last asked.
     logged_error: bool,
+    /// This VU runs `setup()` and `teardown()`: the script sees it as VU 0, as in k6.
+    lifecycle: bool,
 }
 
 impl Hooks {
@@ -67,7 +69,14 @@ impl Hooks {
             setup_data: None,
             parked: false,
             logged_error: false,
+            lifecycle: false,
         }
+    }
+
+    /// Marks this VU as the one of `setup()` and `teardown()`, which scripts see as VU 0 (k6's
+    /// `__VU` and `exec.vu.idInTest` there) whatever number the host gave it.
+    pub fn set_lifecycle(&mut self) {
+        self.lifecycle = true;
     }
 
     /// Hands the iterations `data`, what `setup` returned. Called before every iteration: the
@@ -298,7 +307,7 @@ impl VuHooks for Hooks {
 
     fn info(&self) -> ExecInfo {
         ExecInfo {
-            vu_id: self.vu_id,
+            vu_id: if self.lifecycle { 0 } else { self.vu_id },
             iteration_in_instance: self.iteration_in_instance,
             iteration_in_scenario: self.iteration_in_scenario,
             scenario: self.scenario.to_string(),
@@ -308,7 +317,11 @@ impl VuHooks for Hooks {
 
     fn ids(&self) -> TestIds {
         TestIds {
-            vu_id_in_test: self.vu_id_in_test,
+            vu_id_in_test: if self.lifecycle {
+                0
+            } else {
+                self.vu_id_in_test
+            },
             scenario_iteration_in_instance: self.scenario_iteration.0,
             scenario_iteration_in_test: self.scenario_iteration.1,
         }

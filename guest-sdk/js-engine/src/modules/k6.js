@@ -18,7 +18,15 @@ export function check(value, sets, tags) {
   let all = true;
   for (const name in sets) {
     const assertion = sets[name];
-    const ok = !!(typeof assertion === 'function' ? assertion(value) : assertion);
+    let ok;
+    try {
+      ok = !!(typeof assertion === 'function' ? assertion(value) : assertion);
+    } catch (e) {
+      // As k6: a check whose function throws counts as failed, and the exception goes on
+      // (the checks after it are not evaluated).
+      host.check(name, false, tags);
+      throw e;
+    }
     host.check(name, ok, tags);
     if (!ok) all = false;
   }

@@ -120,6 +120,23 @@ export const result = [
 }
 
 #[test]
+fn a_check_that_throws_fails_and_the_exception_goes_on_as_in_k6() {
+    let (calls, result) = run(r#"
+import { check } from 'k6';
+let caught = '';
+try {
+  check(1, { before: true, throws: () => { throw new Error('inside'); }, after: true });
+} catch (e) { caught = e.message; }
+export const result = caught;
+"#);
+    assert_eq!(result, r#""inside""#);
+    assert_eq!(
+        calls,
+        r#"[["check","before",true,null],["check","throws",false,null]]"#
+    );
+}
+
+#[test]
 fn groups_are_left_when_their_function_throws() {
     let (calls, result) = run(r#"
 import { group } from 'k6';
