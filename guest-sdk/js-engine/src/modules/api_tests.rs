@@ -227,6 +227,8 @@ export const result = [
   users.length, again.length, calls, users[1].name, users[5], names,
   users.map((u) => typeof u).join(','), users.filter((u) => u === 3).length,
   errors, Object.keys(users), users instanceof SharedArray,
+  // An array, as k6's: to Array.isArray, JSON and concat.
+  Array.isArray(users), JSON.stringify(users), [].concat(users).length, users.slice(1, 2).length,
 ];
 "#,
     );
@@ -235,7 +237,8 @@ export const result = [
         concat!(
             r#"[3,3,1,"bob",null,["ada","bob",3],"object,object,number",1,"#,
             r#"["TypeError","TypeError","TypeError","TypeError","TypeError","TypeError"],"#,
-            r#"["0","1","2"],true]"#
+            r#"["0","1","2"],true,"#,
+            r#"true,"[{\"name\":\"ada\",\"tags\":[\"a\"]},{\"name\":\"bob\"},3]",3,1]"#
         )
     );
 }

@@ -63,7 +63,10 @@ export class SharedArray {
       lengths.set(name, length);
     }
     const read = (i) => freeze(JSON.parse(sharedGet(name, i) ?? 'null'));
-    const target = Object.create(SharedArray.prototype);
+    // An array as the proxy's target, as k6's: `Array.isArray` is true, and `JSON.stringify`
+    // and `concat` treat it as an array.
+    const target = [];
+    Object.setPrototypeOf(target, SharedArray.prototype);
     return new Proxy(target, {
       get(t, prop) {
         if (prop === 'length') return length;
@@ -78,7 +81,9 @@ export class SharedArray {
         return Array.from({ length }, (_, i) => String(i)).concat('length');
       },
       getOwnPropertyDescriptor(t, prop) {
-        if (prop === 'length') return { value: length, writable: false, enumerable: false, configurable: true };
+        // An array's `length` cannot be reported otherwise than as it is on the target:
+        // writable and not configurable (writes are refused by `set` all the same).
+        if (prop === 'length') return { value: length, writable: true, enumerable: false, configurable: false };
         const i = indexOf(prop, length);
         if (i < 0) return undefined;
         return { value: read(i), writable: false, enumerable: true, configurable: true };
@@ -95,8 +100,9 @@ export class SharedArray {
   }
 }
 
-// What reads an array without changing it works as on an array (they only use `length` and
-// indices).
+// An array's methods: those that only read work (they use `length` and indices), those that
+// write are refused by the proxy.
+Object.setPrototypeOf(SharedArray.prototype, Array.prototype);
 for (const m of ['at', 'every', 'filter', 'find', 'findIndex', 'findLast', 'findLastIndex', 'forEach', 'includes', 'indexOf', 'join', 'lastIndexOf', 'map', 'reduce', 'reduceRight', 'slice', 'some', 'entries', 'keys', 'values']) {
   Object.defineProperty(SharedArray.prototype, m, { value: Array.prototype[m], writable: true, configurable: true });
 }
