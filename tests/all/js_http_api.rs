@@ -46,6 +46,36 @@ fn by_case<'a>(seen: &'a [Seen], case: &str) -> &'a Seen {
         .unwrap_or_else(|| panic!("no request {case}: {seen:?}"))
 }
 
+/// JSON nested deeper than Go's encoding/json takes (10,000 levels) is refused as k6 refuses
+/// it, with an exception a script can catch, rather than running the parser off the wasm stack
+/// (which ended the iteration); a selector finds nothing in it. k6 v2.2 counts the same checks.
+#[test]
+fn json_nested_too_deep_throws_a_catchable_error() {
+    let rt = runtime();
+    let server = target(&rt);
+    let dir = TempDir::new("js-http-api");
+    let script = r#"
+import http from 'k6/http';
+import { check } from 'k6';
+export const options = { iterations: 1 };
+const nest = (n) => '['.repeat(n) + ']'.repeat(n);
+export default function () {
+  const base = __ENV.BASE_URL;
+  const ok = http.post(`${base}/post`, nest(10000));
+  check(ok, { '10,000 levels parse': (r) => Array.isArray(r.json()) });
+  const deep = http.post(`${base}/post`, nest(50000));
+  let err = '';
+  try { deep.json(); } catch (e) { err = String(e); }
+  check(err, { '50,000 levels throw what k6 throws': (e) => e.includes('exceeded max depth') });
+}
+"#;
+    write_files(&dir, &[("script.js", script)]);
+    let base = format!("BASE_URL={}", server.url().trim_end_matches('/'));
+    let path = dir.path("script.js");
+    let r = run_js(&path, &["-e", &base, "-q"]);
+    crate::js_modules::assert_checks(&r, 2.0, &path, &["-e", &base]);
+}
+
 /// `discardResponseBodies` is the default a request's `responseType` overrides, as in k6:
 /// k6 v2.2 counts the same three passing checks.
 #[test]

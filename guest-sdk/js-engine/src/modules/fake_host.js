@@ -32,6 +32,19 @@ export const headers = (h) => (rec('headers', h), [['content-type', 'application
 export const header = (h, name) => undefined;
 export const bodyText = (h) => (rec('bodyText', h), '{"a":{"b":[1,2]}}');
 export const bodyBytes = (h) => new Uint8Array([123, 125]).buffer;
+export const jsonDepth = (text, limit) => {
+  let depth = 0, deepest = 0, inString = false, escaped = false;
+  for (const c of text) {
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c === '\\') escaped = true;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '[' || c === '{') { deepest = Math.max(deepest, ++depth); if (deepest > limit) break; }
+    else if (c === ']' || c === '}') depth = Math.max(0, depth - 1);
+  }
+  return deepest;
+};
 export const cookies = (h) => (rec('cookies', h), [
   { name: 'sid', value: '1', domain: '', path: '/', http_only: true, secure: false, max_age: 0, expires: 0 },
   { name: 'sid', value: '2', domain: 'fake', path: '', http_only: false, secure: true, max_age: 60, expires: 0 },

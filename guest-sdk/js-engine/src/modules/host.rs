@@ -38,6 +38,7 @@ pub(crate) const FUNCTIONS: &[&str] = &[
     "header",
     "bodyText",
     "bodyBytes",
+    "jsonDepth",
     "cookies",
     "connection",
     "setResponseCallback",
@@ -110,6 +111,7 @@ impl ModuleDef for HostModule {
         )?;
         exports.export("bodyText", Function::new(c(), body_text)?)?;
         exports.export("bodyBytes", Function::new(c(), body_bytes)?)?;
+        exports.export("jsonDepth", Function::new(c(), json_depth)?)?;
         exports.export("cookies", Function::new(c(), cookies)?)?;
         exports.export("connection", Function::new(c(), connection)?)?;
         exports.export(
@@ -567,6 +569,38 @@ fn body_text(h: f64) -> Result<String> {
     })
 }
 
+/// How deep the arrays and objects of the JSON `text` nest, counted no further than one past
+/// `limit`: `res.json()` refuses what Go's encoding/json (k6's) refuses, more than 10,000
+/// levels, before QuickJS's parser — which recurses on the wasm stack — could overflow it.
+fn json_depth(text: String, limit: f64) -> f64 {
+    let limit = limit.max(0.0) as usize;
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for b in text.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+                if deepest > limit {
+                    break;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest as f64
+}
+
 fn body_bytes<'js>(ctx: Ctx<'js>, h: f64) -> Result<ArrayBuffer<'js>> {
     let bytes = with_response(h, |r| Ok(r.body()))?;
     ArrayBuffer::new(ctx, bytes)
@@ -728,4 +762,16 @@ pub fn show(v: &Value<'_>) -> Result<String> {
 #[allow(dead_code)]
 fn into_js<'js, T: IntoJs<'js>>(ctx: &Ctx<'js>, t: T) -> Result<Value<'js>> {
     t.into_js(ctx)
+}
+
+#[cfg(test)]
+mod json_depth_tests {
+    #[test]
+    fn json_depth_counts_nesting_outside_strings_and_stops_past_the_limit() {
+        let depth = |t: &str, limit| super::json_depth(t.to_owned(), limit);
+        assert_eq!(depth(r#"{"a": [1, {"b": []}]}"#, 10.0), 4.0);
+        assert_eq!(depth(r#"["[[[", "\"{{", {}]"#, 10.0), 2.0);
+        assert_eq!(depth("7", 10.0), 0.0);
+        assert_eq!(depth(&"[".repeat(50), 10.0), 11.0);
+    }
 }

@@ -93,6 +93,9 @@ function requestArgs(method, url, body, params) {
   ];
 }
 
+/** Go's encoding/json's deepest nesting (k6's `res.json()`). */
+const MAX_JSON_DEPTH = 10000;
+
 let discards;
 /** The test's `discardResponseBodies`: a request's `responseType` when it gives none. */
 function discardsBodies() {
@@ -315,9 +318,16 @@ export class Response {
     let body = this.body;
     if (body === null) throw new Error(nullBody('JSON'));
     if (typeof body !== 'string') body = host.bodyText(this.#h);
-    if (selector === undefined) return JSON.parse(body);
+    // Go's encoding/json (k6's) refuses JSON nested deeper than this; QuickJS's parser would
+    // run out of the wasm stack somewhat past 30,000 levels, which no `catch` can see.
+    const tooDeep = host.jsonDepth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH;
+    if (selector === undefined) {
+      if (tooDeep) throw new SyntaxError('exceeded max depth');
+      return JSON.parse(body);
+    }
     let doc;
     try {
+      if (tooDeep) return undefined;
       doc = JSON.parse(body);
     } catch {
       return undefined;
