@@ -444,18 +444,21 @@ fn a_javascript_script_renders_for_kubernetes_as_its_source() {
 }
 
 /// As in k6: `setup()` and `teardown()` run as VU 0 (`__VU`, `exec.vu.idInTest`), the
-/// iterations on VUs from 1; and a check whose function throws counts as failed before the
-/// exception goes on. k6 v2.2 counts the same checks.
+/// iterations on VUs from 1; `exec.vu.tags.group` is the group the VU is in; and a check whose
+/// function throws counts as failed before the exception goes on. k6 v2.2 counts the same
+/// checks.
 #[test]
 fn setup_runs_as_vu_0_and_a_throwing_check_fails() {
     let dir = TempDir::new("js-vu0");
     let script = r#"
 import exec from 'k6/execution';
-import { check } from 'k6';
+import { check, group } from 'k6';
 export const options = { vus: 2, iterations: 4 };
 export function setup() { check(null, { 'setup is VU 0': () => __VU === 0 && exec.vu.idInTest === 0 }); }
 export default function () {
   check(null, { 'iterations are VUs 1 and 2': () => __VU >= 1 && __VU <= 2 });
+  check(exec.vu.tags, { 'the group tag is empty outside any': (t) => t.group === '' });
+  group('named', () => check(exec.vu.tags, { 'and the group inside one': (t) => t.group === '::named' }));
   try {
     check(null, { 'a check that throws': () => { throw new Error('on purpose'); } });
   } catch (e) {
@@ -468,10 +471,10 @@ export function teardown() { check(null, { 'teardown is VU 0': () => __VU === 0 
     let path = dir.path("script.js");
     let r = run_js(&path, &["-q"]);
     assert_eq!(r.code, 0, "{}", r.output());
-    // 2 from setup and teardown, 2 passing per iteration; the throwing one fails each time.
-    assert_eq!(r.metric("checks", "passes"), 10.0, "{}", r.output());
+    // 2 from setup and teardown, 4 passing per iteration; the throwing one fails each time.
+    assert_eq!(r.metric("checks", "passes"), 18.0, "{}", r.output());
     assert_eq!(r.metric("checks", "fails"), 4.0, "{}", r.output());
     if let Some(k6) = crate::js_modules::k6_checks(&path, &[]) {
-        assert_eq!(k6, (10.0, 4.0), "k6 counts the checks alike");
+        assert_eq!(k6, (18.0, 4.0), "k6 counts the checks alike");
     }
 }

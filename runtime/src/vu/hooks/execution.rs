@@ -42,7 +42,12 @@ impl ExecutionHooks for Hooks {
     }
 
     fn tags(&self) -> Vec<(String, String)> {
-        self.merged_tags()
+        let mut tags = self.merged_tags();
+        // As in k6, the group the VU is in (`::a::b`, empty outside any) is one of its tags.
+        if !tags.iter().any(|(k, _)| k == "group") {
+            tags.push(("group".into(), self.rec.group().to_owned()));
+        }
+        tags
     }
 
     fn set_tag(&mut self, name: &str, value: &str) -> Result<(), String> {
