@@ -7,9 +7,11 @@
 //! response_callback.go, lib/netext/httpext/transport.go) and from running the same scripts on
 //! k6 against a loopback echo server.
 
+use std::path::Path;
+
 use crate::js_engine::{run_js, write_files};
 use crate::semantics_server::{Seen, SemanticsServer};
-use crate::support::{runtime, target, TempDir};
+use crate::support::{runtime, target, RunResult, TempDir};
 
 const BODIES: &str = r#"
 import http from 'k6/http';
@@ -46,14 +48,25 @@ fn by_case<'a>(seen: &'a [Seen], case: &str) -> &'a Seen {
         .unwrap_or_else(|| panic!("no request {case}: {seen:?}"))
 }
 
+/// Runs `script` (k6 JavaScript) against the built-in target (`BASE_URL`, no trailing slash)
+/// and hands `judge` the run, the script's path and the arguments, while the target is still up
+/// (for k6 to run the same script against it).
+fn on_target(script: &str, judge: impl FnOnce(&RunResult, &Path, &[&str])) {
+    let rt = runtime();
+    let server = target(&rt);
+    let dir = TempDir::new("js-http-api");
+    write_files(&dir, &[("script.js", script)]);
+    let base = format!("BASE_URL={}", server.url().trim_end_matches('/'));
+    let path = dir.path("script.js");
+    let r = run_js(&path, &["-e", &base, "-q"]);
+    judge(&r, &path, &["-e", &base]);
+}
+
 /// JSON nested deeper than Go's encoding/json takes (10,000 levels) is refused as k6 refuses
 /// it, with an exception a script can catch, rather than running the parser off the wasm stack
 /// (which ended the iteration); a selector finds nothing in it. k6 v2.2 counts the same checks.
 #[test]
 fn json_nested_too_deep_throws_a_catchable_error() {
-    let rt = runtime();
-    let server = target(&rt);
-    let dir = TempDir::new("js-http-api");
     let script = r#"
 import http from 'k6/http';
 import { check } from 'k6';
@@ -69,20 +82,15 @@ export default function () {
   check(err, { '50,000 levels throw what k6 throws': (e) => e.includes('exceeded max depth') });
 }
 "#;
-    write_files(&dir, &[("script.js", script)]);
-    let base = format!("BASE_URL={}", server.url().trim_end_matches('/'));
-    let path = dir.path("script.js");
-    let r = run_js(&path, &["-e", &base, "-q"]);
-    crate::js_modules::assert_checks(&r, 2.0, &path, &["-e", &base]);
+    on_target(script, |r, path, args| {
+        crate::js_modules::assert_checks(r, 2.0, path, args)
+    });
 }
 
 /// `discardResponseBodies` is the default a request's `responseType` overrides, as in k6:
 /// k6 v2.2 counts the same three passing checks.
 #[test]
 fn a_response_type_brings_back_a_body_that_discard_response_bodies_drops() {
-    let rt = runtime();
-    let server = target(&rt);
-    let dir = TempDir::new("js-http-api");
     let script = r#"
 import http from 'k6/http';
 import { check } from 'k6';
@@ -94,11 +102,9 @@ export default function () {
   check(http.get(`${base}/bytes/5`, { responseType: 'binary' }), { 'binary too': (r) => r.body.byteLength === 5 });
 }
 "#;
-    write_files(&dir, &[("script.js", script)]);
-    let base = format!("BASE_URL={}", server.url().trim_end_matches('/'));
-    let path = dir.path("script.js");
-    let r = run_js(&path, &["-e", &base, "-q"]);
-    crate::js_modules::assert_checks(&r, 3.0, &path, &["-e", &base]);
+    on_target(script, |r, path, args| {
+        crate::js_modules::assert_checks(r, 3.0, path, args)
+    });
 }
 
 /// k6 v2.2: both checks pass. A typed-array body (a multipart one is) left QuickJS's
@@ -106,9 +112,6 @@ export default function () {
 /// module is loaded on first use — threw it, uncatchable, failing every iteration.
 #[test]
 fn a_selector_after_a_multipart_request_reads_the_json() {
-    let rt = runtime();
-    let server = target(&rt);
-    let dir = TempDir::new("js-http-api");
     let script = r#"
 import http from 'k6/http';
 import { check } from 'k6';
@@ -120,11 +123,10 @@ export default function () {
   check(http.get(`${base}/get`), { 'the selector reads the JSON': (r) => r.json('method') === 'GET' });
 }
 "#;
-    write_files(&dir, &[("script.js", script)]);
-    let base = format!("BASE_URL={}", server.url().trim_end_matches('/'));
-    let r = run_js(&dir.path("script.js"), &["-e", &base, "-q"]);
-    assert_eq!(r.code, 0, "{}", r.output());
-    assert_eq!(r.metric("checks", "passes"), 2.0, "{}", r.output());
+    on_target(script, |r, _, _| {
+        assert_eq!(r.code, 0, "{}", r.output());
+        assert_eq!(r.metric("checks", "passes"), 2.0, "{}", r.output());
+    });
 }
 
 #[test]

@@ -655,7 +655,7 @@ async fn send_on(
                     ));
                 }
                 if req.decompress && !discard && !ex.body.is_empty() {
-                    decode_body(&mut ex, config.response_body_limit, deadline.into_std());
+                    decode_body(&mut ex, config.response_body_limit, deadline);
                 }
                 observe(&ex);
                 return ex;
@@ -694,14 +694,14 @@ fn is_redirect(ex: &Exchange) -> bool {
 
 /// Decompresses the body of `ex` if its `Content-Encoding` asks for it; a failure fails the
 /// exchange (status 0, as k6 reports it).
-fn decode_body(ex: &mut Exchange, limit: u64, deadline: std::time::Instant) {
+fn decode_body(ex: &mut Exchange, limit: u64, deadline: tokio::time::Instant) {
     if !ex.headers.contains(&http::header::CONTENT_ENCODING) {
         return;
     }
     let Some(codings) = decompress::codings(&ex.headers) else {
         return;
     };
-    match decompress::decode(&ex.body, &codings, limit, Some(deadline)) {
+    match decompress::decode(&ex.body, &codings, limit, Some(deadline.into_std())) {
         Ok(body) => ex.body = body,
         Err(e) => {
             ex.status = 0;
