@@ -61,6 +61,7 @@ impl bindings::Guest for Engine {
 
     fn wizer_initialize() {
         vm::preinitialize();
+        heap::seal();
         heap::plug_holes();
     }
 }

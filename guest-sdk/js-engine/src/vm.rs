@@ -54,11 +54,15 @@ pub fn preinitialize() {
 
 impl Vm {
     fn new() -> Result<Self, String> {
-        let rt = Runtime::new().map_err(|e| e.to_string())?;
+        let rt = Runtime::new_with_alloc(crate::heap::Blocks).map_err(|e| e.to_string())?;
         rt.set_max_stack_size(MAX_STACK);
         rt.set_loader(loader::Resolver, loader::Loader);
         event_loop::track_rejections(&rt);
         let ctx = Context::full(&rt).map_err(|e| e.to_string())?;
+        // SAFETY: the runtime was made with `heap::Blocks` just above.
+        ctx.with(|ctx| unsafe {
+            crate::heap::install(rquickjs::qjs::JS_GetRuntime(ctx.as_raw().as_ptr()))
+        });
         ctx.with(|ctx| -> Result<(), String> {
             modules::install_globals(&ctx)
                 .catch(&ctx)
