@@ -53,19 +53,40 @@ struct State {
     epoch: u32,
 }
 
-thread_local! {
-    // One allocator per thread: a runtime stays on the thread that made it (the engine's wasm
-    // has one thread; its native unit tests run on several).
-    static STATE: UnsafeCell<State> = const {
-        UnsafeCell::new(State {
-            free: [ptr::null_mut(); SMALL_MAX / ALIGN + 1],
-            next: ptr::null_mut(),
-            end: ptr::null_mut(),
-            epoch: 0,
-        })
-    };
+const EMPTY: State = State {
+    free: [ptr::null_mut(); SMALL_MAX / ALIGN + 1],
+    next: ptr::null_mut(),
+    end: ptr::null_mut(),
+    epoch: 0,
+};
+
+/// The engine's wasm has one thread: its allocator is a plain static (a `thread_local!` costs
+/// a call on every allocation there).
+#[cfg(target_arch = "wasm32")]
+struct Global(UnsafeCell<State>);
+
+// SAFETY: the engine's wasm has one thread.
+#[cfg(target_arch = "wasm32")]
+unsafe impl Sync for Global {}
+
+#[cfg(target_arch = "wasm32")]
+static STATE: Global = Global(UnsafeCell::new(EMPTY));
+
+#[cfg(target_arch = "wasm32")]
+fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
+    // SAFETY: the state is only reached through this function, which does not recurse, on
+    // the one thread.
+    f(unsafe { &mut *STATE.0.get() })
 }
 
+// One allocator per thread natively, where the engine's unit tests run on several: a runtime
+// stays on the thread that made it.
+#[cfg(not(target_arch = "wasm32"))]
+thread_local! {
+    static STATE: UnsafeCell<State> = const { UnsafeCell::new(EMPTY) };
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
     // SAFETY: the state is only reached through this function, which does not recurse, and
     // each thread has its own.
