@@ -34,6 +34,10 @@ const SMALL_MAX: usize = 512;
 const RUN: usize = 16 << 10;
 /// The header's flag for a block of the system allocator.
 const LARGE: u32 = 1;
+/// The largest block: its size, rounded up, and header fit the header's `u32` and a `Layout`
+/// on wasm32. QuickJS's requests come from scripts (`new ArrayBuffer(n)`, string lengths), so
+/// a larger one gets no block rather than a size that wraps around.
+const MAX_BLOCK: usize = i32::MAX as usize - 2 * HEADER;
 
 /// Before every block: its usable size and its tag (the epoch it was allocated in, shifted
 /// left by one, and [`LARGE`]).
@@ -104,17 +108,40 @@ unsafe fn header<'a>(p: *mut u8) -> &'a mut Header {
     &mut *p.sub(HEADER).cast::<Header>()
 }
 
+/// `size` rounded up to whole words (at least one, for the free list's link), or `None` past
+/// [`MAX_BLOCK`].
+fn rounded(size: usize) -> Option<usize> {
+    (size <= MAX_BLOCK).then(|| size.max(ALIGN).next_multiple_of(ALIGN))
+}
+
+/// The usable size of the block at `p` (0 for null).
+///
+/// # Safety
+/// `p` is null or a block of [`Blocks`].
+unsafe fn usable(p: *mut u8) -> usize {
+    if p.is_null() {
+        0
+    } else {
+        header(p).size as usize
+    }
+}
+
 fn large_layout(size: usize) -> Layout {
-    Layout::from_size_align(size + HEADER, ALIGN).expect("sizes are bounded below isize::MAX")
+    Layout::from_size_align(size + HEADER, ALIGN).expect("sizes are bounded by MAX_BLOCK")
 }
 
 impl State {
-    fn alloc(&mut self, size: usize, zeroed: bool) -> *mut u8 {
-        // At least a word, for the free list's link.
-        let size = size.max(ALIGN).next_multiple_of(ALIGN);
-        if size > u32::MAX as usize - HEADER {
-            return ptr::null_mut();
+    fn calloc(&mut self, count: usize, size: usize) -> *mut u8 {
+        match count.checked_mul(size) {
+            Some(n) => self.alloc(n, true),
+            None => ptr::null_mut(),
         }
+    }
+
+    fn alloc(&mut self, size: usize, zeroed: bool) -> *mut u8 {
+        let Some(size) = rounded(size) else {
+            return ptr::null_mut();
+        };
         if size <= SMALL_MAX {
             let p = self.small(size);
             if zeroed && !p.is_null() {
@@ -179,8 +206,11 @@ impl State {
     }
 
     /// # Safety
-    /// `p` is a live block of [`Blocks`].
+    /// `p` is null or a live block of [`Blocks`].
     unsafe fn free(&mut self, p: *mut u8) {
+        if p.is_null() {
+            return;
+        }
         let h = header(p);
         if h.tag >> 1 != self.epoch {
             // The snapshot's: left where it is, unwritten.
@@ -197,15 +227,17 @@ impl State {
     }
 
     /// # Safety
-    /// `p` is a live block of [`Blocks`].
+    /// `p` is null or a live block of [`Blocks`].
     unsafe fn realloc(&mut self, p: *mut u8, size: usize) -> *mut u8 {
+        if p.is_null() {
+            return self.alloc(size, false);
+        }
+        let Some(rounded) = rounded(size) else {
+            return ptr::null_mut();
+        };
         let h = header(p);
         let old = h.size as usize;
-        let rounded = size.max(ALIGN).next_multiple_of(ALIGN);
         if h.tag >> 1 == self.epoch && h.tag & LARGE != 0 && rounded > SMALL_MAX {
-            if rounded > u32::MAX as usize - HEADER {
-                return ptr::null_mut();
-            }
             let base = realloc(p.sub(HEADER), large_layout(old), rounded + HEADER);
             if base.is_null() {
                 return base;
@@ -233,10 +265,7 @@ unsafe impl rquickjs::allocator::Allocator for Blocks {
     }
 
     fn calloc(&mut self, count: usize, size: usize) -> *mut u8 {
-        match count.checked_mul(size) {
-            Some(n) => with_state(|s| s.alloc(n, true)),
-            None => ptr::null_mut(),
-        }
+        with_state(|s| s.calloc(count, size))
     }
 
     unsafe fn dealloc(&mut self, ptr: *mut u8) {
@@ -244,14 +273,11 @@ unsafe impl rquickjs::allocator::Allocator for Blocks {
     }
 
     unsafe fn realloc(&mut self, ptr: *mut u8, new_size: usize) -> *mut u8 {
-        if ptr.is_null() {
-            return self.alloc(new_size);
-        }
         with_state(|s| s.realloc(ptr, new_size))
     }
 
     unsafe fn usable_size(ptr: *mut u8) -> usize {
-        header(ptr).size as usize
+        usable(ptr)
     }
 }
 
@@ -264,10 +290,7 @@ mod direct {
     use rquickjs::qjs::size_t;
 
     pub unsafe extern "C" fn calloc(_: *mut c_void, count: size_t, size: size_t) -> *mut c_void {
-        match (count as usize).checked_mul(size as usize) {
-            Some(n) => with_state(|s| s.alloc(n, true)).cast(),
-            None => std::ptr::null_mut(),
-        }
+        with_state(|s| s.calloc(count as usize, size as usize)).cast()
     }
 
     pub unsafe extern "C" fn malloc(_: *mut c_void, size: size_t) -> *mut c_void {
@@ -275,9 +298,7 @@ mod direct {
     }
 
     pub unsafe extern "C" fn free(_: *mut c_void, ptr: *mut c_void) {
-        if !ptr.is_null() {
-            with_state(|s| s.free(ptr.cast()))
-        }
+        with_state(|s| s.free(ptr.cast()))
     }
 
     pub unsafe extern "C" fn realloc(
@@ -285,17 +306,11 @@ mod direct {
         ptr: *mut c_void,
         size: size_t,
     ) -> *mut c_void {
-        if ptr.is_null() {
-            return malloc(ptr, size);
-        }
         with_state(|s| s.realloc(ptr.cast(), size as usize)).cast()
     }
 
     pub unsafe extern "C" fn usable_size(ptr: *const c_void) -> size_t {
-        if ptr.is_null() {
-            return 0;
-        }
-        super::header(ptr.cast_mut().cast()).size as size_t
+        super::usable(ptr.cast_mut().cast()) as size_t
     }
 }
 
@@ -413,6 +428,33 @@ mod tests {
         assert_eq!(b.ptr as usize % ALIGN, 0, "blocks are aligned");
         // SAFETY: as above.
         assert!(unsafe { Blocks::usable_size(b.ptr) } >= b.len);
+    }
+
+    /// A size a script can ask for (a huge `ArrayBuffer`, a string) but no header can hold
+    /// gets no block, whether it is asked for, multiplied out or grown to; the block being
+    /// grown stays as it was.
+    #[test]
+    fn sizes_past_the_largest_block_get_none() {
+        let mut a = Blocks;
+        for size in [
+            MAX_BLOCK + 1,
+            u32::MAX as usize - 3,
+            u32::MAX as usize,
+            usize::MAX,
+        ] {
+            assert!(a.alloc(size).is_null(), "{size}");
+        }
+        assert!(a.calloc(2, usize::MAX / 2 + 1).is_null());
+        assert!(a.calloc(MAX_BLOCK / 2 + 1, 2).is_null());
+        let p = a.alloc(600);
+        // SAFETY: the block holds 600 bytes; it is live until freed below.
+        unsafe {
+            ptr::write_bytes(p, 7, 600);
+            assert!(a.realloc(p, usize::MAX).is_null());
+            assert!(a.realloc(p, MAX_BLOCK + 1).is_null());
+            assert!(std::slice::from_raw_parts(p, 600).iter().all(|&x| x == 7));
+            a.dealloc(p);
+        }
     }
 
     /// Random allocations, reallocations and frees, each block filled with its own byte and
