@@ -9,6 +9,7 @@
 pub mod async_http;
 mod bindings;
 pub mod execution;
+pub mod fetch;
 pub mod fuzzing;
 mod host;
 mod host_jar;

@@ -6,6 +6,8 @@
 //! loader resolved it: what a cached build of the script depends on, and nothing else (a
 //! summary file written next to the script is not part of it).
 //!
+//! A remote module (`https://…`) is fetched once per test, as k6 fetches it ([`crate::fetch`]).
+//!
 //! A module is also served as code ([`ScriptFiles::source`]): TypeScript made JavaScript
 //! ([`typescript`]), and with the source map that leads its places back to the files the user
 //! wrote ([`source_map`]), which the engine asks about when it reports an error.
@@ -94,7 +96,10 @@ impl ScriptFiles {
         if let Some(found) = read.get(path) {
             return found.clone();
         }
-        let result = read_file(path);
+        let result = match remote(path) {
+            Some(url) => fetch_module(url),
+            None => read_file(path),
+        };
         read.insert(path.to_owned(), result.clone());
         result
     }
@@ -206,6 +211,19 @@ impl ScriptFiles {
         let read = self.read.lock().unwrap_or_else(|e| e.into_inner());
         read.iter().map(|(p, r)| (p.clone(), r.clone())).collect()
     }
+}
+
+/// The URL a module name is, when it is a remote module's (`https://…`: the engine resolves
+/// only those, as k6 does).
+fn remote(path: &Path) -> Option<&str> {
+    path.to_str().filter(|p| p.starts_with("https://"))
+}
+
+/// Fetches a remote module, bounded as a file is.
+fn fetch_module(url: &str) -> Read {
+    crate::fetch::get_module(url, MAX_FILE)
+        .map(Into::into)
+        .map_err(|e| format!("cannot fetch {url}: {e}"))
 }
 
 /// Reads one module file, refusing what is not a regular file or is too large.

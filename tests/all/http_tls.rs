@@ -17,16 +17,16 @@ use crate::guests::guest;
 use crate::support::{run_command, runtime, stampede, RunResult, TempDir};
 
 /// A test CA with a server certificate for `localhost` and a client certificate.
-struct Pki {
-    ca_pem: String,
+pub(crate) struct Pki {
+    pub(crate) ca_pem: String,
     ca_der: Vec<u8>,
-    server: (Vec<u8>, Vec<u8>),
+    pub(crate) server: (Vec<u8>, Vec<u8>),
     client_cert: String,
     client_key: String,
     client_key_der: Vec<u8>,
 }
 
-fn pki(server_names: &[&str]) -> Pki {
+pub(crate) fn pki(server_names: &[&str]) -> Pki {
     let ca_key = KeyPair::generate().unwrap();
     let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);

@@ -246,3 +246,22 @@ fn percentiles_of_a_custom_trend_are_k6s() {
     near("p(95)", 19.05);
     assert_eq!(r.metric("score", "max"), 20.0);
 }
+
+/// k6: exit 0; 12 passing checks (4 of the script's own `Rate('checks')`); `http_reqs` 12 (4
+/// requests and 8 added); `http_req_duration` max 1000; both refusals caught.
+#[test]
+fn a_script_may_hold_built_in_metrics_as_k6_s_jslib_does() {
+    let r = run("13-builtin-metrics.js");
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("checks", "passes"), 12.0, "{}", r.output());
+    assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.output());
+    assert_eq!(r.metric("http_reqs", "count"), 12.0);
+    assert_eq!(r.metric("http_req_duration", "max"), 1000.0);
+    assert_eq!(r.metric("http_req_failed", "passes"), 0.0);
+    assert!(threshold_ok(&r, "http_reqs", "count==12"));
+    assert!(threshold_ok(
+        &r,
+        "checks{check:counted by the script}",
+        "rate==1"
+    ));
+}

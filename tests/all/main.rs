@@ -29,6 +29,7 @@ mod js_errors;
 mod js_http;
 mod js_http_api;
 mod js_modules;
+mod js_remote_modules;
 mod js_source_maps;
 mod js_summary;
 mod js_typescript;

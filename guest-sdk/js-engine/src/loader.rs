@@ -5,7 +5,11 @@
 //! - `./x.js`, `../lib/x.js` and `/abs/x.js` are files, resolved against the importing file
 //!   and read through the host (`modules.source`), which keeps the list of what was read and
 //!   hands TypeScript (`./x.ts`) over with its types removed;
-//! - anything else (a bare name, a URL) is an error that names it and the importing file.
+//! - `https://…` URLs are remote modules, fetched by the host once per test as k6 fetches
+//!   them; in a remote module, `./x.js`, `../x.js` and `/x.js` are URLs of the same server, and
+//!   a local file may not be imported (as in k6);
+//! - anything else (a bare name, an `http://` URL) is an error that names it and the importing
+//!   file.
 //!
 //! A file without `import`/`export` that fills `module.exports` is CommonJS
 //! ([`commonjs`](crate::commonjs)): run as k6 runs it, and seen as an ES module.
@@ -47,6 +51,19 @@ pub fn resolve(base: &str, name: &str) -> std::result::Result<String, String> {
         }
         return Ok(builtin.to_string());
     }
+    if let Some(module) = jslib(name) {
+        return Ok(module.to_string());
+    }
+    if is_remote(base) {
+        if let Some(name) = relative_url(base, name) {
+            return Ok(name);
+        }
+        if name.starts_with("file://") {
+            return Err(format!(
+                "the remote module '{base}' may not import the local file '{name}'"
+            ));
+        }
+    }
     let path = name.strip_prefix("file://").unwrap_or(name);
     if path.starts_with('/') {
         return Ok(normalize(path));
@@ -64,12 +81,13 @@ pub fn resolve(base: &str, name: &str) -> std::result::Result<String, String> {
             modules::public_names().join(", ")
         ));
     }
-    if let Some(module) = jslib(name) {
-        return Ok(module.to_string());
+    if name.starts_with("https://") {
+        return remote_name(name)
+            .ok_or_else(|| format!("'{name}' is not a URL stampede can fetch"));
     }
-    if name.starts_with("http://") || name.starts_with("https://") {
+    if let Some((scheme, _)) = name.split_once("://") {
         return Err(format!(
-            "remote modules are not loaded ('{name}'): download the file next to the script and import it by a relative path"
+            "only file and https imports are loaded, as in k6: '{name}' has `{scheme}`"
         ));
     }
     Err(format!(
@@ -91,6 +109,52 @@ fn jslib(name: &str) -> Option<&'static str> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
     (lib == "k6-summary" && version_ok && file == "index.js").then_some(modules::JSLIB_SUMMARY)
+}
+
+/// Whether the module `name` is a remote one (a URL fetched by the host).
+pub fn is_remote(name: &str) -> bool {
+    name.starts_with("https://")
+}
+
+/// The parts of an `https://` URL: `https://authority`, its path (`/` at least) and its
+/// query (`?…`, or empty); the fragment is dropped.
+fn split_url(url: &str) -> Option<(&str, &str, &str)> {
+    let rest = url.strip_prefix("https://")?;
+    let rest = rest.split('#').next().unwrap_or(rest);
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    if authority.is_empty() || authority.contains(|c: char| c.is_whitespace() || c == '\\') {
+        return None;
+    }
+    let origin = &url[.."https://".len() + end];
+    let rest = &rest[end..];
+    let (path, query) = match rest.find('?') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    Some((origin, if path.is_empty() { "/" } else { path }, query))
+}
+
+/// The module name of the URL `url`: its path without `.` and `..` segments.
+fn remote_name(url: &str) -> Option<String> {
+    let (origin, path, query) = split_url(url)?;
+    Some(format!("{origin}{}{query}", normalize(path)))
+}
+
+/// `name` (`./x.js`, `../x.js` or `/x.js`) resolved against the remote module `base`; `None`
+/// when `name` is not a path.
+fn relative_url(base: &str, name: &str) -> Option<String> {
+    if !(name.starts_with("./") || name.starts_with("../") || name.starts_with('/')) {
+        return None;
+    }
+    let (origin, base_path, _) = split_url(base)?;
+    let joined = if name.starts_with('/') {
+        name.to_string()
+    } else {
+        let dir = &base_path[..base_path.rfind('/').unwrap_or(0)];
+        format!("{dir}/{name}")
+    };
+    remote_name(&format!("{origin}{joined}"))
 }
 
 /// Removes `.` and `..` segments and repeated slashes from an absolute path.
@@ -170,8 +234,10 @@ mod tests {
         assert!(e.contains("'k6/nope'"), "{e}");
         let e = resolve("/a.js", "lodash").unwrap_err();
         assert!(e.contains("'lodash'"), "{e}");
-        let e = resolve("/a.js", "https://jslib.k6.io/x.js").unwrap_err();
-        assert!(e.contains("remote"), "{e}");
+        let e = resolve("/a.js", "http://jslib.k6.io/x.js").unwrap_err();
+        assert!(e.contains("`http`"), "{e}");
+        let e = resolve("/a.js", "ftp://h/x.js").unwrap_err();
+        assert!(e.contains("`ftp`"), "{e}");
         assert!(
             resolve("/a.js", "stampede:host").is_err(),
             "internal modules are hidden"
@@ -185,9 +251,56 @@ mod tests {
             let url = format!("https://jslib.k6.io/k6-summary/{v}/index.js");
             assert_eq!(resolve("/a.js", &url).unwrap(), modules::JSLIB_SUMMARY);
         }
-        let e = resolve("/a.js", "https://jslib.k6.io/k6-utils/1.4.0/index.js").unwrap_err();
-        assert!(e.contains("remote"), "{e}");
-        assert!(resolve("/a.js", "https://jslib.k6.io/k6-summary//index.js").is_err());
+        assert_eq!(
+            resolve("/a.js", "https://jslib.k6.io/k6-utils/1.4.0/index.js").unwrap(),
+            "https://jslib.k6.io/k6-utils/1.4.0/index.js"
+        );
+        assert_ne!(
+            resolve("/a.js", "https://jslib.k6.io/k6-summary//index.js").unwrap(),
+            modules::JSLIB_SUMMARY,
+            "not a version: fetched"
+        );
         assert!(!modules::public_names().iter().any(|n| n.contains("jslib")));
+    }
+
+    #[test]
+    fn remote_modules_resolve_as_urls() {
+        let base = "https://h.test:8443/lib/v1/util.js?x=1";
+        assert_eq!(
+            resolve(
+                "/s/main.js",
+                "https://h.test:8443/lib/./a/../util.js?x=1#frag"
+            )
+            .unwrap(),
+            "https://h.test:8443/lib/util.js?x=1"
+        );
+        assert_eq!(
+            resolve("/s/main.js", "https://h.test").unwrap(),
+            "https://h.test/"
+        );
+        assert_eq!(
+            resolve(base, "./dep.js").unwrap(),
+            "https://h.test:8443/lib/v1/dep.js"
+        );
+        assert_eq!(
+            resolve(base, "../../up.js?v=2").unwrap(),
+            "https://h.test:8443/up.js?v=2"
+        );
+        assert_eq!(
+            resolve(base, "/abs/z.js").unwrap(),
+            "https://h.test:8443/abs/z.js"
+        );
+        assert_eq!(
+            resolve(base, "k6/http").unwrap(),
+            resolve("/a.js", "k6/http").unwrap()
+        );
+        let e = resolve(base, "file:///etc/passwd").unwrap_err();
+        assert!(e.contains("may not import the local file"), "{e}");
+        assert!(resolve("/a.js", "https://").is_err());
+        assert!(resolve("/a.js", "https:///x.js").is_err());
+        assert!(resolve("/a.js", "https://a b/x.js").is_err());
+        assert!(is_remote(
+            &resolve("/a.js", "https://jslib.k6.io/k6-utils/1.4.0/index.js").unwrap()
+        ));
     }
 }

@@ -307,6 +307,25 @@ fn roots() -> Arc<RootCertStore> {
         .clone()
 }
 
+/// The client configuration of stampede's own requests (a script's remote modules, the
+/// outputs' pushes): the roots the VUs trust (no check at all with `insecure`), HTTP/1.1.
+pub fn own_client_config(insecure: bool) -> Arc<ClientConfig> {
+    let provider = provider();
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default TLS versions");
+    let builder = if insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
+    } else {
+        builder.with_root_certificates(roots())
+    };
+    let mut config = builder.with_no_client_auth();
+    config.alpn_protocols = Alpn::Http1.protocols().iter().map(|p| p.to_vec()).collect();
+    Arc::new(config)
+}
+
 /// Which protocols a TLS handshake offers (ALPN).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Alpn {

@@ -158,7 +158,8 @@ impl Registry {
         }
     }
 
-    /// Declares a custom metric, or returns the one of the same name and type.
+    /// Declares a custom metric, or returns the one of the same name, type and value type — a
+    /// built-in one too, as in k6 (k6's jslib `check` adds to `checks` through its own `Rate`).
     pub fn register(
         &self,
         name: &str,
@@ -173,8 +174,12 @@ impl Registry {
                     def.kind
                 ));
             }
-            if def.builtin {
-                return Err(format!("`{name}` is a built-in metric"));
+            if def.contains != contains {
+                return Err(format!(
+                    "metric `{name}` already exists with {} values, not {}",
+                    def.contains.name(),
+                    contains.name()
+                ));
             }
             return Ok(id);
         }
@@ -261,7 +266,24 @@ mod tests {
             .register("login_time", MetricType::Counter, ValueType::Default)
             .is_err());
         assert!(r
-            .register("http_reqs", MetricType::Counter, ValueType::Default)
+            .register("login_time", MetricType::Trend, ValueType::Default)
+            .is_err());
+        assert_eq!(
+            r.register("http_reqs", MetricType::Counter, ValueType::Default),
+            Ok(builtin::HTTP_REQS)
+        );
+        assert_eq!(
+            r.register("checks", MetricType::Rate, ValueType::Default),
+            Ok(builtin::CHECKS)
+        );
+        assert!(r
+            .register("http_reqs", MetricType::Trend, ValueType::Default)
+            .is_err());
+        assert!(r
+            .register("http_req_duration", MetricType::Trend, ValueType::Default)
+            .is_err());
+        assert!(r
+            .register("data_sent", MetricType::Counter, ValueType::Default)
             .is_err());
         assert!(r
             .register("9lives", MetricType::Counter, ValueType::Default)

@@ -1,19 +1,18 @@
 //! The HTTP client outputs push with (Prometheus remote-write, OTLP/HTTP): one keep-alive
 //! HTTP/1.1 connection (TLS for `https://`), a timeout per request, a bounded read of the
-//! answer, and retries with backoff where the receiver asks for them (5xx, 429).
+//! answer, and retries with backoff where the receiver asks for them (5xx, 429). TLS trusts
+//! what the VUs trust (see [`stampede_host_api::fetch`]).
 //!
 //! It runs on a single-threaded tokio runtime of its own, on the output's thread: pushing
 //! never touches the VUs' threads.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
+use stampede_host_api::fetch::{authority, connect, own_client_config, USER_AGENT};
 
 /// Longest answer read from a receiver (its error message, at most).
 const MAX_ANSWER: usize = 64 << 10;
@@ -80,8 +79,9 @@ impl Pusher {
             let value = HeaderValue::from_str(v).map_err(|e| format!("header `{k}`: {e}"))?;
             headers.append(name, value);
         }
-        let tls = (config.url.scheme_str() == Some("https"))
-            .then(|| tokio_rustls::TlsConnector::from(tls_config(config.insecure_skip_tls_verify)));
+        let tls = (config.url.scheme_str() == Some("https")).then(|| {
+            tokio_rustls::TlsConnector::from(own_client_config(config.insecure_skip_tls_verify))
+        });
         Ok(Self {
             config,
             headers,
@@ -134,10 +134,7 @@ impl Pusher {
             .method(Method::POST)
             .uri(uri.path_and_query().map_or("/", |p| p.as_str()))
             .header(http::header::HOST, authority(uri))
-            .header(
-                http::header::USER_AGENT,
-                concat!("stampede/", env!("CARGO_PKG_VERSION")),
-            )
+            .header(http::header::USER_AGENT, USER_AGENT)
             .body(Full::new(body))
             .map_err(|e| e.to_string())?;
         req.headers_mut().extend(self.headers.clone());
@@ -192,113 +189,5 @@ impl Drop for OwnRuntime {
         if let Some(rt) = self.0.take() {
             rt.shutdown_background();
         }
-    }
-}
-
-fn authority(uri: &Uri) -> String {
-    uri.authority().map_or_else(String::new, |a| a.to_string())
-}
-
-async fn connect(
-    uri: &Uri,
-    tls: Option<&tokio_rustls::TlsConnector>,
-) -> Result<SendRequest<Full<Bytes>>, String> {
-    let host = uri
-        .host()
-        .unwrap_or_default()
-        .trim_start_matches('[')
-        .trim_end_matches(']');
-    let port = uri
-        .port_u16()
-        .unwrap_or(if tls.is_some() { 443 } else { 80 });
-    let tcp = TcpStream::connect((host, port))
-        .await
-        .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
-    let _ = tcp.set_nodelay(true);
-    match tls {
-        Some(tls) => {
-            let name = rustls::pki_types::ServerName::try_from(host.to_owned())
-                .map_err(|e| format!("invalid host `{host}`: {e}"))?;
-            let stream = tls
-                .connect(name, tcp)
-                .await
-                .map_err(|e| format!("TLS with {host}: {e}"))?;
-            handshake(stream).await
-        }
-        None => handshake(tcp).await,
-    }
-}
-
-async fn handshake<S>(stream: S) -> Result<SendRequest<Full<Bytes>>, String>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| e.to_string())?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok(sender)
-}
-
-fn tls_config(insecure: bool) -> Arc<rustls::ClientConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default TLS versions");
-    let mut config = if insecure {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
-            .with_no_client_auth()
-    } else {
-        let roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
-        builder.with_root_certificates(roots).with_no_client_auth()
-    };
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Arc::new(config)
-}
-
-/// `insecureSkipTLSVerify`: any certificate; signatures are still checked.
-#[derive(Debug)]
-struct NoVerification(Arc<rustls::crypto::CryptoProvider>);
-
-impl rustls::client::danger::ServerCertVerifier for NoVerification {
-    fn verify_server_cert(
-        &self,
-        _: &rustls::pki_types::CertificateDer<'_>,
-        _: &[rustls::pki_types::CertificateDer<'_>],
-        _: &rustls::pki_types::ServerName<'_>,
-        _: &[u8],
-        _: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        m: &[u8],
-        c: &rustls::pki_types::CertificateDer<'_>,
-        d: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        let algs = &self.0.signature_verification_algorithms;
-        rustls::crypto::verify_tls12_signature(m, c, d, algs)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        m: &[u8],
-        c: &rustls::pki_types::CertificateDer<'_>,
-        d: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        let algs = &self.0.signature_verification_algorithms;
-        rustls::crypto::verify_tls13_signature(m, c, d, algs)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }

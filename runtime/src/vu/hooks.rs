@@ -77,6 +77,8 @@ impl Hooks {
     /// `__VU` and `exec.vu.idInTest` there) whatever number the host gave it.
     pub fn set_lifecycle(&mut self) {
         self.lifecycle = true;
+        // Its log lines say so too.
+        self.vu_id_text = "0".into();
     }
 
     /// Hands the iterations `data`, what `setup` returned. Called before every iteration: the

@@ -126,6 +126,18 @@ fn open<'js>(ctx: Ctx<'js>, path: Value<'js>, mode: Opt<Value<'js>>) -> Result<V
     let caller = ctx
         .script_or_module_name(0)
         .and_then(|a| a.to_string().ok());
+    let relative = !(path.starts_with('/') || path.starts_with("file://"));
+    if let Some(remote) = caller.as_deref().filter(|c| crate::loader::is_remote(c)) {
+        if relative {
+            return Err(Exception::throw_message(
+                &ctx,
+                &format!(
+                    "open('{path}') in the remote module {remote}: a remote module opens \
+                     files by absolute path only (k6 would look for the URL's path on this machine)"
+                ),
+            ));
+        }
+    }
     let full = resolve(caller.as_deref(), &path);
     let data =
         read(&full).map_err(|e| Exception::throw_message(&ctx, &format!("open('{path}'): {e}")))?;
