@@ -82,6 +82,15 @@ fn answer(path: &str, port: u16) -> Response<Body> {
              return Math.floor(Math.random() * (b - a + 1) + a); }, version: '1.0' };\n",
         ),
         "/lib/latest/util.js" => redirect("/lib/v1/util.js".into()),
+        // A minified bundle and its map, fetched beside it: `throw` (column 32) is line 6 of
+        // src/boom.ts.
+        "/lib/min.js" => body(
+            "module.exports={boom:function(){throw new Error('remote boom')}};\n\
+             //# sourceMappingURL=min.js.map\n",
+        ),
+        "/lib/min.js.map" => {
+            body(r#"{"version":3,"sources":["../src/boom.ts"],"names":[],"mappings":"gCAKA"}"#)
+        }
         "/loop.js" => redirect("/loop.js".into()),
         "/down.js" => redirect(format!("http://127.0.0.1:{port}/lib/v1/helper.js")),
         "/huge.js" => Response::new(Huge.boxed()),
@@ -285,4 +294,24 @@ fn a_remote_module_that_cannot_be_had_stops_the_test_naming_it() {
         Some(&11),
         "ten redirects followed: {counts:?}"
     );
+}
+
+#[test]
+fn a_remote_bundle_s_errors_name_the_files_of_its_source_map() {
+    let rt = runtime();
+    let dir = TempDir::new("remote-map");
+    let (port, ca, asked) = module_server(&rt, &dir);
+    let script = dir.path("script.js");
+    let code = format!(
+        "import {{ boom }} from 'https://localhost:{port}/lib/min.js';\n\
+         export const options = {{ iterations: 1 }};\n\
+         export default function () {{ boom(); }}\n"
+    );
+    write_files(&dir, &[("script.js", &code)]);
+    let r = run(&script, Some(&ca));
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("iteration_errors", "count"), 1.0, "{}", r.output());
+    let place = format!("https://localhost:{port}/src/boom.ts:6:");
+    assert!(r.stderr.contains(&place), "at {place}: {}", r.output());
+    assert_eq!(asked.lock().unwrap().get("/lib/min.js.map"), Some(&1));
 }

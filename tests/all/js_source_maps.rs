@@ -149,3 +149,60 @@ fn a_broken_source_map_is_a_warning_and_the_bundle_runs() {
         r.output()
     );
 }
+
+/// A minified CommonJS bundle, as webpack makes k6's jslib: one line, read by column. Its two
+/// functions' `throw`s are 38 columns apart, less than the function head a CommonJS file is
+/// wrapped in, so a column not led back past that head names the wrong file.
+#[test]
+fn a_one_line_commonjs_bundle_is_mapped_by_its_own_columns() {
+    let code = "module.exports={a:function(){throw new Error('in a')},b:function(){throw new Error('in b')}};";
+    let mut mappings = String::new();
+    let (a, b) = (code.find("throw").unwrap(), code.rfind("throw").unwrap());
+    // (generated column, source, original line 0-based, column), as deltas.
+    for (i, segment) in [[a as i64, 0, 4, 0], [(b - a) as i64, 1, 3, 0]]
+        .iter()
+        .enumerate()
+    {
+        if i > 0 {
+            mappings.push(',');
+        }
+        for value in segment {
+            vlq(&mut mappings, *value);
+        }
+    }
+    let map = format!(
+        r#"{{"version":3,"sources":["../src/a.js","../src/b.js"],"names":[],"mappings":"{mappings}"}}"#
+    );
+    let encoded = base64::engine::general_purpose::STANDARD.encode(map);
+    let dir = TempDir::new("js-map-commonjs");
+    write_files(
+        &dir,
+        &[
+            (
+                "dist/bundle.js",
+                &format!("{code}\n//# sourceMappingURL=data:application/json;base64,{encoded}\n"),
+            ),
+            (
+                "script.js",
+                "import { a, b } from './dist/bundle.js';\n\
+                 export const options = { iterations: 2 };\n\
+                 export default function () { if (__ITER === 0) a(); else b(); }\n",
+            ),
+        ],
+    );
+    let r = run_js(&dir.path("script.js"), &["-q"]);
+    assert_eq!(r.metric("iteration_errors", "count"), 2.0, "{}", r.output());
+    for (message, place) in [("in a", "src/a.js:5:"), ("in b", "src/b.js:8:")] {
+        let line = r
+            .stderr
+            .lines()
+            .find(|l| l.contains(message))
+            .unwrap_or_else(|| panic!("no error `{message}`: {}", r.output()));
+        let place = dir.path(place).display().to_string();
+        assert!(
+            line.contains(&place),
+            "`{message}` at {place}: {}",
+            r.output()
+        );
+    }
+}

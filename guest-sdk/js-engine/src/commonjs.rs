@@ -22,9 +22,27 @@ use crate::loader;
 /// The global object's property that holds each CommonJS file's `module.exports` by name.
 const REGISTRY: &str = "__stampedeCommonJs";
 
+/// What a CommonJS file's code is wrapped in, on its first line (so that its lines keep their
+/// numbers): the function of `exports`, `require`, `module`, `__filename` and `__dirname`.
+const HEAD: &str = "(function (exports, require, module, __filename, __dirname) {";
+
 thread_local! {
     /// Files whose CommonJS function is running: a `require` cycle back to one is an error.
     static LOADING: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
+    /// The CommonJS files loaded, whose first line starts with [`HEAD`].
+    static WRAPPED: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
+}
+
+/// The column of the file `path` that QuickJS's `line:column` of it stands for: on the first
+/// line of a CommonJS file, past the function head it was wrapped in (a minified bundle is one
+/// line, and its source map is read by column).
+pub fn own_column(path: &str, line: u32, column: u32) -> u32 {
+    let head = HEAD.len() as u32;
+    if line == 1 && column > head && WRAPPED.with(|w| w.borrow().contains(path)) {
+        column - head
+    } else {
+        column
+    }
 }
 
 /// Whether `code` is a CommonJS file: no `import`/`export` statement (nor `import.meta`), and
@@ -152,8 +170,8 @@ fn run<'js>(ctx: &Ctx<'js>, name: &str, code: &str) -> Result<Value<'js>> {
     options.global = true;
     options.strict = false;
     options.filename = Some(name.to_owned());
-    let source =
-        format!("(function (exports, require, module, __filename, __dirname) {{{code}\n}})");
+    let source = format!("{HEAD}{code}\n}})");
+    WRAPPED.with(|w| w.borrow_mut().insert(name.to_owned()));
     let function: Function = ctx.eval_with_options(source, options)?;
     let module = Object::new(ctx.clone())?;
     let exports = Object::new(ctx.clone())?;

@@ -2,7 +2,8 @@
 //! its types were removed, the original files of a bundle with a source map. The host keeps
 //! the maps (`modules.original`); the engine rewrites each `path:line:column` it reports.
 
-/// `text` (an error and its stack) with each `/path:line:column` that `original` knows
+/// `text` (an error and its stack) with each `/path:line:column` (or `https://…:line:column`,
+/// a remote module's) that `original` knows
 /// replaced by the place it gives.
 pub fn map_places(text: &str, original: impl Fn(&str, u32, u32) -> Option<String>) -> String {
     let mut out = String::with_capacity(text.len());
@@ -35,7 +36,7 @@ fn place_in(line: &str) -> Option<(usize, usize, &str, u32, u32)> {
     let place = &line[open..body_end];
     let (rest, column) = place.rsplit_once(':')?;
     let (path, line_no) = rest.rsplit_once(':')?;
-    if !path.starts_with('/') {
+    if !(path.starts_with('/') || crate::loader::is_remote(path)) {
         return None;
     }
     Some((
@@ -61,6 +62,14 @@ mod tests {
         assert_eq!(
             map_places(stack, fake),
             "Error: boom\n    at inner (/w/src/lib.js:103:9)\n    at /w/src/lib.js:107:1\n    at other (/w/x.js:1:2)\n    at <eval> (native)"
+        );
+        let remote = |path: &str, line, column| {
+            (path == "https://h:8443/b.js")
+                .then(|| format!("webpack://lib/./src/a.js:{line}:{column}"))
+        };
+        assert_eq!(
+            map_places("E\n    at f (https://h:8443/b.js:1:3200)", remote),
+            "E\n    at f (webpack://lib/./src/a.js:1:3200)"
         );
     }
 

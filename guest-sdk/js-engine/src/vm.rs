@@ -149,7 +149,11 @@ pub fn describe(e: &CaughtError<'_>) -> String {
                 }
                 _ => head,
             };
-            crate::positions::map_places(&text, original)
+            crate::positions::map_places(&text, |path, line, column| {
+                let own = crate::commonjs::own_column(path, line, column);
+                original(path, line, own)
+                    .or_else(|| (own != column).then(|| format!("{path}:{line}:{own}")))
+            })
         }
         CaughtError::Value(v) => show(v),
         CaughtError::Error(e) => e.to_string(),

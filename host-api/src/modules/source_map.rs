@@ -87,9 +87,15 @@ impl Map {
         Some((path, token.get_src_line() + 1, token.get_src_col() + 1))
     }
 
-    /// A source's name as a path: relative ones against the map's folder; URLs of another
-    /// scheme (`webpack://…`) as they are.
+    /// A source's name as a path: relative ones against the map's folder (a URL's, for a
+    /// remote module's map); URLs of another scheme (`webpack://…`) as they are.
     fn resolve(&self, source: &str) -> String {
+        let remote = self.base.to_str().filter(|b| b.starts_with("https://"));
+        if let (Some(base), false) = (remote, source.contains("://")) {
+            if let Ok(url) = url::Url::parse(&format!("{base}/")).and_then(|u| u.join(source)) {
+                return url.to_string();
+            }
+        }
         let source = source.strip_prefix("file://").unwrap_or(source);
         if source.starts_with('/') {
             return normalize(Path::new(source));
@@ -152,5 +158,18 @@ mod tests {
         assert_eq!(map.original(2, 5), Some(("/w/src/a.js".into(), 12, 1)));
         assert_eq!(map.original(0, 1), None);
         assert!(Map::parse(b"not json", Path::new("/"), None).is_err());
+    }
+
+    #[test]
+    fn a_remote_map_s_sources_are_urls_of_its_server() {
+        let base = Path::new("https://h.test:8443/lib/dist");
+        let map = Map::parse(MAP.as_bytes(), base, None).unwrap();
+        let at = |s: &str| map.resolve(s);
+        assert_eq!(
+            map.original(1, 1).unwrap().0,
+            "https://h.test:8443/lib/src/a.js"
+        );
+        assert_eq!(at("/abs/b.js"), "https://h.test:8443/abs/b.js");
+        assert_eq!(at("webpack://lib/./c.js"), "webpack://lib/./c.js");
     }
 }
