@@ -117,3 +117,42 @@ fn an_error_in_a_commonjs_file_names_its_line() {
     assert!(r.stderr.contains("broken on purpose"), "{}", r.output());
     assert!(r.stderr.contains("broken.js:2"), "{}", r.output());
 }
+
+/// What minified bundles for Node lean on, as jslib's k6chaijs and aws are built: a `//` inside
+/// a regular expression on the bundle's one line, and the global object named `global`. And
+/// what k6 refuses of `async` functions, refused alike (k6's messages).
+const NODE_STYLE_SCRIPT: &str = r#"
+import { check, group } from 'k6';
+import { SharedArray } from 'k6/data';
+import { strip, hasGlobal } from './min.js';
+
+function refusal(f) {
+  try { f(); return ''; } catch (e) { return String(e); }
+}
+const asyncArray = refusal(() => new SharedArray('later', async () => [1]));
+
+export const options = { iterations: 2 };
+
+export default function () {
+  const asyncGroup = refusal(() => group('g', async () => {}));
+  const asyncCheck = refusal(() => check(1, { 'never recorded': async () => true }));
+  check(null, {
+    'a regex with // does not hide module.exports': () => strip('https://a.test/x') === 'a.test/x',
+    'global is the global object': () => hasGlobal(),
+    'async SharedArray refused': () => asyncArray.includes('does not support async functions'),
+    'async group refused': () => asyncGroup.includes('group() does not support async functions'),
+    'async check refused': () => asyncCheck.includes('check() does not support async functions'),
+  });
+}
+"#;
+
+#[test]
+fn node_style_bundles_load_and_async_callbacks_are_refused_as_in_k6() {
+    let dir = TempDir::new("js-commonjs");
+    let min = "var strip=function(u){return u.replace(/^https?:\\/\\//,\"\")};\
+               module.exports={strip:strip,hasGlobal:function(){return global===globalThis}};\n";
+    write_files(&dir, &[("script.js", NODE_STYLE_SCRIPT), ("min.js", min)]);
+    let script = dir.path("script.js");
+    let r = run_js(&script, &["-q"]);
+    assert_checks(&r, 10.0, &script, &[]);
+}

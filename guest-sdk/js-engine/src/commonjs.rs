@@ -53,10 +53,15 @@ pub fn is_commonjs(code: &str) -> bool {
         return false;
     }
     let bare = without_comments(code);
-    !has_module_syntax(&bare)
-        && (free_word(&bare, "exports")
-            || bare.contains("module.exports")
-            || bare.contains("require("))
+    // The CommonJS names are looked for in the code as it is too: a `//` inside a regular
+    // expression (`/^https?:\/\//`) reads as a comment, which would hide the rest of its line
+    // (all of a minified bundle).
+    !has_module_syntax(&bare) && (commonjs_names(&bare) || commonjs_names(code))
+}
+
+/// Whether `text` uses a name of CommonJS's: `module.exports`, `exports.x`, `require(…)`.
+fn commonjs_names(text: &str) -> bool {
+    free_word(text, "exports") || text.contains("module.exports") || text.contains("require(")
 }
 
 /// Whether `text` names the variable `word` (not a property: neither `x.exports` nor the key
@@ -298,6 +303,7 @@ mod tests {
             "const http = require('k6/http');\nconst x = import('./lazy.js');\nexports.get = http.get;",
             "/* export const a = 1; */ module.exports = 2;",
             "!function(t,e){for(var r in e)t[r]=e[r]}(exports,(()=>({URL: 1}))());",
+            "var strip=function(u){return u.replace(/^https?:\\/\\//,\"\")}; module.exports={strip:strip};",
         ] {
             assert!(is_commonjs(cjs), "{cjs}");
         }

@@ -28,6 +28,9 @@ function make(name, fn) {
   if (!inInit()) {
     throw new Error(`new SharedArray('${name}') can only be made in the init context (the script's top level)`);
   }
+  if (Object.prototype.toString.call(fn) === '[object AsyncFunction]') {
+    throw new Error('SharedArray constructor does not support async functions as second argument');
+  }
   const known = sharedLength(name);
   if (known !== undefined) return known;
   if (typeof fn !== 'function') {

@@ -33,6 +33,9 @@
     },
   });
 
+  // k6 (goja) names the global object `global` too; bundles written for Node use it (k6chaijs).
+  Object.defineProperty(globalThis, 'global', { value: globalThis, writable: true, configurable: true });
+
   Object.defineProperty(globalThis, '__VU', { get: () => info().vuId, configurable: true });
   Object.defineProperty(globalThis, '__ITER', { get: () => info().iterationInScenario, configurable: true });
 

@@ -9,6 +9,11 @@
 
 import * as host from 'stampede:host';
 
+/** Whether `f` is an `async` function, which k6's `check` and `group` refuse. */
+function isAsync(f) {
+  return Object.prototype.toString.call(f) === '[object AsyncFunction]';
+}
+
 /**
  * Runs each named assertion on `value` and records its result in the `checks` rate. An
  * assertion is a function of the value (anything else is taken as the result itself); an
@@ -18,6 +23,10 @@ export function check(value, sets, tags) {
   let all = true;
   for (const name in sets) {
     const assertion = sets[name];
+    if (isAsync(assertion)) {
+      throw new Error('the built-in check() does not support async functions as arguments. '
+        + "Use the JavaScript utils library as a replacement (k6-utils' check)");
+    }
     let ok;
     try {
       ok = !!(typeof assertion === 'function' ? assertion(value) : assertion);
@@ -44,6 +53,7 @@ export function sleep(seconds) {
  */
 export function group(name, fn) {
   if (typeof fn !== 'function') throw new TypeError('group: the second argument must be a function');
+  if (isAsync(fn)) throw new Error('group() does not support async functions as arguments');
   host.groupEnter(name);
   try {
     return fn();
