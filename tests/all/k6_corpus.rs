@@ -265,3 +265,32 @@ fn a_script_may_hold_built_in_metrics_as_k6_s_jslib_does() {
         "rate==1"
     ));
 }
+
+/// k6: exit 0; `retries`, `dropped_iterations` (count 0) and `http_req_duration` with
+/// `http_req_duration{name:checkout}` (all values 0) listed, each judged metric with its
+/// threshold passed; `http_req_duration{expected_response:true}` not listed.
+#[test]
+fn metrics_judged_by_thresholds_are_listed_without_samples() {
+    let cwd = TempDir::new("k6-corpus");
+    let r = run_script("14-unsampled-thresholds.js", &cwd);
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("retries", "count"), 0.0);
+    assert_eq!(r.metric("dropped_iterations", "count"), 0.0);
+    assert_eq!(r.metric("http_req_duration{name:checkout}", "p(95)"), 0.0);
+    assert_eq!(r.metric("http_req_duration", "max"), 0.0);
+    assert!(threshold_ok(&r, "retries", "count==0"));
+    assert!(threshold_ok(
+        &r,
+        "http_req_duration{name:checkout}",
+        "p(95)<500"
+    ));
+    let s = r.summary.as_ref().unwrap();
+    assert!(s["metrics"]["http_req_duration{expected_response:true}"].is_null());
+    let data = std::fs::read_to_string(cwd.path("summary-data.json")).unwrap();
+    let data: serde_json::Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(data["retries"]["values"]["count"], 0);
+    assert_eq!(data["retries"]["thresholds"]["count==0"]["ok"], true);
+    let sub = &data["http_req_duration{name:checkout}"];
+    assert_eq!(sub["thresholds"]["p(95)<500"]["ok"], true, "{data:#}");
+    assert_eq!(sub["type"], "trend");
+}

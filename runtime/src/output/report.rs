@@ -5,7 +5,9 @@ use std::time::{Duration, SystemTime};
 
 use super::units::format_time;
 use crate::cpu::CpuUse;
-use crate::metrics::{builtin, CheckStats, CounterSink, MetricType, Sink, Store, ValueType};
+use crate::metrics::{
+    builtin, CheckStats, CounterSink, MetricId, MetricType, Sink, Store, ValueType,
+};
 use crate::thresholds::{aggregate, Aggregation, Target, Thresholds, WindowReport};
 
 /// A statistic of trends, as `summaryTrendStats` names them.
@@ -333,6 +335,25 @@ fn values(sink: &Sink, stats: &[TrendStat], elapsed: Duration) -> Values {
     }
 }
 
+/// The metrics a threshold judges, themselves or through a sub-metric, and the names of the
+/// sub-metrics judged.
+fn gated_metrics<'a>(store: &'a Store, thresholds: &Thresholds) -> (Vec<MetricId>, Vec<&'a str>) {
+    let mut metrics = Vec::new();
+    let mut subs = Vec::new();
+    for t in &thresholds.list {
+        match t.target {
+            Target::Metric(id) => metrics.push(id),
+            Target::Submetric(sub) => {
+                let sub = store.submetric(sub);
+                metrics.push(sub.parent);
+                subs.push(sub.name.as_str());
+            }
+            Target::Window(_) => {}
+        }
+    }
+    (metrics, subs)
+}
+
 impl Report {
     /// Builds the report from the metrics' state after `elapsed` of running.
     pub fn build(
@@ -344,6 +365,7 @@ impl Report {
         breakdown: bool,
     ) -> Report {
         let registry = store.registry();
+        let (gated, gated_subs) = gated_metrics(store, thresholds);
         let mut metrics = Vec::new();
         let mut defs = registry.all();
         defs.sort_by(|a, b| a.name.cmp(&b.name));
@@ -359,10 +381,16 @@ impl Report {
             ]
             .contains(&id);
             let none = Sink::Counter(CounterSink::default());
+            let empty;
             let sink = match total {
                 Some(s) if !s.is_empty() || always => s,
                 // A counter k6 always lists, that saw no sample at all.
                 None if always && def.kind == MetricType::Counter => &none,
+                // As k6: a metric a threshold judges is listed, samples or not.
+                _ if gated.contains(&id) => {
+                    empty = Sink::new(def.kind);
+                    &empty
+                }
                 _ => continue,
             };
             metrics.push(MetricReport {
@@ -375,10 +403,13 @@ impl Report {
                 filter: Vec::new(),
                 breakdown: false,
             });
+            let parent_empty = sink.is_empty() && !always;
             let subs = store.submetrics().iter().filter(|s| s.parent == id);
             for sub in subs
                 .filter(|s| breakdown || !s.breakdown)
                 .filter(|s| !s.breakdown || !s.sink.is_empty())
+                // Of a metric listed only for its thresholds, the sub-metrics they judge.
+                .filter(|s| !parent_empty || gated_subs.contains(&s.name.as_str()))
             {
                 metrics.push(MetricReport {
                     name: sub.name.clone(),
