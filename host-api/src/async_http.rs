@@ -272,6 +272,9 @@ impl async_http::Host for AsyncHttpCtxView<'_> {
         });
         let mut done = self.in_flight.completed();
         if done.is_empty() {
+            if timeout.is_none_or(|t| t >= crate::host::LONG_WAIT) {
+                self.script.hooks.waiting();
+            }
             if self.in_flight.is_empty() {
                 if let Some(t) = timeout {
                     tokio::time::sleep(t).await;

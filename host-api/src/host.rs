@@ -67,6 +67,9 @@ pub trait VuHooks: Send {
     fn request_failed(&mut self, _error: &str) {}
     /// The VU waited in a host call (a request, a sleep): its thread served other VUs meanwhile.
     fn parked(&mut self) {}
+    /// The VU is about to wait a while (a sleep, a timer): what it recorded is handed over now,
+    /// so that thresholds judged during the test (`abortOnFail`) and progress see it.
+    fn waiting(&mut self) {}
     /// The group the VU's samples are in now (`""`, `::a::b`): a request that runs while the
     /// script goes on (`async-http`) keeps the group it was started in, as in k6.
     fn current_group(&self) -> String {
@@ -129,6 +132,10 @@ pub fn add_to_linker<T: ScriptView + 'static>(linker: &mut Linker<T>) -> wasmtim
 
 /// The largest think time accepted, so that a typo cannot park a VU for years.
 const MAX_SLEEP: Duration = Duration::from_secs(24 * 3600);
+
+/// A wait at least this long (a sleep, a timer) hands the VU's samples over first: a test that
+/// sleeps between requests has them judged during the run, not when its iteration ends.
+pub(crate) const LONG_WAIT: Duration = Duration::from_millis(200);
 
 /// The request of `send-json`: `request`'s fields in camelCase, all but `url` optional.
 #[derive(serde::Deserialize)]
@@ -710,6 +717,9 @@ impl context::Host for ScriptCtxView<'_> {
         let d = Duration::try_from_secs_f64(seconds)
             .unwrap_or(MAX_SLEEP)
             .min(MAX_SLEEP);
+        if d >= LONG_WAIT {
+            self.hooks.waiting();
+        }
         tokio::time::sleep(d).await;
         self.hooks.parked();
         Ok(())

@@ -321,3 +321,27 @@ fn options_take_precedence_across_all_five_layers() {
         "then the default"
     );
 }
+
+/// k6 judges what a VU recorded while its iteration still runs: a failed request followed by a
+/// long sleep aborts the test during the sleep (k6: after 2 s), not when the iteration ends.
+#[test]
+fn abort_on_fail_does_not_wait_for_a_sleeping_iteration() {
+    let rt = runtime();
+    let server = target(&rt);
+    let dir = TempDir::new("abort-sleep");
+    let script = r#"
+import http from 'k6/http';
+import { sleep } from 'k6';
+export const options = {
+  vus: 1, duration: '60s',
+  thresholds: { http_req_failed: [{ threshold: 'rate<0.5', abortOnFail: true }] },
+};
+export default function () { http.get(`${__ENV.BASE_URL}/status/500`); sleep(30); }
+"#;
+    crate::js_engine::write_files(&dir, &[("script.js", script)]);
+    let base = format!("BASE_URL={}", server.url());
+    let r = crate::js_engine::run_js(&dir.path("script.js"), &["-q", "-e", &base]);
+    assert_eq!(r.code, 99, "{}", r.output());
+    assert!(r.elapsed < Duration::from_secs(10), "took {:?}", r.elapsed);
+    assert_eq!(r.metric("http_reqs", "count"), 1.0, "{}", r.output());
+}

@@ -206,11 +206,6 @@ impl Hooks {
     pub fn flush(&mut self) {
         self.rec.flush();
     }
-
-    /// Hands pending samples to the store if they have waited long enough.
-    pub fn flush_if_due(&mut self) {
-        self.rec.flush_if_due();
-    }
 }
 
 fn level(l: LogLevel) -> Level {
@@ -225,6 +220,8 @@ fn level(l: LogLevel) -> Level {
 impl VuHooks for Hooks {
     fn on_request(&mut self, meta: &RequestMeta<'_>, exchange: &Exchange) {
         self.rec.record_request(meta, exchange);
+        // An iteration of many requests hands them over as it goes.
+        self.rec.flush_if_due();
     }
 
     fn current_group(&self) -> String {
@@ -387,6 +384,10 @@ impl VuHooks for Hooks {
 
     fn parked(&mut self) {
         self.parked = true;
+    }
+
+    fn waiting(&mut self) {
+        self.rec.flush();
     }
 
     fn request_failed(&mut self, error: &str) {
