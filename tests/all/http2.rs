@@ -52,6 +52,32 @@ fn alpn_picks_http2_over_tls_and_a_batch_shares_one_connection() {
     assert!(r.metric("http_req_waiting", "avg") > 0.0);
 }
 
+/// `noConnectionReuse` over HTTP/2: each request opens its own connection, as in k6.
+#[test]
+fn no_connection_reuse_holds_over_http2() {
+    let rt = runtime();
+    let server = tls_target(&rt);
+    let base = server.url();
+    let r = expect(
+        &[("BASE_URL", &base), ("PATH", "/get")],
+        &[
+            "-i",
+            "4",
+            "--insecure-skip-tls-verify",
+            "--no-connection-reuse",
+            "--threshold",
+            "http_reqs{proto:HTTP/2.0}: count==4",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(server.stats().h2_requests(), 4);
+    assert_eq!(server.stats().connections(), 4, "a connection per request");
+    assert!(
+        r.metric("http_req_tls_handshaking", "min") > 0.0,
+        "every one shook hands"
+    );
+}
+
 #[test]
 fn http_1_1_can_be_forced_per_test_and_per_request() {
     let rt = runtime();

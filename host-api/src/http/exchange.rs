@@ -141,7 +141,8 @@ fn prepare(
 }
 
 /// Sends on `conn` and gives it back to the pool when it may carry more (HTTP/1.1), or drops
-/// the origin's HTTP/2 connection when it failed.
+/// the origin's HTTP/2 connection when it failed, or when connections are not reused
+/// (`noConnectionReuse`: the next request opens its own, over HTTP/2 too, as in k6).
 async fn send_on(
     shared: &Shared,
     pool: &PoolHandle,
@@ -163,7 +164,8 @@ async fn send_on(
         }
         Acquired::H2(conn) => {
             let outcome = conn.exchange(out, hop.deadline, hop.discard, limit).await;
-            if matches!(&outcome, Outcome::Failed { retry, .. } if *retry != Retry::No) {
+            let failed = matches!(&outcome, Outcome::Failed { retry, .. } if *retry != Retry::No);
+            if failed || shared.config.k6.no_connection_reuse {
                 pool.drop_h2(&out.target.origin);
             }
             outcome
