@@ -76,6 +76,12 @@ fn no_connection_reuse_holds_over_http2() {
         r.metric("http_req_tls_handshaking", "min") > 0.0,
         "every one shook hands"
     );
+    // As k6's (Go's GetConn to GotConn): blocked holds connecting and TLS on a new connection.
+    let (blocked, tls) = (
+        r.metric("http_req_blocked", "min"),
+        r.metric("http_req_tls_handshaking", "min"),
+    );
+    assert!(blocked >= tls, "blocked {blocked} ms < TLS {tls} ms");
 }
 
 #[test]

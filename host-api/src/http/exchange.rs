@@ -242,7 +242,9 @@ fn pooled(
 }
 
 /// A new connection for `hop` to `origin` (ALPN picks for `https`), or the origin's HTTP/2
-/// connection made meanwhile; whether it carried requests before.
+/// connection made meanwhile; whether it carried requests before. `timings.blocked` becomes the
+/// time until the connection was ready, resolving, connecting and TLS included, as k6's (Go's
+/// GetConn to GotConn).
 ///
 /// Its future (resolving, connecting, TLS and HTTP/2 handshakes) is of kilobytes: callers box
 /// it, so that it does not size every request's future, which is moved on each call.
@@ -279,6 +281,8 @@ async fn dial(
     let addrs = tokio::time::timeout_at(hop.deadline, resolve::resolve(shared, origin))
         .await
         .map_err(|_| timeout())??;
+    // Until connected: a request that fails to connect was blocked this long; one that
+    // connects, until its connection was ready (below).
     timings.blocked = start.elapsed();
     let connected = tokio::time::timeout_at(
         hop.deadline,
@@ -302,6 +306,7 @@ async fn dial(
         .await
         .map_err(|_| timeout())??;
         pool.put_h2(conn.clone());
+        timings.blocked = start.elapsed();
         return Ok((Acquired::H2(conn), false));
     }
     if version == HttpVersion::Http2 {
@@ -319,6 +324,7 @@ async fn dial(
         pool.mark_h1(origin);
     }
     let conn = H1Conn::new(origin.clone(), connected.io, connected.probe);
+    timings.blocked = start.elapsed();
     Ok((Acquired::H1(conn), false))
 }
 

@@ -350,7 +350,7 @@ fn trend_header(m: &MetricReport) -> String {
 
 fn phases(h: &mut String, report: &Report) {
     let names = [
-        ("http_req_blocked", "blocked (waiting for a connection)"),
+        ("http_req_blocked", "blocked (until a connection is ready)"),
         ("http_req_connecting", "connecting"),
         ("http_req_tls_handshaking", "TLS handshaking"),
         ("http_req_sending", "sending"),
