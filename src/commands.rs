@@ -99,7 +99,18 @@ fn report_end(report: &Report, log: &Logger, mode: Option<SummaryMode>) {
         log.log(Level::Warn, why, &[]);
     }
     if !report.thresholds_ok() {
-        log.log(Level::Error, "thresholds on metrics have been crossed", &[]);
+        // As k6: the metrics whose thresholds failed, sorted, in one line.
+        let mut crossed: Vec<&str> = report
+            .thresholds
+            .iter()
+            .filter(|t| !t.ok)
+            .map(|t| t.metric.as_str())
+            .collect();
+        crossed.sort_unstable();
+        crossed.dedup();
+        let names = crossed.join(", ");
+        let line = format!("thresholds on metrics '{names}' have been crossed");
+        log.log(Level::Error, &line, &[]);
     }
 }
 

@@ -101,7 +101,7 @@ fn a_passing_threshold_exits_0_and_a_failing_one_99() {
     );
     assert!(
         bad.stderr
-            .contains("thresholds on metrics have been crossed"),
+            .contains("thresholds on metrics 'http_req_duration' have been crossed"),
         "{}",
         bad.output()
     );

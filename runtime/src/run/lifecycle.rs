@@ -59,10 +59,16 @@ pub async fn inspect(
     let mut vu = Vu::new(engine, ctx, 0)
         .await
         .map_err(|e| Failure::script(format!("the script failed to start: {e}")))?;
+    // A JavaScript script is loaded (its top level run) by this first call.
+    let what = if files.is_some() {
+        "the script failed to load"
+    } else {
+        "the script's options() failed"
+    };
     let json = vu
         .options()
         .await
-        .map_err(|e| Failure::script(format!("the script's options() failed: {e}")))?;
+        .map_err(|e| Failure::script(format!("{what}: {e}")))?;
     let (options, notices) =
         Options::parse_layer(&json, &Source::Script).map_err(Failure::config)?;
     for n in notices {
