@@ -79,3 +79,78 @@ fn k6_cookie_jars_batches_and_params_work_on_the_engine() {
     assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.output());
     assert_eq!(r.metric("checks", "passes"), 22.0, "{}", r.output());
 }
+
+const FAILING_SCRIPT: &str = r#"
+import http from 'k6/http';
+import { check } from 'k6';
+
+export const options = { iterations: 1 };
+
+/** The header `name` the echo server received, or undefined. */
+function sent(res, name) {
+  const h = res.json().headers.find(([k]) => k.toLowerCase() === name);
+  return h ? h[1] : undefined;
+}
+
+export default function () {
+  const base = __ENV.BASE_URL;
+  const echoed = http.get(`${base}/echo`, { compression: 'gzip' });
+  check(echoed, { 'a GET with compression goes without a body or Content-Encoding': (r) => sent(r, 'content-encoding') === undefined });
+  http.get(`${base}/status/404`);
+  http.get('http://127.0.0.1:1/');
+}
+"#;
+
+/// What k6 records of requests that fail: `proto` only on those that got a response, and no
+/// `{expected_response:true}` sub-metric of zeros when no request was expected.
+#[test]
+fn failed_requests_are_tagged_and_summed_as_k6_does() {
+    let rt = runtime();
+    let server = SemanticsServer::start(&rt);
+    let dir = TempDir::new("js-http");
+    write_files(&dir, &[("script.js", FAILING_SCRIPT)]);
+    let jsonl = dir.path("out.jsonl");
+    let out = format!("json={}", jsonl.display());
+    let base = format!("BASE_URL={}", server.url());
+    let r = run_js(&dir.path("script.js"), &["-e", &base, "-q", "--out", &out]);
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("checks", "passes"), 1.0, "{}", r.output());
+    let text = std::fs::read_to_string(&jsonl).unwrap();
+    let reqs: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|p: &serde_json::Value| p["type"] == "Point" && p["metric"] == "http_reqs")
+        .collect();
+    assert_eq!(reqs.len(), 3);
+    let refused = reqs
+        .iter()
+        .find(|p| p["data"]["tags"]["status"] == "0")
+        .unwrap();
+    assert!(refused["data"]["tags"].get("proto").is_none(), "{refused}");
+    assert_eq!(reqs[0]["data"]["tags"]["proto"], "HTTP/1.1");
+}
+
+/// With every request failed, no `{expected_response:true}` row of zeros (k6 shows none).
+#[test]
+fn no_expected_response_sub_metric_without_expected_responses() {
+    let rt = runtime();
+    let server = SemanticsServer::start(&rt);
+    let dir = TempDir::new("js-http");
+    let script = "import http from 'k6/http';\nexport const options = { iterations: 2 };\n\
+                  export default function () { http.get(`${__ENV.BASE_URL}/status/404`); }\n";
+    write_files(&dir, &[("script.js", script)]);
+    let base = format!("BASE_URL={}", server.url());
+    let r = run_js(&dir.path("script.js"), &["-e", &base]);
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("http_reqs", "count"), 2.0);
+    assert!(
+        !r.has_metric("http_req_duration{expected_response:true}"),
+        "{}",
+        r.output()
+    );
+    assert!(
+        !r.stdout.contains("expected_response:true"),
+        "{}",
+        r.output()
+    );
+}

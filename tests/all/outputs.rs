@@ -65,6 +65,8 @@ fn json_lines_and_csv_hold_every_sample_of_the_summary() {
             &format!("csv=fileName={},timeFormat=rfc3339_nano", csv_gz.display()),
             "--threshold",
             "http_req_duration: p(95)<5000",
+            "--threshold",
+            "http_req_duration{status:200}: p(95)<6000",
         ],
         &[],
     );
@@ -91,7 +93,28 @@ fn json_lines_and_csv_hold_every_sample_of_the_summary() {
         .find(|p| p["type"] == "Metric" && p["metric"] == "http_req_duration")
         .expect("a Metric line");
     assert_eq!(declared["data"]["type"], "trend");
-    assert_eq!(declared["data"]["thresholds"][0], "p(95)<5000");
+    // k6's: the metric's own thresholds (not its sub-metrics'), its sub-metrics listed.
+    assert_eq!(
+        declared["data"]["thresholds"],
+        serde_json::json!(["p(95)<5000"])
+    );
+    let subs = declared["data"]["submetrics"]
+        .as_array()
+        .expect("sub-metrics");
+    let status = subs
+        .iter()
+        .find(|s| s["name"] == "http_req_duration{status:200}")
+        .expect("the threshold's sub-metric");
+    assert_eq!(status["suffix"], "status:200");
+    assert_eq!(status["tags"], serde_json::json!({"status": "200"}));
+    // And k6's key order, for tools that match the line as text.
+    assert!(
+        lines.lines().any(|l| l.starts_with(
+            r#"{"type":"Metric","data":{"name":"http_reqs","type":"counter","contains":"default","thresholds":[],"submetrics":null},"metric":"http_reqs"}"#
+        )),
+        "{}",
+        &lines[..lines.len().min(2000)]
+    );
 
     for (path, time_check) in [(&csv, is_unix as fn(&str) -> bool), (&csv_gz, is_rfc3339)] {
         let text = read(path);

@@ -166,7 +166,8 @@ impl Chain {
         warn: &mut dyn FnMut(String),
     ) -> Result<(), RequestError> {
         let codings = compress::parse(compression)?;
-        if codings.is_empty() {
+        // As k6: a request without a body (a GET) goes as it is, not as a compressed nothing.
+        if codings.is_empty() || self.body.is_empty() {
             return Ok(());
         }
         self.body = Bytes::from(compress::encode(&codings, &self.body)?);

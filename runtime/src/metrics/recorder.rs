@@ -363,7 +363,11 @@ impl Recorder {
                 expected_str,
             ),
         ] {
-            if sys.has(tag) && !(key == "expected_response" && expected.is_none()) {
+            // As k6: no `expected_response` without a response callback, and no `proto` for
+            // a request that got no response.
+            let absent = (key == "expected_response" && expected.is_none())
+                || (key == "proto" && value.is_empty());
+            if sys.has(tag) && !absent {
                 pairs.push((key, value));
             }
         }

@@ -142,24 +142,52 @@ impl JsonLines {
     /// Writes the `Metric` line of `metric` and returns the head of its `Point` lines.
     fn declare(&mut self, metric: MetricId) -> std::io::Result<Box<[u8]>> {
         let def = self.ctx.metrics.registry.def(metric);
-        let line = json!({
-            "type": "Metric",
-            "data": {
-                "name": &*def.name,
-                "type": def.kind.name(),
-                "contains": def.contains.name(),
-                "thresholds": self.thresholds.get(&*def.name).cloned().unwrap_or_default(),
-                "submetrics": Value::Null,
-            },
-            "metric": &*def.name,
-        });
-        writeln!(self.buf, "{line}")?;
+        let name = Value::String(def.name.to_string());
+        let thresholds = self.thresholds.get(&*def.name).cloned().unwrap_or_default();
+        // k6's keys in k6's order (a line may be matched as text: `{"type":"Metric",…`).
+        writeln!(
+            self.buf,
+            "{{\"type\":\"Metric\",\"data\":{{\"name\":{name},\"type\":\"{}\",\"contains\":\"{}\",\
+             \"thresholds\":{},\"submetrics\":{}}},\"metric\":{name}}}",
+            def.kind.name(),
+            def.contains.name(),
+            Value::from(thresholds),
+            self.submetrics(metric),
+        )?;
         self.lines += 1;
         let head = format!(
             "{{\"metric\":{},\"type\":\"Point\",\"data\":{{\"time\":\"",
             Value::String(def.name.to_string())
         );
         Ok(head.into_bytes().into_boxed_slice())
+    }
+
+    /// The sub-metrics of `metric` (those thresholds asked for, and `expected_response:true`),
+    /// as k6 lists them: `name`, `suffix` and `tags`; `null` for none.
+    fn submetrics(&self, metric: MetricId) -> Value {
+        let store = self.ctx.metrics.store();
+        let subs: Vec<Value> = store
+            .submetrics()
+            .iter()
+            .filter(|s| s.parent == metric && !s.breakdown)
+            .map(|s| {
+                let suffix = s
+                    .name
+                    .split_once('{')
+                    .map_or("", |(_, rest)| rest.trim_end_matches('}'));
+                let tags: Map<String, Value> = s
+                    .filter
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect();
+                json!({ "name": s.name, "suffix": suffix, "tags": tags })
+            })
+            .collect();
+        if subs.is_empty() {
+            Value::Null
+        } else {
+            Value::Array(subs)
+        }
     }
 
     fn tail(&self, tags: TagSetId) -> Box<[u8]> {

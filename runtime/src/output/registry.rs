@@ -116,11 +116,8 @@ pub fn make(
     let arg = spec.arg.as_deref();
     let file = |default: &'static str| Path::new(arg.unwrap_or(default));
     Ok(match spec.name.as_str() {
-        // k6 writes JSON lines to stdout without a file; a file is clearer in a terminal.
-        "json" => Box::new(JsonLines::create(
-            Path::new(arg.ok_or("--out json needs a file: --out json=results.jsonl")?),
-            ctx,
-        )?),
+        // As k6: without a file, JSON lines go to stdout.
+        "json" => Box::new(JsonLines::create(file("-"), ctx)?),
         "partial" => Box::new(crate::partial::PartialOutput::new(file("part-0.json"), ctx)),
         "csv" => Box::new(Csv::create(CsvConfig::from(&ctx.env, arg)?, ctx)?),
         super::remote_write::NAME => {

@@ -403,13 +403,12 @@ impl Report {
                 filter: Vec::new(),
                 breakdown: false,
             });
-            let parent_empty = sink.is_empty() && !always;
             let subs = store.submetrics().iter().filter(|s| s.parent == id);
             for sub in subs
                 .filter(|s| breakdown || !s.breakdown)
-                .filter(|s| !s.breakdown || !s.sink.is_empty())
-                // Of a metric listed only for its thresholds, the sub-metrics they judge.
-                .filter(|s| !parent_empty || gated_subs.contains(&s.name.as_str()))
+                // As k6: a sub-metric without samples only when a threshold judges it (no
+                // `{expected_response:true}` of zeros when every request failed).
+                .filter(|s| !s.sink.is_empty() || gated_subs.contains(&s.name.as_str()))
             {
                 metrics.push(MetricReport {
                     name: sub.name.clone(),

@@ -252,10 +252,15 @@ pub fn declare_breakdowns(
     }
 }
 
-/// Threshold expressions per metric name, as k6's JSON lines list them.
+/// Threshold expressions per metric name, as k6's JSON lines list them: those on the metric
+/// itself (a sub-metric's are not its parent's).
 fn threshold_sources(thresholds: &Thresholds) -> BTreeMap<String, Vec<String>> {
     let mut map = BTreeMap::<String, Vec<String>>::new();
-    for t in &thresholds.list {
+    for t in thresholds
+        .list
+        .iter()
+        .filter(|t| t.selector.filter.is_empty())
+    {
         map.entry(t.selector.metric.clone())
             .or_default()
             .push(t.expression.source.clone());
