@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 use tokio::task::{Id, JoinSet};
-use wasmtime::component::{HasData, Linker};
+use wasmtime::component::{HasData, Linker, Resource};
 
 use crate::bindings::js::stampede::script::async_http::{self, Completed};
 use crate::bindings::stampede::script::http as wit_http;
@@ -94,6 +94,8 @@ struct Finished {
     group: String,
     /// The VU's response callback when it started.
     callback: ResponseCallback,
+    /// k6's `throw` for it: a request that gets no response rejects its promise.
+    throw: bool,
     /// Every exchange (each redirect hop, then the last one), without bodies, and when each
     /// ended.
     hops: Vec<(Exchange, Instant)>,
@@ -167,9 +169,7 @@ impl AsyncHttpCtxView<'_> {
         }
         let ex = f.exchange;
         match &ex.error {
-            Some(e) if ex.status == 0 && self.script.http.config().k6.throw => {
-                Err(e.message.clone())
-            }
+            Some(e) if ex.status == 0 && f.throw => Err(e.message.clone()),
             Some(e) if ex.status == 0 => {
                 self.script.hooks.request_failed(&e.message);
                 Ok(ex)
@@ -196,7 +196,7 @@ impl AsyncHttpCtxView<'_> {
     }
 
     /// `start`, with the request made a client request (or the failure to make it).
-    fn spawn(&mut self, mut req: wit_http::Request) -> u64 {
+    fn spawn(&mut self, mut req: wit_http::Request, throw: bool) -> u64 {
         let debug: Option<HttpDebug> = self.script.http.config().k6.http_debug;
         if let Some(mode) = debug {
             let text = crate::host::debug_request(self.script.http.config(), &req, mode);
@@ -244,6 +244,7 @@ impl AsyncHttpCtxView<'_> {
                 tags,
                 group,
                 callback,
+                throw,
                 hops,
                 exchange,
             }
@@ -254,14 +255,50 @@ impl AsyncHttpCtxView<'_> {
 }
 
 impl async_http::Host for AsyncHttpCtxView<'_> {
-    fn start(&mut self, req: wit_http::Request) -> wasmtime::Result<Result<u64, String>> {
+    async fn send_checked(
+        &mut self,
+        req: wit_http::Request,
+        throw: Option<bool>,
+    ) -> wasmtime::Result<Result<Resource<Exchange>, String>> {
+        let throw = throw.unwrap_or(self.script.http.config().k6.throw);
+        let exchange = self.script.exchange_one(req).await;
+        if let Some((_, why)) = self
+            .script
+            .failure_to_throw(std::slice::from_ref(&exchange), throw)
+        {
+            return Ok(Err(why));
+        }
+        Ok(Ok(self.script.table.push(exchange)?))
+    }
+
+    async fn batch_checked(
+        &mut self,
+        reqs: Vec<wit_http::Request>,
+        throw: Option<bool>,
+    ) -> wasmtime::Result<Result<Vec<Resource<Exchange>>, (u32, String)>> {
+        let throw = throw.unwrap_or(self.script.http.config().k6.throw);
+        let exchanges = self.script.exchange_batch(reqs).await;
+        if let Some((i, why)) = self.script.failure_to_throw(&exchanges, throw) {
+            return Ok(Err((u32::try_from(i).unwrap_or(u32::MAX), why)));
+        }
+        let table = &mut *self.script.table;
+        let pushed: Result<Vec<_>, _> = exchanges.into_iter().map(|ex| table.push(ex)).collect();
+        Ok(Ok(pushed?))
+    }
+
+    fn start(
+        &mut self,
+        req: wit_http::Request,
+        throw: Option<bool>,
+    ) -> wasmtime::Result<Result<u64, String>> {
         if self.in_flight.len() >= MAX_STARTED {
             return Ok(Err(format!(
                 "too many requests in flight: a VU may have at most {MAX_STARTED} asynchronous \
                  requests started and not yet awaited"
             )));
         }
-        Ok(Ok(self.spawn(req)))
+        let throw = throw.unwrap_or(self.script.http.config().k6.throw);
+        Ok(Ok(self.spawn(req, throw)))
     }
 
     async fn wait(&mut self, timeout_ms: Option<f64>) -> wasmtime::Result<Vec<Completed>> {

@@ -30,6 +30,8 @@ pub mod js {
         world: "js-engine",
         imports: {
             "stampede:script/async-http.wait": async | trappable,
+            "stampede:script/async-http.send-checked": async | trappable,
+            "stampede:script/async-http.batch-checked": async | trappable,
             default: trappable,
         },
         exports: { default: async },

@@ -347,22 +347,35 @@ impl ScriptCtxView<'_> {
         }
     }
 
-    /// k6's `throw`: the first request of `exchanges` that got no response ends the call.
-    /// Without it, each such request is logged as k6 logs it: `Request Failed`, with the error.
-    fn throw_if_failed(&mut self, exchanges: &[Exchange]) -> wasmtime::Result<()> {
+    /// k6's `throw`: with it, the error of the first request of `exchanges` that got no
+    /// response. Without it, each such request is logged as k6 logs it: `Request Failed`,
+    /// with the error.
+    pub(crate) fn failure_to_throw(
+        &mut self,
+        exchanges: &[Exchange],
+        throw: bool,
+    ) -> Option<(usize, String)> {
         let mut failed = exchanges
             .iter()
-            .filter_map(|ex| ex.error.as_ref().filter(|_| ex.status == 0));
-        if self.http.config().k6.throw {
-            return match failed.next() {
-                Some(e) => Err(wasmtime::Error::new(RequestThrown(e.message.clone()))),
-                None => Ok(()),
-            };
+            .enumerate()
+            .filter_map(|(i, ex)| ex.error.as_ref().filter(|_| ex.status == 0).map(|e| (i, e)));
+        if throw {
+            return failed.next().map(|(i, e)| (i, e.message.clone()));
         }
-        for e in failed {
+        for (_, e) in failed {
             self.hooks.request_failed(&e.message);
         }
-        Ok(())
+        None
+    }
+
+    /// The test's `throw` for the SDKs' requests: the first request that got no response ends
+    /// the call (the script cannot catch it).
+    fn throw_if_failed(&mut self, exchanges: &[Exchange]) -> wasmtime::Result<()> {
+        let throw = self.http.config().k6.throw;
+        match self.failure_to_throw(exchanges, throw) {
+            Some((_, message)) => Err(wasmtime::Error::new(RequestThrown(message))),
+            None => Ok(()),
+        }
     }
 }
 
@@ -467,8 +480,16 @@ impl ScriptCtxView<'_> {
     /// Sends `req` (`send` and `send-with-status`): the response and its status.
     async fn send_one(
         &mut self,
-        mut req: wit_http::Request,
+        req: wit_http::Request,
     ) -> wasmtime::Result<(Resource<Exchange>, u16)> {
+        let exchange = self.exchange_one(req).await;
+        self.throw_if_failed(std::slice::from_ref(&exchange))?;
+        let status = exchange.status;
+        Ok((self.table.push(exchange)?, status))
+    }
+
+    /// Sends `req` and records it: its exchange, whatever became of it.
+    pub(crate) async fn exchange_one(&mut self, mut req: wit_http::Request) -> Exchange {
         let debug = self.http.config().k6.http_debug;
         if let Some(mode) = debug {
             let text = debug_request(self.http.config(), &req, mode);
@@ -500,63 +521,14 @@ impl ScriptCtxView<'_> {
             }
         };
         self.log_notices();
-        self.throw_if_failed(std::slice::from_ref(&exchange))?;
-        let status = exchange.status;
-        Ok((self.table.push(exchange)?, status))
-    }
-}
-
-impl wit_http::Host for ScriptCtxView<'_> {
-    async fn send_json(
-        &mut self,
-        request: Vec<u8>,
-        body: Vec<u8>,
-        jar: wit_http::JarChoice,
-    ) -> wasmtime::Result<Resource<Exchange>> {
-        let parsed = serde_json::from_slice::<JsonRequest>(&request)
-            .map_err(|e| {
-                RequestError::new(
-                    errors::INVALID_URL,
-                    format!("invalid request (send-json): {e}"),
-                )
-            })
-            .and_then(|json| json.into_wit(body, jar));
-        match parsed {
-            Ok(req) => wit_http::Host::send(self, req).await,
-            Err(error) => {
-                let ex = Exchange::failed_before_sending("GET", String::new(), error);
-                self.hooks.on_request(
-                    &RequestMeta {
-                        name: None,
-                        tags: &[],
-                        response_callback: self.http.response_callback(),
-                    },
-                    &ex,
-                );
-                Ok(self.table.push(ex)?)
-            }
-        }
+        exchange
     }
 
-    fn vu_cookie_jar(&mut self) -> wasmtime::Result<Resource<JarHandle>> {
-        Ok(self.table.push(JarHandle::Vu)?)
-    }
-
-    async fn send(&mut self, req: wit_http::Request) -> wasmtime::Result<Resource<Exchange>> {
-        Ok(self.send_one(req).await?.0)
-    }
-
-    async fn send_with_status(
-        &mut self,
-        req: wit_http::Request,
-    ) -> wasmtime::Result<(Resource<Exchange>, u16)> {
-        self.send_one(req).await
-    }
-
-    async fn batch(
+    /// Sends `reqs` concurrently (`batch`) and records them: their exchanges, in order.
+    pub(crate) async fn exchange_batch(
         &mut self,
         mut reqs: Vec<wit_http::Request>,
-    ) -> wasmtime::Result<Vec<Resource<Exchange>>> {
+    ) -> Vec<Exchange> {
         let mut requests = Vec::with_capacity(reqs.len());
         let mut results: Vec<Option<Exchange>> = Vec::with_capacity(reqs.len());
         let mut index = Vec::with_capacity(reqs.len());
@@ -610,10 +582,65 @@ impl wit_http::Host for ScriptCtxView<'_> {
             results[index[j]] = Some(ex);
         }
         self.log_notices();
-        let results: Vec<Exchange> = results
+        results
             .into_iter()
             .map(|ex| ex.expect("every request has a result"))
-            .collect();
+            .collect()
+    }
+}
+
+impl wit_http::Host for ScriptCtxView<'_> {
+    async fn send_json(
+        &mut self,
+        request: Vec<u8>,
+        body: Vec<u8>,
+        jar: wit_http::JarChoice,
+    ) -> wasmtime::Result<Resource<Exchange>> {
+        let parsed = serde_json::from_slice::<JsonRequest>(&request)
+            .map_err(|e| {
+                RequestError::new(
+                    errors::INVALID_URL,
+                    format!("invalid request (send-json): {e}"),
+                )
+            })
+            .and_then(|json| json.into_wit(body, jar));
+        match parsed {
+            Ok(req) => wit_http::Host::send(self, req).await,
+            Err(error) => {
+                let ex = Exchange::failed_before_sending("GET", String::new(), error);
+                self.hooks.on_request(
+                    &RequestMeta {
+                        name: None,
+                        tags: &[],
+                        response_callback: self.http.response_callback(),
+                    },
+                    &ex,
+                );
+                Ok(self.table.push(ex)?)
+            }
+        }
+    }
+
+    fn vu_cookie_jar(&mut self) -> wasmtime::Result<Resource<JarHandle>> {
+        Ok(self.table.push(JarHandle::Vu)?)
+    }
+
+    async fn send(&mut self, req: wit_http::Request) -> wasmtime::Result<Resource<Exchange>> {
+        Ok(self.send_one(req).await?.0)
+    }
+
+    async fn send_with_status(
+        &mut self,
+        req: wit_http::Request,
+    ) -> wasmtime::Result<(Resource<Exchange>, u16)> {
+        self.send_one(req).await
+    }
+
+    async fn batch(
+        &mut self,
+        reqs: Vec<wit_http::Request>,
+    ) -> wasmtime::Result<Vec<Resource<Exchange>>> {
+        let results = self.exchange_batch(reqs).await;
         self.throw_if_failed(&results)?;
         results
             .into_iter()

@@ -154,3 +154,57 @@ fn no_expected_response_sub_metric_without_expected_responses() {
         r.output()
     );
 }
+
+const THROW_SCRIPT: &str = r#"
+import http from 'k6/http';
+import { check } from 'k6';
+
+export const options = { iterations: 1, throw: true };
+
+function caught(f) {
+  try { f(); return null; } catch (e) { return e; }
+}
+
+export default async function () {
+  const down = 'http://127.0.0.1:1/';
+  const base = __ENV.BASE_URL;
+  const e = caught(() => http.get(down));
+  const quiet = caught(() => http.get(down, { throw: false }));
+  const inBatch = caught(() => http.batch([`${base}/echo`, ['POST', down, 'x']]));
+  let rejected = null;
+  try { await http.asyncRequest('GET', down, null, { throw: true }); } catch (r) { rejected = r; }
+  let resolved = null;
+  try { resolved = await http.asyncRequest('GET', down, null, { throw: false }); } catch (r) { resolved = r; }
+  check(null, {
+    "throw is k6's catchable GoError": () => e instanceof Error && e.name === 'GoError'
+      && e.message.startsWith('Get "http://127.0.0.1:1/": '),
+    'a request may turn it off': () => quiet === null,
+    'a batch throws for the request that failed': () => inBatch !== null && String(inBatch).startsWith('GoError: Post "http://127.0.0.1:1/": '),
+    'an async request is rejected': () => rejected !== null && String(rejected).startsWith('Get "http://127.0.0.1:1/": '),
+    'or resolved with status 0 when its own throw is off': () => resolved !== null && resolved.status === 0,
+  });
+  http.get(down); // uncaught: ends the iteration, as in k6
+  check(null, { 'never reached': () => true });
+}
+"#;
+
+/// k6's `throw` in JavaScript: a catchable `GoError`, per request too (both ways), in a batch
+/// and for `asyncRequest`; uncaught, it ends the iteration.
+#[test]
+fn throw_is_a_catchable_go_error_per_request_as_in_k6() {
+    let rt = runtime();
+    let server = SemanticsServer::start(&rt);
+    let dir = TempDir::new("js-http");
+    write_files(&dir, &[("script.js", THROW_SCRIPT)]);
+    let base = format!("BASE_URL={}", server.url());
+    let script = dir.path("script.js");
+    let r = run_js(&script, &["-e", &base, "-q"]);
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("checks", "passes"), 5.0, "{}", r.output());
+    assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.output());
+    assert_eq!(r.metric("iteration_errors", "count"), 1.0, "{}", r.output());
+    assert!(r.stderr.contains("GoError: Get"), "{}", r.output());
+    if let Some((passes, fails)) = crate::js_modules::k6_checks(&script, &["-e", &base]) {
+        assert_eq!((passes, fails), (5.0, 0.0), "k6 counts the checks alike");
+    }
+}

@@ -322,6 +322,44 @@ mod arg {
     pub const COMPRESSION: usize = 11;
     pub const AUTH: usize = 12;
     pub const HTTP_VERSION: usize = 13;
+    /// k6's `throw` for this request: a boolean, or nothing for the test's option.
+    pub const THROW: usize = 14;
+}
+
+/// The request's own `throw` in `args` (`undefined`: the test's option).
+fn throw_of(args: &[Value<'_>]) -> Option<bool> {
+    args.get(arg::THROW).and_then(Value::as_bool)
+}
+
+/// What k6 throws for a request that got no response under `throw`: a `GoError` (an `Error`
+/// named so) whose message is Go's `*url.Error`, `Get "http://…": why`.
+fn go_error(ctx: &Ctx<'_>, args: &[Value<'_>], why: &str) -> rquickjs::Error {
+    let text = |i: usize| {
+        args.get(i)
+            .and_then(|v| v.as_string())
+            .and_then(|s| s.to_string().ok())
+            .unwrap_or_default()
+    };
+    let method = text(arg::METHOD);
+    let mut op = method.to_ascii_lowercase();
+    if let Some(first) = op.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    let message = format!("{op} \"{}\": {why}", text(arg::URL));
+    let made = || -> Result<Value<'_>> {
+        let error: rquickjs::Constructor = ctx.globals().get("Error")?;
+        let error: Object = error.construct((message,))?;
+        // Not enumerable, as an error's own `name` would be.
+        let name = rquickjs::object::Property::from("GoError")
+            .writable()
+            .configurable();
+        error.prop("name", name)?;
+        Ok(error.into_value())
+    };
+    match made() {
+        Ok(error) => ctx.throw(error),
+        Err(e) => e,
+    }
 }
 
 /// Keeps a response for the script: its handle.
@@ -419,7 +457,15 @@ fn set_jar<'a>(req: &mut http::Request<'a>, jar: http::JarChoice<'a>) {
 /// cookies, compression, auth, httpVersion)`: sends one request and returns the handle of its
 /// response.
 fn request<'js>(ctx: Ctx<'js>, args: Rest<Value<'js>>) -> Result<f64> {
-    with_request(&ctx, &args.0, |req| Ok(keep(http::send(req))))
+    let throw = throw_of(&args.0);
+    with_request(
+        &ctx,
+        &args.0,
+        |req| match crate::host::async_http::send_checked(req, throw) {
+            Ok(res) => Ok(keep(res)),
+            Err(why) => Err(go_error(&ctx, &args.0, &why)),
+        },
+    )
 }
 
 /// The request `args` describe (as `request`'s arguments), with its jar, handed to `f`; a
@@ -444,8 +490,9 @@ fn with_request<'js, R>(
 /// the event loop calls `onDone(handle)` with its response when it completes, or
 /// `onDone(undefined, error)` when it failed and k6's `throw` option is set.
 fn start_request<'js>(ctx: Ctx<'js>, on_done: Function<'js>, args: Rest<Value<'js>>) -> Result<()> {
+    let throw = throw_of(&args.0);
     with_request(&ctx, &args.0, |req| {
-        match crate::host::async_http::start(req) {
+        match crate::host::async_http::start(req, throw) {
             Ok(id) => {
                 crate::event_loop::add_request(&ctx, id, on_done);
                 Ok(())
@@ -460,8 +507,8 @@ fn start_request<'js>(ctx: Ctx<'js>, on_done: Function<'js>, args: Rest<Value<'j
 fn batch<'js>(ctx: Ctx<'js>, list: Vec<Vec<Value<'js>>>) -> Result<Vec<f64>> {
     let mut reqs = Vec::with_capacity(list.len());
     let mut jars = Vec::with_capacity(list.len());
-    for args in list {
-        let (req, jar) = request_of(&ctx, &args)?;
+    for args in &list {
+        let (req, jar) = request_of(&ctx, args)?;
         reqs.push(req);
         jars.push(jar);
     }
@@ -480,7 +527,14 @@ fn batch<'js>(ctx: Ctx<'js>, list: Vec<Vec<Value<'js>>>) -> Result<Vec<f64>> {
             req
         })
         .collect();
-    Ok(http::batch(&reqs).into_iter().map(keep).collect())
+    match crate::host::async_http::batch_checked(&reqs, None) {
+        Ok(responses) => Ok(responses.into_iter().map(keep).collect()),
+        Err((i, why)) => {
+            // As k6: the first request that got no response, named.
+            let failed = list.get(i as usize).map(Vec::as_slice).unwrap_or_default();
+            Err(go_error(&ctx, failed, &why))
+        }
+    }
 }
 
 /// `setResponseCallback(statuses, ranges)`: the statuses and `[min, max]` ranges this VU's

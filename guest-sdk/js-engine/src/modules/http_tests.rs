@@ -115,7 +115,7 @@ export const result = errors;
     let none = r#"["setResponseCallback",null,null]"#;
     let req = |path: &str| {
         format!(
-            r#"["request","GET","http://t/{path}",null,null,null,null,null,null,false,null,null,null,null,null]"#
+            r#"["request","GET","http://t/{path}",null,null,null,null,null,null,false,null,null,null,null,null,null]"#
         )
     };
     let want = [

@@ -71,7 +71,7 @@ http.get('http://t/x', { headers: { Accept: 'text/plain' }, tags: { name: 'items
 "#);
     assert_eq!(
         calls,
-        r#"[["request","GET","http://t/x",{"Accept":"text/plain"},null,90000,{"page":"home"},"items",0,false,null,null,null,null,null]]"#
+        r#"[["request","GET","http://t/x",{"Accept":"text/plain"},null,90000,{"page":"home"},"items",0,false,null,null,null,null,null,null]]"#
     );
 }
 
@@ -83,7 +83,7 @@ http.post('http://t/', { a: '1 2', list: ['x', 'y'] }, { responseType: 'none' })
 "#);
     assert_eq!(
         calls,
-        r#"[["request","POST","http://t/",{"Content-Type":"application/x-www-form-urlencoded"},"a=1+2&list=x&list=y",null,null,null,null,true,null,null,null,null,null]]"#
+        r#"[["request","POST","http://t/",{"Content-Type":"application/x-www-form-urlencoded"},"a=1+2&list=x&list=y",null,null,null,null,true,null,null,null,null,null,null]]"#
     );
 }
 
@@ -217,7 +217,7 @@ const list = http.batch([['DELETE', 'http://t/c']]);
 export const result = [Object.keys(named), named.b.status, list.length];
 "#);
     assert_eq!(result, r#"[["a","b"],200,1]"#);
-    assert!(calls.starts_with(r#"[["request","GET","http://t/a",null,null,null,null,null,null,false,null,null,null,null,null],["request","PUT","http://t/b",null,"x",null,null,null,null,false,null,null,null,null,null],["request","DELETE","http://t/c""#), "{calls}");
+    assert!(calls.starts_with(r#"[["request","GET","http://t/a",null,null,null,null,null,null,false,null,null,null,null,null,null],["request","PUT","http://t/b",null,"x",null,null,null,null,false,null,null,null,null,null,null],["request","DELETE","http://t/c""#), "{calls}");
 }
 
 #[test]
@@ -231,7 +231,7 @@ http.get('http://t/', { jar: http.cookieJar() });
 "#);
     assert_eq!(
         calls,
-        r#"[["request","POST","http://t/",null,"x",null,null,null,null,false,null,{"a":"1","b":{"value":2,"replace":true}},"gzip","digest","2"],["request","GET","http://t/",null,null,null,null,null,null,false,{"jar":1},null,null,null,null],["request","GET","http://t/",null,null,null,null,null,null,false,{"jar":"vu"},null,null,null,null]]"#
+        r#"[["request","POST","http://t/",null,"x",null,null,null,null,false,null,{"a":"1","b":{"value":2,"replace":true}},"gzip","digest","2",null],["request","GET","http://t/",null,null,null,null,null,null,false,{"jar":1},null,null,null,null,null],["request","GET","http://t/",null,null,null,null,null,null,false,{"jar":"vu"},null,null,null,null,null]]"#
     );
 }
 
