@@ -296,7 +296,7 @@ fn max_redirects_returns_the_last_redirect_with_k6s_warning() {
     assert_eq!(seen.len(), 11);
     assert_eq!(r.metric("http_reqs", "count"), 11.0);
     assert!(
-        r.stderr.contains("Stopped after 10 redirects"),
+        r.stderr.contains("Stopped after 11 redirects"),
         "{}",
         r.output()
     );

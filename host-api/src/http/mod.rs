@@ -648,10 +648,12 @@ async fn send_on(
             }
             Next::Done => {
                 if warn_on_limit && chain.redirects >= max_redirects && is_redirect(&ex) {
+                    // As k6 words it: the requests made, and the URL first asked for.
                     notices.push(format!(
                         "Stopped after {} redirects and returned the redirection; pass {{ redirects: n }} \
                          in request params or set global maxRedirects to silence this (url {})",
-                        chain.redirects, chain.url
+                        chain.redirects + 1,
+                        chain.first_url.as_deref().unwrap_or(&chain.url)
                     ));
                 }
                 if req.decompress && !discard && !ex.body.is_empty() {

@@ -95,6 +95,8 @@ pub(crate) struct Chain {
     added_authorization: bool,
     /// The first request's host, once a redirect needs it.
     first_host: Option<String>,
+    /// The first request's URL, once a redirect replaced it.
+    pub(crate) first_url: Option<String>,
     /// The script set `Referer` itself: redirects keep it.
     script_referer: bool,
     /// Sensitive headers are gone for good.
@@ -128,6 +130,7 @@ impl Chain {
             masked_url: None,
             added_authorization: false,
             first_host: None,
+            first_url: None,
             script_referer: false,
             stripped: false,
             redirects: 0,
@@ -358,7 +361,9 @@ impl Chain {
         next.set_fragment(None);
         self.redirects += 1;
         self.redirect_headers(ex.status, &base, &next, &raw);
-        self.url = next.to_string();
+        let to = next.to_string();
+        let from = std::mem::replace(&mut self.url, to);
+        self.first_url.get_or_insert(from);
         if let Err(e) = self.prepare_hop(Some(next)) {
             return Next::Fail(e);
         }
