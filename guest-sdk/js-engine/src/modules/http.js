@@ -377,7 +377,7 @@ function requestInfo(args) {
 export function request(method, url, body, params) {
   const [a, responseType, callback] = requestArgs(method, url, body, params);
   const h = withResponseCallback(callback, () =>
-    host.request(...a));
+    host.request(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14]));
   return new Response(h, requestInfo(a), responseType);
 }
 
@@ -420,7 +420,7 @@ export function asyncRequest(method, url, body, params) {
       else reject(requestFailure(a[0], a[1], error));
     };
     withResponseCallback(callback, () =>
-      host.startRequest(done, ...a));
+      host.startRequest(done, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14]));
   });
 }
 

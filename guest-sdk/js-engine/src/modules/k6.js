@@ -9,9 +9,11 @@
 
 import * as host from 'stampede:host';
 
+const AsyncFunction = (async () => {}).constructor;
+
 /** Whether `f` is an `async` function, which k6's `check` and `group` refuse. */
 function isAsync(f) {
-  return Object.prototype.toString.call(f) === '[object AsyncFunction]';
+  return typeof f === 'function' && f.constructor === AsyncFunction;
 }
 
 /**
