@@ -17,8 +17,8 @@ pub use crate::http::tls::own_client_config;
 /// The user agent of stampede's own requests.
 pub const USER_AGENT: &str = concat!("stampede/", env!("CARGO_PKG_VERSION"));
 
-/// Redirects followed for one module, as many as Go's client follows (k6 fetches with it).
-const MAX_REDIRECTS: usize = 10;
+/// Requests made for one module: Go's client (k6 fetches with it) stops at the 10th redirect.
+const MAX_REQUESTS: usize = 10;
 
 /// How long fetching one module may take, redirects included (k6 gives it a minute).
 pub const MODULE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -101,7 +101,7 @@ pub fn get_module(url: &str, limit: u64) -> Result<Vec<u8>, String> {
 async fn follow(url: &str, limit: u64) -> Result<Vec<u8>, String> {
     let mut current = url::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
     let tls = tokio_rustls::TlsConnector::from(own_client_config(false));
-    for _ in 0..=MAX_REDIRECTS {
+    for _ in 0..MAX_REQUESTS {
         if current.scheme() != "https" {
             return Err(format!(
                 "it leads to {current}, and modules are fetched over https only"
@@ -123,7 +123,7 @@ async fn follow(url: &str, limit: u64) -> Result<Vec<u8>, String> {
             }
         }
     }
-    Err(format!("more than {MAX_REDIRECTS} redirects"))
+    Err(format!("stopped after {MAX_REQUESTS} redirects"))
 }
 
 /// What one GET gave.

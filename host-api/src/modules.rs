@@ -59,6 +59,8 @@ pub struct ScriptFiles {
     shared: Mutex<(SharedArrays, usize)>,
     /// The modules made code so far.
     sources: Mutex<BTreeMap<PathBuf, Made>>,
+    /// Remote modules are no longer fetched (the test has started).
+    remote_closed: std::sync::atomic::AtomicBool,
 }
 
 impl ScriptFiles {
@@ -69,7 +71,17 @@ impl ScriptFiles {
             read: Mutex::new(BTreeMap::new()),
             shared: Mutex::new((BTreeMap::new(), 0)),
             sources: Mutex::new(BTreeMap::new()),
+            remote_closed: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// From now on, a remote module that was not fetched yet is refused: the script's first
+    /// load (its options) fetched every one its imports name, and a fetch during the test
+    /// (an `import()` in an iteration) would hold a VU's thread, its other VUs and the test's
+    /// end for up to a minute.
+    pub fn close_remote(&self) {
+        self.remote_closed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The files of a script whose entry module is `code`, named `main` (a script read from
@@ -96,7 +108,15 @@ impl ScriptFiles {
         if let Some(found) = read.get(path) {
             return found.clone();
         }
+        let closed = self
+            .remote_closed
+            .load(std::sync::atomic::Ordering::Relaxed);
         let result = match remote(path) {
+            Some(url) if closed => Err(format!(
+                "{url} was not fetched when the test started: remote modules are fetched as the \
+                 script first loads (its static imports, and `import()` in the init context), \
+                 not while it runs"
+            )),
             Some(url) => fetch_module(url),
             None => read_file(path),
         };
@@ -146,7 +166,7 @@ impl ScriptFiles {
         }
         let (map, warning) = match source_map::url(text) {
             None => (None, None),
-            Some(url) => match self.load_map(url, dir) {
+            Some(url) => match self.load_map(url, path, dir) {
                 Ok(map) => (Some(map), None),
                 Err(e) => (
                     None,
@@ -164,10 +184,25 @@ impl ScriptFiles {
         Ok((source, warning))
     }
 
-    /// The source map at `url` (a `data:` URL, or a file relative to `dir`).
-    fn load_map(&self, url: &str, dir: &Path) -> Result<source_map::Map, String> {
+    /// The source map at `url` of the module `module` (a `data:` URL, or a file relative to
+    /// `dir`; for a remote module, a URL of https resolved against the module's).
+    fn load_map(&self, url: &str, module: &Path, dir: &Path) -> Result<source_map::Map, String> {
         if let Some(bytes) = source_map::data(url) {
             return source_map::Map::parse(&bytes?, dir, None);
+        }
+        if let Some(base) = remote(module) {
+            let map = url::Url::parse(base)
+                .and_then(|b| b.join(url))
+                .map_err(|e| format!("'{url}' is not a URL: {e}"))?;
+            if map.scheme() != "https" {
+                return Err(format!(
+                    "'{map}': a remote module's map is fetched over https only"
+                ));
+            }
+            let at = PathBuf::from(map.as_str());
+            let bytes = self.read(&at)?;
+            let map_dir = at.parent().unwrap_or(dir);
+            return source_map::Map::parse(&bytes, map_dir, None);
         }
         let file = url.strip_prefix("file://").unwrap_or(url);
         if file.contains("://") {

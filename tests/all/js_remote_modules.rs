@@ -91,6 +91,27 @@ fn answer(path: &str, port: u16) -> Response<Body> {
         "/lib/min.js.map" => {
             body(r#"{"version":3,"sources":["../src/boom.ts"],"names":[],"mappings":"gCAKA"}"#)
         }
+        // A map named by a path of the server's root: line 6 of src/root.ts.
+        "/lib/rootmap.js" => body(
+            "module.exports={boom2:function(){throw new Error('root map')}};\n\
+             //# sourceMappingURL=/maps/rootmap.js.map\n",
+        ),
+        "/maps/rootmap.js.map" => body(
+            r#"{"version":3,"sources":["../src/root.ts"],"names":[],"mappings":"iCAKA"}"#,
+        ),
+        // The global `require` of a remote module reaches no local file.
+        "/lib/req.js" => body(
+            "export const local = (() => { try { require('file:///etc/hostname'); return 'read'; } \
+             catch (e) { return String(e); } })();\n",
+        ),
+        "/lib/late.js" => body("export const late = true;\n"),
+        // A scheme-relative import names another server (here the same one by another name).
+        "/lib/elsewhere.js" => Response::new(
+            Full::new(Bytes::from(format!(
+                "export {{ helper }} from '//127.0.0.1:{port}/lib/v1/helper.js';\n"
+            )))
+            .boxed(),
+        ),
         "/loop.js" => redirect("/loop.js".into()),
         "/down.js" => redirect(format!("http://127.0.0.1:{port}/lib/v1/helper.js")),
         "/huge.js" => Response::new(Huge.boxed()),
@@ -104,7 +125,7 @@ fn answer(path: &str, port: u16) -> Response<Body> {
 /// An HTTPS server of modules on 127.0.0.1, with the PEM of the CA that signed its
 /// certificate; it counts what it is asked for.
 fn module_server(rt: &tokio::runtime::Runtime, dir: &TempDir) -> (u16, std::path::PathBuf, Asked) {
-    let pki = pki(&["localhost"]);
+    let pki = pki(&["localhost", "127.0.0.1"]);
     let ca = dir.path("ca.pem");
     std::fs::write(&ca, &pki.ca_pem).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -247,7 +268,7 @@ fn a_remote_module_that_cannot_be_had_stops_the_test_naming_it() {
             "loop",
             format!("{base}/loop.js"),
             Some(&ca),
-            "more than 10 redirects",
+            "stopped after 10 redirects",
         ),
         (
             "downgrade",
@@ -291,8 +312,8 @@ fn a_remote_module_that_cannot_be_had_stops_the_test_naming_it() {
     let counts = asked.lock().unwrap();
     assert_eq!(
         counts.get("/loop.js"),
-        Some(&11),
-        "ten redirects followed: {counts:?}"
+        Some(&10),
+        "as Go's client: ten requests, the tenth redirect an error: {counts:?}"
     );
 }
 
@@ -314,4 +335,72 @@ fn a_remote_bundle_s_errors_name_the_files_of_its_source_map() {
     let place = format!("https://localhost:{port}/src/boom.ts:6:");
     assert!(r.stderr.contains(&place), "at {place}: {}", r.output());
     assert_eq!(asked.lock().unwrap().get("/lib/min.js.map"), Some(&1));
+}
+
+#[test]
+fn remote_modules_stay_remote_and_are_fetched_only_as_the_test_starts() {
+    let rt = runtime();
+    let dir = TempDir::new("remote-rules");
+    let (port, ca, asked) = module_server(&rt, &dir);
+    let script = dir.path("script.js");
+    let code = r#"
+import { check } from 'k6';
+import { boom2 } from 'https://localhost:PORT/lib/rootmap.js';
+import { local } from 'https://localhost:PORT/lib/req.js';
+import { helper } from 'https://localhost:PORT/lib/elsewhere.js';
+
+export const options = { iterations: 2 };
+
+export default async function () {
+  let late = '';
+  try { await import('https://localhost:PORT/lib/late.js'); late = 'loaded'; } catch (e) { late = String(e); }
+  check(null, {
+    "a remote module's require reaches no local file": () => local.includes('may not import the local file'),
+    'a scheme-relative import is another server': () => helper() === 'helper',
+    'a module not fetched as the test started is refused': () => late.includes('was not fetched when the test started'),
+  });
+  if (__ITER === 1) boom2();
+}
+"#
+    .replace("PORT", &port.to_string());
+    write_files(&dir, &[("script.js", &code)]);
+    let r = run(&script, Some(&ca));
+    assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("checks", "passes"), 6.0, "{}", r.output());
+    assert!(
+        r.elapsed < std::time::Duration::from_secs(20),
+        "{:?}",
+        r.elapsed
+    );
+    let place = format!("https://localhost:{port}/src/root.ts:6:");
+    assert!(r.stderr.contains(&place), "at {place}: {}", r.output());
+    let counts = asked.lock().unwrap();
+    assert_eq!(counts.get("/lib/late.js"), None, "{counts:?}");
+    assert_eq!(counts.get("/maps/rootmap.js.map"), Some(&1), "{counts:?}");
+}
+
+/// A long URL's error keeps its end: the why (QuickJS cut its own at 255 bytes).
+#[test]
+fn a_long_remote_url_s_error_is_whole() {
+    let rt = runtime();
+    let dir = TempDir::new("remote-long");
+    let (port, ca, _) = module_server(&rt, &dir);
+    let url = format!("https://localhost:{port}/{}.js", "a".repeat(300));
+    let script = dir.path("script.js");
+    write_files(
+        &dir,
+        &[(
+            "script.js",
+            &format!("import '{url}';\nexport default function () {{}}\n"),
+        )],
+    );
+    let r = run(&script, Some(&ca));
+    assert_eq!(r.code, 107, "{}", r.output());
+    let said = r.output();
+    assert!(
+        said.contains(&format!(
+            "cannot fetch {url}: the server answered 404 Not Found"
+        )),
+        "{said}"
+    );
 }

@@ -281,11 +281,17 @@ fn require<'js>(ctx: &Ctx<'js>, base: &str, spec: &str) -> Result<Value<'js>> {
     }
 }
 
-/// The global `require` (k6 has one in the init context), resolving against the script.
+/// The global `require` (k6 has one in the init context), resolving against the script — or,
+/// called from a remote module, against that module's URL (which may load no local file).
 pub fn install<'js>(ctx: &Ctx<'js>) -> Result<()> {
     let global = Function::new(ctx.clone(), |ctx: Ctx<'js>, spec: String| {
-        let main = loader::entry_name(&crate::host::modules::main());
-        require(&ctx, &main, &spec)
+        // Level 0 is the JavaScript function that called `require`.
+        let caller = ctx
+            .script_or_module_name(0)
+            .and_then(|a| a.to_string().ok())
+            .filter(|c| loader::is_remote(c));
+        let base = caller.unwrap_or_else(|| loader::entry_name(&crate::host::modules::main()));
+        require(&ctx, &base, &spec)
     })?;
     ctx.globals().set("require", global)
 }

@@ -33,13 +33,24 @@ pub struct Loader;
 impl JsResolver for Resolver {
     fn resolve<'js>(
         &mut self,
-        _ctx: &Ctx<'js>,
+        ctx: &Ctx<'js>,
         base: &str,
         name: &str,
         _attributes: Option<ImportAttributes<'js>>,
     ) -> Result<String> {
-        resolve(base, name).map_err(|message| Error::new_resolving_message(base, name, message))
+        resolve(base, name).map_err(|message| {
+            failed(
+                ctx,
+                &format!("cannot resolve '{name}' imported by '{base}': {message}"),
+            )
+        })
     }
+}
+
+/// Throws `message` as an `Error`: QuickJS's own resolving and loading errors are
+/// `ReferenceError`s cut at 255 bytes, which lost the end of a long URL's message (the why).
+fn failed(ctx: &Ctx<'_>, message: &str) -> Error {
+    rquickjs::Exception::throw_message(ctx, message)
 }
 
 /// The module name `name` imported from the module `base` stands for.
@@ -147,6 +158,10 @@ fn relative_url(base: &str, name: &str) -> Option<String> {
     if !(name.starts_with("./") || name.starts_with("../") || name.starts_with('/')) {
         return None;
     }
+    if let Some(elsewhere) = name.strip_prefix("//") {
+        // Scheme-relative: another server, over https too.
+        return remote_name(&format!("https://{elsewhere}"));
+    }
     let (origin, base_path, _) = split_url(base)?;
     let joined = if name.starts_with('/') {
         name.to_string()
@@ -182,8 +197,9 @@ impl JsLoader for Loader {
         if modules::is_builtin(name) {
             return modules::declare(ctx, name);
         }
-        let source = crate::host::modules::source(name)
-            .map_err(|message| Error::new_loading_message(name, message))?;
+        let source = crate::host::modules::source(name).map_err(|message| {
+            failed(ctx, &format!("cannot load the module '{name}': {message}"))
+        })?;
         if let Some(warning) = source.warning {
             crate::host::context::log(crate::host::context::LogLevel::Warn, &warning);
         }
@@ -289,6 +305,10 @@ mod tests {
         assert_eq!(
             resolve(base, "/abs/z.js").unwrap(),
             "https://h.test:8443/abs/z.js"
+        );
+        assert_eq!(
+            resolve(base, "//other.test:9/a/./b.js").unwrap(),
+            "https://other.test:9/a/b.js"
         );
         assert_eq!(
             resolve(base, "k6/http").unwrap(),

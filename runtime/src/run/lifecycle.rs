@@ -78,6 +78,9 @@ pub async fn inspect(
         .entry_points()
         .await
         .map_err(|e| Failure::script(format!("the script's entry-points() failed: {e}")))?;
+    if let Some(files) = files {
+        files.close_remote();
+    }
     vu.flush();
     Ok(ScriptInfo {
         options,

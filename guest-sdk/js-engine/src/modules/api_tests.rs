@@ -356,7 +356,8 @@ fn execution_shows_the_test_and_sets_the_vu_s_tags() {
 import exec from 'k6/execution';
 exec.vu.tags.step = 'pay';
 exec.vu.tags.n = 3;
-exec.vu.tags.bad = { no: 1 };
+let refused = '';
+try { exec.vu.tags.bad = { no: 1 }; } catch (e) { refused = e.name; }
 const before = JSON.stringify(exec.vu.tags);
 delete exec.vu.tags.step;
 export const result = [
@@ -372,12 +373,13 @@ export const result = [
   exec.instance.vusInitialized,
   exec.test.options.vus,
   Object.isFrozen(exec.test.options.thresholds.checks),
+  refused,
 ];
 "#,
     );
     assert_eq!(
         out,
-        r#"["{\"scenario\":\"fake\",\"step\":\"pay\",\"n\":\"3\"}","{\"scenario\":\"fake\",\"n\":\"3\"}",false,"constant-vus",1700000000000,0.25,9,1,2,3,2,true]"#
+        r#"["{\"scenario\":\"fake\",\"step\":\"pay\",\"n\":\"3\"}","{\"scenario\":\"fake\",\"n\":\"3\"}",false,"constant-vus",1700000000000,0.25,9,1,2,3,2,true,"TypeError"]"#
     );
 }
 

@@ -28,11 +28,10 @@ const tags = new Proxy(
     set(_, name, value) {
       if (typeof name !== 'string') return false;
       if (!isTagValue(value)) {
-        host.log(
-          'warn',
-          `setting the tag '${name}' of exec.vu.tags: only String, Boolean and Number types are accepted as a Tag value`,
+        // As k6 v2.2 (older versions warned and went on).
+        throw new TypeError(
+          `invalid value for metric tag '${name}': only String, Boolean and Number types are accepted as a metric tag values`,
         );
-        return true;
       }
       host.setVuTag(name, String(value));
       return true;
