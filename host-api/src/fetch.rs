@@ -146,6 +146,8 @@ async fn get_once(
         .header(http::header::HOST, authority(&uri))
         .header(http::header::USER_AGENT, USER_AGENT)
         .header(http::header::ACCEPT, "*/*")
+        // As Go's client asks (and undoes) for k6.
+        .header(http::header::ACCEPT_ENCODING, "gzip")
         .body(Full::new(Bytes::new()))
         .map_err(|e| e.to_string())?;
     sender.ready().await.map_err(|e| e.to_string())?;
@@ -170,10 +172,34 @@ async fn get_once(
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
+    let gzip = match res.headers().get(http::header::CONTENT_ENCODING) {
+        None => false,
+        Some(v) if v.as_bytes().eq_ignore_ascii_case(b"gzip") => true,
+        Some(v) => {
+            let v = String::from_utf8_lossy(v.as_bytes());
+            return Err(format!(
+                "it came in the content coding `{v}`, not asked for"
+            ));
+        }
+    };
     let cap = usize::try_from(limit).unwrap_or(usize::MAX);
-    match Limited::new(res.into_body(), cap).collect().await {
-        Ok(body) => Ok(Got::Body(body.to_bytes().to_vec())),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Err(e) => Err(format!("reading the body: {e}")),
+    let body = match Limited::new(res.into_body(), cap).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(too_large()),
+        Err(e) => return Err(format!("reading the body: {e}")),
+    };
+    if !gzip {
+        return Ok(Got::Body(body.to_vec()));
     }
+    // Undone within the same bound: a small bomb stops at the limit.
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|e| format!("its gzip body does not decode: {e}"))?;
+    if out.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(Got::Body(out))
 }

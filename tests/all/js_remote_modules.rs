@@ -105,6 +105,17 @@ fn answer(path: &str, port: u16) -> Response<Body> {
              catch (e) { return String(e); } })();\n",
         ),
         "/lib/late.js" => body("export const late = true;\n"),
+        // Compressed, as a CDN answers the `Accept-Encoding: gzip` Go's client (and stampede)
+        // sends.
+        "/lib/gz.js" => {
+            use std::io::Write as _;
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            gz.write_all(b"export const zipped = 'unzipped';\n").unwrap();
+            Response::builder()
+                .header("content-encoding", "gzip")
+                .body(Full::new(Bytes::from(gz.finish().unwrap())).boxed())
+                .unwrap()
+        }
         // A scheme-relative import names another server (here the same one by another name).
         "/lib/elsewhere.js" => Response::new(
             Full::new(Bytes::from(format!(
@@ -348,6 +359,7 @@ import { check } from 'k6';
 import { boom2 } from 'https://localhost:PORT/lib/rootmap.js';
 import { local } from 'https://localhost:PORT/lib/req.js';
 import { helper } from 'https://localhost:PORT/lib/elsewhere.js';
+import { zipped } from 'https://localhost:PORT/lib/gz.js';
 
 export const options = { iterations: 2 };
 
@@ -357,6 +369,7 @@ export default async function () {
   check(null, {
     "a remote module's require reaches no local file": () => local.includes('may not import the local file'),
     'a scheme-relative import is another server': () => helper() === 'helper',
+    'a gzip answer is undone': () => zipped === 'unzipped',
     'a module not fetched as the test started is refused': () => late.includes('was not fetched when the test started'),
   });
   if (__ITER === 1) boom2();
@@ -366,7 +379,7 @@ export default async function () {
     write_files(&dir, &[("script.js", &code)]);
     let r = run(&script, Some(&ca));
     assert_eq!(r.code, 0, "{}", r.output());
-    assert_eq!(r.metric("checks", "passes"), 6.0, "{}", r.output());
+    assert_eq!(r.metric("checks", "passes"), 8.0, "{}", r.output());
     assert!(
         r.elapsed < std::time::Duration::from_secs(20),
         "{:?}",
