@@ -27,8 +27,17 @@ const MAX_NODES: usize = 1 << 20;
 type Doc = Rc<Html>;
 
 fn selector(ctx: &Ctx<'_>, text: &str) -> Result<Selector> {
-    Selector::parse(text)
-        .map_err(|e| Exception::throw_syntax(ctx, &format!("invalid CSS selector '{text}': {e}")))
+    Selector::parse(text).map_err(|e| {
+        let why = match &e {
+            // scraper's own words for these ask the user to report them.
+            scraper::error::SelectorErrorKind::UnexpectedSelectorParseError(kind) => format!(
+                "{kind:?} (CSS only: goquery's extensions to it, such as `:contains`, are not \
+                 supported; filter the selection instead)"
+            ),
+            other => other.to_string(),
+        };
+        Exception::throw_syntax(ctx, &format!("invalid CSS selector '{text}': {why}"))
+    })
 }
 
 fn node(doc: &Html, id: NodeId) -> NodeRef<'_, Node> {
