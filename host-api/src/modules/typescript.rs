@@ -160,11 +160,16 @@ fn transform(path: &Path, text: String) -> Result<Stripped, String> {
     let cm: Lrc<SourceMap> = Default::default();
     let collected = Collected::default();
     let handler = Handler::with_emitter(true, false, Box::new(collected.clone()));
+    // Class fields stay native, so that a parameter property is assigned after the fields'
+    // initializers run, as TypeScript's ES2022 output and esbuild (k6's) have it.
+    let transform = serde_json::from_value(serde_json::json!({ "nativeClassProperties": true }))
+        .map_err(|e| format!("the TypeScript transform's settings: {e}"))?;
     let options = Options {
         module: Some(true),
         filename: Some(path.display().to_string()),
         mode: Mode::Transform,
         source_map: true,
+        transform: Some(transform),
         ..Default::default()
     };
     // swc's passes look for the handler and the globals of the compilation in thread-local
