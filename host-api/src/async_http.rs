@@ -254,13 +254,20 @@ impl AsyncHttpCtxView<'_> {
     }
 }
 
+impl AsyncHttpCtxView<'_> {
+    /// k6's `throw` for a request: its own, else the test's option.
+    fn throws(&self, own: Option<bool>) -> bool {
+        own.unwrap_or(self.script.http.config().k6.throw)
+    }
+}
+
 impl async_http::Host for AsyncHttpCtxView<'_> {
     async fn send_checked(
         &mut self,
         req: wit_http::Request,
         throw: Option<bool>,
     ) -> wasmtime::Result<Result<Resource<Exchange>, String>> {
-        let throw = throw.unwrap_or(self.script.http.config().k6.throw);
+        let throw = self.throws(throw);
         let exchange = self.script.exchange_one(req).await;
         if let Some((_, why)) = self
             .script
@@ -276,7 +283,7 @@ impl async_http::Host for AsyncHttpCtxView<'_> {
         reqs: Vec<wit_http::Request>,
         throw: Option<bool>,
     ) -> wasmtime::Result<Result<Vec<Resource<Exchange>>, (u32, String)>> {
-        let throw = throw.unwrap_or(self.script.http.config().k6.throw);
+        let throw = self.throws(throw);
         let exchanges = self.script.exchange_batch(reqs).await;
         if let Some((i, why)) = self.script.failure_to_throw(&exchanges, throw) {
             return Ok(Err((u32::try_from(i).unwrap_or(u32::MAX), why)));
@@ -297,7 +304,7 @@ impl async_http::Host for AsyncHttpCtxView<'_> {
                  requests started and not yet awaited"
             )));
         }
-        let throw = throw.unwrap_or(self.script.http.config().k6.throw);
+        let throw = self.throws(throw);
         Ok(Ok(self.spawn(req, throw)))
     }
 
