@@ -126,6 +126,19 @@ fn answer(path: &str, port: u16) -> Response<Body> {
         "/loop.js" => redirect("/loop.js".into()),
         "/down.js" => redirect(format!("http://127.0.0.1:{port}/lib/v1/helper.js")),
         "/huge.js" => Response::new(Huge.boxed()),
+        // 70 MiB of zeros in some 70 KiB of gzip: undone no further than the bound.
+        "/bomb.js" => {
+            use std::io::Write as _;
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            let zeros = vec![0u8; 1 << 20];
+            for _ in 0..70 {
+                gz.write_all(&zeros).unwrap();
+            }
+            Response::builder()
+                .header("content-encoding", "gzip")
+                .body(Full::new(Bytes::from(gz.finish().unwrap())).boxed())
+                .unwrap()
+        }
         _ => Response::builder()
             .status(StatusCode::NOT_FOUND)
             .body(full(b"no such module"))
@@ -262,7 +275,7 @@ fn a_remote_module_that_cannot_be_had_stops_the_test_naming_it() {
     let dir = TempDir::new("remote-fails");
     let (port, ca, asked) = module_server(&rt, &dir);
     let base = format!("https://localhost:{port}");
-    let cases: [(&str, String, Option<&Path>, &str); 7] = [
+    let cases: [(&str, String, Option<&Path>, &str); 8] = [
         (
             "missing",
             format!("{base}/nope.js"),
@@ -290,6 +303,12 @@ fn a_remote_module_that_cannot_be_had_stops_the_test_naming_it() {
         (
             "huge",
             format!("{base}/huge.js"),
+            Some(&ca),
+            "larger than the 64 MiB",
+        ),
+        (
+            "bomb",
+            format!("{base}/bomb.js"),
             Some(&ca),
             "larger than the 64 MiB",
         ),
