@@ -18,6 +18,7 @@ use std::process::Command;
 
 include!("src/cargo_env.rs");
 include!("src/engine_check.rs");
+include!("src/quickjs_patch.rs");
 
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
@@ -33,10 +34,13 @@ fn main() {
         "guest-sdk/js-engine/Cargo.toml",
         "guest-sdk/js-engine/Cargo.lock",
         "guest-sdk/js-engine/.cargo/config.toml",
+        "src/quickjs_patch.rs",
         "host-api/wit",
     ] {
         println!("cargo:rerun-if-changed={path}");
     }
+    // The engine's patched QuickJS (src/quickjs_patch.rs): made again when it is gone.
+    println!("cargo:rerun-if-changed=guest-sdk/js-engine/patched/rquickjs-sys/.stampede-patch");
     println!("cargo:rerun-if-env-changed=STAMPEDE_SKIP_GUEST_BUILD");
     println!("cargo:rerun-if-env-changed=STAMPEDE_JS_ENGINE");
     let prebuilt_engine = std::env::var_os("STAMPEDE_JS_ENGINE")
@@ -93,6 +97,12 @@ fn main() {
         // Looked at again once they are installed.
         println!("cargo:rerun-if-changed=/usr/include/wasm32-wasi/stdio.h");
         return;
+    }
+    if let Err(why) = prepare_quickjs(&root, &out_dir) {
+        panic!(
+            "preparing QuickJS for the JavaScript engine failed: {why}; to build stampede without the \
+             engine, set STAMPEDE_SKIP_GUEST_BUILD=1"
+        );
     }
     match build(&root.join("guest-sdk/js-engine"), &target_dir) {
         Some(dir) => {

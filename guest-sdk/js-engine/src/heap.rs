@@ -351,17 +351,18 @@ extern "C" {
     fn free(ptr: *mut u8);
 }
 
-/// Takes every free chunk of dlmalloc below the top of the heap. Called once, at the end of
-/// the snapshot's initialisation.
+/// Takes every free chunk of dlmalloc below the top of the heap, and returns where the top
+/// starts: every block allocated so far lies below it, every later one above. Called once, at
+/// the end of the snapshot's initialisation.
 #[cfg(target_arch = "wasm32")]
-pub fn plug_holes() {
+pub fn plug_holes() -> usize {
     // A request larger than any hole comes from the top: where the top starts.
     const PROBE: usize = 256 << 10;
     // SAFETY: plain libc allocation calls; the chunks kept are never freed or used.
     unsafe {
         let top = malloc(PROBE);
         if top.is_null() {
-            return;
+            return 0;
         }
         free(top);
         let mut size = PROBE / 2;
@@ -384,12 +385,35 @@ pub fn plug_holes() {
                 size - size.min(8)
             };
         }
+        top as usize
     }
 }
 
 /// Natively (the engine's unit tests) there is no snapshot.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn plug_holes() {}
+pub fn plug_holes() -> usize {
+    0
+}
+
+extern "C" {
+    /// QuickJS as stampede's build changes it (src/quickjs_patch.rs at the repository's root):
+    /// the GC objects below `limit` become immortal to the VUs.
+    fn JS_SealHeap(rt: *mut rquickjs::qjs::JSRuntime, limit: usize);
+}
+
+/// Makes every object of `rt` allocated so far immortal: a VU's use of them no longer writes
+/// their reference counts, and its collections no longer visit them (see the build's
+/// src/quickjs_patch.rs). `limit` is where [`plug_holes`] found the top of the heap; 0 (no
+/// snapshot) changes nothing.
+///
+/// # Safety
+/// `rt` is a live runtime, with no collection under way; every block below `limit` was
+/// allocated before this call and every later one is above it.
+pub unsafe fn make_immortal(rt: *mut rquickjs::qjs::JSRuntime, limit: usize) {
+    if limit != 0 {
+        JS_SealHeap(rt, limit);
+    }
+}
 
 #[cfg(test)]
 mod tests {

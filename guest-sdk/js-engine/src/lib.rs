@@ -62,7 +62,8 @@ impl bindings::Guest for Engine {
     fn wizer_initialize() {
         vm::preinitialize();
         heap::seal();
-        heap::plug_holes();
+        let top = heap::plug_holes();
+        vm::make_immortal(top);
     }
 }
 

@@ -94,6 +94,22 @@ impl Vm {
     }
 }
 
+/// Makes the runtime's objects so far immortal to the VUs that start from the snapshot
+/// (`heap::make_immortal`); `top` is where the heap's top starts (`heap::plug_holes`).
+pub fn make_immortal(top: usize) {
+    VM.with(|cell| {
+        let guard = cell.borrow();
+        let vm = guard.as_ref().expect("preinitialized");
+        vm.ctx.with(|ctx| {
+            // SAFETY: the runtime is live and idle (preinitialisation ran its collection);
+            // `top` comes from `plug_holes`, after which every block is allocated above it.
+            unsafe {
+                crate::heap::make_immortal(rquickjs::qjs::JS_GetRuntime(ctx.as_raw().as_ptr()), top)
+            }
+        });
+    });
+}
+
 /// Runs `f` with this VU's context and the loaded script (loading it on first use).
 pub(crate) fn with_script<R>(
     f: impl for<'js> FnOnce(&Ctx<'js>, Object<'js>) -> Result<R, String>,

@@ -1,0 +1,193 @@
+// The engine's QuickJS with immortal snapshot objects. Included by `build.rs`, which calls
+// [`prepare_quickjs`] before it builds guest-sdk/js-engine.
+//
+// Every VU starts from a copy-on-write image of the engine's memory. QuickJS counts references
+// in a header before each object, so a VU that merely uses a built-in (a prototype, a shape,
+// an atom, a module's function) writes to that header, and the kernel copies the 4 KiB page
+// around it into the VU: 30 of the 38 pages an idle VU owned were such pages, most differing
+// from the snapshot in one word. The change below makes the objects of the snapshot immortal
+// for the VUs: their counts are neither raised nor lowered (a count read from one says
+// "shared", so QuickJS copies rather than changes a shared shape or string in place, and never
+// frees it), and the cycle collector no longer visits them (they are roots, like the stack).
+//
+// The change is made at build time to the rquickjs-sys sources cargo downloads (the same
+// version the engine's Cargo.lock names), into guest-sdk/js-engine/patched/rquickjs-sys
+// (ignored by git); the engine's Cargo.toml takes that copy through `[patch.crates-io]`.
+// Natively (the engine's unit tests) nothing is sealed and QuickJS behaves as released.
+
+/// The rquickjs-sys version the engine builds on (its Cargo.lock must name the same).
+const RQUICKJS_SYS: &str = "0.14.0";
+
+/// Text added after QuickJS's definition of `JS_REF_COUNT`, which it replaces: every reference
+/// count QuickJS reads or writes goes through that macro.
+const REF_COUNT_SLOT: &str = r#"#undef JS_REF_COUNT
+/* stampede: the blocks below js_immortal_limit are the snapshot's (JS_SealHeap). Their reference
+   counts are not theirs to change: a write would copy the page into the VU. Their count reads
+   as a large number (so a shape or string of theirs is shared, never changed in place or
+   freed) and writes to it go to a scratch word. */
+uintptr_t js_immortal_limit;
+static int js_immortal_rc;
+static inline int *js_rc_slot(const void *p)
+{
+    if (unlikely((uintptr_t)p < js_immortal_limit)) {
+        js_immortal_rc = 1 << 28;
+        return &js_immortal_rc;
+    }
+    return &js_rc(p)->ref_count;
+}
+#define JS_REF_COUNT(p) (*js_rc_slot(p))
+/* The count of a block that only its owner holds (an unhashed shape): an immortal one's is 1. */
+#define JS_REF_COUNT_UNSHARED(p) \
+    ((uintptr_t)(p) < js_immortal_limit ? 1 : JS_REF_COUNT(p))
+"#;
+
+/// Appended to quickjs.c: the call that seals the snapshot.
+const SEAL: &str = r#"
+/* stampede: makes every GC object allocated so far immortal (see js_rc_slot). `limit` is an
+   address no earlier block reaches and no later block starts below. The collector's list is
+   handed to a list of its own, never walked again: the objects stay roots of the ones made
+   later, and a later unlink of one of them writes only into that list. Call it once, with
+   no collection under way. */
+static struct list_head js_immortal_list;
+
+void JS_SealHeap(JSRuntime *rt, uintptr_t limit)
+{
+    struct list_head *first = rt->gc_obj_list.next;
+    struct list_head *last = rt->gc_obj_list.prev;
+    init_list_head(&js_immortal_list);
+    if (first != &rt->gc_obj_list) {
+        js_immortal_list.next = first;
+        first->prev = &js_immortal_list;
+        js_immortal_list.prev = last;
+        last->next = &js_immortal_list;
+    }
+    init_list_head(&rt->gc_obj_list);
+    js_immortal_limit = limit;
+}
+"#;
+
+/// The edits to quickjs.c: (text to find, how many times it must be there, its replacement).
+fn quickjs_edits() -> Vec<(&'static str, usize, String)> {
+    let ref_count = "#define JS_REF_COUNT(p) (js_rc(p)->ref_count)\n";
+    let gc_mark = "#define JS_GC_MARK(p)   (js_rc(p)->mark)\n";
+    vec![
+        (ref_count, 1, ref_count.to_string()),
+        (gc_mark, 1, format!("{gc_mark}{REF_COUNT_SLOT}")),
+        (
+            "JS_REF_COUNT(sh) = JS_REF_COUNT(old_sh);",
+            2,
+            "JS_REF_COUNT(sh) = JS_REF_COUNT_UNSHARED(old_sh);".to_string(),
+        ),
+        (
+            "assert(JS_REF_COUNT(p->shape) == 1);",
+            1,
+            "assert(JS_REF_COUNT_UNSHARED(p->shape) == 1);".to_string(),
+        ),
+    ]
+}
+
+/// Makes guest-sdk/js-engine/patched/rquickjs-sys: rquickjs-sys's sources with the change
+/// above. Does nothing when it is there from this same change. Errors say what failed.
+fn prepare_quickjs(root: &Path, out_dir: &Path) -> Result<(), String> {
+    let dest = root.join("guest-sdk/js-engine/patched/rquickjs-sys");
+    let stamp = dest.join(".stampede-patch");
+    let want = format!("rquickjs-sys {RQUICKJS_SYS}\n{:?}{SEAL}", quickjs_edits());
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == want) {
+        return Ok(());
+    }
+    let source = rquickjs_sys_source(out_dir)?;
+    if dest.exists() {
+        std::fs::remove_dir_all(&dest).map_err(|e| format!("removing {}: {e}", dest.display()))?;
+    }
+    copy_dir(&source, &dest)?;
+    let c = dest.join("quickjs/quickjs.c");
+    let mut text =
+        std::fs::read_to_string(&c).map_err(|e| format!("reading {}: {e}", c.display()))?;
+    for (find, count, replace) in quickjs_edits() {
+        let found = text.matches(find).count();
+        if found != count {
+            return Err(format!(
+                "{}: `{}` is there {found} times, not {count}: the change for immortal \
+                 snapshot objects (src/quickjs_patch.rs) must follow this rquickjs-sys",
+                c.display(),
+                find.trim_end()
+            ));
+        }
+        text = text.replace(find, &replace);
+    }
+    text.push_str(SEAL);
+    std::fs::write(&c, text).map_err(|e| format!("writing {}: {e}", c.display()))?;
+    std::fs::write(&stamp, want).map_err(|e| format!("writing {}: {e}", stamp.display()))
+}
+
+/// Where cargo keeps rquickjs-sys's sources (downloading them if it must): asked of
+/// `cargo metadata` for a project that depends on that version alone.
+fn rquickjs_sys_source(out_dir: &Path) -> Result<PathBuf, String> {
+    let probe = out_dir.join("rquickjs-sys-source");
+    std::fs::create_dir_all(&probe).map_err(|e| format!("{}: {e}", probe.display()))?;
+    std::fs::write(
+        probe.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"stampede-quickjs-source\"\nversion = \"0.0.0\"\nedition = \"2021\"\n\
+             [lib]\npath = \"lib.rs\"\n[dependencies]\n\
+             rquickjs-sys = {{ version = \"={RQUICKJS_SYS}\", default-features = false }}\n\
+             [workspace]\n"
+        ),
+    )
+    .map_err(|e| format!("{}: {e}", probe.display()))?;
+    std::fs::write(probe.join("lib.rs"), "").map_err(|e| format!("{}: {e}", probe.display()))?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    // From what cargo has already downloaded first; from crates.io when that is not enough.
+    let mut failed = String::new();
+    let mut answer = None;
+    for offline in [true, false] {
+        let mut cmd = Command::new(&cargo);
+        cmd.current_dir(&probe)
+            .args(["metadata", "--format-version", "1"]);
+        if offline {
+            cmd.arg("--offline");
+        }
+        clear_outer_cargo(&mut cmd, &[]);
+        let out = cmd
+            .output()
+            .map_err(|e| format!("running cargo metadata: {e}"))?;
+        if out.status.success() {
+            answer = Some(out.stdout);
+            break;
+        }
+        failed = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    }
+    let Some(stdout) = answer else {
+        return Err(format!(
+            "cargo metadata for rquickjs-sys {RQUICKJS_SYS} failed: {failed}"
+        ));
+    };
+    let json = String::from_utf8_lossy(&stdout);
+    let tail = format!("rquickjs-sys-{RQUICKJS_SYS}/Cargo.toml\"");
+    let end = json
+        .find(&tail)
+        .ok_or_else(|| format!("cargo metadata names no rquickjs-sys {RQUICKJS_SYS}"))?;
+    let start = json[..end]
+        .rfind('"')
+        .ok_or("cargo metadata's answer is not JSON")?;
+    let manifest = &json[start + 1..end + tail.len() - 1];
+    Ok(Path::new(manifest).parent().unwrap().to_path_buf())
+}
+
+/// Copies the directory `from` to `to`, files and folders.
+fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
+    let entries = std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("{}: {e}", from.display()))?;
+        let path = entry.path();
+        let target = to.join(entry.file_name());
+        if path.is_dir() {
+            copy_dir(&path, &target)?;
+        } else {
+            std::fs::copy(&path, &target)
+                .map_err(|e| format!("copying {}: {e}", path.display()))?;
+        }
+    }
+    Ok(())
+}
