@@ -71,6 +71,10 @@ fn quickjs_edits() -> Vec<(&'static str, usize, String)> {
     let ref_count = "#define JS_REF_COUNT(p) (js_rc(p)->ref_count)\n";
     let gc_mark = "#define JS_GC_MARK(p)   (js_rc(p)->mark)\n";
     vec![
+        // QuickJS's debug dumps (on wherever assertions are) link every string into one list
+        // of the runtime: each new string wrote into the last one, a snapshot string for the
+        // first a VU makes, and each string freed into its neighbours. Assertions stay on.
+        ("#ifndef NDEBUG\n#define ENABLE_DUMPS\n#endif\n", 1, String::new()),
         (ref_count, 1, ref_count.to_string()),
         (gc_mark, 1, format!("{gc_mark}{REF_COUNT_SLOT}")),
         (
