@@ -100,11 +100,12 @@ fn prepare_quickjs(root: &Path, out_dir: &Path) -> Result<(), String> {
         return Ok(());
     }
     let source = rquickjs_sys_source(out_dir)?;
-    if dest.exists() {
-        std::fs::remove_dir_all(&dest).map_err(|e| format!("removing {}: {e}", dest.display()))?;
-    }
-    copy_dir(&source, &dest)?;
-    let c = dest.join("quickjs/quickjs.c");
+    // Made beside it and renamed into place, so that a build running at the same time never
+    // sees half a copy.
+    let tmp = dest.with_extension(format!("tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    copy_dir(&source, &tmp)?;
+    let c = tmp.join("quickjs/quickjs.c");
     let mut text =
         std::fs::read_to_string(&c).map_err(|e| format!("reading {}: {e}", c.display()))?;
     for (find, count, replace) in quickjs_edits() {
@@ -121,7 +122,21 @@ fn prepare_quickjs(root: &Path, out_dir: &Path) -> Result<(), String> {
     }
     text.push_str(SEAL);
     std::fs::write(&c, text).map_err(|e| format!("writing {}: {e}", c.display()))?;
-    std::fs::write(&stamp, want).map_err(|e| format!("writing {}: {e}", stamp.display()))
+    std::fs::write(tmp.join(".stampede-patch"), &want)
+        .map_err(|e| format!("writing {}: {e}", tmp.display()))?;
+    if dest.exists() {
+        std::fs::remove_dir_all(&dest)
+            .map_err(|e| format!("removing {}: {e}", dest.display()))?;
+    }
+    match std::fs::rename(&tmp, &dest) {
+        Ok(()) => Ok(()),
+        // Another build put the same copy there first.
+        Err(_) if std::fs::read_to_string(&stamp).is_ok_and(|s| s == want) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            Ok(())
+        }
+        Err(e) => Err(format!("renaming {} to {}: {e}", tmp.display(), dest.display())),
+    }
 }
 
 /// Where cargo keeps rquickjs-sys's sources (downloading them if it must): asked of

@@ -44,6 +44,11 @@ unset_outer=()
 for var in $(env | sed -n 's/^\(CARGO_[A-Za-z0-9_]*\|RUSTC[A-Za-z0-9_]*\|RUSTFLAGS\|RUSTDOC\)=.*/\1/p'); do
     [ "$var" = CARGO_HOME ] || unset_outer+=(-u "$var")
 done
+if [ ! -f guest-sdk/js-engine/patched/rquickjs-sys/.stampede-patch ]; then
+    echo "tests/container.sh: the engine's QuickJS is made by stampede's build (src/quickjs_patch.rs):" \
+        "run \`cargo build\` once first" >&2
+    exit 1
+fi
 (cd guest-sdk/js-engine && env "${unset_outer[@]}" \
     cargo build --release --target wasm32-wasip2 --target-dir "$guests" >&2) || {
     echo "tests/container.sh: building the JavaScript engine failed: it needs clang-19, llvm-19," \
