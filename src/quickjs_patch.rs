@@ -36,6 +36,14 @@ static inline int *js_rc_slot(const void *p)
     return &js_rc(p)->ref_count;
 }
 #define JS_REF_COUNT(p) (*js_rc_slot(p))
+/* The snapshot's modules, moved off the context's list by JS_SealHeap: a module a VU loads is
+   then appended to a list of its own, and no link of the snapshot's last module is written.
+   Looking a module up walks both lists. */
+static struct list_head js_immortal_modules = { &js_immortal_modules, &js_immortal_modules };
+#define js_for_each_loaded_module(el, ctx) \
+    for (struct list_head *js_modules_ = &(ctx)->loaded_modules; js_modules_ != NULL; \
+         js_modules_ = js_modules_ == &(ctx)->loaded_modules ? &js_immortal_modules : NULL) \
+        list_for_each(el, js_modules_)
 /* The count of a block that only its owner holds (an unhashed shape): an immortal one's is 1. */
 #define JS_REF_COUNT_UNSHARED(p) \
     ((uintptr_t)(p) < js_immortal_limit ? 1 : JS_REF_COUNT(p))
@@ -46,22 +54,33 @@ const SEAL: &str = r#"
 /* stampede: makes every GC object allocated so far immortal (see js_rc_slot). `limit` is an
    address no earlier block reaches and no later block starts below. The collector's list is
    handed to a list of its own, never walked again: the objects stay roots of the ones made
-   later, and a later unlink of one of them writes only into that list. Call it once, with
-   no collection under way. */
+   later, and a later unlink of one of them writes only into that list. The context's modules
+   move to js_immortal_modules, where lookups still find them. Call it once, with no
+   collection under way. */
 static struct list_head js_immortal_list;
+
+/* Moves every entry of the list `from` to the empty list `to`, leaving `from` empty. */
+static void js_list_move_all(struct list_head *to, struct list_head *from)
+{
+    init_list_head(to);
+    if (from->next != from) {
+        to->next = from->next;
+        to->next->prev = to;
+        to->prev = from->prev;
+        to->prev->next = to;
+        init_list_head(from);
+    }
+}
 
 void JS_SealHeap(JSRuntime *rt, uintptr_t limit)
 {
-    struct list_head *first = rt->gc_obj_list.next;
-    struct list_head *last = rt->gc_obj_list.prev;
-    init_list_head(&js_immortal_list);
-    if (first != &rt->gc_obj_list) {
-        js_immortal_list.next = first;
-        first->prev = &js_immortal_list;
-        js_immortal_list.prev = last;
-        last->next = &js_immortal_list;
+    js_list_move_all(&js_immortal_list, &rt->gc_obj_list);
+    /* With one context (the engine's), its modules so far go to js_immortal_modules. */
+    if (rt->context_list.next != &rt->context_list
+        && rt->context_list.next->next == &rt->context_list) {
+        JSContext *ctx = list_entry(rt->context_list.next, JSContext, link);
+        js_list_move_all(&js_immortal_modules, &ctx->loaded_modules);
     }
-    init_list_head(&rt->gc_obj_list);
     js_immortal_limit = limit;
 }
 "#;
@@ -81,6 +100,11 @@ fn quickjs_edits() -> Vec<(&'static str, usize, String)> {
             "JS_REF_COUNT(sh) = JS_REF_COUNT(old_sh);",
             2,
             "JS_REF_COUNT(sh) = JS_REF_COUNT_UNSHARED(old_sh);".to_string(),
+        ),
+        (
+            "list_for_each(el, &ctx->loaded_modules) {\n        m = list_entry(el, JSModuleDef, link);\n        if (m->module_name == name)",
+            2,
+            "js_for_each_loaded_module(el, ctx) {\n        m = list_entry(el, JSModuleDef, link);\n        if (m->module_name == name)".to_string(),
         ),
         (
             "assert(JS_REF_COUNT(p->shape) == 1);",

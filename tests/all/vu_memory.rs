@@ -176,7 +176,7 @@ fn image_copies(pid: u32) -> Vec<u64> {
 /// Every JavaScript VU starts from a copy-on-write image of the engine, made once; a VU owns
 /// only the pages it writes. QuickJS's reference counts live in the objects: before the
 /// snapshot's objects were made immortal (src/quickjs_patch.rs), an idle VU of this script
-/// had written 38 of the image's pages (152 KiB), most for a count or two. Now 16 (64 KiB):
+/// had written 38 of the image's pages (152 KiB), most for a count or two. Now 15 (60 KiB):
 /// its own stack, its new objects, and the runtime's few counters and tables.
 #[test]
 fn a_javascript_vu_copies_few_pages_of_the_engine_snapshot() {
@@ -225,7 +225,7 @@ fn a_javascript_vu_copies_few_pages_of_the_engine_snapshot() {
     let mut sorted = copies.clone();
     sorted.sort_unstable();
     let median = sorted[sorted.len() / 2];
-    // 64 KiB now, 152 KiB with counts written: the bound sits between.
+    // 60 KiB now, 152 KiB with counts written: the bound sits between.
     assert!(
         median <= 100,
         "a sleeping JavaScript VU owns {median} KiB of the engine's image (each VU: {copies:?})"
