@@ -18,10 +18,9 @@
 /// The rquickjs-sys version the engine builds on (its Cargo.lock must name the same).
 const RQUICKJS_SYS: &str = "0.14.0";
 
-/// Text added after QuickJS's definition of `JS_REF_COUNT`, which it replaces: every reference
-/// count QuickJS reads or writes goes through that macro.
-const REF_COUNT_SLOT: &str = r#"#undef JS_REF_COUNT
-/* stampede: the blocks below js_immortal_limit are the snapshot's (JS_SealHeap). Their reference
+/// Text that replaces QuickJS's definition of `JS_REF_COUNT`: every reference count QuickJS
+/// reads or writes goes through that macro.
+const REF_COUNT_SLOT: &str = r#"/* stampede: the blocks below js_immortal_limit are the snapshot's (JS_SealHeap). Their reference
    counts are not theirs to change: a write would copy the page into the VU. Their count reads
    as a large number (so a shape or string of theirs is shared, never changed in place or
    freed) and writes to it go to a scratch word. */
@@ -87,15 +86,16 @@ void JS_SealHeap(JSRuntime *rt, uintptr_t limit)
 
 /// The edits to quickjs.c: (text to find, how many times it must be there, its replacement).
 fn quickjs_edits() -> Vec<(&'static str, usize, String)> {
-    let ref_count = "#define JS_REF_COUNT(p) (js_rc(p)->ref_count)\n";
-    let gc_mark = "#define JS_GC_MARK(p)   (js_rc(p)->mark)\n";
     vec![
         // QuickJS's debug dumps (on wherever assertions are) link every string into one list
         // of the runtime: each new string wrote into the last one, a snapshot string for the
         // first a VU makes, and each string freed into its neighbours. Assertions stay on.
         ("#ifndef NDEBUG\n#define ENABLE_DUMPS\n#endif\n", 1, String::new()),
-        (ref_count, 1, ref_count.to_string()),
-        (gc_mark, 1, format!("{gc_mark}{REF_COUNT_SLOT}")),
+        (
+            "#define JS_REF_COUNT(p) (js_rc(p)->ref_count)\n",
+            1,
+            REF_COUNT_SLOT.to_string(),
+        ),
         (
             "JS_REF_COUNT(sh) = JS_REF_COUNT(old_sh);",
             2,

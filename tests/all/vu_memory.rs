@@ -30,6 +30,16 @@ fn field(line: &str, name: &str) -> Option<u64> {
     rest.trim().strip_suffix("kB")?.trim().parse().ok()
 }
 
+/// The start and end of the mapping a line of smaps opens (`start-end perms …`), or `None` for
+/// a line of fields.
+fn mapping_range(line: &str) -> Option<(u64, u64)> {
+    let (a, b) = line.split_whitespace().next()?.split_once('-')?;
+    Some((
+        u64::from_str_radix(a, 16).ok()?,
+        u64::from_str_radix(b, 16).ok()?,
+    ))
+}
+
 fn read_smaps(pid: u32) -> Smaps {
     let text = std::fs::read_to_string(format!("/proc/{pid}/smaps")).expect("reading smaps");
     let mut s = Smaps::default();
@@ -37,22 +47,19 @@ fn read_smaps(pid: u32) -> Smaps {
     let mut cur: Option<(u64, u64, String, bool)> = None;
     let mut cur_is_stack = false;
     for line in text.lines() {
-        let mut parts = line.split_whitespace();
-        let head = parts.next().unwrap_or("");
-        if let Some((a, b)) = head.split_once('-') {
-            if let (Ok(a), Ok(b)) = (u64::from_str_radix(a, 16), u64::from_str_radix(b, 16)) {
-                let perms = parts.next().unwrap_or("").to_string();
-                let named = parts.nth(3).is_some();
-                let prev = cur.take();
-                cur_is_stack = !named
-                    && perms == "rw-p"
-                    && b - a == ASYNC_STACK_SIZE as u64
-                    && prev.as_ref().is_some_and(|(pa, pb, pp, pn)| {
-                        *pb == a && pp == "---p" && !pn && pb - pa == 4096
-                    });
-                cur = Some((a, b, perms, named));
-                continue;
-            }
+        if let Some((a, b)) = mapping_range(line) {
+            let mut parts = line.split_whitespace().skip(1);
+            let perms = parts.next().unwrap_or("").to_string();
+            let named = parts.nth(3).is_some();
+            let prev = cur.take();
+            cur_is_stack = !named
+                && perms == "rw-p"
+                && b - a == ASYNC_STACK_SIZE as u64
+                && prev.as_ref().is_some_and(|(pa, pb, pp, pn)| {
+                    *pb == a && pp == "---p" && !pn && pb - pa == 4096
+                });
+            cur = Some((a, b, perms, named));
+            continue;
         }
         if let Some(v) = field(line, "Rss") {
             s.rss += v;
@@ -158,8 +165,7 @@ fn image_copies(pid: u32) -> Vec<u64> {
     let mut copies = Vec::new();
     let mut in_image = false;
     for line in text.lines() {
-        let head = line.split_whitespace().next().unwrap_or("");
-        if head.contains('-') && head.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        if mapping_range(line).is_some() {
             in_image = line.contains("/memfd:wasm-memory-image");
             if in_image {
                 copies.push(0);
