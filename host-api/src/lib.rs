@@ -14,6 +14,7 @@ pub mod fuzzing;
 mod host;
 mod host_jar;
 pub mod http;
+pub mod memory;
 pub mod modules;
 pub mod wasi_http;
 

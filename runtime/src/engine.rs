@@ -206,6 +206,8 @@ impl ScriptEngine {
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
         stampede_host_api::async_http::add_to_linker(&mut linker)
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
+        stampede_host_api::memory::add_to_linker(&mut linker)
+            .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
 
         let instance_pre = linker.instantiate_pre(&component).map_err(|e| {
             LoadError::WrongWorld(format!(

@@ -415,6 +415,24 @@ pub unsafe fn make_immortal(rt: *mut rquickjs::qjs::JSRuntime, limit: usize) {
     }
 }
 
+/// Tells the host where this instance's memory lies (`memory.settle`): from here on the kernel
+/// maps only the snapshot's pages this VU touches, not the 16 around each, and the ones mapped
+/// so far that the VU has not written are unmapped. Called once per instance, before the
+/// script loads.
+#[cfg(target_arch = "wasm32")]
+pub fn settle() {
+    let end = core::arch::wasm32::memory_size(0) * 65536;
+    // SAFETY: byte 1 to the end of memory is this instance's, readable; nothing writes it
+    // during the call, and the host reads none of it (it uses where the list lies).
+    let pages =
+        unsafe { core::slice::from_raw_parts(core::ptr::with_exposed_provenance(1), end - 1) };
+    crate::host::memory::settle(pages);
+}
+
+/// Natively (the engine's unit tests) there is no host.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn settle() {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -119,6 +119,7 @@ pub(crate) fn with_script<R>(
         let mut guard = cell.borrow_mut();
         let vm = guard.as_mut().expect("preinitialized");
         if vm.script.is_none() {
+            crate::heap::settle();
             modules::vu_started();
             let loaded = vm.ctx.with(|ctx| load_script(&ctx));
             vm.script = Some(loaded);
