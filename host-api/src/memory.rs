@@ -22,12 +22,23 @@
 use wasmtime::component::{Linker, WasmList};
 use wasmtime::StoreContextMut;
 
+/// What a store keeps for `memory.settle`.
+pub trait MemoryView {
+    /// Whether the store's instance has settled its memory: only its first call is carried
+    /// out (each takes the process's lock on its memory map, so a script calling it in a loop
+    /// would slow every VU).
+    fn memory_settled(&mut self) -> &mut bool;
+}
+
 /// Adds `stampede:script/memory` to `linker`.
-pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+pub fn add_to_linker<T: MemoryView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     let mut instance = linker.instance("stampede:script/memory@0.3.0")?;
     instance.func_wrap(
         "settle",
-        |store: StoreContextMut<'_, T>, (pages,): (WasmList<u8>,)| {
+        |mut store: StoreContextMut<'_, T>, (pages,): (WasmList<u8>,)| {
+            if std::mem::replace(store.data_mut().memory_settled(), true) {
+                return Ok(());
+            }
             // Checked by wasmtime to lie in the instance's memory; only its place is used.
             let pages = pages.as_le_slice(&store);
             settle(pages.as_ptr() as usize, pages.len());
@@ -43,10 +54,9 @@ pub fn unavailable() -> Option<&'static str> {
 
 /// Maps the memory at `start..start + len` (inside a wasm memory, whose pages are either
 /// private copies or the snapshot's, unchanged; from the page `start` is on, to the last
-/// whole page) page by page from now on, and unmaps the
-/// snapshot's pages mapped in it. Returns how many pages it unmapped, or `None` when it could
-/// do nothing.
-pub fn settle(start: usize, len: usize) -> Option<usize> {
+/// whole page) page by page from now on, and unmaps the snapshot's pages mapped in it.
+/// Returns how many pages it unmapped, or `None` when it could do nothing.
+fn settle(start: usize, len: usize) -> Option<usize> {
     imp::settle(start, len)
 }
 
@@ -91,6 +101,9 @@ mod imp {
         uffd: OwnedFd,
         pagemap: File,
         page: usize,
+        /// The process that opened them: a child made by `fork` inherits both descriptors,
+        /// which still name its parent's memory.
+        pid: u32,
     }
 
     pub(super) fn kernel() -> Result<&'static Kernel, &'static str> {
@@ -120,6 +133,9 @@ mod imp {
                 "userfaultfd without asynchronous write-protection (Linux 6.7): {e}"
             ));
         }
+        if api.features & UFFD_FEATURE_WP_ASYNC == 0 {
+            return Err("userfaultfd without asynchronous write-protection (Linux 6.7)".into());
+        }
         let pagemap =
             File::open("/proc/self/pagemap").map_err(|e| format!("/proc/self/pagemap: {e}"))?;
         // SAFETY: sysconf has no memory arguments.
@@ -131,11 +147,12 @@ mod imp {
             uffd,
             pagemap,
             page,
+            pid: std::process::id(),
         })
     }
 
     pub(super) fn settle(start: usize, len: usize) -> Option<usize> {
-        let k = kernel().ok()?;
+        let k = kernel().ok().filter(|k| k.pid == std::process::id())?;
         // A wasm memory starts on a page: the page `start` is on is part of it.
         let first = start & !(k.page - 1);
         let end = start.checked_add(len)? & !(k.page - 1);

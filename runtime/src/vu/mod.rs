@@ -13,6 +13,7 @@ use std::time::Instant;
 use stampede_host_api::async_http::{AsyncHttpCtxView, AsyncHttpView, InFlight};
 use stampede_host_api::execution::{ExecutionHooks, ExecutionView};
 use stampede_host_api::http::{HttpClient, VuClient};
+use stampede_host_api::memory::MemoryView;
 use stampede_host_api::modules::{ModulesView, ScriptFiles};
 use stampede_host_api::wasi_http::Bridge;
 use stampede_host_api::{
@@ -77,11 +78,19 @@ pub struct VuState {
     files: Option<Arc<ScriptFiles>>,
     /// Requests the script started with `http.asyncRequest` and has not collected.
     in_flight: InFlight,
+    /// Whether the instance has settled its memory (`memory.settle`).
+    memory_settled: bool,
 }
 
 impl ExecutionView for VuState {
     fn execution(&mut self) -> &mut dyn ExecutionHooks {
         &mut self.hooks
+    }
+}
+
+impl MemoryView for VuState {
+    fn memory_settled(&mut self) -> &mut bool {
+        &mut self.memory_settled
     }
 }
 
@@ -475,6 +484,7 @@ fn new_store(
             bridge,
             files: ctx.files.clone(),
             in_flight: InFlight::default(),
+            memory_settled: false,
         },
     );
     store.limiter(|s| &mut s.limits);
