@@ -94,8 +94,8 @@ mod imp {
 
     /// `/proc/self/pagemap`: bit 63, the page is mapped; bit 61, it is the file's page (not a
     /// private copy).
-    const PRESENT: u64 = 1 << 63;
-    const FILE: u64 = 1 << 61;
+    pub(super) const PRESENT: u64 = 1 << 63;
+    pub(super) const FILE: u64 = 1 << 61;
 
     pub(super) struct Kernel {
         uffd: OwnedFd,
@@ -176,47 +176,53 @@ mod imp {
     /// Unmaps the pages in `first..end` that are mapped and the file's own: reading them
     /// again maps the same page. Private copies (written pages) and untouched pages stay.
     fn unmap_unwritten(k: &Kernel, first: usize, end: usize) -> usize {
+        // Pagemap entries read at a time (32 KiB).
+        const CHUNK: usize = 4096;
         let pages = (end - first) / k.page;
+        let mut entries = vec![0u8; 8 * pages.min(CHUNK)];
         let mut unmapped = 0;
-        let mut entries = vec![0u8; 8 * pages.min(4096)];
-        let mut done = 0;
-        while done < pages {
-            let n = (pages - done).min(4096);
-            let buf = &mut entries[..8 * n];
+        for done in (0..pages).step_by(CHUNK) {
+            let buf = &mut entries[..8 * (pages - done).min(CHUNK)];
             let at = (first / k.page + done) as u64 * 8;
             if k.pagemap.read_exact_at(buf, at).is_err() {
-                return unmapped;
+                break;
             }
-            let mut run: Option<usize> = None;
-            for i in 0..=n {
-                let clean = i < n && {
-                    let e = u64::from_le_bytes(buf[8 * i..8 * i + 8].try_into().unwrap());
-                    e & PRESENT != 0 && e & FILE != 0
+            for (run, len) in clean_runs(buf) {
+                let addr = first + (done + run) * k.page;
+                // SAFETY: the pages are the file's, unchanged by this process: a later read
+                // maps the same contents again.
+                let rc = unsafe {
+                    libc::madvise(addr as *mut libc::c_void, len * k.page, libc::MADV_DONTNEED)
                 };
-                match (clean, run) {
-                    (true, None) => run = Some(i),
-                    (false, Some(r)) => {
-                        let addr = first + (done + r) * k.page;
-                        // SAFETY: the pages are the file's, unchanged by this process: a
-                        // later read maps the same contents again.
-                        let rc = unsafe {
-                            libc::madvise(
-                                addr as *mut libc::c_void,
-                                (i - r) * k.page,
-                                libc::MADV_DONTNEED,
-                            )
-                        };
-                        if rc == 0 {
-                            unmapped += i - r;
-                        }
-                        run = None;
-                    }
-                    _ => {}
+                if rc == 0 {
+                    unmapped += len;
                 }
             }
-            done += n;
         }
         unmapped
+    }
+
+    /// The runs of pages, as (first, count), that `entries` (pagemap's, 8 bytes a page) show
+    /// mapped and still the file's.
+    fn clean_runs(entries: &[u8]) -> Vec<(usize, usize)> {
+        let mut runs = Vec::new();
+        let mut start = None;
+        let pages = entries.len() / 8;
+        for (i, e) in entries.chunks_exact(8).enumerate() {
+            let e = u64::from_le_bytes(e.try_into().expect("8 bytes"));
+            match (e & PRESENT != 0 && e & FILE != 0, start) {
+                (true, None) => start = Some(i),
+                (false, Some(s)) => {
+                    runs.push((s, i - s));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(s) = start {
+            runs.push((s, pages - s));
+        }
+        runs
     }
 }
 
@@ -239,6 +245,7 @@ mod tests {
 
     /// Which of the `PAGES` pages at `at` are mapped, and which of those are private copies.
     fn mapped(at: *const u8) -> (Vec<usize>, Vec<usize>) {
+        use super::imp::{FILE, PRESENT};
         let pagemap = std::fs::File::open("/proc/self/pagemap").unwrap();
         let mut buf = vec![0u8; 8 * PAGES];
         pagemap
@@ -248,9 +255,9 @@ mod tests {
             .chunks(8)
             .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
             .collect();
-        let present = (0..PAGES).filter(|&i| entries[i] >> 63 == 1).collect();
+        let present = (0..PAGES).filter(|&i| entries[i] & PRESENT != 0).collect();
         let private = (0..PAGES)
-            .filter(|&i| entries[i] >> 63 == 1 && entries[i] >> 61 & 1 == 0)
+            .filter(|&i| entries[i] & PRESENT != 0 && entries[i] & FILE == 0)
             .collect();
         (present, private)
     }
