@@ -24,7 +24,7 @@
 //! ```
 
 use std::borrow::Cow;
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -152,7 +152,8 @@ struct Parts {
     tags: Vec<(String, String)>,
     name: Option<String>,
     max_redirects: Option<u32>,
-    discard_body: bool,
+    /// The request's own choice; `None` leaves it to the test's `discardResponseBodies`.
+    discard_body: Option<bool>,
     cookies: Vec<wit::RequestCookie>,
     compression: String,
     auth: Option<Auth>,
@@ -166,12 +167,13 @@ impl Parts {
             JarSel::None => wit::JarChoice::NoJar,
             JarSel::Custom(j) => wit::JarChoice::Custom(j.handle()),
         };
+        let discard_body = DISCARDS.with(|d| discards(self.discard_body, d, host_default));
         // The common request (method, URL, headers, body) hands over no extras at all.
         let plain = self.timeout_ms.is_none()
             && self.tags.is_empty()
             && self.name.is_none()
             && self.max_redirects.is_none()
-            && !self.discard_body
+            && !discard_body
             && matches!(jar, wit::JarChoice::Vu)
             && self.cookies.is_empty()
             && self.compression.is_empty()
@@ -182,7 +184,7 @@ impl Parts {
             tags: self.tags,
             name: self.name,
             max_redirects: self.max_redirects,
-            discard_body: self.discard_body,
+            discard_body,
             jar,
             cookies: self.cookies,
             compression: self.compression,
@@ -195,6 +197,34 @@ impl Parts {
             headers: self.headers,
             body: self.body,
             extras,
+        }
+    }
+}
+
+thread_local! {
+    /// The test's `discardResponseBodies`, once this VU decides per request (`None`: the host
+    /// applies it).
+    static DISCARDS: Cell<Option<bool>> = const { Cell::new(None) };
+}
+
+/// Tells the host that this VU decides per request, and returns the test's default.
+fn host_default() -> bool {
+    wit::discard_by_request();
+    wit::discards_bodies()
+}
+
+/// Whether a request discards its body: its own choice, else the test's. The host applies
+/// the test's default itself until a request keeps its body (k6's `responseType: 'text'`
+/// under `discardResponseBodies`); from then on this VU decides every request, asking the host
+/// for the default once (`host_default`).
+fn discards(own: Option<bool>, decided: &Cell<Option<bool>>, host_default: fn() -> bool) -> bool {
+    match (own, decided.get()) {
+        (Some(own), Some(_)) | (Some(own @ true), None) => own,
+        (None, Some(default)) => default,
+        (None, None) => false,
+        (Some(false), None) => {
+            decided.set(Some(host_default()));
+            false
         }
     }
 }
@@ -219,7 +249,7 @@ impl Request {
                 tags: Vec::new(),
                 name: None,
                 max_redirects: None,
-                discard_body: false,
+                discard_body: None,
                 cookies: Vec::new(),
                 compression: String::new(),
                 auth: None,
@@ -302,7 +332,14 @@ impl Request {
     /// Reads and counts the response body but does not hand it to the script, which saves
     /// copying it into the VU's memory.
     pub fn discard_body(mut self) -> Self {
-        self.parts.discard_body = true;
+        self.parts.discard_body = Some(true);
+        self
+    }
+
+    /// Hands the body to the script even when the test discards response bodies
+    /// (`discardResponseBodies`), as k6's `responseType: 'text'` does.
+    pub fn keep_body(mut self) -> Self {
+        self.parts.discard_body = Some(false);
         self
     }
 
@@ -578,5 +615,27 @@ mod tests {
             wit.extras.map(|e| e.jar),
             Some(wit::JarChoice::NoJar)
         ));
+    }
+
+    #[test]
+    fn a_request_that_keeps_its_body_makes_the_vu_decide_every_request() {
+        fn discarding() -> bool {
+            true
+        }
+        fn unreachable_host() -> bool {
+            panic!("the host is asked only when a request keeps its body")
+        }
+        let decided = Cell::new(None);
+        // Until then the host applies the test's default: a plain request says nothing.
+        assert!(!discards(None, &decided, unreachable_host));
+        assert!(discards(Some(true), &decided, unreachable_host));
+        assert_eq!(decided.get(), None);
+        // The first request that keeps its body asks for the default once…
+        assert!(!discards(Some(false), &decided, discarding));
+        assert_eq!(decided.get(), Some(true));
+        // …and every later request resolves it here.
+        assert!(discards(None, &decided, unreachable_host));
+        assert!(!discards(Some(false), &decided, unreachable_host));
+        assert!(discards(Some(true), &decided, unreachable_host));
     }
 }

@@ -242,7 +242,8 @@ impl wit_http::HostResponse for ScriptCtxView<'_> {
     }
 
     fn url(&mut self, r: Resource<Exchange>) -> wasmtime::Result<String> {
-        Ok(self.exchange(&r)?.url.clone())
+        let ex = self.exchange(&r)?;
+        Ok(ex.written_url.as_ref().unwrap_or(&ex.url).clone())
     }
 
     fn headers(&mut self, r: Resource<Exchange>) -> wasmtime::Result<Vec<(String, String)>> {
@@ -487,6 +488,10 @@ impl wit_http::Host for ScriptCtxView<'_> {
     fn discard_by_request(&mut self) -> wasmtime::Result<()> {
         self.http.discard_by_request();
         Ok(())
+    }
+
+    fn discards_bodies(&mut self) -> wasmtime::Result<bool> {
+        Ok(self.http.discards_bodies())
     }
 
     fn set_response_callback(

@@ -43,6 +43,7 @@ fn exchange(url: String) -> Exchange {
     Exchange {
         method: http::Method::GET,
         url,
+        written_url: None,
         status: 200,
         proto: "HTTP/1.1",
         headers: Default::default(),

@@ -2,7 +2,7 @@
 
 use crate::guests::guest;
 use crate::semantics_server::SemanticsServer;
-use crate::support::{run, runtime};
+use crate::support::{run, runtime, TempDir};
 
 #[test]
 fn basic_auth_comes_from_the_url_and_never_reaches_the_request_line() {
@@ -12,6 +12,8 @@ fn basic_auth_comes_from_the_url_and_never_reaches_the_request_line() {
         "http://ada:s%3Acret@{}/basic?user=ada&pass=s%3Acret",
         server.addr
     );
+    let dir = TempDir::new("basic-auth");
+    let out = dir.path("points.jsonl");
     for auth in ["", "basic"] {
         let r = run(
             &guest("semantics"),
@@ -22,11 +24,20 @@ fn basic_auth_comes_from_the_url_and_never_reaches_the_request_line() {
                 &format!("AUTH={auth}"),
                 "-e",
                 "EXPECT_STATUS=200",
+                // The response's URL keeps the credentials as written (k6's `res.url`).
+                "-e",
+                &format!("EXPECT_URL={url}"),
                 "-q",
+                "--out",
+                &format!("json={}", out.display()),
             ],
         );
         assert_eq!(r.code, 0, "{}", r.output());
         assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.output());
+        // The metrics' `url` tag masks them.
+        let points = std::fs::read_to_string(&out).unwrap();
+        assert!(!points.contains("ada:s%3Acret@"), "{points}");
+        assert!(points.contains("http://****:****@"), "{points}");
     }
     let seen = server.seen();
     assert!(seen.iter().all(|s| !s.target.contains('@')));
@@ -52,6 +63,12 @@ fn digest_auth_answers_the_challenge_and_both_requests_count() {
                 "EXPECT_STATUS=200",
                 "-e",
                 "EXPECT_BODY=digest ok",
+                // As k6 shows a digest request: without its credentials.
+                "-e",
+                &format!(
+                    "EXPECT_URL=http://{}/digest?algorithm={alg}&user=Mufasa&pass=Circle%20of%20Life",
+                    server.addr
+                ),
                 "-i",
                 "3",
                 "-q",

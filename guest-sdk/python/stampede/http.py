@@ -160,6 +160,25 @@ def _request_cookies(cookies: Optional[Mapping[str, Any]]) -> list:
     return out
 
 
+# The test's `discardResponseBodies`, once this VU decides per request (None: the host
+# applies it).
+_decided: Optional[bool] = None
+
+
+def _discards(own: Optional[bool]) -> bool:
+    """Whether a request discards its body: its own choice, else the test's. The host applies
+    the test's default itself until a request keeps its body; from then on this VU decides every
+    request, having asked the host for the default once."""
+    global _decided
+    if own is not None:
+        own = bool(own)
+        if not own and _decided is None:
+            _wit.discard_by_request()
+            _decided = _wit.discards_bodies()
+        return own
+    return bool(_decided)
+
+
 _AUTH = {None: None, "": None, "basic": _wit.AuthScheme.BASIC, "digest": _wit.AuthScheme.DIGEST}
 
 
@@ -168,8 +187,9 @@ class Request:
 
     `timeout` is in seconds (or a string like "10s"); `redirects` is how many redirects to
     follow (0 returns the redirect itself); `name` sets the `name` tag that groups dynamic URLs
-    into one series; `discard_body` keeps the body out of the VU's memory (it is still read
-    and counted). `json=` sends a JSON body with its content type. `cookies`, `jar`,
+    into one series; `discard_body=True` keeps the body out of the VU's memory (it is still
+    read and counted), `False` hands it over even when the test's `discardResponseBodies` is
+    set (k6's `responseType: 'text'`), and `None` leaves it to that option. `json=` sends a JSON body with its content type. `cookies`, `jar`,
     `compression` and `auth` are k6's params of those names (see the module's doc);
     `http_version` is "1.1", "2" or "auto" (k6's default: HTTP/2 when the TLS handshake picks
     it).
@@ -189,7 +209,7 @@ class Request:
         timeout: Union[float, int, str, None] = None,
         name: Optional[str] = None,
         redirects: Optional[int] = None,
-        discard_body: bool = False,
+        discard_body: Optional[bool] = None,
         cookies: Optional[Mapping[str, Any]] = None,
         jar: Any = _VU,
         compression: Optional[str] = None,
@@ -206,6 +226,7 @@ class Request:
             data = _json.dumps(json, separators=(",", ":")).encode("utf-8")
         else:
             data = _body(body, hdrs)
+        discard_body = _discards(discard_body)
         extras = None
         # The common request (method, URL, headers, body) hands over no extras at all.
         if not (timeout is None and not tags and name is None and redirects is None

@@ -32,6 +32,25 @@ def test_defaults_are_none(host):
     assert req.extras is None  # a plain request hands over no extras
 
 
+def test_a_request_that_keeps_its_body_makes_the_vu_decide(host, monkeypatch):
+    from stampede import _wit, http
+
+    monkeypatch.setattr(http, "_decided", None)
+    asked = []
+    monkeypatch.setattr(_wit.http, "discard_by_request", lambda: asked.append("by-request"))
+    monkeypatch.setattr(_wit.http, "discards_bodies", lambda: asked.append("default") or True)
+    http.get("http://x/a")
+    http.get("http://x/b", discard_body=True)
+    assert asked == []  # until a request keeps its body, the host applies the test's default
+    assert [r.discard_body for r in host.sent] == [False, True]
+    http.get("http://x/c", discard_body=False)
+    http.get("http://x/d")
+    http.get("http://x/e", discard_body=False)
+    assert asked == ["by-request", "default"]  # asked once
+    # The VU decides from then on: `discardResponseBodies` (True here) for those that don't say.
+    assert [r.discard_body for r in host.sent[2:]] == [False, True, False]
+
+
 def test_bodies(host):
     from stampede import http
 

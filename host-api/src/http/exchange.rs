@@ -89,6 +89,7 @@ pub(crate) async fn exchange(shared: &Shared, pool: &PoolHandle, hop: Hop<'_>) -
                 return Exchange {
                     method: hop.method.clone(),
                     url: target.masked.as_deref().unwrap_or(hop.url).to_owned(),
+                    written_url: target.masked.is_some().then(|| hop.url.to_owned()),
                     status,
                     proto,
                     headers,

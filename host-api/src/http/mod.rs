@@ -284,8 +284,12 @@ impl Timings {
 pub struct Exchange {
     /// Method sent.
     pub method: Method,
-    /// URL requested in this exchange.
+    /// URL requested in this exchange, with any credentials masked (`****:****@`): the `url`
+    /// tag.
     pub url: String,
+    /// The URL as the script wrote it, credentials and all, when `url` masks them: what the
+    /// script reads (k6's `res.url` keeps them).
+    pub written_url: Option<String>,
     /// Status, or 0 without a response.
     pub status: u16,
     /// `HTTP/2.0`, `HTTP/1.1` or `HTTP/1.0`; empty without a response.
@@ -313,6 +317,7 @@ impl Exchange {
         Self {
             method,
             url,
+            written_url: None,
             status: 0,
             proto: "",
             headers: ResponseHeaders::default(),
@@ -337,6 +342,7 @@ impl Exchange {
         Exchange {
             method: self.method.clone(),
             url: self.url.clone(),
+            written_url: None,
             status: self.status,
             proto: self.proto,
             headers: ResponseHeaders::default(),
@@ -512,6 +518,11 @@ impl VuClient {
     /// `discardResponseBodies`, unless the guest decides per request.
     fn discards_by_default(&self) -> bool {
         self.shared.config.discard_response_bodies && !self.discard_by_request
+    }
+
+    /// The test's `discardResponseBodies`.
+    pub fn discards_bodies(&self) -> bool {
+        self.shared.config.discard_response_bodies
     }
 
     /// Lets each request's `discard_body` alone decide from now on (the guest resolves

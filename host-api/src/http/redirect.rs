@@ -91,6 +91,9 @@ pub(crate) struct Chain {
     /// This hop's URL with its credentials masked (`****:****@`), as k6 reports it in the
     /// `url` tag; `None` when the URL had none.
     masked_url: Option<String>,
+    /// This hop's URL as the script wrote it, credentials and all, when `masked_url` masks
+    /// them: what the script reads as the response's URL (k6's `res.url`).
+    written_url: Option<String>,
     /// An `Authorization` stampede added to the current hop (not to be carried on).
     added_authorization: bool,
     /// The first request's host, once a redirect needs it.
@@ -128,6 +131,7 @@ impl Chain {
             auth: auth.unwrap_or_default(),
             credentials: None,
             masked_url: None,
+            written_url: None,
             added_authorization: false,
             first_host: None,
             first_url: None,
@@ -206,6 +210,7 @@ impl Chain {
     fn prepare_hop(&mut self, parsed: Option<Url>) -> Result<(), RequestError> {
         let has_userinfo = has_userinfo(&self.url);
         self.masked_url = None;
+        self.written_url = None;
         if !has_userinfo && !self.needs_cookie_header() {
             return Ok(());
         }
@@ -229,6 +234,7 @@ impl Chain {
                 // takes them off the URL), and others with them masked.
                 if self.auth != AuthScheme::Digest {
                     self.masked_url = Some(masked.to_string());
+                    self.written_url = Some(self.url.clone());
                 }
                 self.url = url.to_string();
                 if self.auth == AuthScheme::Basic && !self.headers.contains_key(AUTHORIZATION) {
@@ -326,10 +332,12 @@ impl Chain {
         )
     }
 
-    /// Shows `ex` as k6 reports it: the hop's URL with its credentials masked.
+    /// Shows `ex` as k6 reports it: the hop's URL with its credentials masked in the
+    /// metrics, and as written for the script.
     pub(crate) fn mask(&self, ex: &mut Exchange) {
         if let Some(masked) = &self.masked_url {
             ex.url.clone_from(masked);
+            ex.written_url.clone_from(&self.written_url);
         }
     }
 

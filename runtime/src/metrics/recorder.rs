@@ -494,6 +494,7 @@ mod tests {
         Exchange {
             method: method.parse().unwrap(),
             url: url.into(),
+            written_url: None,
             status,
             proto,
             headers: Default::default(),

@@ -3,7 +3,7 @@
 //!
 //! - `request` (default): one request described by `METHOD`, `URL` (or `$BASE_URL$PATH`),
 //!   `BODY`, `HEADERS` (`name: value` lines), `REDIRECTS`, `AUTH` (`basic` | `digest`),
-//!   `COMPRESSION` and `NO_JAR`, checked against `EXPECT_STATUS`, `EXPECT_CODE`, `EXPECT_URL`,
+//!   `COMPRESSION`, `NO_JAR` and `KEEP_BODY` (then `THEN_PLAIN`: a plain request), checked against `EXPECT_STATUS`, `EXPECT_CODE`, `EXPECT_URL`,
 //!   `EXPECT_BODY` and `EXPECT_ERROR` (a part of the error message) when they are set.
 //! - `cookies`: the cookie jar and k6's cookie API, each step a check.
 //! - `decoded`: every content coding the server can send, decoded; each a check.
@@ -44,7 +44,19 @@ fn request_mode() {
     if var("NO_JAR").is_some() {
         req = req.no_jar();
     }
+    if var("KEEP_BODY").is_some() {
+        req = req.keep_body();
+    }
     let res = req.send();
+    if var("KEEP_BODY").is_some() {
+        check("the body is kept", !res.text().is_empty());
+    }
+    if var("THEN_PLAIN").is_some() {
+        // After a request that kept its body, the VU decides: a plain request follows the
+        // test's `discardResponseBodies` still.
+        let plain = Request::get(&url).send();
+        check("a plain request after it discards", plain.text().is_empty());
+    }
     expect(&res);
 }
 
