@@ -111,8 +111,46 @@ fn quickjs_edits() -> Vec<(&'static str, usize, String)> {
             1,
             "assert(JS_REF_COUNT_UNSHARED(p->shape) == 1);".to_string(),
         ),
+        // A string leaving the engine as UTF-8 (rquickjs's conversion to Rust, which refuses
+        // anything else) has each unpaired surrogate replaced by U+FFFD, as Go's conversion
+        // does in k6: `'a😀'.slice(0, 2)` may be logged, hashed or sent. QuickJS kept them,
+        // encoded alone, which is not UTF-8.
+        (
+            UNPAIRED_SURROGATES_KEPT,
+            1,
+            UNPAIRED_SURROGATES_REPLACED.to_string(),
+        ),
     ]
 }
+
+/// How `JS_ToCStringLen2` encodes a UTF-16 unit that is not ASCII.
+const UNPAIRED_SURROGATES_KEPT: &str = r#"                if (is_hi_surrogate(c)) {
+                    if (pos < len && !cesu8) {
+                        c1 = src[pos];
+                        if (is_lo_surrogate(c1)) {
+                            pos++;
+                            c = from_surrogate(c, c1);
+                        } else {
+                            /* Keep unmatched surrogate code points */
+                            /* c = 0xfffd; */ /* error */
+                        }
+                    } else {
+                        /* Keep unmatched surrogate code points */
+                        /* c = 0xfffd; */ /* error */
+                    }
+                }
+                q += utf8_encode(q, c);"#;
+
+/// The same, with an unpaired surrogate (high or low) replaced unless CESU-8 is asked for.
+const UNPAIRED_SURROGATES_REPLACED: &str = r#"                if (is_hi_surrogate(c) && pos < len && !cesu8
+                    && is_lo_surrogate(src[pos])) {
+                    c1 = src[pos++];
+                    c = from_surrogate(c, c1);
+                } else if (!cesu8 && (is_hi_surrogate(c) || is_lo_surrogate(c))) {
+                    /* stampede: unpaired, so not UTF-8 (see src/quickjs_patch.rs) */
+                    c = 0xfffd;
+                }
+                q += utf8_encode(q, c);"#;
 
 /// Makes guest-sdk/js-engine/patched/rquickjs-sys: rquickjs-sys's sources with the change
 /// above. Does nothing when it is there from this same change. Errors say what failed.

@@ -17,6 +17,9 @@ pub trait ExecutionHooks: Send {
     fn set_tag(&mut self, name: &str, value: &str) -> Result<(), String>;
     /// Removes a tag of the VU's own.
     fn delete_tag(&mut self, name: &str);
+    /// The variables `__ENV` holds: the test's and, unless `test_only`, the scenario's over
+    /// them.
+    fn env_vars(&self, test_only: bool) -> Vec<(String, String)>;
 }
 
 /// Implemented by the store's data of VUs that may run an engine component.
@@ -53,6 +56,10 @@ impl execution::Host for ExecutionHost<'_> {
     fn delete_tag(&mut self, name: String) -> wasmtime::Result<()> {
         self.0.delete_tag(&name);
         Ok(())
+    }
+
+    fn env_vars(&mut self, test_only: bool) -> wasmtime::Result<Vec<(String, String)>> {
+        Ok(self.0.env_vars(test_only))
     }
 }
 

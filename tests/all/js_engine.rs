@@ -164,7 +164,8 @@ fn the_examples_run_on_the_engine() {
     assert_eq!(server.stats().requests(), 20);
 }
 
-/// Issue 14: a scenario's `env` must not leak into the next scenario. (Each scenario has VUs
+/// Issue 14: a scenario's `env` must not leak into the next scenario, nor into the init
+/// context; `__ENV` lists what it holds. (Each scenario has VUs
 /// of its own here, as in k6: the test needs two, since `first` may run until its
 /// `maxDuration` and graceful stop, past `second`'s start.)
 #[test]
@@ -183,22 +184,30 @@ export const options = {
     second: { executor: 'per-vu-iterations', vus: 1, iterations: 2, startTime: '500ms', env: { SHAPE: 'square' } },
   },
 };
+// The init context sees the test's variables only (k6 evaluates it for no scenario).
+const initKeys = JSON.stringify(__ENV);
 export default function () {
   const first = exec.scenario.name === 'first';
   check(__ENV, {
     'COLOR is the scenario\'s': (e) => e.COLOR === (first ? 'red' : undefined),
     'SHAPE is the scenario\'s': (e) => e.SHAPE === (first ? undefined : 'square'),
     '-e reaches every scenario': (e) => e.GLOBAL === 'yes',
+    '__ENV lists them': (e) => JSON.stringify(e) === (first ? '{"COLOR":"red","GLOBAL":"yes"}' : '{"GLOBAL":"yes","SHAPE":"square"}')
+      && Object.keys(e).length === 2,
+    'the init context saw -e only': () => initKeys === '{"GLOBAL":"yes"}',
   });
 }
 "#,
         )],
     );
-    let r = run_js(&dir.path("script.js"), &["-e", "GLOBAL=yes", "-q"]);
+    let r = run_js(
+        &dir.path("script.js"),
+        &["-e", "GLOBAL=yes", "-q", "--include-system-env-vars=false"],
+    );
     assert_eq!(r.code, 0, "{}", r.output());
     assert_eq!(r.metric("iterations", "count"), 4.0);
     assert_eq!(r.metric("checks", "fails"), 0.0, "{}", r.output());
-    assert_eq!(r.metric("checks", "passes"), 12.0);
+    assert_eq!(r.metric("checks", "passes"), 20.0);
 }
 
 /// Issue 14: the cache depends on the files the script imports, not on its folder.

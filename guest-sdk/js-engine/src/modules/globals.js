@@ -4,7 +4,7 @@
 (() => {
   const bridge = globalThis.__stampedeBridge;
   delete globalThis.__stampedeBridge;
-  const { env, info, log } = bridge;
+  const { env, envNames, info, log } = bridge;
 
   // __ENV: the host answers one name at a time (-e variables, then the scenario's env), so it
   // is a Proxy that asks on read. Values the script assigns are its own and win.
@@ -25,6 +25,11 @@
       delete target[name];
       return true;
     },
+    ownKeys(target) {
+      const keys = new Set(Reflect.ownKeys(target));
+      for (const name of envNames()) keys.add(name);
+      return [...keys];
+    },
     getOwnPropertyDescriptor(target, name) {
       if (typeof name !== 'string') return undefined;
       if (name in target) return Reflect.getOwnPropertyDescriptor(target, name);
@@ -39,17 +44,57 @@
   Object.defineProperty(globalThis, '__VU', { get: () => info().vuId, configurable: true });
   Object.defineProperty(globalThis, '__ITER', { get: () => info().iterationInScenario, configurable: true });
 
-  const show = (v) => {
-    if (typeof v === 'string') return v;
-    if (v instanceof Error) return v.stack ? `${v.name}: ${v.message}\n${v.stack}`.trimEnd() : `${v.name}: ${v.message}`;
-    if (typeof v === 'object' && v !== null) {
-      try {
-        return JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? x.toString() : x));
-      } catch {
-        return String(v);
-      }
+  // What `console.log` prints of a value, as k6 prints it: strings as they are, an error as
+  // `Name: message`, a function as `[object Function]`, and objects in k6's own form
+  // (`{ a: 1, b: "x", c: [ 1, 2 ] }`, `[Circular]` for a cycle, typed arrays and buffers
+  // with their contents, a date as its ISO string in quotes).
+  const FUNCTION = '[object Function]';
+  const GO_ERROR = Symbol.for('stampede.goError');
+  const isError = (v) =>
+    v instanceof Error || Object.prototype.toString.call(v) === '[object Error]' || v[GO_ERROR] === true;
+  const primitive = (v) => (typeof v === 'symbol' ? (v.description ?? '') : String(v));
+  const binary = (v) => {
+    if (v instanceof ArrayBuffer) {
+      const hex = [...new Uint8Array(v)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+      return `ArrayBuffer { [Uint8Contents]: <${hex}>, byteLength: ${v.byteLength} }`;
     }
-    return String(v);
+    const name = v.constructor?.name ?? 'TypedArray';
+    return v.length === 0 ? `${name}(0) []` : `${name}(${v.length}) [ ${[...v].map(String).join(', ')} ]`;
+  };
+  const nested = (v, seen) => {
+    if (v === null || v === undefined) return 'null';
+    if (typeof v === 'function') return FUNCTION;
+    if (typeof v === 'string') return `"${v}"`;
+    if (typeof v !== 'object') return primitive(v);
+    if (seen.has(v)) return '[Circular]';
+    seen.add(v);
+    try {
+      if (isError(v)) return String(v);
+      if (v instanceof ArrayBuffer || (ArrayBuffer.isView(v) && !(v instanceof DataView))) return binary(v);
+      if (Array.isArray(v)) {
+        if (v.length === 0) return '[]';
+        const items = [];
+        for (let i = 0; i < v.length; i++) items.push(nested(v[i], seen));
+        return `[ ${items.join(', ')} ]`;
+      }
+      const keys = Object.keys(v);
+      if (keys.length === 0) {
+        return v instanceof Date && typeof v.toISOString === 'function' ? `"${v.toISOString()}"` : '{}';
+      }
+      return `{ ${keys.map((k) => `${k}: ${nested(v[k], seen)}`).join(', ')} }`;
+    } finally {
+      seen.delete(v);
+    }
+  };
+  const show = (v) => {
+    if (typeof v === 'function') return FUNCTION;
+    if (typeof v !== 'object' || v === null) return primitive(v);
+    if (isError(v)) return String(v);
+    try {
+      return nested(v, new Set());
+    } catch {
+      return String(v);
+    }
   };
   const logger = (level) => (...args) => log(level, args.map(show).join(' '));
   globalThis.console = {

@@ -244,6 +244,7 @@ pub fn install(ctx: &Ctx<'_>) -> Result<()> {
     )?;
     let bridge = Object::new(ctx.clone())?;
     bridge.set("env", Function::new(ctx.clone(), env)?)?;
+    bridge.set("envNames", Function::new(ctx.clone(), env_names)?)?;
     bridge.set("info", Function::new(ctx.clone(), info)?)?;
     bridge.set("log", Function::new(ctx.clone(), log)?)?;
     ctx.globals().set("__stampedeBridge", bridge)?;
@@ -563,17 +564,34 @@ thread_local! {
 }
 
 /// A variable from `-e` or the scenario's `env`: asked once per call, because a VU may run the
-/// next call in a scenario whose `env` differs.
+/// next call in a scenario whose `env` differs. The init context sees the test's variables
+/// only, as in k6 (a VU's script is not evaluated for one scenario).
 fn env(name: String) -> Option<String> {
     ENV.with(|e| {
         let mut e = e.borrow_mut();
         if let Some((_, v)) = e.iter().find(|(n, _)| *n == name) {
             return v.clone();
         }
-        let v = context::env(&name);
+        let v = if super::files::in_init() {
+            execution::env_vars(true)
+                .into_iter()
+                .find_map(|(n, v)| (n == name).then_some(v))
+        } else {
+            context::env(&name)
+        };
         e.push((name, v.clone()));
         v
     })
+}
+
+/// The names of the variables `__ENV` holds now (`Object.keys(__ENV)`).
+fn env_names() -> Vec<String> {
+    let mut names: Vec<String> = execution::env_vars(super::files::in_init())
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    names.dedup();
+    names
 }
 
 /// Think time; NaN and negative values sleep not at all.

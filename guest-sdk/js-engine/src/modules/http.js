@@ -85,7 +85,7 @@ function requestArgs(method, url, body, params) {
   const timeout = p.timeout === undefined || p.timeout === null ? undefined : durationMs(p.timeout);
   return [
     [
-      String(method).toUpperCase(), String(url), headers, body, timeout, tags, name, p.redirects, responseType === 'none',
+      String(method), String(url), headers, body, timeout, tags, name, p.redirects, responseType === 'none',
       jarOf(p.jar), p.cookies ?? undefined, p.compression ?? undefined, p.auth ?? undefined, p.httpVersion ?? undefined,
       // k6's `throw` for this request (else the test's option).
       typeof p.throw === 'boolean' ? p.throw : undefined,
@@ -179,6 +179,8 @@ function canonicalHeader(name) {
  * A response, shaped as k6's. Parts are fetched from the host when first read and kept; the
  * host's response is released when the call that made it (iteration, setup, teardown) ends.
  */
+const NOT_PARSED = Symbol('not parsed');
+
 export class Response {
   #h;
   #type;
@@ -188,6 +190,8 @@ export class Response {
   #timings;
   #cookies;
   #conn;
+  /** What `json()` parsed, kept as k6 keeps it: a change to it is seen by the next call. */
+  #json = NOT_PARSED;
 
   constructor(handle, request, responseType) {
     this.#h = handle;
@@ -218,9 +222,10 @@ export class Response {
   /** The URL that answered (after redirects). */
   get url() {
     let v = host.url(this.#h);
-    // k6 gives the URL as the script wrote it, credentials and all, where the tags mask them.
+    // k6 gives the URL as the script wrote it, credentials and all (the host does too, but
+    // as the URL parser writes it: `http://u:p@host` gains a `/`).
     const asked = this.request?.url;
-    if (typeof asked === 'string' && asked !== v && cleanURL(asked) === v) v = asked;
+    if (typeof asked === 'string' && asked !== v && cleanURL(asked) === cleanURL(v)) v = asked;
     Object.defineProperty(this, 'url', { value: v, enumerable: true });
     return v;
   }
@@ -317,6 +322,7 @@ export class Response {
    * the path leads nowhere, as in k6.
    */
   json(selector) {
+    if (selector === undefined && this.#json !== NOT_PARSED) return this.#json;
     let body = this.body;
     if (body === null) throw new Error(nullBody('JSON'));
     if (typeof body !== 'string') body = host.bodyText(this.#h);
@@ -325,7 +331,8 @@ export class Response {
     const tooDeep = host.jsonDepth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH;
     if (selector === undefined) {
       if (tooDeep) throw new SyntaxError('exceeded max depth');
-      return JSON.parse(body);
+      this.#json = JSON.parse(body);
+      return this.#json;
     }
     let doc;
     try {
@@ -394,7 +401,8 @@ function nullBody(what) {
 function requestFailure(method, url, why) {
   const op = method.charAt(0) + method.slice(1).toLowerCase();
   const message = `${op} "${url}": ${why}`;
-  return { op, url, err: why, error: () => message, toString: () => message };
+  // Marked so that `console.log` prints it as k6 prints a Go error: its message.
+  return { op, url, err: why, error: () => message, toString: () => message, [Symbol.for('stampede.goError')]: true };
 }
 
 /**

@@ -112,7 +112,7 @@ async function fetch(input, init = {}) {
     else headers[key] = value;
   });
   const redirects = init.redirect === 'manual' || init.redirect === 'error' ? 0 : undefined;
-  const h = host.request(String(init.method ?? 'GET').toUpperCase(), url, headers, init.body, undefined, tags, name, redirects, false);
+  const h = host.request(fetchMethod(init.method), url, headers, init.body, undefined, tags, name, redirects, false);
   const res = new FetchResponse(h);
   const error = host.error(h);
   if (res.status === 0) throw new TypeError(`fetch failed: ${error}`);
@@ -121,3 +121,11 @@ async function fetch(input, init = {}) {
 
 globalThis.fetch = fetch;
 globalThis.Headers = Headers;
+
+/** A fetch's method as the Fetch standard normalizes it: the six standard ones in capitals
+ * whatever their case, any other as given (`patch` stays `patch`). */
+function fetchMethod(method) {
+  const m = String(method ?? 'GET');
+  const upper = m.toUpperCase();
+  return ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT'].includes(upper) ? upper : m;
+}

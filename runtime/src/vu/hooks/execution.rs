@@ -78,4 +78,12 @@ impl ExecutionHooks for Hooks {
         self.script_tags.retain(|(k, _)| k != name);
         self.apply_tags();
     }
+
+    fn env_vars(&self, test_only: bool) -> Vec<(String, String)> {
+        let mut vars = self.ctx.env.clone();
+        if !test_only {
+            vars.extend(self.scenario_env.iter().cloned());
+        }
+        vars.into_iter().collect()
+    }
 }
