@@ -4,6 +4,16 @@
 //! A [`Selection`] is a document and an ordered list of its nodes, as k6's (jQuery's); an
 //! [`Element`] is one node with the DOM's methods, as k6 passes to `each`. Both hold the parsed
 //! document by reference count: it lives as long as something found in it.
+//!
+//! The tree is Go's (k6's) shape where html5ever's differs: a `<template>`'s content is its
+//! children (html5ever keeps it in a fragment apart). Selectors take k6's pseudo-classes
+//! (`css.rs`), and nodes are written back as k6 writes them (`render.rs`).
+
+mod css;
+mod depth;
+mod render;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashSet;
 use std::rc::Rc;
@@ -18,6 +28,7 @@ use rquickjs::{
 use scraper::{ElementRef, Html, Node, Selector};
 
 use super::bytes::{self, OptText};
+use depth::{nesting_depth, MAX_DEPTH};
 
 /// Elements at most in one selection: a selector over a huge page cannot make a VU allocate
 /// without bound.
@@ -26,8 +37,9 @@ const MAX_NODES: usize = 1 << 20;
 /// A parsed document, shared by what was found in it.
 type Doc = Rc<Html>;
 
+/// `text` as a selector, with k6's pseudo-classes; a `SyntaxError` when it is not one.
 fn selector(ctx: &Ctx<'_>, text: &str) -> Result<Selector> {
-    Selector::parse(text).map_err(|e| {
+    Selector::parse(&css::translate(text)).map_err(|e| {
         let why = match &e {
             // scraper's own words for these ask the user to report them.
             scraper::error::SelectorErrorKind::UnexpectedSelectorParseError(kind) => format!(
@@ -209,6 +221,20 @@ impl Selection {
         Ok(self.with(out))
     }
 
+    /// The position of the first node among the document's elements that match `sel`, or -1.
+    fn rank_in_document(&self, sel: &Selector) -> i64 {
+        let Some(first) = self.nodes.first() else {
+            return -1;
+        };
+        let root = self.doc.tree.root();
+        let mut matching = root
+            .descendants()
+            .filter(|d| ElementRef::wrap(*d).is_some_and(|e| sel.matches(&e)));
+        matching
+            .position(|d| d.id() == *first)
+            .map_or(-1, |i| i as i64)
+    }
+
     fn element_at(&self, id: NodeId) -> Element {
         Element {
             doc: self.doc.clone(),
@@ -258,13 +284,10 @@ impl Selection {
         }
     }
 
-    /// The inner HTML of the first element, or undefined.
+    /// The inner HTML of the first node (its children as k6 writes them), or undefined.
     pub fn html<'js>(&self, ctx: Ctx<'js>) -> Result<Value<'js>> {
         match self.nodes.first() {
-            Some(id) => match element(&self.doc, *id) {
-                Some(e) => e.inner_html().into_js(&ctx),
-                None => self.doc.html().into_js(&ctx),
-            },
+            Some(id) => render::inner(node(&self.doc, *id)).into_js(&ctx),
             None => Ok(Value::new_undefined(ctx)),
         }
     }
@@ -274,10 +297,11 @@ impl Selection {
         let Some(e) = self.first_element() else {
             return Ok(Value::new_undefined(ctx));
         };
+        // As k6: an option without a value gives its inner HTML.
         let option_value = |o: ElementRef<'_>| {
             o.attr("value")
                 .map(str::to_string)
-                .unwrap_or_else(|| o.text().collect())
+                .unwrap_or_else(|| render::inner(*o))
         };
         match e.value().name() {
             "input" => match e.attr("value") {
@@ -286,7 +310,7 @@ impl Selection {
                 None => "".into_js(&ctx),
             },
             "button" => e.attr("value").unwrap_or("").into_js(&ctx),
-            "textarea" => e.inner_html().into_js(&ctx),
+            "textarea" => render::inner(*e).into_js(&ctx),
             "option" => option_value(e).into_js(&ctx),
             "select" => {
                 let sel = selector(&ctx, "option[selected]")?;
@@ -450,15 +474,32 @@ impl Selection {
         self.walk_until(&ctx, until, filter, |n| n.ancestors())
     }
 
-    /// The position of the first node among its element siblings, or -1 when empty.
-    pub fn index(&self) -> i64 {
-        let Some(first) = self.nodes.first() else {
-            return -1;
+    /// As k6 (goquery): without an argument, the position of the first node among its
+    /// element siblings; with a selector, the first node's position among the document's
+    /// elements that match it; with a selection, the position of its first node in this one;
+    /// with an element, its position in this selection. -1 when not there (and for anything
+    /// else).
+    pub fn index<'js>(&self, ctx: Ctx<'js>, of: Opt<Value<'js>>) -> Result<i64> {
+        let Some(of) = of.0 else {
+            let Some(first) = self.nodes.first() else {
+                return Ok(-1);
+            };
+            let before = node(&self.doc, *first).prev_siblings();
+            return Ok(before.filter(|s| s.value().is_element()).count() as i64);
         };
-        node(&self.doc, *first)
-            .prev_siblings()
-            .filter(|s| s.value().is_element())
-            .count() as i64
+        let wanted = if let Some(text) = of.as_string() {
+            let sel = selector(&ctx, &text.to_string()?)?;
+            return Ok(self.rank_in_document(&sel));
+        } else if let Ok(sel) = Class::<Selection>::from_value(&of) {
+            sel.borrow().nodes.first().copied()
+        } else if let Ok(el) = Class::<Element>::from_value(&of) {
+            Some(el.borrow().node)
+        } else {
+            None
+        };
+        Ok(wanted
+            .and_then(|w| self.nodes.iter().position(|n| *n == w))
+            .map_or(-1, |i| i as i64))
     }
 
     /// The closest ancestor-or-self of each node that matches `selector`.
@@ -582,9 +623,7 @@ impl Element {
 
     #[qjs(rename = "innerHTML")]
     pub fn inner_html(&self) -> String {
-        element(&self.doc, self.node)
-            .map(|e| e.inner_html())
-            .unwrap_or_default()
+        render::inner(node(&self.doc, self.node))
     }
 
     pub fn id(&self) -> String {
@@ -633,95 +672,28 @@ impl Element {
     }
 }
 
-/// The deepest nesting of elements a document may have, as k6 (Go's parser) allows: past it,
-/// HTML5's tree building costs time in the square of the depth (20,000 nested `div`s take
-/// seconds), which a hostile page must not make a VU spend.
-const MAX_DEPTH: usize = 512;
-
-/// Elements that never contain others, or that close by themselves at their next sibling:
-/// not counted as nesting.
-const NOT_NESTING: &[&str] = &[
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
-    "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup",
-];
-
-/// Elements whose content is text, skipped to their end tag.
-const RAW_TEXT: &[&str] = &["script", "style", "textarea", "title", "xmp", "noscript"];
-
-/// How deep `html` nests its elements, from its tags alone (linear time): start tags of
-/// elements that nest, less end tags. Comments and raw text are skipped; auto-closing elements
-/// are not counted, so the figure is never above the tree's depth by much.
-fn nesting_depth(html: &str) -> usize {
-    let b = html.as_bytes();
-    let (mut i, mut depth, mut deepest) = (0, 0usize, 0usize);
-    while let Some(at) = memchr(b'<', &b[i..]) {
-        i += at + 1;
-        if b[i..].starts_with(b"!--") {
-            i = find(b, i, b"-->").map_or(b.len(), |e| e + 3);
+/// Moves each `<template>`'s content out of the fragment html5ever keeps it in, to be the
+/// template's children as in Go's tree: k6 finds `template p`, and `children()` and
+/// `contents()` of a template list its content.
+fn templates_as_children(doc: &mut Html) {
+    let fragments: Vec<NodeId> = doc
+        .tree
+        .root()
+        .descendants()
+        .filter(|n| n.value().is_fragment())
+        .map(|n| n.id())
+        .collect();
+    for id in fragments {
+        let Some(template) = doc.tree.get(id).and_then(|f| f.parent()).map(|t| t.id()) else {
             continue;
+        };
+        if let Some(mut template) = doc.tree.get_mut(template) {
+            template.reparent_from_id_append(id);
         }
-        let closing = b.get(i) == Some(&b'/');
-        let start = i + usize::from(closing);
-        let end = start
-            + b[start..]
-                .iter()
-                .take_while(|c| c.is_ascii_alphanumeric())
-                .count();
-        if end == start {
-            continue;
-        }
-        let name = html[start..end].to_ascii_lowercase();
-        // The tag's end: past quoted attribute values, which may hold `>`.
-        let mut j = end;
-        let mut quote = None;
-        while let Some(&c) = b.get(j) {
-            match quote {
-                Some(q) if c == q => quote = None,
-                Some(_) => {}
-                None if c == b'"' || c == b'\'' => quote = Some(c),
-                None if c == b'>' => break,
-                None => {}
-            }
-            j += 1;
-        }
-        let self_closing = j > 0 && b.get(j - 1) == Some(&b'/');
-        i = j.min(b.len());
-        if closing {
-            if !NOT_NESTING.contains(&name.as_str()) && !RAW_TEXT.contains(&name.as_str()) {
-                depth = depth.saturating_sub(1);
-            }
-        } else if RAW_TEXT.contains(&name.as_str()) {
-            i = find_end_tag(b, i, name.as_bytes()).unwrap_or(b.len());
-        } else if !self_closing && !NOT_NESTING.contains(&name.as_str()) {
-            depth += 1;
-            deepest = deepest.max(depth);
+        if let Some(mut fragment) = doc.tree.get_mut(id) {
+            fragment.detach();
         }
     }
-    deepest
-}
-
-/// Where `</name` (in any case) starts at or after `from`.
-fn find_end_tag(b: &[u8], from: usize, name: &[u8]) -> Option<usize> {
-    let mut i = from;
-    while let Some(at) = find(b, i, b"</") {
-        let tag = b.get(at + 2..at + 2 + name.len())?;
-        if tag.eq_ignore_ascii_case(name) {
-            return Some(at);
-        }
-        i = at + 2;
-    }
-    None
-}
-
-fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|c| *c == needle)
-}
-
-fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    hay.get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| from + p)
 }
 
 /// `parseHTML(source)`: the document as a selection of its root.
@@ -733,7 +705,9 @@ fn parse_html(ctx: Ctx<'_>, source: String) -> Result<Selection> {
             &format!("parseHTML: the document nests elements {depth} deep, more than the {MAX_DEPTH} allowed"),
         ));
     }
-    let doc = Rc::new(Html::parse_document(&source));
+    let mut doc = Html::parse_document(&source);
+    templates_as_children(&mut doc);
+    let doc = Rc::new(doc);
     let root = doc.tree.root().id();
     Ok(Selection {
         doc,
@@ -761,38 +735,4 @@ impl ModuleDef for HtmlModule {
 /// Declares `stampede:html` under `name`.
 pub fn declare<'js>(ctx: &Ctx<'js>, name: &str) -> Result<Module<'js>> {
     Module::declare_def::<HtmlModule, _>(ctx.clone(), name)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::nesting_depth;
-
-    #[test]
-    fn nesting_is_counted_from_the_tags() {
-        assert_eq!(
-            nesting_depth("<html><body><div><p>a<p>b</div></body></html>"),
-            3
-        );
-        assert_eq!(nesting_depth(&"<div>".repeat(600)), 600);
-        assert_eq!(nesting_depth(&"<div></div>".repeat(600)), 1);
-        // Lists, rows, void elements and self-closing tags do not nest.
-        assert_eq!(
-            nesting_depth(&"<li>x<br><img src=a><td>y<span/>".repeat(600)),
-            0
-        );
-        // Comments, scripts and quoted attributes may hold anything.
-        let s = format!(
-            "<div title='a>b<c'><!-- <div><div> --><script>{}</script></div>",
-            "if (a<b) x = y<z;".repeat(600)
-        );
-        assert_eq!(nesting_depth(&s), 1);
-        let s = format!("{}<div><div>", "<script>x</SCRIPT>".repeat(600));
-        assert_eq!(
-            nesting_depth(&s),
-            2,
-            "a raw text element neither opens nor closes"
-        );
-        assert_eq!(nesting_depth("<DIV><Div></div>"), 2);
-        assert_eq!(nesting_depth("a < b <"), 0);
-    }
 }
