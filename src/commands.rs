@@ -179,6 +179,9 @@ pub(crate) fn prepare(args: &RunArgs, log: Logger) -> Result<TestSpec, String> {
     for n in args.global.notices().into_iter().chain(args.k6.notices()?) {
         log.log(Level::Warn, &n, &[]);
     }
+    if args.global.no_color {
+        stampede_runtime::output::summary_data::set_no_color();
+    }
     let mut cli_options = args.options()?;
     let extra_thresholds = args.thresholds()?;
     if !extra_thresholds.is_empty() {

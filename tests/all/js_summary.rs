@@ -145,7 +145,10 @@ fn handle_summary_gets_k6s_data_and_writes_what_it_returns() {
     let server = target(&rt);
     let dir = TempDir::new("js-handle-summary");
     write_files(&dir, &[("script.js", HANDLE_SUMMARY)]);
-    let r = run_in(&dir, &["-e", &format!("BASE_URL={}", server.url())]);
+    let r = run_in(
+        &dir,
+        &["-e", &format!("BASE_URL={}", server.url()), "--no-color"],
+    );
     assert_eq!(r.code, 0, "{}", r.output());
     assert_eq!(r.stdout, "MY SUMMARY: 3 requests\n", "{}", r.output());
     assert!(!r.stdout.contains("TOTAL RESULTS"), "no normal summary");
@@ -178,6 +181,7 @@ fn handle_summary_gets_k6s_data_and_writes_what_it_returns() {
     assert_eq!(page["checks"][0]["passes"], 3);
     assert_eq!(d["root_group"]["id"], "d41d8cd98f00b204e9800998ecf8427e");
     assert_eq!(d["options"]["summaryTrendStats"][5], "p(95)");
+    assert_eq!(d["options"]["noColor"], true, "--no-color, as k6 shows it");
     assert_eq!(d["state"]["isStdOutTTY"], false);
     assert!(d["state"]["testRunDurationMs"].as_f64().unwrap() > 0.0);
     assert_eq!(d["setup_data"]["who"], "setup");

@@ -132,7 +132,7 @@ fn cli_shortcuts_override_a_scripts_scenarios_as_in_k6() {
     );
     assert_eq!(n, 4.0);
     assert!(
-        stderr.contains("command-line flags replaced the `scenarios` configuration entirely"),
+        stderr.contains(r#"\"cli\" level configuration overrode scenarios configuration entirely"#),
         "{stderr}"
     );
     // -u alone: that many iterations shared by that many VUs, over the scenarios (k6 v2).

@@ -125,6 +125,16 @@ fn marking_the_test_failed_exits_110_and_lets_it_finish() {
         "{}",
         r.output()
     );
+    // A threshold that fails at the end does not change it (k6 keeps the first exit code).
+    let (r, _) = probe(&[
+        "-i",
+        "2",
+        "-e",
+        "MODE=fail",
+        "--threshold",
+        "iterations: count>100",
+    ]);
+    assert_eq!(r.code, 110, "{}", r.output());
 }
 
 #[test]
@@ -152,7 +162,7 @@ fn groups_nest_and_are_reported() {
     assert_eq!(r.metric("group_duration", "count"), 8.0);
     assert_eq!(r.metric("http_reqs{group:::outer::inner}", "count"), 4.0);
     assert!(
-        r.stdout.contains("█ GROUP: outer › inner"),
+        r.stdout.contains("█ GROUP: outer \n") && r.stdout.contains("↳ GROUP: inner \n"),
         "{}",
         r.output()
     );

@@ -147,8 +147,19 @@ const K6_ONLY_SUITES: [&str; 15] = [
     "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
 ];
 
+/// rustls's suites, with TLS 1.3's AES-128-GCM first, as Go (k6) offers them: a server that
+/// follows the client's order then picks what it picks for k6.
 fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    let mut p = rustls::crypto::ring::default_provider();
+    let first = p
+        .cipher_suites
+        .iter()
+        .position(|s| s.suite() == rustls::CipherSuite::TLS13_AES_128_GCM_SHA256);
+    if let Some(i) = first {
+        let suite = p.cipher_suites.remove(i);
+        p.cipher_suites.insert(0, suite);
+    }
+    Arc::new(p)
 }
 
 impl TlsSettings {

@@ -64,9 +64,9 @@ pub enum ThresholdSpec {
     Long(LongThreshold),
 }
 
-/// The long form of a threshold.
+/// The long form of a threshold. Other keys are ignored, as k6 (Go's JSON) ignores them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct LongThreshold {
     /// The expression, e.g. `p(95)<250`.
     pub threshold: String,
@@ -88,27 +88,38 @@ impl ThresholdSpec {
     }
 }
 
+/// `thresholds`: each metric's list of thresholds (one alone is taken as a list of one), each
+/// a string or the long form; an error names the metric and what is wrong with its entry.
 fn one_or_many<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<BTreeMap<String, Vec<ThresholdSpec>>>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(ThresholdSpec),
-        Many(Vec<ThresholdSpec>),
+    use serde::de::Error as _;
+    let map: Option<BTreeMap<String, serde_json::Value>> = Option::deserialize(d)?;
+    let Some(map) = map else { return Ok(None) };
+    let spec = |metric: &str, v: serde_json::Value| -> Result<ThresholdSpec, D::Error> {
+        match v {
+            serde_json::Value::String(s) => Ok(ThresholdSpec::Short(s)),
+            v @ serde_json::Value::Object(_) => serde_json::from_value(v)
+                .map(ThresholdSpec::Long)
+                .map_err(|e| D::Error::custom(format!("`{metric}`: {e}"))),
+            other => Err(D::Error::custom(format!(
+                "`{metric}`: a threshold is a string such as \"p(95)<500\" or an object \
+                 {{\"threshold\": \"…\", \"abortOnFail\": true}}, not {other}"
+            ))),
+        }
+    };
+    let mut out = BTreeMap::new();
+    for (metric, v) in map {
+        let list = match v {
+            serde_json::Value::Array(items) => items
+                .into_iter()
+                .map(|v| spec(&metric, v))
+                .collect::<Result<Vec<_>, _>>()?,
+            v => vec![spec(&metric, v)?],
+        };
+        out.insert(metric, list);
     }
-    let map: Option<BTreeMap<String, OneOrMany>> = Option::deserialize(d)?;
-    Ok(map.map(|m| {
-        m.into_iter()
-            .map(|(k, v)| {
-                let list = match v {
-                    OneOrMany::One(t) => vec![t],
-                    OneOrMany::Many(l) => l,
-                };
-                (k, list)
-            })
-            .collect()
-    }))
+    Ok(Some(out))
 }
 
 macro_rules! options {
@@ -351,8 +362,14 @@ impl Options {
                 || layer.scenarios.is_some();
             if execution {
                 if merged.scenarios.is_some() && !matches!(source, Source::ConfigFile(_)) {
+                    // k6's words, with its name for the layer.
+                    let level = match source {
+                        Source::Script => "script",
+                        Source::Env => "env",
+                        Source::Cli | Source::ConfigFile(_) => "cli",
+                    };
                     notices.push(format!(
-                        "{source} replaced the `scenarios` configuration entirely"
+                        "\"{level}\" level configuration overrode scenarios configuration entirely"
                     ));
                 }
                 merged.duration = None;

@@ -7,13 +7,23 @@ use serde_json::{json, Map, Value};
 use super::summary_json::{id, num};
 use super::{Report, Values};
 
-/// Facts about the terminal the summary goes to (k6's `state`).
+/// `--no-color` was given.
+static NO_COLOR_FLAG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Records k6's `--no-color` flag for the summary's `options.noColor`.
+pub fn set_no_color() {
+    NO_COLOR_FLAG.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Facts about the terminal the summary goes to (k6's `state`, and `options.noColor`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Terminal {
     /// Whether stdout is a terminal.
     pub stdout_tty: bool,
     /// Whether stderr is a terminal.
     pub stderr_tty: bool,
+    /// `--no-color`, or a `NO_COLOR` variable that is set and not empty (as k6 reads it).
+    pub no_color: bool,
 }
 
 impl Terminal {
@@ -23,6 +33,8 @@ impl Terminal {
         Terminal {
             stdout_tty: std::io::stdout().is_terminal(),
             stderr_tty: std::io::stderr().is_terminal(),
+            no_color: NO_COLOR_FLAG.load(std::sync::atomic::Ordering::Relaxed)
+                || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
         }
     }
 }
@@ -43,7 +55,7 @@ pub fn render(report: &Report, terminal: Terminal) -> Value {
         "options": {
             "summaryTrendStats": trend_stats,
             "summaryTimeUnit": time_unit,
-            "noColor": false,
+            "noColor": terminal.no_color,
         },
         "state": {
             "isStdOutTTY": terminal.stdout_tty,

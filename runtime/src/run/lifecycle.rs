@@ -65,10 +65,14 @@ pub async fn inspect(
     } else {
         "the script's options() failed"
     };
-    let json = vu
-        .options()
-        .await
-        .map_err(|e| Failure::script(format!("{what}: {e}")))?;
+    let json = vu.options().await.map_err(|e| match e {
+        // `exec.test.abort()` in the init context: k6's exit code for an abort, 108.
+        CallError::Aborted(reason) => Failure {
+            message: format!("the script aborted the test in its init context: {reason}"),
+            exit_code: exit::SCRIPT_ABORTED,
+        },
+        e => Failure::script(format!("{what}: {e}")),
+    })?;
     let (options, notices) =
         Options::parse_layer(&json, &Source::Script).map_err(Failure::config)?;
     for n in notices {
@@ -408,6 +412,7 @@ impl Lifecycle {
             });
             tasks.spawn(executor::run_scenario(run.clone(), s.clone(), shared));
         }
+        let shares: Vec<Arc<ScenarioShared>> = watched.iter().map(|w| w.shared.clone()).collect();
         let progress = self
             .config
             .progress
@@ -438,7 +443,28 @@ impl Lifecycle {
         if let Some(w) = metrics.take_series_warning() {
             self.ctx.log.log(Level::Warn, &w, &[]);
         }
+        self.warn_if_none_finished(&shares);
         Ok((measured, thresholds))
+    }
+
+    /// k6's warning, in its words, for a test too short for any iteration to end (and not
+    /// stopped early: that says why on its own).
+    fn warn_if_none_finished(&self, scenarios: &[Arc<ScenarioShared>]) {
+        let completed: u64 = scenarios
+            .iter()
+            .map(|s| {
+                s.progress
+                    .completed
+                    .load(std::sync::atomic::Ordering::Relaxed)
+            })
+            .sum();
+        if completed == 0 && !scenarios.is_empty() && self.control().stopped().is_none() {
+            self.ctx.log.log(
+                Level::Warn,
+                "No script iterations fully finished, consider making the test duration longer",
+                &[],
+            );
+        }
     }
 
     /// Runs `teardown()` (unless `noTeardown`, or setup failed), within `teardownTimeout`;
@@ -575,10 +601,11 @@ impl Watcher {
                 if let Some(w) = metrics.take_series_warning() {
                     log.log(Level::Warn, &w, &[]);
                 }
-                if n.is_multiple_of(2) && !thresholds.is_empty() {
+                // Every 2 s of the test, as k6 judges them (ticks 3, 5, … are 2.05 s, 4.05 s…).
+                if n > 1 && n % 2 == 1 && !thresholds.is_empty() {
                     let mut store = metrics.store();
                     store.close_windows_before(metrics.now());
-                    let eval = thresholds.evaluate(&mut store, started.elapsed());
+                    let eval = thresholds.evaluate_live(&mut store, started.elapsed());
                     drop(store);
                     if let (true, Some(why)) = (live, eval.abort) {
                         log.log(

@@ -24,17 +24,17 @@ pub struct Ending {
 }
 
 /// k6's exit code for how a test ended. A signal or the script's abort wins over everything;
-/// then setup's and teardown's own codes; then failed thresholds (at the end, or live with
-/// `abortOnFail`); then the script's `fail_test`.
+/// then setup's and teardown's own codes; then a live threshold abort (`abortOnFail`); then
+/// the script's `fail_test`; then thresholds failed at the end (k6 judges them last, and
+/// keeps an exit code already set: a test marked failed exits 110 whatever its thresholds).
 pub fn exit_code(e: &Ending) -> i32 {
     match (&e.stopped, e.lifecycle_code) {
         (Some(Stop::Signal(_)), _) => exit::EXTERNAL_ABORT,
         (Some(Stop::Script(_)), _) => exit::SCRIPT_ABORTED,
         (_, Some(code)) => code,
-        _ if e.thresholds_failed || matches!(e.stopped, Some(Stop::Threshold(_))) => {
-            exit::THRESHOLDS_FAILED
-        }
+        (Some(Stop::Threshold(_)), _) => exit::THRESHOLDS_FAILED,
         _ if e.marked_failed => exit::MARKED_FAILED,
+        _ if e.thresholds_failed => exit::THRESHOLDS_FAILED,
         _ => exit::OK,
     }
 }
@@ -109,6 +109,14 @@ mod tests {
         assert_eq!(
             code(Ending {
                 thresholds_failed: true,
+                marked_failed: true,
+                ..Ending::default()
+            }),
+            exit::MARKED_FAILED
+        );
+        assert_eq!(
+            code(Ending {
+                stopped: Some(Stop::Threshold("x".into())),
                 marked_failed: true,
                 ..Ending::default()
             }),

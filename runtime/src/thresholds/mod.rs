@@ -222,6 +222,16 @@ impl Thresholds {
     /// (for counter rates and abort delays). Windowed thresholds judge the windows that
     /// closed since the last evaluation.
     pub fn evaluate(&mut self, store: &mut Store, elapsed: Duration) -> Evaluation {
+        self.evaluate_at(store, elapsed, false)
+    }
+
+    /// [`evaluate`](Self::evaluate) during the run: as in k6, a metric or sub-metric with no
+    /// samples yet is not judged (it keeps its last verdict), so `abortOnFail` waits for data.
+    pub fn evaluate_live(&mut self, store: &mut Store, elapsed: Duration) -> Evaluation {
+        self.evaluate_at(store, elapsed, true)
+    }
+
+    fn evaluate_at(&mut self, store: &mut Store, elapsed: Duration, live: bool) -> Evaluation {
         let mut eval = Evaluation::default();
         let mut closed: Vec<(WindowId, Vec<crate::metrics::ClosedWindow>)> = Vec::new();
         for t in &self.list {
@@ -254,10 +264,16 @@ impl Thresholds {
                         Target::Submetric(id) => Some(&store.submetric(id).sink),
                         Target::Window(_) => None,
                     };
+                    if live && sink.is_none_or(Sink::is_empty) {
+                        continue;
+                    }
                     t.observed = sink
                         .map(|s| aggregate(s, t.expression.aggregation, elapsed))
                         .unwrap_or(0.0);
-                    !t.expression.op.holds(t.observed, t.expression.value)
+                    // As in k6, a rate of no samples is not judged: it passes (`checks:
+                    // ['rate>0.9']` in a test that made no check).
+                    let unjudged = t.kind == MetricType::Rate && sink.is_none_or(Sink::is_empty);
+                    !unjudged && !t.expression.op.holds(t.observed, t.expression.value)
                 }
             };
             t.failed = failed_now;
@@ -327,6 +343,22 @@ mod tests {
         let err = Thresholds::build(&specs(&[("checks", "avg<1")]), &metrics).unwrap_err();
         assert!(err.contains("rate metric"), "{err}");
         assert!(Thresholds::build(&specs(&[("vus", "value<=10")]), &metrics).is_ok());
+    }
+
+    #[test]
+    fn a_rate_of_no_samples_passes_as_in_k6() {
+        let metrics = Metrics::new();
+        let list = specs(&[
+            ("checks", "rate>0.9"),
+            ("http_req_failed{status:500}", "rate>0"),
+        ]);
+        let mut th = Thresholds::build(&list, &metrics).unwrap();
+        let eval = th.evaluate(&mut metrics.store(), Duration::from_secs(1));
+        assert!(!eval.failed && eval.abort.is_none());
+        // With samples, it is judged.
+        metrics.record_untagged(&[(builtin::CHECKS, 0.0)]);
+        let eval = th.evaluate(&mut metrics.store(), Duration::from_secs(1));
+        assert!(eval.failed);
     }
 
     #[test]

@@ -264,7 +264,8 @@ impl VuHooks for Hooks {
             WitMetricType::Rate => MetricType::Rate,
             WitMetricType::Trend => MetricType::Trend,
         };
-        let contains = if is_time && kind == MetricType::Trend {
+        // As in k6, a counter, gauge or trend of times shows its values as durations.
+        let contains = if is_time && kind != MetricType::Rate {
             ValueType::Time
         } else {
             ValueType::Default
@@ -419,7 +420,7 @@ impl VuHooks for Hooks {
     fn fail_test(&mut self, reason: &str) {
         self.ctx.log.limited(
             "fail-test",
-            Level::Warn,
+            Level::Error,
             &format!("the script marked the test as failed: {reason}"),
             &[("vu", &self.vu_id_text)],
         );
