@@ -139,6 +139,9 @@ async fn execute(spec: TestSpec, log: &Logger, summary: bool) -> i32 {
 fn banner(b: &Banner<'_>) {
     eprintln!("\n     execution: local");
     eprintln!("        script: {}", b.script);
+    if b.outputs.is_empty() {
+        eprintln!("        output: -");
+    }
     for o in &b.outputs {
         eprintln!("        output: {o}");
     }
@@ -149,7 +152,7 @@ fn banner(b: &Banner<'_>) {
             t.segment().length().as_f64() * 100.0,
             t.segment()
         ),
-        _ => String::new(),
+        _ => "(100.00%) ".to_owned(),
     };
     eprintln!(
         "\n     scenarios: {share}{} scenario{}, {} max VUs, {} max duration (incl. graceful stop):",
@@ -158,7 +161,10 @@ fn banner(b: &Banner<'_>) {
         b.max_vus,
         format_duration(b.max_duration)
     );
-    for s in b.scenarios {
+    // In k6's order: by start time, then by name.
+    let mut scenarios: Vec<_> = b.scenarios.iter().collect();
+    scenarios.sort_by(|a, b| (a.start_time, &a.name).cmp(&(b.start_time, &b.name)));
+    for s in scenarios {
         eprintln!("              * {}", s.describe());
     }
     eprintln!();

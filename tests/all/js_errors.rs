@@ -10,7 +10,8 @@ use crate::support::{runtime, target, TempDir};
 /// Exit code for an exception in the init context, setup or teardown (k6's).
 const SCRIPT_EXCEPTION: i32 = 107;
 
-fn script(dir: &TempDir, text: &str) -> std::path::PathBuf {
+/// Writes `text` as the folder's `script.js` and returns its path.
+pub fn script(dir: &TempDir, text: &str) -> std::path::PathBuf {
     write_files(dir, &[("script.js", text)]);
     dir.path("script.js")
 }

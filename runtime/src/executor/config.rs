@@ -192,79 +192,108 @@ impl ScenarioConfig {
         }
     }
 
-    /// One line describing this instance's share of it, as k6's start-up banner does.
+    /// One line describing this instance's share of it, in the words of k6's start-up banner
+    /// (`2 looping VUs for 30s (gracefulStop: 30s)`, `10.00 iterations/s for 1m0s (maxVUs:
+    /// 5-20, gracefulStop: 30s)`).
     pub fn describe(&self) -> String {
         let d = crate::options::format_duration;
         let t = &self.tuple;
-        // A rate split between instances is a fraction of the configured one.
-        let rate = |r: u64| {
-            if t.is_full() {
-                r.to_string()
-            } else {
-                format!("{:.2}", r as f64 * t.segment().length().as_f64())
-            }
+        let vus_range = || match (self.initial_vus(), self.max_vus()) {
+            (pre, max) if max > pre => format!("maxVUs: {pre}-{max}"),
+            (pre, _) => format!("maxVUs: {pre}"),
         };
-        let body = match &self.executor {
+        // Iterations a second, of this instance's share.
+        let per_sec = |rate: u64, unit: &Duration| {
+            rate as f64 / unit.as_secs_f64().max(1e-9) * t.segment().length().as_f64()
+        };
+        let (body, first_fact) = match &self.executor {
             ExecutorKind::SharedIterations {
                 vus, max_duration, ..
-            } => format!(
-                "{} iterations shared among {} VUs (maxDuration: {})",
-                self.shared_iterations(),
-                t.scale(*vus),
-                d(*max_duration)
+            } => (
+                format!(
+                    "{} iterations shared among {} VUs",
+                    self.shared_iterations(),
+                    t.scale(*vus)
+                ),
+                Some(format!("maxDuration: {}", d(*max_duration))),
             ),
             ExecutorKind::PerVuIterations {
                 vus,
                 iterations,
                 max_duration,
-            } => format!(
-                "{iterations} iterations for each of {} VUs (maxDuration: {})",
-                t.scale(*vus),
-                d(*max_duration)
+            } => (
+                format!("{iterations} iterations for each of {} VUs", t.scale(*vus)),
+                Some(format!("maxDuration: {}", d(*max_duration))),
             ),
-            ExecutorKind::ConstantVus { vus, duration } => {
-                format!("{} looping VUs for {}", t.scale(*vus), d(*duration))
-            }
-            ExecutorKind::RampingVus { stages, .. } => format!(
-                "Up to {} looping VUs for {} over {} stages",
-                self.max_vus(),
-                d(self.max_run_time()),
-                stages.len()
+            ExecutorKind::ConstantVus { vus, duration } => (
+                format!("{} looping VUs for {}", t.scale(*vus), d(*duration)),
+                None,
+            ),
+            ExecutorKind::RampingVus {
+                stages,
+                graceful_ramp_down,
+                ..
+            } => (
+                format!(
+                    "Up to {} looping VUs for {} over {} stages",
+                    self.max_vus(),
+                    d(self.max_run_time()),
+                    stages.len()
+                ),
+                Some(format!("gracefulRampDown: {}", d(*graceful_ramp_down))),
             ),
             ExecutorKind::ConstantArrivalRate {
-                rate: r,
+                rate,
                 time_unit,
                 duration,
                 ..
-            } => format!(
-                "{} iterations/{} for {} (maxVUs: {}-{})",
-                rate(*r),
-                d(*time_unit),
-                d(*duration),
-                self.initial_vus(),
-                self.max_vus()
+            } => (
+                format!(
+                    "{:.2} iterations/s for {}",
+                    per_sec(*rate, time_unit),
+                    d(*duration)
+                ),
+                Some(vus_range()),
             ),
             ExecutorKind::RampingArrivalRate {
                 start_rate,
                 time_unit,
                 stages,
                 ..
-            } => format!(
-                "Up to {} iterations/{} over {} stages (maxVUs: {}-{})",
-                rate(stages.iter().map(|s| s.target).fold(*start_rate, u64::max)),
-                d(*time_unit),
-                stages.len(),
-                self.initial_vus(),
-                self.max_vus()
+            } => (
+                format!(
+                    "Up to {:.2} iterations/s for {} over {} stages",
+                    per_sec(
+                        stages.iter().map(|s| s.target).fold(*start_rate, u64::max),
+                        time_unit
+                    ),
+                    d(stages.iter().map(|s| s.duration.0).sum()),
+                    stages.len()
+                ),
+                Some(vus_range()),
             ),
         };
-        let mut extra = format!("gracefulStop: {}", d(self.graceful_stop));
+        format!("{}: {body}{}", self.name, self.facts(first_fact))
+    }
+
+    /// The banner's facts after an executor's own: `exec`, `startTime`, `gracefulStop` (when
+    /// not 0), in parentheses, or nothing.
+    fn facts(&self, first: Option<String>) -> String {
+        let d = crate::options::format_duration;
+        let mut facts: Vec<String> = first.into_iter().collect();
         if self.exec != "default" {
-            extra.push_str(&format!(", exec: {}", self.exec));
+            facts.push(format!("exec: {}", self.exec));
         }
         if !self.start_time.is_zero() {
-            extra.push_str(&format!(", startTime: {}", d(self.start_time)));
+            facts.push(format!("startTime: {}", d(self.start_time)));
         }
-        format!("{}: {body} ({extra})", self.name)
+        if !self.graceful_stop.is_zero() {
+            facts.push(format!("gracefulStop: {}", d(self.graceful_stop)));
+        }
+        if facts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", facts.join(", "))
+        }
     }
 }

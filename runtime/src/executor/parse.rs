@@ -509,4 +509,38 @@ mod tests {
         .unwrap_err();
         assert!(err.contains("invalid duration"), "{err}");
     }
+
+    #[test]
+    fn scenarios_are_described_in_k6s_words() {
+        // The lines k6 v2.2's banner printed for the same scenarios.
+        let o = opts(
+            r#"{"scenarios": {
+              "si": {"executor": "shared-iterations", "vus": 2, "iterations": 6, "maxDuration": "5s"},
+              "cv": {"executor": "constant-vus", "vus": 2, "duration": "1s", "gracefulStop": "0s", "exec": "slow"},
+              "rv": {"executor": "ramping-vus", "stages": [{"duration": "1s", "target": 2}, {"duration": "1s", "target": 0}],
+                     "gracefulRampDown": "0s", "exec": "slow"},
+              "car": {"executor": "constant-arrival-rate", "rate": 10, "duration": "2s", "preAllocatedVUs": 2,
+                      "maxVUs": 3, "exec": "slow"},
+              "rar": {"executor": "ramping-arrival-rate", "startRate": 5, "timeUnit": "500ms", "preAllocatedVUs": 2,
+                      "stages": [{"duration": "1s", "target": 10}, {"duration": "1s", "target": 0}], "exec": "slow"},
+              "pvi": {"executor": "per-vu-iterations", "vus": 2, "iterations": 3, "startTime": "100ms"}}}"#,
+        );
+        let mut lines: Vec<String> = scenarios(&o)
+            .unwrap()
+            .iter()
+            .map(|s| s.describe())
+            .collect();
+        lines.sort();
+        assert_eq!(
+            lines,
+            [
+                "car: 10.00 iterations/s for 2s (maxVUs: 2-3, exec: slow, gracefulStop: 30s)",
+                "cv: 2 looping VUs for 1s (exec: slow)",
+                "pvi: 3 iterations for each of 2 VUs (maxDuration: 10m0s, startTime: 100ms, gracefulStop: 30s)",
+                "rar: Up to 20.00 iterations/s for 2s over 2 stages (maxVUs: 2, exec: slow, gracefulStop: 30s)",
+                "rv: Up to 2 looping VUs for 2s over 2 stages (gracefulRampDown: 0s, exec: slow, gracefulStop: 30s)",
+                "si: 6 iterations shared among 2 VUs (maxDuration: 5s, gracefulStop: 30s)",
+            ]
+        );
+    }
 }
