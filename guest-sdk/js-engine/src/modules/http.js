@@ -179,7 +179,12 @@ function canonicalHeader(name) {
  * A response, shaped as k6's. Parts are fetched from the host when first read and kept; the
  * host's response is released when the call that made it (iteration, setup, teardown) ends.
  */
-const NOT_PARSED = Symbol('not parsed');
+/**
+ * What `json()` parsed, kept as k6 keeps it (a change to it is seen by the next call): a
+ * property made on the first call only, not a private field, so that a response whose JSON is
+ * never read has the shape it had (a new shape per VU writes into the runtime's shape table).
+ */
+const PARSED = Symbol('parsed JSON');
 
 export class Response {
   #h;
@@ -190,8 +195,6 @@ export class Response {
   #timings;
   #cookies;
   #conn;
-  /** What `json()` parsed, kept as k6 keeps it: a change to it is seen by the next call. */
-  #json = NOT_PARSED;
 
   constructor(handle, request, responseType) {
     this.#h = handle;
@@ -322,7 +325,7 @@ export class Response {
    * the path leads nowhere, as in k6.
    */
   json(selector) {
-    if (selector === undefined && this.#json !== NOT_PARSED) return this.#json;
+    if (selector === undefined && Object.hasOwn(this, PARSED)) return this[PARSED];
     let body = this.body;
     if (body === null) throw new Error(nullBody('JSON'));
     if (typeof body !== 'string') body = host.bodyText(this.#h);
@@ -331,8 +334,9 @@ export class Response {
     const tooDeep = host.jsonDepth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH;
     if (selector === undefined) {
       if (tooDeep) throw new SyntaxError('exceeded max depth');
-      this.#json = JSON.parse(body);
-      return this.#json;
+      const parsed = JSON.parse(body);
+      Object.defineProperty(this, PARSED, { value: parsed });
+      return parsed;
     }
     let doc;
     try {
