@@ -182,6 +182,12 @@ fn handle_summary_gets_k6s_data_and_writes_what_it_returns() {
     assert_eq!(d["root_group"]["id"], "d41d8cd98f00b204e9800998ecf8427e");
     assert_eq!(d["options"]["summaryTrendStats"][5], "p(95)");
     assert_eq!(d["options"]["noColor"], true, "--no-color, as k6 shows it");
+    // As in k6's data: no metric of the generator's own (no threshold names one here).
+    assert!(
+        d["metrics"].get("generator_cpu").is_none(),
+        "{}",
+        d["metrics"]
+    );
     assert_eq!(d["state"]["isStdOutTTY"], false);
     assert!(d["state"]["testRunDurationMs"].as_f64().unwrap() > 0.0);
     assert_eq!(d["setup_data"]["who"], "setup");

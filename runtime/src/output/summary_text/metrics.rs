@@ -204,7 +204,8 @@ pub(super) fn cells(m: &MetricReport, unit: Option<TimeUnit>) -> Vec<String> {
 pub(super) fn display_name(name: &str) -> String {
     match name.find('{') {
         Some(i) => {
-            let tags = name[i + 1..].trim_end_matches('}');
+            // One brace: a tag's value may end in one of its own (`…/items/${}`).
+            let tags = name[i + 1..].strip_suffix('}').unwrap_or(&name[i + 1..]);
             format!("  {{ {} }}", tags.replace(',', ", "))
         }
         None => name.to_string(),
@@ -340,6 +341,16 @@ mod tests {
         assert_eq!(percent(ratio(2, 6)), "33.33%");
         assert_eq!(percent(ratio(6, 6)), "100.00%");
         assert_eq!(percent(ratio(0, 0)), "0.00%");
+    }
+
+    #[test]
+    fn a_sub_metric_keeps_the_braces_of_its_tag_values() {
+        assert_eq!(
+            display_name("http_reqs{name:http://h/items/${}}"),
+            "  { name:http://h/items/${} }"
+        );
+        assert_eq!(display_name("checks{a:1,b:2}"), "  { a:1, b:2 }");
+        assert_eq!(display_name("http_reqs"), "http_reqs");
     }
 
     #[test]
