@@ -217,11 +217,26 @@ fn quote(s: &str) -> String {
             '\n' => q.push_str("\\n"),
             '\r' => q.push_str("\\r"),
             '\t' => q.push_str("\\t"),
+            '\x07' => q.push_str("\\a"),
+            '\x08' => q.push_str("\\b"),
+            '\x0b' => q.push_str("\\v"),
+            '\x0c' => q.push_str("\\f"),
+            c if (c as u32) < 0x20 || c == '\x7f' => q.push_str(&format!("\\x{:02x}", c as u32)),
+            c if unprintable(c) => q.push_str(&format!("\\u{:04x}", c as u32)),
             c => q.push(c),
         }
     }
     q.push('"');
     q
+}
+
+/// A character Go's `%q` (logrus's, k6's) escapes besides the ASCII controls: other controls,
+/// spaces other than ' ' (a no-break space, a line separator) and invisible format
+/// characters. A script's escape sequences (`\x1b[2J`) never reach the terminal as such.
+fn unprintable(c: char) -> bool {
+    c.is_control()
+        || (c.is_whitespace() && c != ' ')
+        || matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
 }
 
 #[cfg(test)]
@@ -238,6 +253,17 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn values_are_quoted_as_go_quotes_them() {
+        assert_eq!(quote("plain-1.2/x"), "plain-1.2/x");
+        assert_eq!(quote("a \"b\"\n"), r#""a \"b\"\n""#);
+        // A terminal's escape sequence, a bell, a no-break space, a zero-width space.
+        assert_eq!(
+            quote("\x1b[2J\x07 a\u{a0}b\u{200b}c é"),
+            r#""\x1b[2J\a a\u00a0b\u200bc é""#
+        );
     }
 
     #[test]
