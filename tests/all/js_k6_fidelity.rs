@@ -26,11 +26,22 @@ export default function () {
   console.log('L5', new Date(0), { when: new Date(0) });
   const shared = { k: 1 };
   console.log('L6', { p: shared, q: shared });
+  // What would take long or blow the stack is cut short (the line is cut at 16 KiB anyway).
+  console.log('L7', new Array(1e9));
+  let list = null;
+  for (let i = 0; i < 100000; i++) list = { n: list };
+  console.log('L8', list);
+  console.log('L9', 'done');
 }
 "#,
     );
-    let r = run_js(&path, &["-q", "--no-summary"]);
+    let r = run_js(&path, &["-q"]);
     assert_eq!(r.code, 0, "{}", r.output());
+    assert_eq!(r.metric("iterations", "count"), 1.0, "{}", r.output());
+    assert!(!r.stderr.contains("level=error"), "{}", r.output());
+    for part in ["L7 [ null, null, ", "L8 { n: { n: { n: ", "L9 done"] {
+        assert!(r.stderr.contains(part), "{part}\n{}", r.output());
+    }
     for line in [
         r#"L1 { a: 1, b: \"x\", c: [ 1, 2 ], d: null, e: null, f: [object Function], g: {} }"#,
         r#"L2 { a: 1, self: [Circular] } [] [ [ 1 ], { z: true } ]"#,

@@ -53,47 +53,85 @@
   const isError = (v) =>
     v instanceof Error || Object.prototype.toString.call(v) === '[object Error]' || v[GO_ERROR] === true;
   const primitive = (v) => (typeof v === 'symbol' ? (v.description ?? '') : String(v));
-  const binary = (v) => {
+  // A log line is cut at 16 KiB anyway: past this much text (or this deep) the rest of a value
+  // is left out as `…`, so a huge or endless structure (`new Array(1e9)`, a list a million
+  // links long) costs neither the time to walk it nor the script's stack.
+  const BUDGET = 64 << 10;
+  const DEEPEST = 500;
+  const binary = (v, out) => {
+    const bytes = v instanceof ArrayBuffer ? new Uint8Array(v) : v;
+    const shown = [];
+    for (let i = 0; i < bytes.length && out.left > 0; i++) {
+      const item = v instanceof ArrayBuffer ? bytes[i].toString(16).padStart(2, '0') : String(bytes[i]);
+      out.left -= item.length + 2;
+      shown.push(item);
+    }
+    if (shown.length < bytes.length) shown.push('…');
     if (v instanceof ArrayBuffer) {
-      const hex = [...new Uint8Array(v)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
-      return `ArrayBuffer { [Uint8Contents]: <${hex}>, byteLength: ${v.byteLength} }`;
+      return `ArrayBuffer { [Uint8Contents]: <${shown.join(' ')}>, byteLength: ${v.byteLength} }`;
     }
     const name = v.constructor?.name ?? 'TypedArray';
-    return v.length === 0 ? `${name}(0) []` : `${name}(${v.length}) [ ${[...v].map(String).join(', ')} ]`;
+    return v.length === 0 ? `${name}(0) []` : `${name}(${v.length}) [ ${shown.join(', ')} ]`;
   };
-  const nested = (v, seen) => {
+  // `out`: the text still allowed, the depth, and the objects on the path (for `[Circular]`).
+  const nested = (v, out) => {
+    if (out.left <= 0) return '…';
     if (v === null || v === undefined) return 'null';
     if (typeof v === 'function') return FUNCTION;
-    if (typeof v === 'string') return `"${v}"`;
+    if (typeof v === 'string') {
+      out.left -= v.length + 2;
+      return `"${v}"`;
+    }
     if (typeof v !== 'object') return primitive(v);
-    if (seen.has(v)) return '[Circular]';
-    seen.add(v);
+    if (out.seen.has(v)) return '[Circular]';
+    if (out.seen.size >= DEEPEST) return '…';
+    out.seen.add(v);
     try {
       if (isError(v)) return String(v);
-      if (v instanceof ArrayBuffer || (ArrayBuffer.isView(v) && !(v instanceof DataView))) return binary(v);
+      if (v instanceof ArrayBuffer || (ArrayBuffer.isView(v) && !(v instanceof DataView))) return binary(v, out);
       if (Array.isArray(v)) {
         if (v.length === 0) return '[]';
         const items = [];
-        for (let i = 0; i < v.length; i++) items.push(nested(v[i], seen));
+        for (let i = 0; i < v.length; i++) {
+          if (out.left <= 0) {
+            items.push('…');
+            break;
+          }
+          items.push(nested(v[i], out));
+          out.left -= 2;
+        }
         return `[ ${items.join(', ')} ]`;
       }
       const keys = Object.keys(v);
       if (keys.length === 0) {
         return v instanceof Date && typeof v.toISOString === 'function' ? `"${v.toISOString()}"` : '{}';
       }
-      return `{ ${keys.map((k) => `${k}: ${nested(v[k], seen)}`).join(', ')} }`;
+      const fields = [];
+      for (const k of keys) {
+        if (out.left <= 0) {
+          fields.push('…');
+          break;
+        }
+        out.left -= k.length + 4;
+        fields.push(`${k}: ${nested(v[k], out)}`);
+      }
+      return `{ ${fields.join(', ')} }`;
     } finally {
-      seen.delete(v);
+      out.seen.delete(v);
     }
   };
   const show = (v) => {
     if (typeof v === 'function') return FUNCTION;
     if (typeof v !== 'object' || v === null) return primitive(v);
-    if (isError(v)) return String(v);
     try {
-      return nested(v, new Set());
+      if (isError(v)) return String(v);
+      return nested(v, { left: BUDGET, seen: new Set() });
     } catch {
-      return String(v);
+      try {
+        return String(v);
+      } catch {
+        return '[object]';
+      }
     }
   };
   const logger = (level) => (...args) => log(level, args.map(show).join(' '));
