@@ -84,6 +84,61 @@ void JS_SealHeap(JSRuntime *rt, uintptr_t limit)
 }
 "#;
 
+/// Appended to quickjs.c: the conversion rquickjs uses for every string that leaves the engine
+/// for Rust (which takes UTF-8 only). QuickJS's own keeps an unpaired surrogate (half an emoji
+/// cut by `slice`) as three bytes that are not UTF-8, and rquickjs then fails ("Conversion from
+/// string failed"): the string could not be logged, encoded, hashed or sent. Here each becomes
+/// U+FFFD, as Go's conversion gives it in k6 — three bytes for three, in the copy QuickJS made
+/// (a string of 8-bit characters, returned as it is, holds no surrogate). QuickJS's own uses of
+/// the conversion (regular expressions, `eval`) keep its behaviour.
+const UTF8_OUT: &str = r#"
+/* stampede: JS_ToCStringLen2 with each unpaired surrogate replaced by U+FFFD (see
+   src/quickjs_patch.rs). An encoded surrogate is ED A0..BF xx; a pair was joined already. */
+const char *JS_ToCStringLenUTF8(JSContext *ctx, size_t *plen, JSValueConst val)
+{
+    size_t len = 0;
+    char *s = (char *)JS_ToCStringLen2(ctx, &len, val, false);
+    if (s) {
+        char *p = s, *end = s + len;
+        while (end - p >= 3 && (p = memchr(p, 0xED, end - p - 2)) != NULL) {
+            if (((uint8_t)p[1] & 0xE0) == 0xA0) {
+                p[0] = (char)0xEF;
+                p[1] = (char)0xBF;
+                p[2] = (char)0xBD;
+                p += 3;
+            } else {
+                p++;
+            }
+        }
+        if (plen)
+            *plen = len;
+    }
+    return s;
+}
+"#;
+
+/// The edits to rquickjs-sys's `src/inlines/common.rs`: its `JS_ToCString` and
+/// `JS_ToCStringLen`, which rquickjs converts every string with, call `JS_ToCStringLenUTF8`.
+fn rquickjs_edits() -> Vec<(&'static str, usize, String)> {
+    vec![
+        (
+            "JS_ToCStringLen2(ctx, ptr::null_mut(), val, (false).into())",
+            1,
+            "JS_ToCStringLenUTF8(ctx, ptr::null_mut(), val)".to_string(),
+        ),
+        (
+            "JS_ToCStringLen2(ctx, plen as _, val, (false).into())",
+            1,
+            "JS_ToCStringLenUTF8(ctx, plen, val)".to_string(),
+        ),
+        (
+            "pub const JS_NULL: JSValue",
+            1,
+            "extern \"C\" {\n    /// stampede's: see src/quickjs_patch.rs.\n    pub fn JS_ToCStringLenUTF8(\n        ctx: *mut JSContext,\n        plen: *mut usize,\n        val: JSValue,\n    ) -> *const c_char;\n}\n\npub const JS_NULL: JSValue".to_string(),
+        ),
+    ]
+}
+
 /// The edits to quickjs.c: (text to find, how many times it must be there, its replacement).
 fn quickjs_edits() -> Vec<(&'static str, usize, String)> {
     vec![
@@ -111,53 +166,40 @@ fn quickjs_edits() -> Vec<(&'static str, usize, String)> {
             1,
             "assert(JS_REF_COUNT_UNSHARED(p->shape) == 1);".to_string(),
         ),
-        // A string leaving the engine as UTF-8 (rquickjs's conversion to Rust, which refuses
-        // anything else) has each unpaired surrogate replaced by U+FFFD, as Go's conversion
-        // does in k6: `'a😀'.slice(0, 2)` may be logged, hashed or sent. QuickJS kept them,
-        // encoded alone, which is not UTF-8.
-        (
-            UNPAIRED_SURROGATES_KEPT,
-            1,
-            UNPAIRED_SURROGATES_REPLACED.to_string(),
-        ),
     ]
 }
 
-/// How `JS_ToCStringLen2` encodes a UTF-16 unit that is not ASCII.
-const UNPAIRED_SURROGATES_KEPT: &str = r#"                if (is_hi_surrogate(c)) {
-                    if (pos < len && !cesu8) {
-                        c1 = src[pos];
-                        if (is_lo_surrogate(c1)) {
-                            pos++;
-                            c = from_surrogate(c, c1);
-                        } else {
-                            /* Keep unmatched surrogate code points */
-                            /* c = 0xfffd; */ /* error */
-                        }
-                    } else {
-                        /* Keep unmatched surrogate code points */
-                        /* c = 0xfffd; */ /* error */
-                    }
-                }
-                q += utf8_encode(q, c);"#;
-
-/// The same, with an unpaired surrogate (high or low) replaced unless CESU-8 is asked for.
-const UNPAIRED_SURROGATES_REPLACED: &str = r#"                if (is_hi_surrogate(c) && pos < len && !cesu8
-                    && is_lo_surrogate(src[pos])) {
-                    c1 = src[pos++];
-                    c = from_surrogate(c, c1);
-                } else if (!cesu8 && (is_hi_surrogate(c) || is_lo_surrogate(c))) {
-                    /* stampede: unpaired, so not UTF-8 (see src/quickjs_patch.rs) */
-                    c = 0xfffd;
-                }
-                q += utf8_encode(q, c);"#;
+/// Makes `edits` to the file at `path` (each text must be there as many times as it says) and
+/// appends `tail` to it.
+fn edit(path: &Path, edits: Vec<(&str, usize, String)>, tail: &[&str]) -> Result<(), String> {
+    let mut text =
+        std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    for (find, count, replace) in edits {
+        let found = text.matches(find).count();
+        if found != count {
+            return Err(format!(
+                "{}: `{}` is there {found} times, not {count}: the changes to QuickJS \
+                 (src/quickjs_patch.rs) must follow this rquickjs-sys",
+                path.display(),
+                find.trim_end()
+            ));
+        }
+        text = text.replace(find, &replace);
+    }
+    text.extend(tail.iter().copied());
+    std::fs::write(path, text).map_err(|e| format!("writing {}: {e}", path.display()))
+}
 
 /// Makes guest-sdk/js-engine/patched/rquickjs-sys: rquickjs-sys's sources with the change
 /// above. Does nothing when it is there from this same change. Errors say what failed.
 fn prepare_quickjs(root: &Path, out_dir: &Path) -> Result<(), String> {
     let dest = root.join("guest-sdk/js-engine/patched/rquickjs-sys");
     let stamp = dest.join(".stampede-patch");
-    let want = format!("rquickjs-sys {RQUICKJS_SYS}\n{:?}{SEAL}", quickjs_edits());
+    let want = format!(
+        "rquickjs-sys {RQUICKJS_SYS}\n{:?}{SEAL}{UTF8_OUT}{:?}",
+        quickjs_edits(),
+        rquickjs_edits()
+    );
     if std::fs::read_to_string(&stamp).is_ok_and(|s| s == want) {
         return Ok(());
     }
@@ -167,23 +209,8 @@ fn prepare_quickjs(root: &Path, out_dir: &Path) -> Result<(), String> {
     let tmp = dest.with_extension(format!("tmp-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     copy_dir(&source, &tmp)?;
-    let c = tmp.join("quickjs/quickjs.c");
-    let mut text =
-        std::fs::read_to_string(&c).map_err(|e| format!("reading {}: {e}", c.display()))?;
-    for (find, count, replace) in quickjs_edits() {
-        let found = text.matches(find).count();
-        if found != count {
-            return Err(format!(
-                "{}: `{}` is there {found} times, not {count}: the change for immortal \
-                 snapshot objects (src/quickjs_patch.rs) must follow this rquickjs-sys",
-                c.display(),
-                find.trim_end()
-            ));
-        }
-        text = text.replace(find, &replace);
-    }
-    text.push_str(SEAL);
-    std::fs::write(&c, text).map_err(|e| format!("writing {}: {e}", c.display()))?;
+    edit(&tmp.join("quickjs/quickjs.c"), quickjs_edits(), &[SEAL, UTF8_OUT])?;
+    edit(&tmp.join("src/inlines/common.rs"), rquickjs_edits(), &[])?;
     std::fs::write(tmp.join(".stampede-patch"), &want)
         .map_err(|e| format!("writing {}: {e}", tmp.display()))?;
     if dest.exists() {

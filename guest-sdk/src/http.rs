@@ -71,6 +71,10 @@ pub fn head(url: &str) -> Response {
 pub fn batch(requests: Vec<Request>) -> Vec<Response> {
     let (parts, jars): (Vec<Parts>, Vec<JarSel>) =
         requests.into_iter().map(|r| (r.parts, r.jar)).unzip();
+    // A request of the batch that keeps its body makes the VU decide before any is resolved.
+    if parts.iter().any(|p| p.discard_body == Some(false)) {
+        DISCARDS.with(|d| discards(Some(false), d, host_default));
+    }
     let requests: Vec<wit::Request<'_>> = parts
         .into_iter()
         .zip(jars.iter())

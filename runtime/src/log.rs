@@ -222,7 +222,10 @@ fn quote(s: &str) -> String {
             '\x0b' => q.push_str("\\v"),
             '\x0c' => q.push_str("\\f"),
             c if (c as u32) < 0x20 || c == '\x7f' => q.push_str(&format!("\\x{:02x}", c as u32)),
-            c if unprintable(c) => q.push_str(&format!("\\u{:04x}", c as u32)),
+            c if unprintable(c) && (c as u32) <= 0xffff => {
+                q.push_str(&format!("\\u{:04x}", c as u32))
+            }
+            c if unprintable(c) => q.push_str(&format!("\\U{:08x}", c as u32)),
             c => q.push(c),
         }
     }
@@ -231,12 +234,31 @@ fn quote(s: &str) -> String {
 }
 
 /// A character Go's `%q` (logrus's, k6's) escapes besides the ASCII controls: other controls,
-/// spaces other than ' ' (a no-break space, a line separator) and invisible format
-/// characters. A script's escape sequences (`\x1b[2J`) never reach the terminal as such.
+/// spaces other than ' ' (a no-break space, a line separator), format characters (invisible
+/// ones, and the bidirectional overrides that would reorder the rest of the line) and private
+/// use. A script's escape sequences (`\x1b[2J`) never reach the terminal as such.
 fn unprintable(c: char) -> bool {
     c.is_control()
         || (c.is_whitespace() && c != ' ')
-        || matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
+        || matches!(
+            c,
+            '\u{ad}'
+                | '\u{600}'..='\u{605}'
+                | '\u{61c}'
+                | '\u{6dd}'
+                | '\u{70f}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206f}'
+                | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+                | '\u{e000}'..='\u{f8ff}'
+                | '\u{e0001}'
+                | '\u{e0020}'..='\u{e007f}'
+                | '\u{f0000}'..='\u{10ffff}'
+        )
 }
 
 #[cfg(test)]
@@ -263,6 +285,11 @@ mod tests {
         assert_eq!(
             quote("\x1b[2J\x07 a\u{a0}b\u{200b}c é"),
             r#""\x1b[2J\a a\u00a0b\u200bc é""#
+        );
+        // k6 wrote this line so: bidirectional controls and private use, escaped.
+        assert_eq!(
+            quote("a\u{202e}b\u{2066}c\u{e000}d\u{f0000}"),
+            r#""a\u202eb\u2066c\ue000d\U000f0000""#
         );
     }
 

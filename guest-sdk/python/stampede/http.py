@@ -179,6 +179,13 @@ def _discards(own: Optional[bool]) -> bool:
     return bool(_decided)
 
 
+def _plain_extras():
+    """The extras of a request that sets none of them."""
+    return _wit.RequestExtras(timeout_ms=None, tags=[], name=None, max_redirects=None,
+                              discard_body=False, jar=_wit.JarChoice_Vu(), cookies=[],
+                              compression="", auth=None, http_version=None)
+
+
 _AUTH = {None: None, "": None, "basic": _wit.AuthScheme.BASIC, "digest": _wit.AuthScheme.DIGEST}
 
 
@@ -195,7 +202,7 @@ class Request:
     it).
     """
 
-    __slots__ = ("_inner",)
+    __slots__ = ("_inner", "_discard")
 
     def __init__(
         self,
@@ -226,18 +233,19 @@ class Request:
             data = _json.dumps(json, separators=(",", ":")).encode("utf-8")
         else:
             data = _body(body, hdrs)
-        discard_body = _discards(discard_body)
+        self._discard = None if discard_body is None else bool(discard_body)
         extras = None
-        # The common request (method, URL, headers, body) hands over no extras at all.
+        # The common request (method, URL, headers, body) hands over no extras at all. Whether
+        # it discards its body is decided when it is sent (`_sent`).
         if not (timeout is None and not tags and name is None and redirects is None
-                and not discard_body and jar is _VU and not cookies and not compression
+                and jar is _VU and not cookies and not compression
                 and not auth and http_version is None):
             extras = _wit.RequestExtras(
                 timeout_ms=_timeout_ms(timeout),
                 tags=_fields(tags),
                 name=name,
                 max_redirects=redirects,
-                discard_body=bool(discard_body),
+                discard_body=False,
                 jar=_jar_choice(jar),
                 cookies=_request_cookies(cookies),
                 compression=compression or "",
@@ -257,7 +265,19 @@ class Request:
 
     def send(self) -> "Response":
         """Sends the request and waits for its response."""
-        return Response(_wit.send(self._inner))
+        return Response(_wit.send(self._sent()))
+
+    def _sent(self):
+        """The request as it goes now: its body discarded or not, as decided at this moment."""
+        discard = _discards(self._discard)
+        inner = self._inner
+        if inner.extras is None:
+            if not discard:
+                return inner
+            inner = _wit.Request(method=inner.method, url=inner.url, headers=inner.headers,
+                                 body=inner.body, extras=_plain_extras())
+        inner.extras.discard_body = discard
+        return inner
 
     def __repr__(self) -> str:
         return f"<Request {self._inner.method} {self._inner.url}>"
@@ -493,9 +513,10 @@ def batch(requests: Union[Sequence[Any], Mapping[str, Any]]):
     """Sends several requests concurrently (each on its own connection), like k6's
     `http.batch`. A list gives a list of responses in the same order; a dict gives a dict
     with the same keys."""
-    if isinstance(requests, Mapping):
-        keys = list(requests)
-        reqs = [_as_request(requests[k]) for k in keys]
-        return dict(zip(keys, (Response(r) for r in _wit.batch([q._inner for q in reqs]))))
-    reqs = [_as_request(r) for r in requests]
-    return [Response(r) for r in _wit.batch([q._inner for q in reqs])]
+    keys = list(requests) if isinstance(requests, Mapping) else None
+    reqs = [_as_request(requests[k]) for k in keys] if keys is not None else [_as_request(r) for r in requests]
+    # A request of the batch that keeps its body makes the VU decide before any is resolved.
+    if any(q._discard is False for q in reqs):
+        _discards(False)
+    responses = [Response(r) for r in _wit.batch([q._sent() for q in reqs])]
+    return dict(zip(keys, responses)) if keys is not None else responses

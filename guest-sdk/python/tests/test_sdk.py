@@ -51,6 +51,18 @@ def test_a_request_that_keeps_its_body_makes_the_vu_decide(host, monkeypatch):
     assert [r.discard_body for r in host.sent[2:]] == [False, True, False]
 
 
+def test_a_batch_decides_before_it_sends_and_a_request_when_it_is_sent(host, monkeypatch):
+    from stampede import _wit, http
+
+    monkeypatch.setattr(http, "_decided", None)
+    monkeypatch.setattr(_wit.http, "discard_by_request", lambda: None)
+    monkeypatch.setattr(_wit.http, "discards_bodies", lambda: True)
+    early = http.Request("GET", "http://x/early")  # made before the VU decides, sent after
+    http.batch([http.Request("GET", "http://x/a"), http.Request("GET", "http://x/b", discard_body=False)])
+    early.send()
+    assert [r.discard_body for r in host.sent] == [True, False, True]
+
+
 def test_bodies(host):
     from stampede import http
 

@@ -82,6 +82,7 @@
       out.left -= v.length + 2;
       return `"${v}"`;
     }
+    if (typeof v === 'symbol') return `"${primitive(v)}"`;
     if (typeof v !== 'object') return primitive(v);
     if (out.seen.has(v)) return '[Circular]';
     if (out.seen.size >= DEEPEST) return '…';

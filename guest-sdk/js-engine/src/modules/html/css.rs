@@ -4,8 +4,9 @@
 //! and `:lang(…)` by rules of its own (below), and never matches `:hover` and the other states
 //! of a browser. scraper (Servo's `selectors`) refuses all of them, so a selector is rewritten
 //! before it is parsed: each such pseudo-class becomes an `:is(…)` of attribute selectors and
-//! combinators that selects the same elements, and a pseudo-class that k6 matches nothing with
-//! becomes `:not(*)`. Strings and escapes are copied untouched.
+//! combinators that selects the same elements, a state k6 never matches becomes `:not(*)`, and
+//! a selector naming a pseudo-class k6 refuses matches nothing at all, as in k6. Strings and
+//! escapes are copied untouched.
 
 /// Form controls that have a disabled state of their own, or from a disabled `<fieldset>`.
 const CONTROLS: &str = ":is(button, input, select, textarea, option)";
@@ -28,11 +29,13 @@ const LINK: &str = ":is(a, area, link)[href]";
 const CHECKED: &str = ":is(:is(input, menuitem)[checked]:is([type=checkbox i], [type=radio i]), \
      option[selected])";
 
-/// Pseudo-classes of CSS that k6 accepts but never matches, or refuses (and so matches
-/// nothing, as it does with any selector it cannot read): states of a browser, of a form's
-/// validation and of media. Those scraper knows (`:is`, `:where`, `:has`, `:scope`…) are not here.
-const NEVER: &[&str] = &[
-    "active",
+/// Pseudo-classes that k6 (cascadia) accepts and never matches: states of a browser.
+const NEVER: &[&str] = &["active", "focus", "hover", "target", "visited"];
+
+/// Pseudo-classes of CSS that k6 refuses: a selector that names one matches nothing at all,
+/// as k6 has it with any selector it cannot read (states of a form's validation, of media,
+/// of focus…). Those scraper knows (`:is`, `:where`, `:has`, `:scope`…) are not here.
+const REFUSED: &[&str] = &[
     "any-link",
     "autofill",
     "blank",
@@ -40,12 +43,10 @@ const NEVER: &[&str] = &[
     "current",
     "default",
     "defined",
-    "focus",
     "focus-visible",
     "focus-within",
     "fullscreen",
     "future",
-    "hover",
     "in-range",
     "indeterminate",
     "invalid",
@@ -66,22 +67,21 @@ const NEVER: &[&str] = &[
     "required",
     "seeking",
     "stalled",
-    "target",
     "target-within",
     "user-invalid",
     "user-valid",
     "valid",
-    "visited",
     "volume-locked",
 ];
 
-/// Functional pseudo-classes of CSS that k6 refuses, so matches nothing with.
-const NEVER_WITH_ARGUMENT: &[&str] = &["current", "dir", "state"];
+/// Functional pseudo-classes of CSS that k6 refuses.
+const REFUSED_WITH_ARGUMENT: &[&str] = &["current", "dir", "state"];
 
 /// What matches no element.
 const NOTHING: &str = ":not(*)";
 
-/// `css` with k6's pseudo-classes written as scraper can read them.
+/// `css` with k6's pseudo-classes written as scraper can read them; a selector that names a
+/// pseudo-class k6 refuses becomes one that matches nothing.
 pub(super) fn translate(css: &str) -> String {
     let mut out = String::with_capacity(css.len());
     let mut i = 0;
@@ -92,7 +92,8 @@ pub(super) fn translate(css: &str) -> String {
             '\\' => 1 + rest[1..].chars().next().map_or(0, char::len_utf8),
             ':' if rest.starts_with("::") => 2,
             ':' => match pseudo_class(rest) {
-                Some((len, css)) => {
+                Some((_, None)) => return NOTHING.to_string(),
+                Some((len, Some(css))) => {
                     out.push_str(&css);
                     i += len;
                     continue;
@@ -153,8 +154,8 @@ fn name_len(s: &str) -> usize {
 }
 
 /// For the pseudo-class at the start of `s` (at its `:`), when it is one of k6's that scraper
-/// lacks: how long it is, and the CSS that replaces it.
-fn pseudo_class(s: &str) -> Option<(usize, String)> {
+/// lacks: how long it is, and the CSS that replaces it (`None`: k6 refuses it).
+fn pseudo_class(s: &str) -> Option<(usize, Option<String>)> {
     let end = 1 + name_len(&s[1..]);
     let name = s[1..end].to_ascii_lowercase();
     if !s[end..].starts_with('(') {
@@ -169,18 +170,19 @@ fn pseudo_class(s: &str) -> Option<(usize, String)> {
             ),
             "link" => LINK.to_string(),
             n if NEVER.contains(&n) => NOTHING.to_string(),
+            n if REFUSED.contains(&n) => return Some((end, None)),
             _ => return None,
         };
-        return Some((end, css));
+        return Some((end, Some(css)));
     }
     let len = argument_len(&s[end..])?;
     let argument = &s[end + 1..end + len - 1];
     let css = match name.as_str() {
         "lang" => lang(argument)?,
-        n if NEVER_WITH_ARGUMENT.contains(&n) => NOTHING.to_string(),
+        n if REFUSED_WITH_ARGUMENT.contains(&n) => return Some((end + len, None)),
         _ => return None,
     };
-    Some((end + len, css))
+    Some((end + len, Some(css)))
 }
 
 /// `:lang(code)` as k6 has it: the element or one of its ancestors has a `lang` attribute
@@ -209,8 +211,13 @@ mod tests {
     #[test]
     fn only_k6_s_pseudo_classes_are_rewritten() {
         assert_eq!(translate("a:LINK > b"), "a:is(a, area, link)[href] > b");
-        assert_eq!(translate("p:required, p"), "p:not(*), p");
-        assert_eq!(translate("p:dir(ltr)"), "p:not(*)");
+        // A state k6 accepts and never matches matches nothing where it stands…
+        assert_eq!(translate("a:hover, p"), "a:not(*), p");
+        assert_eq!(translate("input:not(:hover)"), "input:not(:not(*))");
+        // …and one k6 refuses leaves the whole selector matching nothing.
+        assert_eq!(translate("p:required, p"), ":not(*)");
+        assert_eq!(translate("input:not(:required)"), ":not(*)");
+        assert_eq!(translate("p:dir(ltr)"), ":not(*)");
         assert_eq!(
             translate(":lang( EN )"),
             r#":is([lang="en" s], [lang^="en-" s], [lang="en" s] *, [lang^="en-" s] *)"#

@@ -16,12 +16,15 @@ const NOT_NESTING: &[&str] = &[
 /// Elements whose content is text, skipped to their end tag.
 const RAW_TEXT: &[&str] = &["script", "style", "textarea", "title", "xmp", "noscript"];
 
-/// How deep `html` nests its elements, from its tags alone (linear time): start tags of
-/// elements that nest, less end tags. Comments and raw text are skipped; auto-closing elements
-/// are not counted, so the figure is never above the tree's depth by much.
+/// How deep `html` nests its elements, from its tags alone: the elements that nest and are
+/// open, an end tag closing the innermost open element of its name and those inside it (one
+/// that closes nothing, `</x>`, is ignored, as the parser ignores it). Comments and raw text are
+/// skipped; auto-closing elements are not counted, so the figure is never above the tree's
+/// depth by much. It stops counting past `MAX_DEPTH`: the time is linear in the page.
 pub(super) fn nesting_depth(html: &str) -> usize {
     let b = html.as_bytes();
-    let (mut i, mut depth, mut deepest) = (0, 0usize, 0usize);
+    let (mut i, mut deepest) = (0, 0usize);
+    let mut open: Vec<String> = Vec::new();
     while let Some(at) = memchr(b'<', &b[i..]) {
         i += at + 1;
         if b[i..].starts_with(b"!--") {
@@ -55,14 +58,17 @@ pub(super) fn nesting_depth(html: &str) -> usize {
         let self_closing = j > 0 && b.get(j - 1) == Some(&b'/');
         i = j.min(b.len());
         if closing {
-            if !NOT_NESTING.contains(&name.as_str()) && !RAW_TEXT.contains(&name.as_str()) {
-                depth = depth.saturating_sub(1);
+            if let Some(at) = open.iter().rposition(|n| *n == name) {
+                open.truncate(at);
             }
         } else if RAW_TEXT.contains(&name.as_str()) {
             i = find_end_tag(b, i, name.as_bytes()).unwrap_or(b.len());
         } else if !self_closing && !NOT_NESTING.contains(&name.as_str()) {
-            depth += 1;
-            deepest = deepest.max(depth);
+            open.push(name);
+            deepest = deepest.max(open.len());
+            if deepest > MAX_DEPTH {
+                break;
+            }
         }
     }
     deepest
@@ -94,7 +100,7 @@ fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::nesting_depth;
+    use super::{nesting_depth, MAX_DEPTH};
 
     #[test]
     fn nesting_is_counted_from_the_tags() {
@@ -102,8 +108,13 @@ mod tests {
             nesting_depth("<html><body><div><p>a<p>b</div></body></html>"),
             3
         );
-        assert_eq!(nesting_depth(&"<div>".repeat(600)), 600);
+        // Past the limit it stops counting.
+        assert_eq!(nesting_depth(&"<div>".repeat(600)), MAX_DEPTH + 1);
         assert_eq!(nesting_depth(&"<div></div>".repeat(600)), 1);
+        // An end tag that closes nothing closes nothing: the page nests 600 deep.
+        assert_eq!(nesting_depth(&"<div></x>".repeat(600)), MAX_DEPTH + 1);
+        // One that closes an outer element closes those inside it too.
+        assert_eq!(nesting_depth("<div><span><b></div><div>"), 3);
         // Lists, rows, void elements and self-closing tags do not nest.
         assert_eq!(
             nesting_depth(&"<li>x<br><img src=a><td>y<span/>".repeat(600)),
