@@ -98,7 +98,10 @@ const char *JS_ToCStringLenUTF8(JSContext *ctx, size_t *plen, JSValueConst val)
 {
     size_t len = 0;
     char *s = (char *)JS_ToCStringLen2(ctx, &len, val, false);
-    if (s) {
+    /* A string of 8-bit characters (most: URLs, names, headers) holds no surrogate. */
+    bool narrow = JS_VALUE_GET_TAG(val) == JS_TAG_STRING
+        && !JS_VALUE_GET_STRING(val)->is_wide_char;
+    if (s && !narrow) {
         char *p = s, *end = s + len;
         while (end - p >= 3 && (p = memchr(p, 0xED, end - p - 2)) != NULL) {
             if (((uint8_t)p[1] & 0xE0) == 0xA0) {
@@ -110,9 +113,9 @@ const char *JS_ToCStringLenUTF8(JSContext *ctx, size_t *plen, JSValueConst val)
                 p++;
             }
         }
-        if (plen)
-            *plen = len;
     }
+    if (s && plen)
+        *plen = len;
     return s;
 }
 "#;

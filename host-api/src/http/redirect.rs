@@ -89,11 +89,9 @@ pub(crate) struct Chain {
     auth: AuthScheme,
     credentials: Option<Credentials>,
     /// This hop's URL with its credentials masked (`****:****@`), as k6 reports it in the
-    /// `url` tag; `None` when the URL had none.
-    masked_url: Option<String>,
-    /// This hop's URL as the script wrote it, credentials and all, when `masked_url` masks
-    /// them: what the script reads as the response's URL (k6's `res.url`).
-    written_url: Option<String>,
+    /// `url` tag, and as the script wrote it, credentials and all (k6's `res.url`); `None`
+    /// when the URL had none.
+    shown_urls: Option<(String, String)>,
     /// An `Authorization` stampede added to the current hop (not to be carried on).
     added_authorization: bool,
     /// The first request's host, once a redirect needs it.
@@ -130,8 +128,7 @@ impl Chain {
             request_cookies,
             auth: auth.unwrap_or_default(),
             credentials: None,
-            masked_url: None,
-            written_url: None,
+            shown_urls: None,
             added_authorization: false,
             first_host: None,
             first_url: None,
@@ -209,8 +206,7 @@ impl Chain {
     /// that URL when the caller has it already.
     fn prepare_hop(&mut self, parsed: Option<Url>) -> Result<(), RequestError> {
         let has_userinfo = has_userinfo(&self.url);
-        self.masked_url = None;
-        self.written_url = None;
+        self.shown_urls = None;
         if !has_userinfo && !self.needs_cookie_header() {
             return Ok(());
         }
@@ -233,8 +229,7 @@ impl Chain {
                 // k6 shows a digest request without its credentials (its digest transport
                 // takes them off the URL), and others with them masked.
                 if self.auth != AuthScheme::Digest {
-                    self.masked_url = Some(masked.to_string());
-                    self.written_url = Some(self.url.clone());
+                    self.shown_urls = Some((masked.to_string(), self.url.clone()));
                 }
                 self.url = url.to_string();
                 if self.auth == AuthScheme::Basic && !self.headers.contains_key(AUTHORIZATION) {
@@ -335,9 +330,9 @@ impl Chain {
     /// Shows `ex` as k6 reports it: the hop's URL with its credentials masked in the
     /// metrics, and as written for the script.
     pub(crate) fn mask(&self, ex: &mut Exchange) {
-        if let Some(masked) = &self.masked_url {
+        if let Some((masked, written)) = &self.shown_urls {
             ex.url.clone_from(masked);
-            ex.written_url.clone_from(&self.written_url);
+            ex.written_url = Some(written.clone());
         }
     }
 

@@ -586,12 +586,11 @@ fn env(name: String) -> Option<String> {
 
 /// The names of the variables `__ENV` holds now (`Object.keys(__ENV)`).
 fn env_names() -> Vec<String> {
-    let mut names: Vec<String> = execution::env_vars(super::files::in_init())
+    // The host's names are unique (a map's keys).
+    execution::env_vars(super::files::in_init())
         .into_iter()
         .map(|(n, _)| n)
-        .collect();
-    names.dedup();
-    names
+        .collect()
 }
 
 /// Think time; NaN and negative values sleep not at all.
